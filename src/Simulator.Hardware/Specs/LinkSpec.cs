@@ -1,0 +1,16 @@
+namespace Simulator.Hardware.Specs;
+
+/// <summary>The physical family of a link; decides which tier of a topology it serves.</summary>
+public enum LinkKind { NvLink, Pcie, InfiniBand, Ethernet, Ideal }
+
+/// <summary>
+/// A link preset or inline spec: bandwidth per direction (GB/s, 1e9 bytes) and the latency a
+/// message pays on it (microseconds). <c>Ideal</c> links have infinite bandwidth and zero latency.
+/// </summary>
+public sealed record LinkSpec(string Name, LinkKind Kind, double BandwidthGBps, double LatencyUs, string Source)
+{
+    public bool IsIdeal => Kind == LinkKind.Ideal || double.IsPositiveInfinity(BandwidthGBps);
+
+    /// <summary>Bytes per second per direction.</summary>
+    public double BytesPerSecond => BandwidthGBps * 1e9;
+}

@@ -1,0 +1,39 @@
+namespace Simulator.Inference.Cost;
+
+/// <summary>
+/// What one sequence contributes to one iteration: <see cref="NewTokens"/> tokens processed now
+/// (a prefill chunk, or 1 for a decode step) on top of <see cref="ContextTokens"/> tokens already in
+/// its KV cache.
+/// </summary>
+public readonly record struct SequenceWork(int NewTokens, int ContextTokens)
+{
+    public bool IsDecode => NewTokens == 1 && ContextTokens > 0;
+}
+
+/// <summary>
+/// The predicted time of one iteration on one pipeline stage, split by cause. All parts in
+/// nanoseconds; <see cref="TotalNs"/> is what the stage is busy for. Communication parts are the
+/// analytic (no-contention) times; <see cref="Comms"/> lists the same collectives so a flow-mode
+/// network can replay them on shared links instead.
+/// </summary>
+public sealed record StageCost(
+    long ComputeNs,
+    long TpCommNs,
+    long EpCommNs,
+    long CpCommNs,
+    long PpCommNs,
+    long OverheadNs,
+    IReadOnlyDictionary<string, double> BreakdownMs,
+    IReadOnlyList<CommDemand> Comms)
+{
+    /// <summary>Stage busy time excluding the PP send to the next stage (which occupies the link, not the GPUs).</summary>
+    public long StageBusyNs => ComputeNs + TpCommNs + EpCommNs + CpCommNs + OverheadNs;
+
+    public long TotalNs => StageBusyNs + PpCommNs;
+}
+
+/// <summary>Which parallel group a collective runs on.</summary>
+public enum CommGroupKind { Tensor, Expert, Context, Pipeline }
+
+/// <summary>A collective the iteration needs: <paramref name="Count"/> times an operation of <paramref name="Bytes"/> bytes on a group.</summary>
+public readonly record struct CommDemand(CommGroupKind Group, string Op, long Bytes, int Count, long AnalyticNsEach);
