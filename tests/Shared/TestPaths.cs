@@ -1,0 +1,26 @@
+namespace Simulator.Tests.Shared;
+
+/// <summary>Locates the repository root and the shared data folder beside it (../shared/data).</summary>
+internal static class TestPaths
+{
+    private static readonly Lazy<string> Root = new(() =>
+    {
+        var dir = new DirectoryInfo(AppContext.BaseDirectory);
+        while (dir != null && !File.Exists(Path.Combine(dir.FullName, "Simulator.sln"))) dir = dir.Parent;
+        if (dir == null)
+        {
+            // Isolated build outputs (SIM_ARTIFACTS) live outside the repository: fall back to the working directory.
+            dir = new DirectoryInfo(Directory.GetCurrentDirectory());
+            while (dir != null && !File.Exists(Path.Combine(dir.FullName, "Simulator.sln"))) dir = dir.Parent;
+        }
+        return dir?.FullName ?? throw new InvalidOperationException("repository root (Simulator.sln) not found");
+    });
+
+    /// <summary>The repository root (the folder holding Simulator.sln).</summary>
+    public static string RepoRoot => Root.Value;
+
+    /// <summary>../shared/data relative to the repository root.</summary>
+    public static string SharedData => Path.GetFullPath(Path.Combine(RepoRoot, "..", "shared", "data"));
+
+    public static string Data(params string[] parts) => Path.Combine(new[] { SharedData }.Concat(parts).ToArray());
+}
