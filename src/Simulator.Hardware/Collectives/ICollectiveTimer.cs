@@ -1,0 +1,17 @@
+namespace Simulator.Hardware.Collectives;
+
+/// <summary>The collective operations the network layer knows (nccl-tests names).</summary>
+public enum CollectiveOp { AllReduce, AllGather, ReduceScatter, AllToAll, SendRecv, Broadcast }
+
+/// <summary>How a collective is carried out over its ranks; <c>Auto</c> lets the model pick (as NCCL does).</summary>
+public enum CollectiveAlgorithm { Auto, Ring, Tree, Hierarchical, Direct }
+
+/// <summary>
+/// Predicts how long a collective takes on a group of GPUs (global GPU ids of a topology), without
+/// contention. <paramref name="bytes"/> is the nccl-tests "size": the whole buffer per rank
+/// (for all-gather the gathered output, for send/recv the message).
+/// </summary>
+public interface ICollectiveTimer
+{
+    double TimeUs(CollectiveOp op, IReadOnlyList<int> gpus, long bytes, CollectiveAlgorithm algorithm = CollectiveAlgorithm.Auto);
+}
