@@ -8,7 +8,7 @@ public enum CollectiveAlgorithm { Auto, Ring, Tree, Hierarchical, Direct }
 
 /// <summary>
 /// Predicts how long a collective takes on a group of GPUs (global GPU ids of a topology), without
-/// contention. <paramref name="bytes"/> is the nccl-tests "size": the whole buffer per rank
+/// contention. `bytes` is the nccl-tests "size": the whole buffer per rank
 /// (for all-gather the gathered output, for send/recv the message).
 /// </summary>
 public interface ICollectiveTimer
