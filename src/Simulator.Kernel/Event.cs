@@ -7,7 +7,24 @@ namespace Simulator.Kernel;
 /// </summary>
 public class Event
 {
-    private List<Action<Event>>? _callbacks;
+    [Flags]
+    private enum State : byte
+    {
+        None = 0,
+        Triggered = 1,
+        Processed = 2,
+        Ok = 4,
+        Defused = 8,
+    }
+
+    // Implementation note: most events have exactly one waiter (a process), so it sits in a direct
+    // field and is resumed without a delegate; the first other callback lives in a field and only
+    // further ones allocate a list. The waiter slot is only used while no callback was added, so
+    // callbacks still run in the order they were added. Flags are packed to keep events small.
+    private Process? _waiter;
+    private Action<Event>? _callback;
+    private List<Action<Event>>? _moreCallbacks;
+    private State _state;
 
     public Event(Simulation environment)
     {
@@ -19,34 +36,72 @@ public class Event
     /// <summary>The value the event carries once triggered (for a failed event, the exception).</summary>
     public object? Value { get; protected set; }
 
-    public bool IsTriggered { get; private set; }
-    public bool IsProcessed { get; private set; }
+    /// <summary>True once Succeed or Fail was called (or, for a timeout, from creation).</summary>
+    public bool IsTriggered => (_state & State.Triggered) != 0;
 
-    /// <summary>True when triggered successfully; false when failed.</summary>
-    public bool IsOk { get; private set; }
+    /// <summary>True once the event's time came and its callbacks ran.</summary>
+    public bool IsProcessed => (_state & State.Processed) != 0;
+
+    /// <summary>True when triggered successfully; false when failed (or not yet triggered).</summary>
+    public bool IsOk => (_state & State.Ok) != 0;
 
     /// <summary>True once something (a waiting process, a condition) has taken responsibility for a failure.</summary>
-    public bool IsDefused { get; set; }
+    public bool IsDefused
+    {
+        get => (_state & State.Defused) != 0;
+        set => _state = value ? _state | State.Defused : _state & ~State.Defused;
+    }
 
     public Exception? Exception => IsOk ? null : Value as Exception;
 
     /// <summary>Callbacks run in order when the event is processed.</summary>
     public void AddCallback(Action<Event> callback)
     {
+        ArgumentNullException.ThrowIfNull(callback);
         if (IsProcessed) throw new InvalidOperationException("event already processed");
-        (_callbacks ??= new List<Action<Event>>()).Add(callback);
+        if (_callback == null && (_moreCallbacks == null || _moreCallbacks.Count == 0)) _callback = callback;
+        else (_moreCallbacks ??= new List<Action<Event>>()).Add(callback);
     }
 
-    public void RemoveCallback(Action<Event> callback) => _callbacks?.Remove(callback);
+    /// <summary>Removes the first registration of <paramref name="callback"/>, if any.</summary>
+    public void RemoveCallback(Action<Event> callback)
+    {
+        if (_callback != null && _callback.Equals(callback))
+        {
+            _callback = null;
+            if (_moreCallbacks is { Count: > 0 })
+            {
+                _callback = _moreCallbacks[0];
+                _moreCallbacks.RemoveAt(0);
+            }
+            return;
+        }
+        _moreCallbacks?.Remove(callback);
+    }
+
+    /// <summary>Registers <paramref name="process"/> as the direct waiter if no callback came first.</summary>
+    internal bool TrySetWaiter(Process process)
+    {
+        if (_waiter != null || _callback != null || _moreCallbacks is { Count: > 0 }) return false;
+        _waiter = process;
+        return true;
+    }
+
+    /// <summary>Unregisters <paramref name="process"/> as the direct waiter; false if it was not.</summary>
+    internal bool RemoveWaiter(Process process)
+    {
+        if (_waiter != process) return false;
+        _waiter = null;
+        return true;
+    }
 
     /// <summary>Triggers the event successfully now; it is processed after events already due now.</summary>
     public virtual Event Succeed(object? value = null, int priority = 0)
     {
         if (IsTriggered) throw new InvalidOperationException("event already triggered");
-        IsTriggered = true;
-        IsOk = true;
+        _state |= State.Triggered | State.Ok;
         Value = value;
-        Environment.ScheduleEvent(this, SimDuration.Zero, priority);
+        Environment.ScheduleEventNow(this, priority);
         return this;
     }
 
@@ -54,31 +109,41 @@ public class Event
     public virtual Event Fail(Exception exception, int priority = 0)
     {
         if (IsTriggered) throw new InvalidOperationException("event already triggered");
-        IsTriggered = true;
-        IsOk = false;
         Value = exception ?? throw new ArgumentNullException(nameof(exception));
-        Environment.ScheduleEvent(this, SimDuration.Zero, priority);
+        _state = (_state | State.Triggered) & ~State.Ok;
+        Environment.ScheduleEventNow(this, priority);
         return this;
     }
 
     /// <summary>Marks the event triggered without scheduling it (used by timeouts scheduled at creation).</summary>
     protected void MarkTriggered(object? value, bool ok)
     {
-        IsTriggered = true;
-        IsOk = ok;
+        _state = ok ? _state | State.Triggered | State.Ok : (_state | State.Triggered) & ~State.Ok;
         Value = value;
     }
 
     internal void Process()
     {
-        IsProcessed = true;
-        var callbacks = _callbacks;
-        _callbacks = null;
-        if (callbacks != null)
+        _state |= State.Processed;
+        var waiter = _waiter;
+        if (waiter != null)
         {
-            foreach (var cb in callbacks) cb(this);
+            _waiter = null;
+            waiter.Resume(this);
         }
-        if (!IsOk && !IsDefused)
+        var first = _callback;
+        if (first != null)
+        {
+            var more = _moreCallbacks;
+            _callback = null;
+            _moreCallbacks = null;
+            first(this);
+            if (more != null)
+            {
+                foreach (var cb in more) cb(this);
+            }
+        }
+        if ((_state & (State.Ok | State.Defused)) == 0)
         {
             Environment.ReportUnhandledFailure(this);
         }
@@ -93,7 +158,7 @@ public sealed class Timeout : Event
 {
     public Timeout(Simulation environment, SimDuration delay, object? value = null, int priority = 0) : base(environment)
     {
-        if (delay.Nanoseconds < 0) throw new ArgumentOutOfRangeException(nameof(delay), "negative delay");
+        if (delay.Nanoseconds < 0) throw new ArgumentOutOfRangeException(nameof(delay), delay, "negative delay");
         Delay = delay;
         MarkTriggered(value, true);
         environment.ScheduleEvent(this, delay, priority);

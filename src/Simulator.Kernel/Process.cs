@@ -15,19 +15,22 @@ public sealed class InterruptException : Exception
 public sealed class Process : Event
 {
     private readonly IEnumerator<Event> _generator;
-    private readonly Action<Event> _resume;
+    private Action<Event>? _resumeCallback;
     private object? _returnValue;
     private bool _faultHandled;
 
     public Process(Simulation environment, IEnumerable<Event> generator, int priority = 0) : base(environment)
     {
+        ArgumentNullException.ThrowIfNull(generator);
         _generator = generator.GetEnumerator();
-        _resume = Resume;
         var init = new Event(environment);
-        init.AddCallback(_resume);
+        init.TrySetWaiter(this);
         init.Succeed(null, priority);
         Target = init;
     }
+
+    // Only needed when the process waits on an event that already has callbacks (created lazily).
+    private Action<Event> ResumeCallback => _resumeCallback ??= Resume;
 
     /// <summary>The event the process currently waits for (after resuming: the one that woke it).</summary>
     public Event Target { get; private set; }
@@ -58,14 +61,14 @@ public sealed class Process : Event
         interruption.AddCallback(e =>
         {
             if (!IsAlive) { e.IsDefused = true; return; }
-            Target.RemoveCallback(_resume);
+            if (!Target.RemoveWaiter(this)) Target.RemoveCallback(ResumeCallback);
             Resume(e);
         });
         interruption.IsDefused = true;
         interruption.Fail(new InterruptException(cause), priority: -1);
     }
 
-    private void Resume(Event trigger)
+    internal void Resume(Event trigger)
     {
         Environment.ActiveProcess = this;
         Target = trigger;
@@ -99,7 +102,14 @@ public sealed class Process : Event
                 Succeed(_returnValue);
                 return;
             }
-            var next = _generator.Current ?? throw new InvalidOperationException("a process yielded null");
+            var next = _generator.Current;
+            if (next == null)
+            {
+                Environment.ActiveProcess = null;
+                _generator.Dispose();
+                Fail(new InvalidOperationException("a process yielded null"));
+                return;
+            }
             if (next.IsProcessed)
             {
                 Target = next;
@@ -108,7 +118,7 @@ public sealed class Process : Event
             }
             Target = next;
             if (!next.IsOk && next.IsTriggered) next.IsDefused = true;
-            next.AddCallback(_resume);
+            if (!next.TrySetWaiter(this)) next.AddCallback(ResumeCallback);
             Environment.ActiveProcess = null;
             return;
         }

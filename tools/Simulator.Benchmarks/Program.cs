@@ -1,1 +1,21 @@
-System.Console.WriteLine("hi");
+using BenchmarkDotNet.Running;
+using Simulator.Benchmarks.Kernel;
+
+namespace Simulator.Benchmarks;
+
+/// <summary>
+/// Entry point: <c>quick</c> runs the one-process kernel throughput check (<see cref="QuickBenchmark"/>);
+/// any other arguments go to BenchmarkDotNet's switcher (e.g. <c>--filter *Queue*</c>).
+/// </summary>
+public static class Program
+{
+    public static int Main(string[] args)
+    {
+        if (args.Length > 0 && string.Equals(args[0], "quick", StringComparison.OrdinalIgnoreCase))
+        {
+            return QuickBenchmark.Run(args.Skip(1).ToArray(), Console.Out);
+        }
+        BenchmarkSwitcher.FromAssembly(typeof(Program).Assembly).Run(args);
+        return 0;
+    }
+}

@@ -1,0 +1,278 @@
+using Simulator.Hardware.Collectives;
+using Simulator.Hardware.Specs;
+using Simulator.Inference.Models;
+using Simulator.Inference.Parallelism;
+
+namespace Simulator.Inference.Cost;
+
+/// <summary>Options of the cost model beyond the model, plan and hardware.</summary>
+public sealed record CostModelOptions
+{
+    /// <summary>Zipf exponent of expert popularity (0 = uniform routing).</summary>
+    public double ExpertZipfExponent { get; init; }
+
+    /// <summary>Measured operator times (Vidur mlp.csv) that replace the roofline for matching dense layers.</summary>
+    public MeasuredOperatorTable? MeasuredOperators { get; init; }
+}
+
+/// <summary>
+/// Prices one iteration of a batch on one pipeline stage of one replica, per GPU of the stage's TP
+/// group (all alike), from the model shape, precision, plan, GPU datasheet, calibration profile and
+/// a collective timer. Formulas (see docs/readme-costmodel.md): every linear layer is a roofline
+/// kernel (<see cref="Roofline.LinearSeconds"/>); attention FLOPs 2 x heads x (qk + v dim) x
+/// sum(new x context + new(new+1)/2) using each sequence's own context, decode reads every
+/// sequence's KV; MoE experts run the hottest EP rank's routed tokens and read the distinct experts
+/// touched; TP all-reduces two per layer; EP dispatch + combine all-to-all per MoE layer; CP ring
+/// exchange overlapped with attention; PP send to the next stage; engine overheads from the profile.
+/// Per-stage constants are precomputed; <see cref="Estimate"/> allocates only its result.
+/// </summary>
+public sealed class RooflineStageCostModel : IStageCostModel
+{
+    private readonly ModelSpec _m;
+    private readonly ParallelPlan _plan;
+    private readonly CalibrationProfile _p;
+    private readonly ICollectiveTimer _timer;
+    private readonly StageConst[] _stages;
+    private readonly ExpertRouting? _routing;
+    private readonly double _peakFlops, _bf16Flops, _hbm, _wb, _kvb;
+    private readonly MeasuredOperatorTable? _measured;
+
+    public int Stages => _stages.Length;
+    public ModelSpec Model => _m;
+    public ParallelPlan Plan => _plan;
+    public CalibrationProfile Profile => _p;
+
+    /// <summary>Builds the model for replica <paramref name="replica"/> of <paramref name="placement"/>.</summary>
+    public RooflineStageCostModel(ModelSpec model, Precision precision, ParallelPlan plan, PlacementTable placement,
+        GpuSpec gpu, CalibrationProfile profile, ICollectiveTimer timer, int replica = 0, CostModelOptions? options = null)
+    {
+        plan.EnsureValid(model);
+        options ??= new CostModelOptions();
+        _m = model; _plan = plan; _p = profile; _timer = timer;
+        _wb = precision.WeightBytes;
+        _kvb = precision.KvBytes;
+        _bf16Flops = gpu.Bf16Tflops * 1e12;
+        _peakFlops = precision.Weights switch
+        {
+            NumericFormat.Fp8 when gpu.Fp8Tflops > 0 => gpu.Fp8Tflops * 1e12,
+            NumericFormat.Int8 when gpu.Int8Tops > 0 => gpu.Int8Tops * 1e12,
+            _ => _bf16Flops, // weight-only formats (int4) and GPUs without the dtype compute in 16-bit
+        };
+        _hbm = gpu.HbmBytesPerSecond;
+        if (model.IsMoe) _routing = new ExpertRouting(model.Experts, model.TopK, plan.Ep, options.ExpertZipfExponent);
+        var table = options.MeasuredOperators;
+        _measured = table != null && table.Matches(model) && table.HasTp(plan.Tp) ? table : null;
+
+        var counts = plan.StageLayerCounts(model.Layers);
+        _stages = new StageConst[plan.Pp];
+        var first = 0;
+        for (var s = 0; s < plan.Pp; s++)
+        {
+            var tpGroup = placement.TpGroup(replica, s);
+            var epGroup = new int[plan.Ep];
+            for (var r = 0; r < plan.Ep; r++) epGroup[r] = tpGroup[r * (plan.Tp / plan.Ep)];
+            _stages[s] = new StageConst(
+                Layers: counts[s],
+                MoeLayers: model.MoeLayersIn(first, counts[s]),
+                IsFirst: s == 0,
+                IsLast: s == plan.Pp - 1,
+                TpGroup: tpGroup,
+                EpGroup: epGroup,
+                CpGroup: placement.CpGroup(replica, s),
+                PpPair: s < plan.Pp - 1 ? [placement.GpuOf(replica, s, 0), placement.GpuOf(replica, s + 1, 0)] : []);
+            first += counts[s];
+        }
+    }
+
+    private sealed record StageConst(int Layers, int MoeLayers, bool IsFirst, bool IsLast,
+        int[] TpGroup, int[] EpGroup, int[] CpGroup, int[] PpPair)
+    {
+        public int DenseLayers => Layers - MoeLayers;
+    }
+
+    /// <summary>Hottest EP rank's routed load over the mean for <paramref name="tokens"/> tokens (1 for dense models or EP = 1).</summary>
+    public double HotspotRatio(int tokens) => _routing?.HotspotRatio(tokens) ?? 1.0;
+
+    /// <inheritdoc />
+    public StageCost Estimate(int stage, IReadOnlyList<SequenceWork> batch)
+    {
+        var st = _stages[stage];
+        int tp = _plan.Tp, cp = _plan.Cp;
+        double h = _m.HiddenSize;
+
+        // Running sums over the batch, each sequence with its own context.
+        long newTokens = 0, sequences = batch.Count;
+        double prefillPairs = 0, prefillKvTokens = 0, prefillTokens = 0, decodePairs = 0, decodeKvTokens = 0, decodeSeqs = 0;
+        for (var i = 0; i < batch.Count; i++)
+        {
+            var w = batch[i];
+            newTokens += w.NewTokens;
+            if (w.NewTokens == 1 && w.ContextTokens > 0)
+            {
+                decodeSeqs++;
+                decodePairs += w.ContextTokens + 1;
+                decodeKvTokens += w.ContextTokens + 1;
+            }
+            else
+            {
+                double n = w.NewTokens;
+                prefillTokens += n;
+                prefillPairs += n * w.ContextTokens + n * (n + 1) / 2;
+                prefillKvTokens += w.ContextTokens + n;
+            }
+        }
+        var ms = new double[BreakdownParts.All.Length];
+        if (newTokens == 0) return new StageCost(0, 0, 0, 0, 0, 0, new StageBreakdown(ms), []);
+
+        // Tokens per GPU: CP splits each sequence's new tokens over the CP ranks.
+        double T = (double)newTokens / cp;
+        double launch = _p.KernelLaunchUs * 1e-6;
+
+        // --- Attention projections (per layer) ---
+        double attnProj;
+        int heads = _m.Heads / tp;
+        int kvHeads = _plan.KvHeadsPerGpu(_m);
+        double qkDim, vDim, kvPerTokenLayer;
+        if (_m.Mla is { } mla)
+        {
+            qkDim = mla.QkHeadDim; vDim = mla.VHeadDim;
+            kvPerTokenLayer = mla.CachedElementsPerTokenPerLayer * _kvb;
+            attnProj = (mla.QLoraRank > 0
+                    ? Lin(T, h, mla.QLoraRank) + Lin(T, mla.QLoraRank, heads * qkDim)
+                    : Lin(T, h, heads * qkDim))
+                + Lin(T, h, mla.KvLoraRank + mla.QkRopeHeadDim)
+                + Lin(T, mla.KvLoraRank, heads * (mla.QkNopeHeadDim + mla.VHeadDim))
+                + Lin(T, heads * vDim, h);
+        }
+        else
+        {
+            qkDim = vDim = _m.HeadDim;
+            kvPerTokenLayer = 2.0 * kvHeads * _m.HeadDim * _kvb;
+            attnProj = _measured != null
+                ? _measured.Seconds(MeasuredOperatorTable.AttnPreProj, tp, T) + _measured.Seconds(MeasuredOperatorTable.AttnPostProj, tp, T)
+                : Lin(T, h, (heads + 2.0 * kvHeads) * _m.HeadDim) + Lin(T, heads * _m.HeadDim, h);
+        }
+
+        // --- Attention core (per layer): prefill and decode kernels, CP splits the work ---
+        double attn = 0;
+        if (prefillTokens > 0)
+        {
+            var flops = 2.0 * heads * (qkDim + vDim) * prefillPairs / cp;
+            var bytes = (prefillKvTokens * kvPerTokenLayer + prefillTokens * heads * (qkDim + vDim) * 2.0) / cp;
+            attn += Roofline.KernelSeconds(flops, bytes, _bf16Flops, _p.AttentionEta, _hbm, _p);
+        }
+        if (decodeSeqs > 0)
+        {
+            var flops = 2.0 * heads * (qkDim + vDim) * decodePairs / cp;
+            var bytes = (decodeKvTokens * kvPerTokenLayer + decodeSeqs * heads * (qkDim + vDim) * 2.0) / cp;
+            attn += Roofline.KernelSeconds(flops, bytes, _bf16Flops, _p.AttentionEta, _hbm, _p);
+        }
+
+        // --- Dense MLP (per dense layer) ---
+        double mlp = 0;
+        if (st.DenseLayers > 0)
+        {
+            double f = _m.FfnSize / (double)tp;
+            mlp = _measured != null && !_m.IsMoe
+                ? _measured.Seconds(MeasuredOperatorTable.MlpUpProj, tp, T) + _measured.Seconds(MeasuredOperatorTable.MlpDownProj, tp, T)
+                : (_m.GatedMlp ? Lin(T, h, 2 * f) : Lin(T, h, f)) + Lin(T, f, h);
+        }
+
+        // --- MoE block (per MoE layer): router, shared experts, routed experts on the hottest EP rank ---
+        double moe = 0, hotspot = 1;
+        if (st.MoeLayers > 0 && _routing != null)
+        {
+            moe += Lin(T, h, _m.Experts);
+            if (_m.SharedExperts > 0)
+            {
+                double sf = (double)_m.SharedExperts * _m.SharedExpertFfnSize / tp;
+                moe += (_m.GatedMlp ? Lin(T, h, 2 * sf) : Lin(T, h, sf)) + Lin(T, sf, h);
+            }
+            hotspot = _routing.HotspotRatio(T);
+            double assignments = T * _m.TopK / _plan.Ep * hotspot;          // routed rows on the hottest rank
+            double distinct = Math.Max(1e-9, _routing.ExpectedDistinctOnHottestRank(T));
+            double fe = _m.ExpertFfnSize * (double)_plan.Ep / tp;          // expert FFN shard per GPU
+            double mats = _m.GatedMlp ? 3 : 2;
+            double flops = 2.0 * assignments * h * fe * mats;
+            double bytes = distinct * h * fe * mats * _wb + assignments * (2 * h + fe * (mats - 1)) * 2.0;
+            double rowsPerExpert = assignments / distinct;
+            moe += Roofline.KernelSeconds(flops, bytes, _peakFlops, _p.EtaCompute(rowsPerExpert), _hbm, _p) + launch; // two grouped GEMMs
+        }
+
+        // --- Element-wise kernels per layer: 2 norms, rope, activation, 2 residual adds (read + write 16-bit) ---
+        double elementwise = 6 * (T * h * 2.0 * 2.0 / (_hbm * _p.EtaMemory) + launch);
+
+        double embedding = st.IsFirst ? T * h * _wb / (_hbm * _p.EtaMemory) + launch : 0;
+        // Every sequence in the batch produces logits for its last token (partial prefill chunks included).
+        double lmHead = st.IsLast ? Lin(sequences, h, _m.VocabSize / (double)tp) : 0;
+
+        // --- Communication ---
+        double tpComm = 0, epComm = 0, cpComm = 0, ppComm = 0;
+        var comms = new List<CommDemand>(4);
+        long actBytes = (long)Math.Ceiling(T * h * Precision.ActivationBytes);
+        if (tp > 1)
+        {
+            // Two all-reduces per layer; MoE layers with EP > 1 replace the MLP's by dispatch + combine.
+            int arCount = 2 * st.Layers - (_plan.Ep > 1 ? st.MoeLayers : 0);
+            double arUs = _timer.TimeUs(CollectiveOp.AllReduce, st.TpGroup, actBytes);
+            tpComm = arCount * arUs * 1e-6;
+            comms.Add(new CommDemand(CommGroupKind.Tensor, "all_reduce", actBytes, arCount, (long)Math.Round(arUs * 1e3)));
+        }
+        if (_plan.Ep > 1 && st.MoeLayers > 0)
+        {
+            long a2aBytes = (long)Math.Ceiling(T * _m.TopK / _plan.Ep * h * Precision.ActivationBytes * hotspot);
+            double a2aUs = _timer.TimeUs(CollectiveOp.AllToAll, st.EpGroup, a2aBytes);
+            epComm = 2 * st.MoeLayers * a2aUs * 1e-6;
+            comms.Add(new CommDemand(CommGroupKind.Expert, "all_to_all", a2aBytes, 2 * st.MoeLayers, (long)Math.Round(a2aUs * 1e3)));
+        }
+        if (cp > 1)
+        {
+            if (prefillTokens > 0)
+            {
+                // Ring attention: CP - 1 steps per layer, each passing this rank's KV block; overlaps attention.
+                long blockBytes = (long)Math.Ceiling(prefillKvTokens / cp * kvPerTokenLayer);
+                double stepUs = _timer.TimeUs(CollectiveOp.SendRecv, [st.CpGroup[0], st.CpGroup[1]], blockBytes);
+                double ringPerLayer = (cp - 1) * stepUs * 1e-6;
+                cpComm += st.Layers * Math.Max(0, ringPerLayer - attn);
+                comms.Add(new CommDemand(CommGroupKind.Context, "send_recv", blockBytes, (cp - 1) * st.Layers, (long)Math.Round(stepUs * 1e3)));
+            }
+            if (decodeSeqs > 0)
+            {
+                // Decode: partial attention outputs (and softmax statistics) combined across CP ranks per layer.
+                long partBytes = (long)Math.Ceiling(decodeSeqs * heads * (vDim + 1) * 4.0);
+                double arUs = _timer.TimeUs(CollectiveOp.AllReduce, st.CpGroup, partBytes);
+                cpComm += st.Layers * arUs * 1e-6;
+                comms.Add(new CommDemand(CommGroupKind.Context, "all_reduce", partBytes, st.Layers, (long)Math.Round(arUs * 1e3)));
+            }
+        }
+        if (st.PpPair.Length == 2)
+        {
+            double sendUs = _timer.TimeUs(CollectiveOp.SendRecv, st.PpPair, actBytes);
+            ppComm = sendUs * 1e-6;
+            comms.Add(new CommDemand(CommGroupKind.Pipeline, "send_recv", actBytes, 1, (long)Math.Round(sendUs * 1e3)));
+        }
+
+        // --- Sum over the stage's layers ---
+        double attnProjS = attnProj * st.Layers, attnS = attn * st.Layers, mlpS = mlp * st.DenseLayers,
+            moeS = moe * st.MoeLayers, elemS = elementwise * st.Layers;
+        double compute = embedding + attnProjS + attnS + mlpS + moeS + elemS + lmHead;
+
+        // --- Engine: scheduler / input preparation / sampling on stage 0; CPU dispatch floor on every stage ---
+        double engine = st.IsFirst
+            ? (_p.IterationOverheadUs + _p.PerSequenceOverheadUs * sequences + _p.PerTokenOverheadUs * newTokens) * 1e-6
+            : 0;
+        double gpuBusy = compute + tpComm + epComm + cpComm;
+        double floorWait = Math.Max(0, _p.CpuFloorPerLayerUs * 1e-6 * st.Layers - gpuBusy);
+
+        ms[0] = embedding * 1e3; ms[1] = attnProjS * 1e3; ms[2] = attnS * 1e3; ms[3] = mlpS * 1e3; ms[4] = moeS * 1e3;
+        ms[5] = elemS * 1e3; ms[6] = lmHead * 1e3; ms[7] = tpComm * 1e3; ms[8] = epComm * 1e3; ms[9] = cpComm * 1e3;
+        ms[10] = ppComm * 1e3; ms[11] = engine * 1e3; ms[12] = floorWait * 1e3;
+        return new StageCost(Ns(compute), Ns(tpComm), Ns(epComm), Ns(cpComm), Ns(ppComm), Ns(engine + floorWait),
+            new StageBreakdown(ms), comms);
+    }
+
+    private double Lin(double tokens, double inDim, double outDim) =>
+        Roofline.LinearSeconds(tokens, inDim, outDim, _wb, _peakFlops, _hbm, _p);
+
+    private static long Ns(double seconds) => (long)Math.Round(seconds * 1e9);
+}

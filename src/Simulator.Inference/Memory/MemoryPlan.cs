@@ -1,0 +1,137 @@
+using System.Globalization;
+using Simulator.Hardware.Specs;
+using Simulator.Inference.Models;
+using Simulator.Inference.Parallelism;
+
+namespace Simulator.Inference.Memory;
+
+/// <summary>The serving settings the memory plan needs (vLLM names).</summary>
+public sealed record MemorySettings(
+    int MaxNumBatchedTokens = 8192, int MaxNumSeqs = 256, double GpuMemoryUtilization = 0.90, int BlockSize = 16);
+
+/// <summary>
+/// One GPU's memory (the worst GPU of a pipeline stage; all GPUs of a stage are alike). Bytes.
+/// Budget: capacity x utilization = weights + activations + KV; the rest (1 - utilization) is the reserve.
+/// </summary>
+public sealed record GpuMemory(
+    int Stage, int Layers, double CapacityBytes, double WeightsBytes, double ActivationBytes, double ReserveBytes,
+    double KvBytes, double KvBytesPerToken, long KvCapacityTokens, long KvBlocks)
+{
+    /// <summary>True when weights and buffers leave room for KV.</summary>
+    public bool Fits => KvBytes > 0 && KvCapacityTokens > 0;
+
+    public double WeightsGB => WeightsBytes / MemoryArithmetic.BytesPerGB;
+    public double ActivationGB => ActivationBytes / MemoryArithmetic.BytesPerGB;
+    public double ReserveGB => ReserveBytes / MemoryArithmetic.BytesPerGB;
+    public double KvGB => KvBytes / MemoryArithmetic.BytesPerGB;
+    public double CapacityGB => CapacityBytes / MemoryArithmetic.BytesPerGB;
+}
+
+/// <summary>
+/// The per-GPU memory plan of one replica: a row per pipeline stage, the replica's KV capacity in
+/// tokens and blocks (the tightest stage bounds it), and whether it fits.
+/// </summary>
+public sealed record MemoryPlan(IReadOnlyList<GpuMemory> Stages, long KvCapacityTokens, long KvBlocks, int BlockSize)
+{
+    public bool Fits => Stages.All(s => s.Fits);
+
+    /// <summary>One line per stage with every bucket in GB (invariant culture), for errors and the CLI.</summary>
+    public string Describe()
+    {
+        var lines = new List<string>();
+        foreach (var s in Stages)
+            lines.Add(string.Create(CultureInfo.InvariantCulture,
+                $"stage {s.Stage} ({s.Layers} layers): capacity {s.CapacityGB:F2} GB = weights {s.WeightsGB:F2} GB + activations {s.ActivationGB:F2} GB + reserve {s.ReserveGB:F2} GB + KV {s.KvGB:F2} GB ({s.KvCapacityTokens} tokens){(s.Fits ? "" : " -> does not fit")}"));
+        return string.Join(Environment.NewLine, lines);
+    }
+}
+
+/// <summary>
+/// Builds the per-GPU memory plan. Weights: each stage's layers, attention and dense MLP split by TP,
+/// routed experts split by EP (experts/EP per rank) and by TP/EP inside an expert; embeddings on the
+/// first stage and the LM head on the last (vocabulary split by TP); norms and routers replicated.
+/// KV per token per GPU: 2 x layers x max(1, KV heads / TP) x head dim x KV bytes / CP (MLA: latent +
+/// rope key per layer, not split by TP). Activations: a documented estimate, see <see cref="ActivationBytes"/>.
+/// </summary>
+public static class MemoryPlanner
+{
+    /// <summary>Plans every stage of one replica on <paramref name="gpu"/>.</summary>
+    public static MemoryPlan Plan(ModelSpec model, Precision precision, ParallelPlan plan, GpuSpec gpu, MemorySettings settings)
+    {
+        var counts = plan.StageLayerCounts(model.Layers);
+        var stages = new List<GpuMemory>(plan.Pp);
+        var first = 0;
+        long minTokens = long.MaxValue;
+        var capacity = gpu.MemoryBytes;
+        for (var s = 0; s < plan.Pp; s++)
+        {
+            var weights = StageWeightBytes(model, precision, plan, s, first, counts[s]);
+            var act = ActivationBytes(model, plan, settings, isLast: s == plan.Pp - 1);
+            var reserve = (1 - settings.GpuMemoryUtilization) * capacity;
+            var kv = capacity * settings.GpuMemoryUtilization - weights - act;
+            var perToken = KvBytesPerTokenPerGpu(model, precision, plan, counts[s]);
+            var tokens = kv > 0 ? (long)Math.Floor(kv / perToken) : 0;
+            tokens -= tokens % settings.BlockSize;
+            minTokens = Math.Min(minTokens, tokens);
+            stages.Add(new GpuMemory(s, counts[s], capacity, weights, act, reserve, kv, perToken, tokens, tokens / settings.BlockSize));
+            first += counts[s];
+        }
+        return new MemoryPlan(stages, minTokens, minTokens / settings.BlockSize, settings.BlockSize);
+    }
+
+    /// <summary>Weight bytes on one GPU of stage <paramref name="stage"/> holding layers [first, first + layers).</summary>
+    public static double StageWeightBytes(ModelSpec m, Precision precision, ParallelPlan plan, int stage, int first, int layers)
+    {
+        double wb = precision.WeightBytes;
+        int tp = plan.Tp;
+        double h = m.HiddenSize;
+        double perGpuParams = 0;
+        // Attention: projections split by TP (KV projections replicated when KV heads < TP).
+        double attn = m.Mla is null
+            ? (h * m.Heads * m.HeadDim * 2) / tp + 2 * h * plan.KvHeadsPerGpu(m) * m.HeadDim
+            : (double)m.AttentionParams / tp;
+        double expertsPerRank = m.IsMoe ? (double)m.Experts / plan.Ep : 0;
+        double expertShard = plan.Tp / (double)plan.Ep;
+        for (var i = first; i < first + layers; i++)
+        {
+            perGpuParams += attn + 2 * h;
+            if (m.IsMoeLayer(i))
+                perGpuParams += m.RouterParams + (double)m.SharedExpertParams / tp + expertsPerRank * m.ExpertParams / expertShard;
+            else
+                perGpuParams += (double)m.DenseMlpParams / tp;
+        }
+        if (stage == 0) perGpuParams += (double)m.EmbeddingParams / tp;
+        if (stage == plan.Pp - 1) perGpuParams += (m.TiedEmbeddings && plan.Pp == 1 ? 0 : (double)m.EmbeddingParams / tp) + h;
+        return perGpuParams * wb;
+    }
+
+    /// <summary>KV bytes one GPU stores per token of context, for a stage of <paramref name="layers"/> layers (CP splits tokens).</summary>
+    public static double KvBytesPerTokenPerGpu(ModelSpec m, Precision precision, ParallelPlan plan, int layers)
+    {
+        double perLayer = m.Mla is { } mla
+            ? mla.CachedElementsPerTokenPerLayer
+            : 2.0 * plan.KvHeadsPerGpu(m) * m.HeadDim;
+        return perLayer * layers * precision.KvBytes / plan.Cp;
+    }
+
+    /// <summary>
+    /// Activation and runtime buffers, an estimate in the spirit of vLLM's profile run (the peak of a
+    /// forward pass with max_num_batched_tokens tokens): per batched token, the residual stream and
+    /// norm output (2 x hidden), the attention QKV and output (2 x (heads + 2 KV heads) x head dim / TP)
+    /// and the widest MLP intermediate (2 x FFN / TP, or top_k x expert FFN x 2 / TP for MoE), all
+    /// 16-bit; plus fp32 logits of max_num_seqs sequences on the last stage (vocabulary / TP x 4 B).
+    /// CUDA context, NCCL buffers and graphs are left to the reserve (1 - gpu_memory_utilization).
+    /// </summary>
+    public static double ActivationBytes(ModelSpec m, ParallelPlan plan, MemorySettings settings, bool isLast)
+    {
+        double tp = plan.Tp;
+        double qkv = (m.Heads + 2.0 * m.KvHeads) * m.HeadDim / tp;
+        double mlp = m.IsMoe
+            ? Math.Max(2.0 * m.FfnSize / tp, 2.0 * m.TopK * m.ExpertFfnSize / tp)
+            : 2.0 * m.FfnSize / tp;
+        double perToken = (2.0 * m.HiddenSize + qkv + m.Heads * m.HeadDim / tp + mlp) * 2;
+        double tokens = settings.MaxNumBatchedTokens / (double)plan.Cp;
+        double logits = isLast ? settings.MaxNumSeqs * (m.VocabSize / tp) * 4.0 : 0;
+        return tokens * perToken + logits;
+    }
+}

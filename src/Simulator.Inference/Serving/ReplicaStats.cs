@@ -1,0 +1,40 @@
+using Simulator.Inference.Cost;
+
+namespace Simulator.Inference.Serving;
+
+/// <summary>How to build one replica: its cost model (which fixes the stage count), scheduler settings and microbatches.</summary>
+public sealed record ReplicaSetup(IStageCostModel CostModel, SchedulerConfig Scheduler, int Microbatches = 1);
+
+/// <summary>
+/// One pipeline stage's totals over a run. <see cref="BusyNs"/> is the time the stage's GPUs were occupied;
+/// compute / comm (TP + EP + CP) / overhead split it as the cost model did; <see cref="PpSendNs"/> is the time
+/// of its sends to the next stage (on the link, not counted as busy).
+/// </summary>
+public sealed record StageStats(
+    int Stage, long BusyNs, long ComputeNs, long CommNs, long OverheadNs, long PpSendNs, long Iterations,
+    long FirstStartNs, long LastEndNs);
+
+/// <summary>
+/// One replica's figures at the end of a run. <see cref="PipelineActiveNs"/> is the time with at least one
+/// microbatch somewhere in the pipeline; token counts are totals over the run.
+/// </summary>
+public sealed record ReplicaStats(
+    int Replica, int Stages, int Microbatches, IReadOnlyList<StageStats> StageTotals, long PipelineActiveNs,
+    long Iterations, long PrefillTokens, long DecodeTokens, long OutputTokens, long Preemptions, long Completed,
+    int PeakKvBlocks, int KvCapacityBlocks)
+{
+    /// <summary>Sum of stage busy time over stages x active time: the pipeline's utilization while it had work.</summary>
+    public double Utilization
+    {
+        get
+        {
+            if (PipelineActiveNs <= 0) return 0;
+            double busy = 0;
+            foreach (var s in StageTotals) busy += s.BusyNs;
+            return busy / ((double)Stages * PipelineActiveNs);
+        }
+    }
+
+    /// <summary>Idle stage-time / (stages x active time): 1 - <see cref="Utilization"/> (0 when the replica never ran).</summary>
+    public double BubbleFraction => PipelineActiveNs <= 0 ? 0 : 1 - Utilization;
+}

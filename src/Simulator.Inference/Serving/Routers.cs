@@ -1,0 +1,154 @@
+using Simulator.Inference.Workload;
+
+namespace Simulator.Inference.Serving;
+
+/// <summary>Picks the replica a new request goes to. Ties go to the lowest replica index.</summary>
+public interface IRouter
+{
+    /// <summary>The registry name ("round_robin").</summary>
+    string Name { get; }
+
+    /// <summary>Index into <paramref name="replicas"/> of the replica that gets <paramref name="request"/>.</summary>
+    int Route(Request request, IReadOnlyList<IReplicaLoad> replicas);
+}
+
+/// <summary>Replicas in turn: 0, 1, ..., n-1, 0, ...</summary>
+public sealed class RoundRobinRouter : IRouter
+{
+    private long _next;
+    public string Name => "round_robin";
+    public int Route(Request request, IReadOnlyList<IReplicaLoad> replicas) => (int)(_next++ % replicas.Count);
+}
+
+/// <summary>A uniformly random replica from a seeded stream.</summary>
+public sealed class RandomRouter(ulong seed) : IRouter
+{
+    private readonly SplitMix64 _random = new(seed);
+    public string Name => "random";
+    public int Route(Request request, IReadOnlyList<IReplicaLoad> replicas) => _random.NextInt(replicas.Count);
+}
+
+/// <summary>The replica with the fewest requests not finished.</summary>
+public sealed class LeastOutstandingRouter : IRouter
+{
+    public string Name => "least_outstanding";
+
+    public int Route(Request request, IReadOnlyList<IReplicaLoad> replicas)
+    {
+        int best = 0;
+        for (int i = 1; i < replicas.Count; i++)
+            if (replicas[i].Outstanding < replicas[best].Outstanding) best = i;
+        return best;
+    }
+}
+
+/// <summary>The replica with the lowest KV cache utilization (then the fewest outstanding requests).</summary>
+public sealed class LeastKvRouter : IRouter
+{
+    public string Name => "least_kv";
+
+    public int Route(Request request, IReadOnlyList<IReplicaLoad> replicas)
+    {
+        int best = 0;
+        for (int i = 1; i < replicas.Count; i++)
+        {
+            double a = replicas[i].KvUtilization, b = replicas[best].KvUtilization;
+            if (a < b || (a == b && replicas[i].Outstanding < replicas[best].Outstanding)) best = i;
+        }
+        return best;
+    }
+}
+
+/// <summary>Power of two choices: two distinct random replicas, the one with fewer outstanding requests wins (lower index on a tie).</summary>
+public sealed class PowerOfTwoRouter(ulong seed) : IRouter
+{
+    private readonly SplitMix64 _random = new(seed);
+    public string Name => "power_of_two";
+
+    public int Route(Request request, IReadOnlyList<IReplicaLoad> replicas)
+    {
+        int n = replicas.Count;
+        if (n == 1) return 0;
+        int a = _random.NextInt(n);
+        int b = _random.NextInt(n - 1);
+        if (b >= a) b++;
+        int lo = Math.Min(a, b), hi = Math.Max(a, b);
+        return replicas[hi].Outstanding < replicas[lo].Outstanding ? hi : lo;
+    }
+}
+
+/// <summary>Routers by name; a new router is one class and one <see cref="Register"/> call. Names are case-insensitive.</summary>
+public static class RouterRegistry
+{
+    private static readonly object Gate = new();
+    private static readonly SortedDictionary<string, Func<ulong, IRouter>> Factories = new(StringComparer.OrdinalIgnoreCase)
+    {
+        ["round_robin"] = _ => new RoundRobinRouter(),
+        ["random"] = seed => new RandomRouter(seed),
+        ["least_outstanding"] = _ => new LeastOutstandingRouter(),
+        ["least_kv"] = _ => new LeastKvRouter(),
+        ["power_of_two"] = seed => new PowerOfTwoRouter(seed),
+    };
+
+    /// <summary>Registered names, sorted.</summary>
+    public static IReadOnlyList<string> Names
+    {
+        get { lock (Gate) return Factories.Keys.ToArray(); }
+    }
+
+    public static bool Contains(string name)
+    {
+        lock (Gate) return name != null && Factories.ContainsKey(name);
+    }
+
+    /// <summary>Adds or replaces a router; the factory gets the run's routing seed.</summary>
+    public static void Register(string name, Func<ulong, IRouter> factory)
+    {
+        ArgumentException.ThrowIfNullOrWhiteSpace(name);
+        ArgumentNullException.ThrowIfNull(factory);
+        lock (Gate) Factories[name] = factory;
+    }
+
+    /// <summary>A new router; <paramref name="seed"/> feeds the random ones.</summary>
+    public static IRouter Create(string name, ulong seed)
+    {
+        Func<ulong, IRouter>? factory;
+        lock (Gate) Factories.TryGetValue(name ?? "", out factory);
+        if (factory == null)
+            throw new ArgumentException($"unknown router '{name}'; allowed: {string.Join(", ", Names)}", nameof(name));
+        return factory(seed);
+    }
+}
+
+/// <summary>
+/// SplitMix64 (Steele, Lea and Flood 2014): a tiny, fast generator with a stable, documented sequence, so
+/// routing draws never change with the .NET version.
+/// </summary>
+public sealed class SplitMix64(ulong seed)
+{
+    private ulong _state = seed;
+
+    public ulong NextUInt64()
+    {
+        ulong z = _state += 0x9E3779B97F4A7C15UL;
+        z = (z ^ (z >> 30)) * 0xBF58476D1CE4E5B9UL;
+        z = (z ^ (z >> 27)) * 0x94D049BB133111EBUL;
+        return z ^ (z >> 31);
+    }
+
+    /// <summary>Uniform integer in [0, <paramref name="bound"/>) (Lemire's multiply-shift; bias below 2^-32 for small bounds).</summary>
+    public int NextInt(int bound)
+    {
+        ArgumentOutOfRangeException.ThrowIfLessThan(bound, 1);
+        return (int)((NextUInt64() >> 32) * (ulong)bound >> 32);
+    }
+
+    /// <summary>A stable 64-bit seed for the named purpose under a root seed (FNV-1a of the name mixed with the root).</summary>
+    public static ulong Derive(long rootSeed, string name)
+    {
+        ulong h = 0xCBF29CE484222325UL;
+        foreach (char c in name) { h ^= c; h *= 0x100000001B3UL; }
+        var mix = new SplitMix64((ulong)rootSeed ^ h);
+        return mix.NextUInt64();
+    }
+}

@@ -1,0 +1,228 @@
+using Simulator.Inference.Workload;
+
+namespace Simulator.Scenarios;
+
+/// <summary>
+/// A fully resolved scenario: every key of the YAML schema with its default filled in (docs/readme-scenarios.md lists
+/// them). Built by <see cref="ScenarioLoader"/>, written back by <see cref="ScenarioWriter"/>. Equality compares the
+/// scenario's content, not <see cref="Locations"/>.
+/// </summary>
+public sealed record Scenario
+{
+    /// <summary>The run's name (letters, digits, '.', '_', '-'); default: the file name without extension.</summary>
+    public required string Name { get; init; }
+
+    /// <summary>The root seed of every random stream.</summary>
+    public int Seed { get; init; } = 1;
+
+    public ClusterSpec Cluster { get; init; } = new();
+    public NetworkSpec Network { get; init; } = new();
+    public required ModelRef Model { get; init; }
+    public PrecisionSpec Precision { get; init; } = new();
+    public ParallelismSpec Parallelism { get; init; } = new();
+    public SchedulerSpec Scheduler { get; init; } = new();
+
+    /// <summary>The router's registered name (<see cref="ScenarioEnums.Routers"/>).</summary>
+    public string Router { get; init; } = "round_robin";
+
+    public required WorkloadSpec Workload { get; init; }
+    public SloSpec Slo { get; init; } = new();
+    public SweepSpec Sweep { get; init; } = SweepSpec.None;
+    public OutputSpec Output { get; init; } = new();
+
+    /// <summary>Where each key was written: lets later stages (plans, presets) report errors at the right line.</summary>
+    public ScenarioLocations Locations { get; init; } = ScenarioLocations.None;
+
+    public bool Equals(Scenario? other) =>
+        other is not null && Name == other.Name && Seed == other.Seed && Cluster == other.Cluster && Network == other.Network
+        && Model == other.Model && Precision == other.Precision && Parallelism == other.Parallelism && Scheduler == other.Scheduler
+        && Router == other.Router && Workload == other.Workload && Slo == other.Slo && Sweep == other.Sweep && Output == other.Output;
+
+    public override int GetHashCode() => HashCode.Combine(Name, Seed, Cluster, Model, Parallelism, Scheduler, Workload);
+}
+
+/// <summary>A preset name or an inline spec map (for GPUs and links); exactly one is set.</summary>
+public sealed record PresetOrSpec(string? Preset, SpecMap? Inline)
+{
+    public static PresetOrSpec Of(string preset) => new(preset, null);
+}
+
+/// <summary>The model: a preset name, a Hugging Face config.json (absolute path), or an inline spec map; exactly one is set.</summary>
+public sealed record ModelRef(string? Preset, string? HfConfigPath, SpecMap? Inline)
+{
+    public static ModelRef Of(string preset) => new(preset, null, null);
+}
+
+/// <summary>The machines: GPU type, node count and the links inside and between nodes.</summary>
+public sealed record ClusterSpec
+{
+    public PresetOrSpec Gpu { get; init; } = PresetOrSpec.Of("H100-SXM-80GB");
+    public int Nodes { get; init; } = 1;
+    public int GpusPerNode { get; init; } = 8;
+    public PresetOrSpec IntraNode { get; init; } = PresetOrSpec.Of("nvlink4");
+
+    /// <summary>The per-GPU NIC that joins nodes.</summary>
+    public PresetOrSpec InterNode { get; init; } = PresetOrSpec.Of("ib-ndr400");
+
+    /// <summary>How the NICs are switched: non_blocking (any to any at NIC rate) or fat_tree (leaf uplinks shared).</summary>
+    public string Fabric { get; init; } = "non_blocking";
+
+    /// <summary>Leaf downlink : uplink bandwidth ratio of a fat_tree (1 = non-blocking).</summary>
+    public double Oversubscription { get; init; } = 1.0;
+
+    /// <summary>All GPUs of the cluster.</summary>
+    public int TotalGpus => Nodes * GpusPerNode;
+}
+
+/// <summary>Network timing: analytic (closed-form collectives) or flow (transfers sharing links).</summary>
+public sealed record NetworkSpec
+{
+    public string Model { get; init; } = "analytic";
+}
+
+/// <summary>Number formats of weights and KV cache (bf16, fp16, fp8, int8, int4, fp32).</summary>
+public sealed record PrecisionSpec
+{
+    public string Weights { get; init; } = "bf16";
+
+    /// <summary>KV cache format; <c>auto</c> in YAML resolves to the weights' format (bf16 under int8/int4 weights).</summary>
+    public string KvCache { get; init; } = "bf16";
+}
+
+/// <summary>vLLM's parallelism flags plus replicas (data-parallel copies) and microbatches per replica pipeline.</summary>
+public sealed record ParallelismSpec
+{
+    public int TensorParallelSize { get; init; } = 1;
+    public int PipelineParallelSize { get; init; } = 1;
+    public int ExpertParallelSize { get; init; } = 1;
+    public int ContextParallelSize { get; init; } = 1;
+    public int Replicas { get; init; } = 1;
+    public int Microbatches { get; init; } = 1;
+
+    /// <summary>GPUs one replica occupies: TP x PP x CP (experts are spread over these GPUs).</summary>
+    public int GpusPerReplica => TensorParallelSize * PipelineParallelSize * ContextParallelSize;
+}
+
+/// <summary>The per-replica scheduler, with vLLM's names.</summary>
+public sealed record SchedulerSpec
+{
+    public string Policy { get; init; } = "vllm";
+    public int MaxNumSeqs { get; init; } = 256;
+    public int MaxNumBatchedTokens { get; init; } = 8192;
+    public bool EnableChunkedPrefill { get; init; } = true;
+    public int BlockSize { get; init; } = 16;
+    public double GpuMemoryUtilization { get; init; } = 0.90;
+    public string Preemption { get; init; } = "recompute";
+
+    /// <summary>Prefill chunk size in tokens (Sarathi); default 512 under sarathi, unset otherwise.</summary>
+    public int? ChunkSize { get; init; }
+}
+
+/// <summary>The requests: a trace replay or a synthetic generator (exactly one is set).</summary>
+public sealed record WorkloadSpec
+{
+    public TraceSpec? Trace { get; init; }
+    public SyntheticSpec? Synthetic { get; init; }
+
+    /// <summary>The streamed request source this workload describes (synthetic streams derive from <paramref name="seed"/>).</summary>
+    public IWorkloadSource CreateSource(int seed)
+    {
+        if (Trace is { } t)
+        {
+            var options = new TraceOptions { TimeScale = t.TimeScale, Limit = t.Limit, StartS = t.StartS, EndS = t.EndS, ZeroOutput = t.ZeroOutput };
+            return new TraceWorkloadSource(t.Path, t.Format, options);
+        }
+        if (Synthetic is { } s) return new SyntheticWorkloadSource(s.ToWorkloadSpec(), seed);
+        throw new InvalidOperationException("a workload needs a trace or a synthetic generator");
+    }
+}
+
+/// <summary>A trace replay: <see cref="Path"/> is absolute; <see cref="TraceOptions"/> documents the options.</summary>
+public sealed record TraceSpec
+{
+    public required string Path { get; init; }
+
+    /// <summary>The format, resolved from the file when the YAML says <c>auto</c>.</summary>
+    public TraceFormat Format { get; init; } = TraceFormat.Auto;
+    public double TimeScale { get; init; } = 1.0;
+    public long? Limit { get; init; }
+    public double StartS { get; init; }
+    public double? EndS { get; init; }
+    public ZeroOutputPolicy ZeroOutput { get; init; } = ZeroOutputPolicy.Skip;
+}
+
+/// <summary>A synthetic generator: arrivals, input and output lengths, bounded by requests and/or duration_s.</summary>
+public sealed record SyntheticSpec
+{
+    public required ArrivalSpec Arrivals { get; init; }
+    public required LengthSpec InputTokens { get; init; }
+    public required LengthSpec OutputTokens { get; init; }
+    public long? Requests { get; init; }
+    public double? DurationS { get; init; }
+
+    /// <summary>The workload layer's spec.</summary>
+    public SyntheticWorkloadSpec ToWorkloadSpec() => new(Arrivals, InputTokens, OutputTokens, Requests, DurationS);
+}
+
+/// <summary>Latency objectives: a request meets them when TTFT &lt;= ttft_ms and TPOT &lt;= tpot_ms (null = no bound).</summary>
+public sealed record SloSpec
+{
+    public double? TtftMs { get; init; }
+    public double? TpotMs { get; init; }
+
+    /// <summary>The percentile at which the objectives are reported (e.g. 95 = p95 TTFT against ttft_ms).</summary>
+    public double Percentile { get; init; } = 95;
+}
+
+/// <summary>Output options.</summary>
+public sealed record OutputSpec
+{
+    /// <summary>Sampling interval of timeseries.csv in seconds.</summary>
+    public double TimeseriesIntervalS { get; init; } = 1.0;
+}
+
+/// <summary>
+/// The sweep block: axes multiplied in a cartesian product, first axis varying slowest. A plain axis is one key and
+/// its values; a zip axis advances several keys together (their lists have equal length).
+/// </summary>
+public sealed record SweepSpec(IReadOnlyList<SweepAxis> Axes)
+{
+    public static SweepSpec None { get; } = new(Array.Empty<SweepAxis>());
+
+    /// <summary>Number of points (1 when there is no sweep).</summary>
+    public long PointCount => Axes.Aggregate(1L, (n, a) => n * a.Length);
+
+    public bool Equals(SweepSpec? other) => other is not null && Axes.SequenceEqual(other.Axes);
+
+    public override int GetHashCode() => Axes.Count;
+}
+
+/// <summary>One sweep axis: <see cref="Keys"/> (one key, or several for zip) and per key its values (all lists of equal length).</summary>
+public sealed record SweepAxis(IReadOnlyList<string> Keys, IReadOnlyList<IReadOnlyList<SpecValue>> Values, bool IsZip)
+{
+    /// <summary>Number of positions along this axis.</summary>
+    public int Length => Values.Count == 0 ? 0 : Values[0].Count;
+
+    public bool Equals(SweepAxis? other) =>
+        other is not null && IsZip == other.IsZip && Keys.SequenceEqual(other.Keys)
+        && Values.Count == other.Values.Count && Values.Zip(other.Values).All(p => p.First.SequenceEqual(p.Second));
+
+    public override int GetHashCode() => HashCode.Combine(Keys.Count, IsZip);
+}
+
+/// <summary>One point of a sweep: a fully resolved scenario and the (key, value) labels that made it.</summary>
+public sealed record SweepPoint(int Index, Scenario Scenario, IReadOnlyList<KeyValuePair<string, string>> Labels)
+{
+    /// <summary>A folder-safe name: 4-digit index, then each label's last key segment=value (<c>0003-microbatches=4</c>).</summary>
+    public string Slug
+    {
+        get
+        {
+            var parts = Labels.Select(l => l.Key[(l.Key.LastIndexOf('.') + 1)..] + "=" + l.Value);
+            string raw = string.Join("-", parts);
+            var safe = new string(raw.Select(c => char.IsLetterOrDigit(c) || c is '.' or '_' or '-' or '=' ? c : '_').ToArray());
+            if (safe.Length > 80) safe = safe[..80];
+            return Index.ToString("D4", System.Globalization.CultureInfo.InvariantCulture) + (safe.Length > 0 ? "-" + safe : "");
+        }
+    }
+}

@@ -1,0 +1,178 @@
+using System.Globalization;
+using System.Text;
+using Simulator.Inference.Workload;
+
+namespace Simulator.Scenarios;
+
+/// <summary>
+/// Writes a resolved <see cref="Scenario"/> back as YAML with every default filled in, in the schema's key order,
+/// deterministically (invariant culture, LF line ends): loading the text again gives an equal scenario.
+/// </summary>
+public static class ScenarioWriter
+{
+    /// <summary>The scenario as YAML.</summary>
+    /// <param name="scenario">What to write.</param>
+    /// <param name="pathsRelativeTo">Write file paths relative to this folder (e.g. where the YAML will be saved);
+    /// null writes absolute paths.</param>
+    public static string ToYaml(Scenario scenario, string? pathsRelativeTo = null)
+    {
+        var w = new Writer(pathsRelativeTo);
+        var s = scenario;
+        w.Line(0, "name", YamlText.String(s.Name));
+        w.Line(0, "seed", Int(s.Seed));
+        w.Open(0, "cluster");
+        w.Preset(1, "gpu", s.Cluster.Gpu);
+        w.Line(1, "nodes", Int(s.Cluster.Nodes));
+        w.Line(1, "gpus_per_node", Int(s.Cluster.GpusPerNode));
+        w.Preset(1, "intra_node", s.Cluster.IntraNode);
+        w.Preset(1, "inter_node", s.Cluster.InterNode);
+        w.Line(1, "fabric", s.Cluster.Fabric);
+        w.Line(1, "oversubscription", Num(s.Cluster.Oversubscription));
+        w.Open(0, "network");
+        w.Line(1, "model", s.Network.Model);
+        if (s.Model.Preset != null) w.Line(0, "model", YamlText.String(s.Model.Preset));
+        else if (s.Model.HfConfigPath != null) { w.Open(0, "model"); w.Line(1, "hf_config", w.PathText(s.Model.HfConfigPath)); }
+        else w.Spec(0, "model", s.Model.Inline!);
+        w.Open(0, "precision");
+        w.Line(1, "weights", s.Precision.Weights);
+        w.Line(1, "kv_cache", s.Precision.KvCache);
+        var p = s.Parallelism;
+        w.Open(0, "parallelism");
+        w.Line(1, "tensor_parallel_size", Int(p.TensorParallelSize));
+        w.Line(1, "pipeline_parallel_size", Int(p.PipelineParallelSize));
+        w.Line(1, "expert_parallel_size", Int(p.ExpertParallelSize));
+        w.Line(1, "context_parallel_size", Int(p.ContextParallelSize));
+        w.Line(1, "replicas", Int(p.Replicas));
+        w.Line(1, "microbatches", Int(p.Microbatches));
+        var sc = s.Scheduler;
+        w.Open(0, "scheduler");
+        w.Line(1, "policy", sc.Policy);
+        w.Line(1, "max_num_seqs", Int(sc.MaxNumSeqs));
+        w.Line(1, "max_num_batched_tokens", Int(sc.MaxNumBatchedTokens));
+        w.Line(1, "enable_chunked_prefill", sc.EnableChunkedPrefill ? "true" : "false");
+        w.Line(1, "block_size", Int(sc.BlockSize));
+        w.Line(1, "gpu_memory_utilization", Num(sc.GpuMemoryUtilization));
+        w.Line(1, "preemption", sc.Preemption);
+        w.Line(1, "chunk_size", sc.ChunkSize is int c ? Int(c) : "null");
+        w.Line(0, "router", s.Router);
+        w.Open(0, "workload");
+        if (s.Workload.Trace is { } t)
+        {
+            w.Open(1, "trace");
+            w.Line(2, "path", w.PathText(t.Path));
+            w.Line(2, "format", TraceWorkloadSource.FormatName(t.Format));
+            w.Line(2, "time_scale", Num(t.TimeScale));
+            w.Line(2, "limit", t.Limit is long l ? l.ToString(CultureInfo.InvariantCulture) : "null");
+            w.Line(2, "start_s", Num(t.StartS));
+            w.Line(2, "end_s", t.EndS is double e ? Num(e) : "null");
+            w.Line(2, "zero_output", t.ZeroOutput.ToString().ToLowerInvariant());
+        }
+        else if (s.Workload.Synthetic is { } syn)
+        {
+            var a = syn.Arrivals;
+            w.Open(1, "arrivals");
+            w.Line(2, "process", a.Process.ToString().ToLowerInvariant());
+            w.Line(2, "rate_per_s", Num(a.RatePerS));
+            if (a.Process == ArrivalProcess.Gamma) w.Line(2, "cv", Num(a.Cv));
+            if (a.Process == ArrivalProcess.Burst) w.Line(2, "burst_size", Int(a.BurstSize));
+            w.Length(1, "input_tokens", syn.InputTokens);
+            w.Length(1, "output_tokens", syn.OutputTokens);
+            w.Line(1, "requests", syn.Requests is long n ? n.ToString(CultureInfo.InvariantCulture) : "null");
+            w.Line(1, "duration_s", syn.DurationS is double d ? Num(d) : "null");
+        }
+        w.Open(0, "slo");
+        w.Line(1, "ttft_ms", s.Slo.TtftMs is double ttft ? Num(ttft) : "null");
+        w.Line(1, "tpot_ms", s.Slo.TpotMs is double tpot ? Num(tpot) : "null");
+        w.Line(1, "percentile", Num(s.Slo.Percentile));
+        if (s.Sweep.Axes.Count > 0)
+        {
+            w.Open(0, "sweep");
+            foreach (var axis in s.Sweep.Axes)
+            {
+                if (axis.IsZip)
+                {
+                    w.Open(1, "zip");
+                    for (int k = 0; k < axis.Keys.Count; k++) w.Line(2, YamlText.String(axis.Keys[k]), new SpecList(axis.Values[k]).ToFlowText());
+                }
+                else
+                {
+                    w.Line(1, YamlText.String(axis.Keys[0]), new SpecList(axis.Values[0]).ToFlowText());
+                }
+            }
+        }
+        w.Open(0, "output");
+        w.Line(1, "timeseries_interval_s", Num(s.Output.TimeseriesIntervalS));
+        return w.ToString();
+    }
+
+    private static string Int(long v) => v.ToString(CultureInfo.InvariantCulture);
+
+    /// <summary>Shortest round-trip text; integral values keep a ".0" so they read back as the same double.</summary>
+    private static string Num(double v)
+    {
+        string text = v.ToString("R", CultureInfo.InvariantCulture);
+        return text.Contains('.') || text.Contains('E') ? text : text + ".0";
+    }
+
+    private sealed class Writer(string? relativeTo)
+    {
+        private readonly StringBuilder _sb = new();
+
+        public void Line(int depth, string key, string value) => _sb.Append(' ', depth * 2).Append(key).Append(": ").Append(value).Append('\n');
+
+        public void Open(int depth, string key) => _sb.Append(' ', depth * 2).Append(key).Append(":\n");
+
+        public void Preset(int depth, string key, PresetOrSpec value)
+        {
+            if (value.Preset != null) Line(depth, key, YamlText.String(value.Preset));
+            else Spec(depth, key, value.Inline!);
+        }
+
+        public void Spec(int depth, string key, SpecMap map)
+        {
+            Open(depth, key);
+            foreach (var (k, v) in map.Entries)
+            {
+                if (v is SpecMap inner) Spec(depth + 1, YamlText.Scalar(k, false), inner);
+                else Line(depth + 1, YamlText.Scalar(k, false), v.ToFlowText());
+            }
+        }
+
+        public void Length(int depth, string key, LengthSpec l)
+        {
+            Open(depth, key);
+            int d = depth + 1;
+            switch (l.Dist)
+            {
+                case LengthDistribution.Fixed:
+                    Line(d, "dist", "fixed");
+                    Line(d, "value", Int(l.Value));
+                    break;
+                case LengthDistribution.Uniform:
+                    Line(d, "dist", "uniform");
+                    Line(d, "min", Int(l.Min));
+                    Line(d, "max", Int(l.Max));
+                    break;
+                case LengthDistribution.Normal or LengthDistribution.LogNormal:
+                    Line(d, "dist", l.Dist == LengthDistribution.Normal ? "normal" : "lognormal");
+                    Line(d, "mean", Num(l.Mean));
+                    Line(d, "sigma", Num(l.Sigma));
+                    Line(d, "max", l.Max == int.MaxValue ? "null" : Int(l.Max));
+                    break;
+                case LengthDistribution.Empirical:
+                    Line(d, "dist", "empirical");
+                    Line(d, "path", PathText(l.TracePath!));
+                    Line(d, "format", TraceWorkloadSource.FormatName(l.TraceFormat));
+                    break;
+            }
+        }
+
+        public string PathText(string fullPath)
+        {
+            string p = relativeTo is null ? fullPath : Path.GetRelativePath(Path.GetFullPath(relativeTo), fullPath);
+            return YamlText.String(p.Replace('\\', '/'));
+        }
+
+        public override string ToString() => _sb.ToString();
+    }
+}

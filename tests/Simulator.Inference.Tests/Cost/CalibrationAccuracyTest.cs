@@ -1,0 +1,108 @@
+using NUnit.Framework;
+using System.Globalization;
+using Simulator.Hardware.Specs;
+using Simulator.Inference.Cost;
+using Simulator.Inference.Models;
+using Simulator.Tests.Shared;
+
+namespace Simulator.Inference.Tests.Cost;
+
+/// <summary>Fits and checks the calibration profiles against the shared measurements, printing predicted vs measured.</summary>
+[TestFixture]
+public sealed class CalibrationAccuracyTest
+{
+    private static List<MeasuredOperatorTable> Tables(string gpu) =>
+        Directory.GetFiles(TestPaths.Data("calibration", "compute", gpu), "mlp.csv", SearchOption.AllDirectories)
+            .OrderBy(p => p, StringComparer.Ordinal).Select(MeasuredOperatorTable.Load).ToList();
+
+    private static void PrintOperatorTable(string title, IReadOnlyList<OperatorSample> samples, GpuSpec gpu, CalibrationProfile p)
+    {
+        TestContext.Out.WriteLine($"{title}: profile {p}");
+        TestContext.Out.WriteLine("model | op | tp | tokens | measured ms | predicted ms | error");
+        foreach (var s in samples.Where(s => s.Tokens is 1 or 16 or 128 or 512 or 2048 or 4096 && s.Tp is 1 or 8)
+                     .GroupBy(s => (s.Source, s.Op, s.Tp, s.Tokens)).Select(g => g.First()))
+        {
+            var pred = CalibrationFitter.PredictMs(s, gpu, p);
+            var model = Path.GetFileName(Path.GetDirectoryName(s.Source));
+            TestContext.Out.WriteLine(string.Create(CultureInfo.InvariantCulture,
+                $"{model} | {s.Op} | {s.Tp} | {s.Tokens} | {s.MeasuredMs:F4} | {pred:F4} | {pred / s.MeasuredMs - 1:P1}"));
+        }
+    }
+
+    [TestCase("a100")]
+    [TestCase("h100")]
+    public void StoredKernelProfile_VidurOperators_MedianErrorWithinTenPercent(string gpuName)
+    {
+        var gpu = gpuName == "a100" ? TestGpus.A100 : TestGpus.H100;
+        var profile = gpuName == "a100" ? CalibrationProfile.A100 : CalibrationProfile.H100;
+        var samples = CalibrationFitter.Samples(Tables(gpuName));
+        var median = CalibrationFitter.MedianAbsRelError(samples, gpu, profile);
+        PrintOperatorTable(gpuName, samples, gpu, profile);
+        TestContext.Out.WriteLine(string.Create(CultureInfo.InvariantCulture, $"{gpuName}: {samples.Count} samples, median |error| {median:P2}"));
+        Assert.That(median, Is.LessThanOrEqualTo(0.10));
+    }
+
+    [TestCase("a100")]
+    [TestCase("h100")]
+    public void Refit_VidurOperators_ReproducesStoredProfile(string gpuName)
+    {
+        var gpu = gpuName == "a100" ? TestGpus.A100 : TestGpus.H100;
+        var stored = gpuName == "a100" ? CalibrationProfile.A100 : CalibrationProfile.H100;
+        var samples = CalibrationFitter.Samples(Tables(gpuName));
+        var start = stored with { EtaComputeMax = 0.6, ComputeHalfTokens = 64, EtaMemory = 0.6, KernelLaunchUs = 10 };
+        var fitted = CalibrationFitter.Fit(samples, gpu, start, "refit-" + gpuName);
+        var medianFit = CalibrationFitter.MedianAbsRelError(samples, gpu, fitted);
+        TestContext.Out.WriteLine(string.Create(CultureInfo.InvariantCulture,
+            $"refit {gpuName}: eta_c max {fitted.EtaComputeMax}, T_half {fitted.ComputeHalfTokens}, eta_m {fitted.EtaMemory}, launch {fitted.KernelLaunchUs} us; median |error| {medianFit:P2}"));
+        Assert.Multiple(() =>
+        {
+            Assert.That(fitted.EtaComputeMax, Is.EqualTo(stored.EtaComputeMax).Within(0.02));
+            Assert.That(fitted.EtaMemory, Is.EqualTo(stored.EtaMemory).Within(0.02));
+            Assert.That(fitted.ComputeHalfTokens, Is.EqualTo(stored.ComputeHalfTokens).Within(8));
+            Assert.That(fitted.KernelLaunchUs, Is.EqualTo(stored.KernelLaunchUs).Within(1.5));
+        });
+    }
+
+    [Test]
+    public void StoredProfile_SplitwiseLlama2_70B_MedianErrorWithinFifteenPercent()
+    {
+        var rows = EngineOverheadFitter.Load(TestPaths.Data("calibration", "serving", "splitwise-a100.csv"));
+        var model = ModelPresets.Get("llama-2-70b");
+        var timer = new AlphaBetaTimer();
+        var errors = new List<double>();
+        TestContext.Out.WriteLine("tp | prompt | batch | out | prefill meas ms | pred | err | decode meas ms | pred | err");
+        foreach (var r in rows)
+        {
+            var (pre, dec) = EngineOverheadFitter.Predict(r, model, TestGpus.A100, CalibrationProfile.A100, timer);
+            var ePre = pre / r.PromptMs - 1;
+            var eDec = dec / r.TokenMs - 1;
+            if (!r.PromptTimeSuspect) errors.Add(Math.Abs(ePre));
+            errors.Add(Math.Abs(eDec));
+            TestContext.Out.WriteLine(string.Create(CultureInfo.InvariantCulture,
+                $"{r.Tp} | {r.PromptTokens} | {r.Batch} | {r.OutputTokens} | {r.PromptMs:F1} | {pre:F1} | {(r.PromptTimeSuspect ? "skipped" : ePre.ToString("P1", CultureInfo.InvariantCulture))} | {r.TokenMs:F2} | {dec:F2} | {eDec:P1}"));
+        }
+        errors.Sort();
+        var median = errors[errors.Count / 2];
+        TestContext.Out.WriteLine(string.Create(CultureInfo.InvariantCulture, $"splitwise: {errors.Count} points, median |error| {median:P2}"));
+        Assert.That(median, Is.LessThanOrEqualTo(0.15));
+    }
+
+    [Test]
+    public void Refit_SplitwiseEngineTerms_ReproducesStoredProfile()
+    {
+        var rows = EngineOverheadFitter.Load(TestPaths.Data("calibration", "serving", "splitwise-a100.csv"));
+        var model = ModelPresets.Get("llama-2-70b");
+        var start = CalibrationProfile.A100 with { IterationOverheadUs = 3000, PerSequenceOverheadUs = 150, PerTokenOverheadUs = 30, CpuFloorPerLayerUs = 350 };
+        var fitted = EngineOverheadFitter.Fit(rows, model, TestGpus.A100, start, new AlphaBetaTimer(), "refit-engine");
+        TestContext.Out.WriteLine(string.Create(CultureInfo.InvariantCulture,
+            $"refit engine: iteration {fitted.IterationOverheadUs} us, per sequence {fitted.PerSequenceOverheadUs} us, per token {fitted.PerTokenOverheadUs} us, CPU floor {fitted.CpuFloorPerLayerUs} us/layer"));
+        var s = CalibrationProfile.A100;
+        Assert.Multiple(() =>
+        {
+            Assert.That(fitted.CpuFloorPerLayerUs, Is.EqualTo(s.CpuFloorPerLayerUs).Within(0.1 * s.CpuFloorPerLayerUs));
+            Assert.That(fitted.PerTokenOverheadUs, Is.EqualTo(s.PerTokenOverheadUs).Within(0.3 * s.PerTokenOverheadUs));
+            Assert.That(fitted.IterationOverheadUs, Is.EqualTo(s.IterationOverheadUs).Within(0.3 * s.IterationOverheadUs));
+            Assert.That(fitted.PerSequenceOverheadUs, Is.EqualTo(s.PerSequenceOverheadUs).Within(0.3 * s.PerSequenceOverheadUs));
+        });
+    }
+}

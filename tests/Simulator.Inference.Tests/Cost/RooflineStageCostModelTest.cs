@@ -1,0 +1,176 @@
+using NUnit.Framework;
+using Simulator.Hardware.Collectives;
+using Simulator.Inference.Cost;
+using Simulator.Inference.Models;
+using Simulator.Inference.Parallelism;
+
+namespace Simulator.Inference.Tests.Cost;
+
+[TestFixture]
+public sealed class RooflineStageCostModelTest
+{
+    /// <summary>Every collective takes a fixed time, whatever its size.</summary>
+    private sealed class FixedTimer(double us) : ICollectiveTimer
+    {
+        public double TimeUs(CollectiveOp op, IReadOnlyList<int> gpus, long bytes, CollectiveAlgorithm algorithm = CollectiveAlgorithm.Auto) =>
+            gpus.Count > 1 ? us : 0;
+    }
+
+    private static RooflineStageCostModel Model(string name, ParallelPlan plan, ICollectiveTimer timer, CalibrationProfile? p = null,
+        CostModelOptions? options = null, int nodes = 1) =>
+        new(ModelPresets.Get(name), Precision.Default, plan, PlacementTable.Build(plan, new ClusterShape(nodes, 8)),
+            TestGpus.A100, p ?? CalibrationProfile.A100, timer, 0, options);
+
+    private static SequenceWork[] Decodes(int n, int context) => Enumerable.Repeat(new SequenceWork(1, context), n).ToArray();
+
+    [TestCase(5.0, 0.8)]
+    [TestCase(20.0, 3.2)]
+    public void Decode_80Layers_160AllReducesPerToken_GiveTheSeedsFloor(double usEach, double floorMs)
+    {
+        var cost = Model("llama-3.1-70b", new ParallelPlan(Tp: 8), new FixedTimer(usEach)).Estimate(0, Decodes(1, 1000));
+        var ar = cost.Comms.Single(c => c.Group == CommGroupKind.Tensor);
+        Assert.That(ar.Count, Is.EqualTo(160));
+        Assert.That(cost.TpCommNs / 1e6, Is.EqualTo(floorMs).Within(1e-6));
+    }
+
+    [Test]
+    public void Decode_OneTokenAllReduce_AtHidden8192Bf16_Is16KB()
+    {
+        var cost = Model("llama-3.1-70b", new ParallelPlan(Tp: 8), new AlphaBetaTimer()).Estimate(0, Decodes(1, 1000));
+        Assert.That(cost.Comms.Single(c => c.Group == CommGroupKind.Tensor).Bytes, Is.EqualTo(16 * 1024));
+    }
+
+    [Test]
+    public void DecodeAttention_UsesEachSequencesOwnContext_NotTheMean()
+    {
+        // One long and many short sequences: KV reads are the sum of contexts, the same as for equal contexts
+        // with the same sum, and attention (memory-bound) grows with the total context read.
+        var m = Model("llama-3.1-8b", new ParallelPlan(), new AlphaBetaTimer(), CalibrationProfile.A100.KernelsOnly());
+        var skewed = new List<SequenceWork> { new(1, 100_000) };
+        skewed.AddRange(Decodes(15, 100));
+        var even = Decodes(16, (100_000 + 15 * 100) / 16);
+        var small = Decodes(16, 100);
+        double Attn(IReadOnlyList<SequenceWork> b) => m.Estimate(0, b).BreakdownMs[BreakdownParts.Attention];
+        Assert.That(Attn(skewed), Is.EqualTo(Attn(even)).Within(0.02 * Attn(even)));
+        Assert.That(Attn(skewed), Is.GreaterThan(10 * Attn(small)));
+        // 32 layers x (101,500 + 16) tokens x 8 KV heads x 128 x 2 x 2 B at 2.039 TB/s x eta_m
+        var bytes = 32.0 * (100_001 + 15 * 101) * 8 * 128 * 2 * 2;
+        Assert.That(Attn(skewed), Is.EqualTo(bytes / (2.039e12 * CalibrationProfile.A100.EtaMemory) * 1e3).Within(0.05 * Attn(skewed)));
+    }
+
+    [Test]
+    public void Prefill_AttentionFlops_FollowSumOfNewTimesContext()
+    {
+        var m = Model("llama-3.1-8b", new ParallelPlan(), new AlphaBetaTimer(), CalibrationProfile.A100.KernelsOnly());
+        var a = m.Estimate(0, [new SequenceWork(8192, 0)]).BreakdownMs[BreakdownParts.Attention];
+        var b = m.Estimate(0, [new SequenceWork(4096, 0), new SequenceWork(4096, 0)]).BreakdownMs[BreakdownParts.Attention];
+        Assert.That(a / b, Is.EqualTo(2.0).Within(0.05)); // causal T^2/2: one 8k sequence has twice the pairs of two 4k ones
+    }
+
+    [Test]
+    public void Decode_WeightBound_ScalesDownWithTp()
+    {
+        var t1 = Model("llama-3.1-8b", new ParallelPlan(), new AlphaBetaTimer(), CalibrationProfile.A100.KernelsOnly()).Estimate(0, Decodes(1, 100));
+        var t2 = Model("llama-3.1-8b", new ParallelPlan(Tp: 2), new AlphaBetaTimer(), CalibrationProfile.A100.KernelsOnly()).Estimate(0, Decodes(1, 100));
+        // 16 GB of bf16 weights at ~1.65 TB/s is ~10 ms; TP 2 halves the weights per GPU,
+        // but not the per-kernel launch costs (~11 kernels x 32 layers x 6.8 us), so the ratio stays above 1/2.
+        Assert.That(t1.ComputeNs / 1e6, Is.InRange(9.0, 12.0));
+        Assert.That((double)t2.ComputeNs / t1.ComputeNs, Is.InRange(0.5, 0.65));
+    }
+
+    [Test]
+    public void Moe_DecodeReadsOnlyTouchedExperts()
+    {
+        var m = Model("mixtral-8x7b", new ParallelPlan(Tp: 2), new AlphaBetaTimer(), CalibrationProfile.A100.KernelsOnly());
+        var one = m.Estimate(0, Decodes(1, 100)).BreakdownMs[BreakdownParts.Experts];
+        var many = m.Estimate(0, Decodes(64, 100)).BreakdownMs[BreakdownParts.Experts];
+        // 1 token touches 2 of 8 experts; 64 tokens touch all 8: about four times the weight bytes.
+        Assert.That(many / one, Is.InRange(3.3, 4.4));
+        Assert.That(ExpertRouting.ExpectedDistinctUniform(8, 2, 1), Is.EqualTo(2).Within(1e-12));
+    }
+
+    [Test]
+    public void ExpertRouting_SkewRaisesHotspot_UniformLargeBatchNearOne()
+    {
+        var uniform = new ExpertRouting(128, 8, 8);
+        var skew = new ExpertRouting(128, 8, 8, zipfExponent: 1.0);
+        Assert.That(uniform.HotspotRatio(100_000), Is.EqualTo(1).Within(0.02));
+        Assert.That(uniform.HotspotRatio(1), Is.GreaterThan(1.5));
+        Assert.That(skew.HotspotRatio(100_000), Is.GreaterThan(2));
+        Assert.That(skew.ExpectedDistinct(64), Is.LessThan(uniform.ExpectedDistinct(64)));
+        Assert.That(uniform.ExpectedDistinct(64), Is.EqualTo(128 * (1 - Math.Pow(1 - 8.0 / 128, 64))).Within(1e-9));
+    }
+
+    [Test]
+    public void ExpertParallel_AddsDispatchAndCombinePerMoeLayer()
+    {
+        var c = Model("qwen3-30b-a3b", new ParallelPlan(Tp: 8, Ep: 8), new AlphaBetaTimer()).Estimate(0, Decodes(32, 500));
+        var a2a = c.Comms.Single(x => x.Group == CommGroupKind.Expert);
+        Assert.That(a2a.Count, Is.EqualTo(2 * 48));
+        Assert.That(c.Comms.Single(x => x.Group == CommGroupKind.Tensor).Count, Is.EqualTo(48));
+        Assert.That(c.EpCommNs, Is.GreaterThan(0));
+    }
+
+    [Test]
+    public void Pipeline_SendOnlyBeforeTheLastStage_LmHeadOnlyOnLast()
+    {
+        var m = Model("llama-3.1-70b", new ParallelPlan(Tp: 2, Pp: 2), new AlphaBetaTimer());
+        var s0 = m.Estimate(0, Decodes(8, 100));
+        var s1 = m.Estimate(1, Decodes(8, 100));
+        Assert.That(s0.Comms.Single(x => x.Group == CommGroupKind.Pipeline).Bytes, Is.EqualTo(8 * 8192 * 2));
+        Assert.That(s1.PpCommNs, Is.EqualTo(0));
+        Assert.That(s0.BreakdownMs[BreakdownParts.LmHead], Is.EqualTo(0));
+        Assert.That(s1.BreakdownMs[BreakdownParts.LmHead], Is.GreaterThan(0));
+        Assert.That(s1.BreakdownMs[BreakdownParts.Embedding], Is.EqualTo(0));
+    }
+
+    [Test]
+    public void ContextParallel_RingOverlapsAttention_AndSplitsTokens()
+    {
+        var plan = new ParallelPlan(Tp: 2, Cp: 4);
+        var cp = Model("llama-3.1-70b", plan, new AlphaBetaTimer()).Estimate(0, [new SequenceWork(32_768, 0)]);
+        var noCp = Model("llama-3.1-70b", new ParallelPlan(Tp: 2), new AlphaBetaTimer()).Estimate(0, [new SequenceWork(32_768, 0)]);
+        Assert.That(cp.Comms.Any(c => c.Group == CommGroupKind.Context), Is.True);
+        Assert.That((double)cp.ComputeNs / noCp.ComputeNs, Is.InRange(0.2, 0.3));
+        Assert.That(cp.CpCommNs, Is.EqualTo(0), "KV ring of a long prefill hides under attention");
+    }
+
+    [Test]
+    public void Breakdown_SumsToTotal_InMilliseconds()
+    {
+        var c = Model("deepseek-v3", new ParallelPlan(Tp: 8, Ep: 8), new AlphaBetaTimer(), options: new CostModelOptions { ExpertZipfExponent = 0.5 })
+            .Estimate(0, [new SequenceWork(2048, 0), .. Decodes(32, 3000)]);
+        Assert.That(c.BreakdownMs.Values.Sum(), Is.EqualTo(c.TotalNs / 1e6).Within(1e-3));
+        Assert.That(c.BreakdownMs.Keys, Is.EqualTo(BreakdownParts.All));
+    }
+
+    [Test]
+    public void EngineFloor_DecodeAtHighTp_IsCpuBound()
+    {
+        var c = Model("llama-2-70b", new ParallelPlan(Tp: 8), new AlphaBetaTimer()).Estimate(0, Decodes(1, 600));
+        var floorMs = CalibrationProfile.A100.CpuFloorPerLayerUs * 80 / 1e3;
+        Assert.That(c.StageBusyNs / 1e6, Is.EqualTo(floorMs + c.BreakdownMs[BreakdownParts.EngineOverhead]).Within(0.01));
+    }
+
+    [Test]
+    public void MeasuredOperatorTable_OverridesRooflineForMatchingModel()
+    {
+        var table = MeasuredOperatorTable.Load(Simulator.Tests.Shared.TestPaths.Data("calibration", "compute", "a100", "meta-llama", "Llama-2-7b-hf", "mlp.csv"));
+        var withTable = Model("llama-2-7b", new ParallelPlan(), new AlphaBetaTimer(), CalibrationProfile.A100.KernelsOnly(), new CostModelOptions { MeasuredOperators = table });
+        var c = withTable.Estimate(0, [new SequenceWork(512, 0)]);
+        var expectedMs = 32 * (table.Seconds(MeasuredOperatorTable.MlpUpProj, 1, 512) + table.Seconds(MeasuredOperatorTable.MlpDownProj, 1, 512)) * 1e3;
+        Assert.That(c.BreakdownMs[BreakdownParts.Mlp], Is.EqualTo(expectedMs).Within(1e-9));
+    }
+
+    [Test]
+    public void Estimate_IsDeterministic_AndEmptyBatchCostsNothing()
+    {
+        var m = Model("mixtral-8x7b", new ParallelPlan(Tp: 4, Ep: 2), new AlphaBetaTimer());
+        var batch = new[] { new SequenceWork(300, 0), new SequenceWork(1, 700) };
+        var first = m.Estimate(0, batch).TotalNs;
+        var second = m.Estimate(0, batch).TotalNs;
+        Assert.That(second, Is.EqualTo(first));
+        Assert.That(first, Is.GreaterThan(0));
+        Assert.That(m.Estimate(0, []).TotalNs, Is.EqualTo(0));
+    }
+}

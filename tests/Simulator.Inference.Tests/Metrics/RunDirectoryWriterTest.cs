@@ -1,0 +1,294 @@
+using NUnit.Framework;
+using System.Reflection;
+using System.Runtime.CompilerServices;
+using System.Text.Json;
+using Simulator.Inference.Metrics;
+using Simulator.Tests.Shared;
+using static Simulator.Inference.Tests.Metrics.MetricsTestData;
+
+namespace Simulator.Inference.Tests.Metrics;
+
+public sealed class RunDirectoryWriterTest
+{
+    private string _root = "";
+
+    [SetUp]
+    public void SetUp()
+    {
+        _root = Path.Combine(Path.GetTempPath(), "sim-metrics-tests", Guid.NewGuid().ToString("N"));
+        Directory.CreateDirectory(_root);
+    }
+
+    [TearDown]
+    public void TearDown()
+    {
+        if (Directory.Exists(_root)) Directory.Delete(_root, recursive: true);
+    }
+
+    private string Out => Path.Combine(_root, "run");
+
+    private static void Feed(IRunRecorder rec)
+    {
+        rec.OnIteration(new IterationRecord(0, 0, 1, 0, 0, 2 * Ms, 4, 400, 0, StageCostOf(1500 * 1000, tpNs: 300 * 1000, ppNs: 200 * 1000), 25));
+        rec.OnIteration(new IterationRecord(0, 1, 1, 0, 2 * Ms, 4 * Ms, 4, 0, 4, StageCostOf(1000 * 1000, tpNs: 100 * 1000, overheadNs: 50_000), 26));
+        rec.OnIteration(new IterationRecord(0, 0, 2, 1, 4 * Ms, 6 * Ms, 3, 100, 2, StageCostOf(2 * Ms), 27));
+        rec.OnSample(new ReplicaSample(500 * Ms, 0, 3, 4, 0.25, 1000, 50, 1));
+        rec.OnSample(new ReplicaSample(1000 * Ms, 0, 0, 2, 0.5, 0, 100, 2));
+        foreach (var r in SmallRun()) rec.OnRequestFinished(r);
+    }
+
+    private RunSummary WriteSmallRun(string outDir)
+    {
+        using var w = new RunDirectoryWriter(outDir, Meta());
+        Feed(w);
+        w.WriteText("scenario.yaml", "name: unit-test\n");
+        return w.Commit(End());
+    }
+
+    private static string[] Lines(string path) => File.ReadAllText(path).Split('\n', StringSplitOptions.RemoveEmptyEntries);
+
+    /// <summary>The backticked column names of a file's row in docs/outputs.md.</summary>
+    private static string[] DocumentedColumns(string file)
+    {
+        var row = File.ReadLines(Path.Combine(TestPaths.RepoRoot, "docs", "outputs.md"))
+            .Single(l => l.StartsWith($"| `{file}`", StringComparison.Ordinal));
+        var cells = row.Split('|');
+        var columns = cells[3].Trim();
+        var listed = columns[..(columns.IndexOf('(') is var i and >= 0 ? i : columns.Length)].Trim().Trim('`');
+        return listed.Split(',').Select(c => c.Trim()).ToArray();
+    }
+
+    [TestCase("requests.csv")]
+    [TestCase("iterations.csv")]
+    [TestCase("timeseries.csv")]
+    [TestCase("gpus.csv")]
+    [TestCase("links.csv")]
+    public void Commit_CsvHeader_StartsWithTheDocumentedColumns(string file)
+    {
+        WriteSmallRun(Out);
+        var header = Lines(Path.Combine(Out, file))[0].Split(',');
+        var documented = DocumentedColumns(file);
+        Assert.That(documented, Is.Not.Empty);
+        Assert.That(header.Take(documented.Length), Is.EqualTo(documented));
+    }
+
+    [Test]
+    public void Commit_WritesEveryFileAndRemovesTheTempFolder()
+    {
+        WriteSmallRun(Out);
+        var files = Directory.GetFiles(Out).Select(Path.GetFileName).Order(StringComparer.Ordinal);
+        Assert.That(files, Is.EqualTo(new[]
+        {
+            "gpus.csv", "iterations.csv", "links.csv", "perf.json", "requests.csv", "scenario.yaml",
+            "summary.json", "timeline.json", "timeseries.csv",
+        }));
+        Assert.That(Directory.GetDirectories(_root), Is.EqualTo(new[] { Out }));
+    }
+
+    [Test]
+    public void Abort_DeletesTheTempFolderAndWritesNothing()
+    {
+        var w = new RunDirectoryWriter(Out, Meta());
+        Feed(w);
+        Assert.That(Directory.Exists(w.TempDirectory), Is.True);
+        w.Abort();
+        Assert.That(Directory.GetFileSystemEntries(_root), Is.Empty);
+    }
+
+    [Test]
+    public void Dispose_WithoutCommit_LeavesNothing()
+    {
+        using (var w = new RunDirectoryWriter(Out, Meta())) Feed(w);
+        Assert.That(Directory.GetFileSystemEntries(_root), Is.Empty);
+    }
+
+    [Test]
+    public void Abort_KeepsAnEarlierRunDirectory()
+    {
+        WriteSmallRun(Out);
+        var before = File.ReadAllBytes(Path.Combine(Out, "summary.json"));
+        using (var w = new RunDirectoryWriter(Out, Meta())) w.OnRequestFinished(Ended(0, 0, RequestStatus.Failed));
+        Assert.That(File.ReadAllBytes(Path.Combine(Out, "summary.json")), Is.EqualTo(before));
+        Assert.That(Directory.GetDirectories(_root), Has.Length.EqualTo(1));
+    }
+
+    [Test]
+    public void Commit_ReplacesAnEarlierRunDirectory()
+    {
+        Directory.CreateDirectory(Out);
+        File.WriteAllText(Path.Combine(Out, "stale.txt"), "old");
+        WriteSmallRun(Out);
+        Assert.That(File.Exists(Path.Combine(Out, "stale.txt")), Is.False);
+        Assert.That(Directory.GetDirectories(_root), Is.EqualTo(new[] { Out }));
+    }
+
+    [Test]
+    public void Commit_Twice_Throws()
+    {
+        var w = new RunDirectoryWriter(Out, Meta());
+        w.Commit(End());
+        Assert.That(() => w.Commit(End()), Throws.InvalidOperationException);
+        Assert.That(() => w.OnRequestFinished(Ended(0, 0, RequestStatus.Failed)), Throws.InvalidOperationException);
+    }
+
+    [Test]
+    public void Commit_SameInputs_ByteIdenticalFiles()
+    {
+        var a = Path.Combine(_root, "a");
+        var b = Path.Combine(_root, "b");
+        WriteSmallRun(a);
+        WriteSmallRun(b);
+        foreach (var f in new[] { "summary.json", "requests.csv", "iterations.csv", "timeseries.csv", "gpus.csv", "links.csv", "timeline.json" })
+            Assert.That(File.ReadAllBytes(Path.Combine(b, f)), Is.EqualTo(File.ReadAllBytes(Path.Combine(a, f))), f);
+    }
+
+    [Test]
+    public void Commit_ReturnsTheSummaryWrittenToSummaryJson()
+    {
+        var s = WriteSmallRun(Out);
+        Assert.That(SummaryJson.Read(File.ReadAllBytes(Path.Combine(Out, "summary.json"))), Is.EqualTo(s));
+        Assert.That(s.Requests.Total, Is.EqualTo(7));
+    }
+
+    [Test]
+    public void RequestsCsv_RowsHaveFixedFormatsAndEmptyCellsForMissingTimes()
+    {
+        WriteSmallRun(Out);
+        var lines = Lines(Path.Combine(Out, "requests.csv"));
+        Assert.That(lines, Has.Length.EqualTo(1 + 7));
+        Assert.That(lines[1], Is.EqualTo("0,0.000000,0,100,11,0,completed,0.200000,1.200000,200.000,100.000,1200.000,50.000,0,11,0.050000"));
+        Assert.That(lines[3], Is.EqualTo("2,0.200000,0,100,1,0,completed,1.000000,1.000000,800.000,,800.000,0.000,0,1,0.200000"));
+        Assert.That(lines[5], Is.EqualTo("4,0.400000,0,100,10,0,rejected,,,,,,,0,0,"));
+    }
+
+    [Test]
+    public void IterationsCsv_RowCarriesTheCostBreakdownInMs()
+    {
+        WriteSmallRun(Out);
+        var lines = Lines(Path.Combine(Out, "iterations.csv"));
+        Assert.That(lines, Has.Length.EqualTo(4));
+        Assert.That(lines[1], Is.EqualTo("0,0,1,0,0.000000,0.002000,4,400,0,1.500,0.300,0.000,0.200,0.000,0.000,25"));
+        Assert.That(lines[2], Is.EqualTo("0,1,1,0,0.002000,0.004000,4,0,4,1.000,0.100,0.000,0.000,0.000,0.050,26"));
+    }
+
+    [Test]
+    public void TimeseriesCsv_RatesAreCountsOverTheIntervalSinceThePreviousSample()
+    {
+        WriteSmallRun(Out);
+        var lines = Lines(Path.Combine(Out, "timeseries.csv"));
+        // First sample: interval 0..0.5 s; second: 0.5..1.0 s.
+        Assert.That(lines[1], Is.EqualTo("0.500000,0,3,4,0.2500,2000.000,100.000,1"));
+        Assert.That(lines[2], Is.EqualTo("1.000000,0,0,2,0.5000,0.000,200.000,2"));
+    }
+
+    [Test]
+    public void GpusCsv_FractionsAreOverTheSimulatedSpanAndRowsSortedByGpu()
+    {
+        WriteSmallRun(Out);
+        var lines = Lines(Path.Combine(Out, "gpus.csv"));
+        // GPU 0: busy 6 of 10 s, compute 5, comm 1.
+        Assert.That(lines[1], Is.EqualTo("0,0,0,0,20.000,50.000,0.6000,0.4000,0.5000,0.1000,2.000,8.000,0.500,0.5000,0"));
+        Assert.That(lines[2], Does.StartWith("1,0,0,1,"));
+    }
+
+    [Test]
+    public void LinksCsv_BusyFractionOverTheSimulatedSpan()
+    {
+        WriteSmallRun(Out);
+        Assert.That(Lines(Path.Combine(Out, "links.csv"))[1], Is.EqualTo("gpu0-gpu1,nvlink4,gpu0,gpu1,450.000,123456789,0.1000"));
+    }
+
+    [Test]
+    public void Timeline_IsChromeTraceWithNamedReplicasStagesAndCompleteEvents()
+    {
+        WriteSmallRun(Out);
+        using var doc = JsonDocument.Parse(File.ReadAllBytes(Path.Combine(Out, "timeline.json")));
+        var events = doc.RootElement.GetProperty("traceEvents").EnumerateArray().ToList();
+        var meta = events.Where(e => e.GetProperty("ph").GetString() == "M")
+            .Select(e => $"{e.GetProperty("name").GetString()}:{e.GetProperty("args").GetProperty("name").GetString()}").ToList();
+        Assert.That(meta, Is.EqualTo(new[] { "process_name:replica 0", "thread_name:stage 0", "thread_name:stage 1" }));
+        var x = events.Where(e => e.GetProperty("ph").GetString() == "X").ToList();
+        Assert.That(x.Select(e => e.GetProperty("name").GetString()), Is.EqualTo(new[] { "prefill", "decode", "mixed" }));
+        var second = x[1];
+        Assert.Multiple(() =>
+        {
+            Assert.That(second.GetProperty("pid").GetInt32(), Is.EqualTo(0));
+            Assert.That(second.GetProperty("tid").GetInt32(), Is.EqualTo(1));
+            Assert.That(second.GetProperty("ts").GetDouble(), Is.EqualTo(2000.0));   // us
+            Assert.That(second.GetProperty("dur").GetDouble(), Is.EqualTo(2000.0));
+            Assert.That(second.GetProperty("args").GetProperty("batch").GetInt32(), Is.EqualTo(4));
+            Assert.That(second.GetProperty("args").GetProperty("comm_ms").GetDouble(), Is.EqualTo(0.1).Within(1e-12));
+        });
+        Assert.That(doc.RootElement.GetProperty("otherData").GetProperty("events_dropped").GetInt64(), Is.EqualTo(0));
+    }
+
+    [Test]
+    public void Timeline_OverTheCap_DropsLaterEventsAndSaysSo()
+    {
+        using (var w = new RunDirectoryWriter(Out, Meta(), new RunWriterOptions(TimelineEventCap: 2)))
+        {
+            Feed(w);
+            w.Commit(End());
+        }
+        using var doc = JsonDocument.Parse(File.ReadAllBytes(Path.Combine(Out, "timeline.json")));
+        var x = doc.RootElement.GetProperty("traceEvents").EnumerateArray().Count(e => e.GetProperty("ph").GetString() == "X");
+        var other = doc.RootElement.GetProperty("otherData");
+        Assert.That(x, Is.EqualTo(2));
+        Assert.That(other.GetProperty("events_written").GetInt64(), Is.EqualTo(2));
+        Assert.That(other.GetProperty("events_dropped").GetInt64(), Is.EqualTo(1));
+        Assert.That(Lines(Path.Combine(Out, "iterations.csv")), Has.Length.EqualTo(4), "iterations.csv is never capped");
+    }
+
+    [Test]
+    public void PathInRun_RejectsPathsOutsideTheRunDirectory()
+    {
+        using var w = new RunDirectoryWriter(Out, Meta());
+        Assert.That(() => w.PathInRun("../escape.txt"), Throws.ArgumentException);
+        Assert.That(() => w.PathInRun(".."), Throws.ArgumentException);
+    }
+
+    [Test]
+    public void Streaming_HundredThousandRequests_WritesEveryRowAndKeepsNoRecord()
+    {
+        const int n = 100_000;
+        var weak = new WeakReference[16];
+        using (var w = new RunDirectoryWriter(Out, Meta()))
+        {
+            FeedMany(w, n, weak);
+            GC.Collect();
+            GC.WaitForPendingFinalizers();
+            GC.Collect();
+            // The writer has seen every record, yet none of the sampled ones is reachable any more.
+            Assert.That(weak.Count(r => r.IsAlive), Is.EqualTo(0));
+            var s = w.Commit(End());
+            Assert.That(s.Requests.Completed, Is.EqualTo(n));
+            Assert.That(s.TpotMs.Count, Is.EqualTo(n));
+        }
+        Assert.That(File.ReadLines(Path.Combine(Out, "requests.csv")).Count(), Is.EqualTo(n + 1));
+    }
+
+    [Test]
+    public void Streaming_WriterAndAccumulatorHoldNoRequestRecords()
+    {
+        // By design: no field of either type may be (or contain) a RequestRecord.
+        foreach (var t in new[] { typeof(RunDirectoryWriter), typeof(RunMetricsAccumulator), typeof(TimelineWriter) })
+            foreach (var f in t.GetFields(BindingFlags.Instance | BindingFlags.Static | BindingFlags.NonPublic | BindingFlags.Public))
+                Assert.That(Mentions(f.FieldType, typeof(RequestRecord)), Is.False, $"{t.Name}.{f.Name}");
+    }
+
+    private static bool Mentions(Type t, Type target) =>
+        t == target || (t.IsArray && Mentions(t.GetElementType()!, target)) || t.GetGenericArguments().Any(a => Mentions(a, target));
+
+    [MethodImpl(MethodImplOptions.NoInlining)]
+    private static void FeedMany(IRunRecorder w, int n, WeakReference[] weak)
+    {
+        var step = n / weak.Length;
+        for (var i = 0; i < n; i++)
+        {
+            var arrival = i * 10 * Ms;
+            var r = Completed(i, arrival, arrival + 100 * Ms, arrival + 100 * Ms + 20 * Ms * (i % 50), 1 + i % 50 + 1);
+            if (i % step == 0 && i / step < weak.Length) weak[i / step] = new WeakReference(r);
+            w.OnRequestFinished(r);
+        }
+    }
+}

@@ -1,0 +1,76 @@
+#pragma warning disable NUnit1027 // FsCheck generates the arguments of [FsCheckProperty] methods
+using FsCheckProperty = FsCheck.NUnit.PropertyAttribute;
+using NUnit.Framework;
+using Simulator.Kernel;
+
+namespace Simulator.Kernel.Tests;
+
+public sealed class EventQueueTest
+{
+    private static readonly object Target = new();
+
+    [Test]
+    public void Pop_SameTimeAndPriority_IsFirstInFirstOut()
+    {
+        var q = new EventQueue();
+        for (int i = 0; i < 100; i++) q.Push(5, 0, Target, i, EntryKind.Handler);
+        for (int i = 0; i < 100; i++) Assert.That(q.Pop().Token, Is.EqualTo(i));
+    }
+
+    [Test]
+    public void Pop_SameTime_LowerPriorityFirst()
+    {
+        var q = new EventQueue();
+        q.Push(5, 1, Target, 1, EntryKind.Handler);
+        q.Push(5, -1, Target, 2, EntryKind.Handler);
+        q.Push(4, 7, Target, 3, EntryKind.Handler);
+        Assert.That(new[] { q.Pop().Token, q.Pop().Token, q.Pop().Token }, Is.EqualTo(new long[] { 3, 2, 1 }));
+    }
+
+    [Test]
+    public void Push_PriorityOutsidePackedRange_Throws()
+    {
+        var q = new EventQueue();
+        Assert.Throws<ArgumentOutOfRangeException>(() => q.Push(0, 40_000, Target, 0, EntryKind.Handler));
+        Assert.Throws<ArgumentOutOfRangeException>(() => q.Push(0, -40_000, Target, 0, EntryKind.Handler));
+    }
+
+    [Test]
+    public void Entry_UnpacksPriorityInsertionAndKind()
+    {
+        var q = new EventQueue();
+        q.Push(0, 0, Target, 0, EntryKind.Handler);
+        q.Push(9, -32768, Target, 0, EntryKind.Action);
+        q.Pop();
+        var e = q.Pop();
+        Assert.That((e.Priority, e.Insertion, e.Kind), Is.EqualTo((-32768, 1L, EntryKind.Action)));
+    }
+
+    [Test]
+    public void Pop_Empty_Throws()
+    {
+        Assert.Throws<InvalidOperationException>(() => new EventQueue().Pop());
+    }
+
+    [FsCheckProperty(MaxTest = 300)]
+    public bool AnySchedule_PopsInTimePriorityInsertionOrder(ushort[] times, sbyte[] priorities)
+    {
+        var q = new EventQueue();
+        var pushed = new List<(long Time, int Priority, long Insertion)>();
+        var popped = new List<(long Time, int Priority, long Insertion)>();
+        for (int i = 0; i < times.Length; i++)
+        {
+            int priority = priorities.Length == 0 ? 0 : priorities[i % priorities.Length] % 3;
+            long time = times[i] % 50; // many ties
+            q.Push(time, priority, Target, i, EntryKind.Event);
+            pushed.Add((time, priority, i));
+        }
+        while (q.Count > 0)
+        {
+            var e = q.Pop();
+            popped.Add((e.TimeNs, e.Priority, e.Token));
+        }
+        var expected = pushed.OrderBy(p => p.Time).ThenBy(p => p.Priority).ThenBy(p => p.Insertion).ToList();
+        return popped.SequenceEqual(expected);
+    }
+}
