@@ -36,6 +36,9 @@ internal struct QueueEntry
 /// </summary>
 // Implementation note: a 4-ary heap is shallower than a binary one (half the levels), and its four
 // children sit in one or two cache lines, which makes sift-down cheaper for 10^3..10^5 pending entries.
+// A second structure, a FIFO ring of entries due now with priority 0 (triggered events, granted requests,
+// process starts), bypasses the heap: such entries are already in (time, priority, insertion) order among
+// themselves, so a pop only compares the ring's head with the heap's top.
 internal sealed class EventQueue
 {
     /// <summary>Smallest priority the packed order can hold.</summary>
@@ -49,15 +52,53 @@ internal sealed class EventQueue
     private QueueEntry[] _heap = new QueueEntry[256];
     private int _count;
     private long _insertion;
+    private QueueEntry[] _ring = new QueueEntry[64]; // length is a power of two
+    private int _ringHead;
+    private int _ringCount;
 
-    public int Count => _count;
+    public int Count => _count + _ringCount;
 
     /// <summary>Entries pushed so far (the next insertion index).</summary>
     public long Inserted => _insertion;
 
-    public long PeekTime() => _heap[0].TimeNs;
+    /// <summary>Time of the first entry (undefined when empty).</summary>
+    public long PeekTime()
+    {
+        if (_ringCount == 0) return _heap[0].TimeNs;
+        long ringTime = _ring[_ringHead].TimeNs;
+        return _count == 0 || ringTime <= _heap[0].TimeNs ? ringTime : _heap[0].TimeNs;
+    }
 
-    public ref readonly QueueEntry PeekEntry() => ref _heap[0];
+    /// <summary>
+    /// Pushes an entry due at <paramref name="nowNs"/> with priority 0. The caller guarantees that no entry
+    /// earlier than <paramref name="nowNs"/> is pending and that time never goes back.
+    /// </summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    public void PushNow(long nowNs, object target, long token, EntryKind kind)
+    {
+        if (_ringCount > 0 && _ring[_ringHead].TimeNs != nowNs)
+        {
+            Push(nowNs, 0, target, token, kind); // cannot happen while the ring drains before time advances
+            return;
+        }
+        long insertion = _insertion++;
+        if (insertion > MaxInsertion) throw new InvalidOperationException("more than 2^46 events scheduled");
+        if (_ringCount == _ring.Length) GrowRing();
+        ref QueueEntry slot = ref _ring[(_ringHead + _ringCount) & (_ring.Length - 1)];
+        slot.TimeNs = nowNs;
+        slot.Order = (32768UL << 48) | ((ulong)insertion << 2) | (ulong)kind;
+        slot.Target = target;
+        slot.Token = token;
+        _ringCount++;
+    }
+
+    private void GrowRing()
+    {
+        var bigger = new QueueEntry[_ring.Length * 2];
+        for (int i = 0; i < _ringCount; i++) bigger[i] = _ring[(_ringHead + i) & (_ring.Length - 1)];
+        _ring = bigger;
+        _ringHead = 0;
+    }
 
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
     public void Push(long timeNs, int priority, object target, long token, EntryKind kind)
@@ -90,13 +131,62 @@ internal sealed class EventQueue
         Unsafe.Add(ref root, i) = entry;
     }
 
+    /// <summary>Removes the first entry into <paramref name="top"/> if it is due before <paramref name="untilNs"/>.</summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    public bool TryPopBefore(long untilNs, out QueueEntry top)
+    {
+        if (_ringCount > 0)
+        {
+            ref QueueEntry head = ref _ring[_ringHead];
+            if (_count == 0 || head.Before(_heap[0]))
+            {
+                if (head.TimeNs >= untilNs)
+                {
+                    top = default;
+                    return false;
+                }
+                top = head;
+                head = default;
+                _ringHead = (_ringHead + 1) & (_ring.Length - 1);
+                _ringCount--;
+                return true;
+            }
+        }
+        else if (_count == 0)
+        {
+            top = default;
+            return false;
+        }
+        if (_heap[0].TimeNs >= untilNs)
+        {
+            top = default;
+            return false;
+        }
+        PopHeap(out top);
+        return true;
+    }
+
     /// <summary>Removes the first entry into <paramref name="top"/>.</summary>
+    public void Pop(out QueueEntry top)
+    {
+        if (_ringCount > 0 && (_count == 0 || _ring[_ringHead].Before(_heap[0])))
+        {
+            ref QueueEntry head = ref _ring[_ringHead];
+            top = head;
+            head = default;
+            _ringHead = (_ringHead + 1) & (_ring.Length - 1);
+            _ringCount--;
+            return;
+        }
+        if (_count == 0) throw new InvalidOperationException("no event pending");
+        PopHeap(out top);
+    }
+
     // Implementation note: bottom-up deletion (Floyd): the hole left by the root sinks to a leaf along
     // the smallest children without comparing against the displaced last entry, which is then sifted
     // up from there. The last entry usually belongs near the bottom, so this saves a compare per level.
-    public void Pop(out QueueEntry top)
+    private void PopHeap(out QueueEntry top)
     {
-        if (_count == 0) throw new InvalidOperationException("no event pending");
         ref QueueEntry root = ref MemoryMarshal.GetArrayDataReference(_heap);
         top = root;
         int count = --_count;

@@ -67,9 +67,7 @@ public class Simulation
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
     public void Schedule(SimDuration delay, IEventHandler handler, long token = 0, int priority = 0)
     {
-        if (delay.Nanoseconds < 0) ThrowNegativeDelay(delay);
-        ArgumentNullException.ThrowIfNull(handler);
-        _queue.Push(checked(_nowNs + delay.Nanoseconds), priority, handler, token, EntryKind.Handler);
+        ScheduleNs(delay.Nanoseconds, handler, token, priority);
     }
 
     /// <summary>Fast path with the delay in integer nanoseconds.</summary>
@@ -78,7 +76,8 @@ public class Simulation
     {
         if (delayNs < 0) ThrowNegativeDelay(new SimDuration(delayNs));
         ArgumentNullException.ThrowIfNull(handler);
-        _queue.Push(checked(_nowNs + delayNs), priority, handler, token, EntryKind.Handler);
+        if (delayNs == 0 && priority == 0) _queue.PushNow(_nowNs, handler, token, EntryKind.Handler);
+        else _queue.Push(checked(_nowNs + delayNs), priority, handler, token, EntryKind.Handler);
     }
 
     /// <summary>Fast path at an absolute time (not before now).</summary>
@@ -94,16 +93,22 @@ public class Simulation
     {
         if (delay.Nanoseconds < 0) ThrowNegativeDelay(delay);
         ArgumentNullException.ThrowIfNull(callback);
-        _queue.Push(checked(_nowNs + delay.Nanoseconds), priority, callback, 0, EntryKind.Action);
+        if (delay.Nanoseconds == 0 && priority == 0) _queue.PushNow(_nowNs, callback, 0, EntryKind.Action);
+        else _queue.Push(checked(_nowNs + delay.Nanoseconds), priority, callback, 0, EntryKind.Action);
     }
 
     internal void ScheduleEvent(Event e, SimDuration delay, int priority)
     {
         if (delay.Nanoseconds < 0) ThrowNegativeDelay(delay);
-        _queue.Push(checked(_nowNs + delay.Nanoseconds), priority, e, 0, EntryKind.Event);
+        if (delay.Nanoseconds == 0 && priority == 0) _queue.PushNow(_nowNs, e, 0, EntryKind.Event);
+        else _queue.Push(checked(_nowNs + delay.Nanoseconds), priority, e, 0, EntryKind.Event);
     }
 
-    internal void ScheduleEventNow(Event e, int priority) => _queue.Push(_nowNs, priority, e, 0, EntryKind.Event);
+    internal void ScheduleEventNow(Event e, int priority)
+    {
+        if (priority == 0) _queue.PushNow(_nowNs, e, 0, EntryKind.Event);
+        else _queue.Push(_nowNs, priority, e, 0, EntryKind.Event);
+    }
 
     internal void ReportUnhandledFailure(Event e) => _unhandled ??= e.Exception;
 
@@ -150,9 +155,8 @@ public class Simulation
         if (until.Nanoseconds < _nowNs) throw new ArgumentOutOfRangeException(nameof(until), until, "until lies in the past");
         long untilNs = until.Nanoseconds;
         var queue = _queue;
-        while (queue.Count > 0 && queue.PeekTime() < untilNs)
+        while (queue.TryPopBefore(untilNs, out var entry))
         {
-            queue.Pop(out var entry);
             Dispatch(in entry);
         }
         if (until != SimTime.MaxValue) _nowNs = untilNs;

@@ -27,6 +27,9 @@ public sealed record Scenario
 
     public required WorkloadSpec Workload { get; init; }
     public SloSpec Slo { get; init; } = new();
+
+    /// <summary>Mixture-of-experts routing settings (ignored for dense models).</summary>
+    public MoeSpec Moe { get; init; } = new();
     public SweepSpec Sweep { get; init; } = SweepSpec.None;
     public OutputSpec Output { get; init; } = new();
 
@@ -36,7 +39,7 @@ public sealed record Scenario
     public bool Equals(Scenario? other) =>
         other is not null && Name == other.Name && Seed == other.Seed && Cluster == other.Cluster && Network == other.Network
         && Model == other.Model && Precision == other.Precision && Parallelism == other.Parallelism && Scheduler == other.Scheduler
-        && Router == other.Router && Workload == other.Workload && Slo == other.Slo && Sweep == other.Sweep && Output == other.Output;
+        && Router == other.Router && Workload == other.Workload && Slo == other.Slo && Moe == other.Moe && Sweep == other.Sweep && Output == other.Output;
 
     public override int GetHashCode() => HashCode.Combine(Name, Seed, Cluster, Model, Parallelism, Scheduler, Workload);
 }
@@ -165,6 +168,15 @@ public sealed record SyntheticSpec
 }
 
 /// <summary>Latency objectives: a request meets them when TTFT &lt;= ttft_ms and TPOT &lt;= tpot_ms (null = no bound).</summary>
+/// <summary>
+/// `moe:` block. <see cref="RoutingSkew"/> is the Zipf exponent of expert popularity: 0 routes tokens
+/// uniformly; 1 makes the most popular expert receive about E/H_E times its fair share (H_E the harmonic number).
+/// </summary>
+public sealed record MoeSpec
+{
+    public double RoutingSkew { get; init; }
+}
+
 public sealed record SloSpec
 {
     public double? TtftMs { get; init; }

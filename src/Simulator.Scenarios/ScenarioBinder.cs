@@ -95,6 +95,9 @@ internal sealed partial class ScenarioBinder
         if (workloadNode is null || IsNull(workloadNode)) Error(workloadNode ?? root, "workload", "missing; expected trace: {path: ...} or arrivals, input_tokens, output_tokens with requests or duration_s");
         else workload = BindWorkload(workloadNode);
         var slo = BindSlo(m.Node("slo"), root);
+        var moeReader = new MapReader(this, m.Node("moe"), "moe", root);
+        var moe = new MoeSpec { RoutingSkew = moeReader.Double("routing_skew", 0.0, 0.0) };
+        moeReader.Finish();
         m.Node("sweep"); // parsed by the loader
         var output = new MapReader(this, m.Node("output"), "output", root);
         var outputSpec = new OutputSpec { TimeseriesIntervalS = output.Double("timeseries_interval_s", 1.0, 0, minExclusive: true) };
@@ -104,7 +107,7 @@ internal sealed partial class ScenarioBinder
         return new Scenario
         {
             Name = name, Seed = seed, Cluster = cluster, Network = networkSpec, Model = model, Precision = precision,
-            Parallelism = parallelism, Scheduler = scheduler, Router = router, Workload = workload, Slo = slo, Sweep = sweep,
+            Parallelism = parallelism, Scheduler = scheduler, Router = router, Workload = workload, Slo = slo, Moe = moe, Sweep = sweep,
             Output = outputSpec, Locations = new ScenarioLocations(File, _locations),
         };
     }

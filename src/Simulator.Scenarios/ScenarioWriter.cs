@@ -84,6 +84,8 @@ public static class ScenarioWriter
         w.Line(1, "ttft_ms", s.Slo.TtftMs is double ttft ? Num(ttft) : "null");
         w.Line(1, "tpot_ms", s.Slo.TpotMs is double tpot ? Num(tpot) : "null");
         w.Line(1, "percentile", Num(s.Slo.Percentile));
+        w.Open(0, "moe");
+        w.Line(1, "routing_skew", Num(s.Moe.RoutingSkew));
         if (s.Sweep.Axes.Count > 0)
         {
             w.Open(0, "sweep");

@@ -9,12 +9,20 @@ internal static class TestPaths
         while (dir != null && !File.Exists(Path.Combine(dir.FullName, "Simulator.sln"))) dir = dir.Parent;
         if (dir == null)
         {
-            // Isolated build outputs (SIM_ARTIFACTS) live outside the repository: fall back to the working directory.
-            dir = new DirectoryInfo(Directory.GetCurrentDirectory());
-            while (dir != null && !File.Exists(Path.Combine(dir.FullName, "Simulator.sln"))) dir = dir.Parent;
+            // Isolated build outputs (SIM_ARTIFACTS) live outside the repository: fall back to where this
+            // source file was compiled from (tests/Shared/TestPaths.cs), then to the working directory.
+            var source = ThisFile();
+            dir = string.IsNullOrEmpty(source) ? null : new FileInfo(source).Directory?.Parent?.Parent;
+            if (dir == null || !File.Exists(Path.Combine(dir.FullName, "Simulator.sln")))
+            {
+                dir = new DirectoryInfo(Directory.GetCurrentDirectory());
+                while (dir != null && !File.Exists(Path.Combine(dir.FullName, "Simulator.sln"))) dir = dir.Parent;
+            }
         }
         return dir?.FullName ?? throw new InvalidOperationException("repository root (Simulator.sln) not found");
     });
+
+    private static string ThisFile([System.Runtime.CompilerServices.CallerFilePath] string path = "") => path;
 
     /// <summary>The repository root (the folder holding Simulator.sln).</summary>
     public static string RepoRoot => Root.Value;

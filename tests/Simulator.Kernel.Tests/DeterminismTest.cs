@@ -76,4 +76,56 @@ public sealed class DeterminismTest
         sim.Run();
         return monotone;
     }
+
+    private sealed class ModelChecker : IEventHandler
+    {
+        private readonly Simulation _sim;
+        private readonly byte[] _delays;
+        private readonly sbyte[] _priorities;
+        private readonly SortedSet<(long TimeNs, int Priority, long Seq)> _pending = new();
+        private readonly Dictionary<long, int> _priorityOf = new();
+        private long _seq;
+        private int _budget = 3_000;
+
+        public ModelChecker(Simulation sim, byte[] delays, sbyte[] priorities)
+        {
+            _sim = sim;
+            _delays = delays;
+            _priorities = priorities;
+        }
+
+        public bool Ok { get; private set; } = true;
+
+        public int Fired { get; private set; }
+
+        public void ScheduleOne()
+        {
+            if (_budget-- <= 0 || _delays.Length == 0) return;
+            long seq = _seq++;
+            long delayNs = _delays[seq % _delays.Length] % 4; // many zero delays and ties
+            int priority = _priorities.Length == 0 ? 0 : _priorities[seq % _priorities.Length] % 2;
+            _pending.Add((_sim.NowNs + delayNs, priority, seq));
+            _priorityOf[seq] = priority;
+            _sim.ScheduleNs(delayNs, this, seq, priority);
+        }
+
+        public void Handle(long token)
+        {
+            Fired++;
+            var expected = _pending.Min;
+            Ok &= expected == (_sim.NowNs, _priorityOf[token], token);
+            _pending.Remove(expected);
+            for (int k = 0; k < 1 + (int)(token % 2); k++) ScheduleOne();
+        }
+    }
+
+    [FsCheckProperty(MaxTest = 100)]
+    public bool AnyDynamicSchedule_FiresTheSmallestPendingEntryEachTime(byte[] delays, sbyte[] priorities)
+    {
+        var sim = new Simulation();
+        var checker = new ModelChecker(sim, delays, priorities);
+        for (int i = 0; i < 5; i++) checker.ScheduleOne();
+        sim.Run();
+        return checker.Ok && sim.PendingEvents == 0;
+    }
 }

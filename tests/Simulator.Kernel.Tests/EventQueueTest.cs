@@ -52,6 +52,35 @@ public sealed class EventQueueTest
         Assert.Throws<InvalidOperationException>(() => new EventQueue().Pop());
     }
 
+    [Test]
+    public void PushNow_InterleavesWithHeapEntriesByTimePriorityAndInsertion()
+    {
+        var q = new EventQueue();
+        q.Push(5, 0, Target, 1, EntryKind.Handler);     // (5, 0, #0)
+        q.Push(5, -1, Target, 2, EntryKind.Handler);    // (5, -1, #1)
+        q.Push(6, -5, Target, 3, EntryKind.Handler);    // (6, -5, #2)
+        q.Push(5, 1, Target, 4, EntryKind.Handler);     // (5, 1, #3)
+        q.PushNow(5, Target, 5, EntryKind.Event);       // (5, 0, #4) in the ring
+        q.PushNow(5, Target, 6, EntryKind.Event);       // (5, 0, #5) in the ring
+        Assert.That(q.Count, Is.EqualTo(6));
+        Assert.That(q.TryPopBefore(5, out _), Is.False);
+        var order = new List<long>();
+        while (q.TryPopBefore(long.MaxValue, out var e)) order.Add(e.Token);
+        Assert.That(order, Is.EqualTo(new long[] { 2, 1, 5, 6, 4, 3 }));
+    }
+
+    [Test]
+    public void Ring_GrowsPastItsInitialSize_KeepingFifoOrder()
+    {
+        var q = new EventQueue();
+        for (int i = 0; i < 40; i++) q.PushNow(0, Target, i, EntryKind.Handler);
+        for (int i = 0; i < 30; i++) Assert.That(q.Pop().Token, Is.EqualTo(i)); // the head has moved: the ring wraps
+        for (int i = 40; i < 1000; i++) q.PushNow(0, Target, i, EntryKind.Handler);
+        var rest = new List<long>();
+        while (q.Count > 0) rest.Add(q.Pop().Token);
+        Assert.That(rest, Is.EqualTo(Enumerable.Range(30, 970).Select(i => (long)i)));
+    }
+
     [FsCheckProperty(MaxTest = 300)]
     public bool AnySchedule_PopsInTimePriorityInsertionOrder(ushort[] times, sbyte[] priorities)
     {

@@ -153,4 +153,40 @@ public sealed class ResourceTest
         sim.Run();
         return maxHolding <= capacity && inUseOk && served == arrivalsMs.Length && res.InUse == 0;
     }
+
+    [Test]
+    public void MM1Queue_MatchesQueueingTheory_ForWaitAndUtilization()
+    {
+        // M/M/1 with arrival rate 0.5/s and service rate 1/s: utilization 0.5, mean wait in queue
+        // rho / (mu - lambda) = 1 s, mean number waiting rho^2 / (1 - rho) = 0.5.
+        const double lambda = 0.5, mu = 1.0;
+        var sim = new Simulation(2024);
+        var server = new Resource(sim)
+        {
+            Utilization = new TimeSeriesMonitor(sim, "utilization"),
+            QueueLength = new TimeSeriesMonitor(sim, "queue"),
+            WaitingTimeNs = new SampleMonitor("wait_ns", keepSamples: false),
+        };
+        var arrivals = sim.Streams.Get("arrivals");
+        var service = sim.Streams.Get("service");
+        IEnumerable<Event> Customer()
+        {
+            using var req = server.Request();
+            yield return req;
+            yield return sim.Timeout(SimDuration.FromSeconds(MathNet.Numerics.Distributions.Exponential.Sample(service, mu)));
+        }
+        IEnumerable<Event> Source()
+        {
+            for (int i = 0; i < 200_000; i++)
+            {
+                yield return sim.Timeout(SimDuration.FromSeconds(MathNet.Numerics.Distributions.Exponential.Sample(arrivals, lambda)));
+                sim.Process(Customer());
+            }
+        }
+        sim.Process(Source());
+        sim.Run();
+        Assert.That(server.Utilization.Mean, Is.EqualTo(lambda / mu).Within(0.02));
+        Assert.That(server.WaitingTimeNs.Mean / 1e9, Is.EqualTo(1.0).Within(0.08));
+        Assert.That(server.QueueLength.Mean, Is.EqualTo(0.5).Within(0.05));
+    }
 }

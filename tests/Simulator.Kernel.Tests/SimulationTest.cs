@@ -170,4 +170,21 @@ public sealed class SimulationTest
         Assert.That(e.Value, Is.EqualTo(5));
         Assert.Throws<InvalidOperationException>(() => e.AddCallback(_ => { }));
     }
+
+    [Test]
+    public void ZeroDelayEntries_RunAfterThoseAlreadyDueNow_AndPrioritizedTimeoutsJumpAhead()
+    {
+        var sim = new Simulation();
+        var order = new List<string>();
+        sim.Schedule(SimDuration.FromNanoseconds(5), () =>
+        {
+            sim.Timeout(SimDuration.Zero).AddCallback(_ => order.Add("zero-timeout"));
+            sim.Schedule(SimDuration.Zero, () => order.Add("zero-action"));
+            sim.Timeout(SimDuration.Zero, null, priority: -1).AddCallback(_ => order.Add("urgent-timeout"));
+        });
+        sim.Schedule(SimDuration.FromNanoseconds(5), () => order.Add("already-due"));
+        sim.Run();
+        Assert.That(order, Is.EqualTo(new[] { "urgent-timeout", "already-due", "zero-timeout", "zero-action" }));
+        Assert.That(sim.NowNs, Is.EqualTo(5));
+    }
 }

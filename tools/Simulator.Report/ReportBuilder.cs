@@ -79,6 +79,7 @@ public static class ReportBuilder
         if (run is null) return fallback;
         var key = $"{metric}.{slo.PercentileName}";
         if (run.Get(key) is { } v) return v;
+        if (run.Get($"slo.{metric.Replace("_ms", "")}_at_percentile_ms") is { } atPct && run.Get("slo.percentile") == slo.Percentile) return atPct;
         if (run.Requests?.HasNumbers(metric) == true) return Finite(Percentiles.Of(RunCharts.CompletedValues(run, metric), slo.Percentile));
         return fallback;
     }

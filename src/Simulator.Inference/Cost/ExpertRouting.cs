@@ -82,4 +82,23 @@ public sealed class ExpertRouting
         var noise = Math.Sqrt(2 * Math.Log(EpRanks) * (1 - 1.0 / EpRanks) / meanAssignments);
         return skew * (1 + noise);
     }
+
+    /// <summary>
+    /// Each EP rank's share of routed token-expert assignments relative to the fair share (1 = mean load), in
+    /// rank order; experts are placed on ranks in id order, so under skew rank 0 is the hottest.
+    /// </summary>
+    public double[] RankLoads()
+    {
+        var per = Experts / EpRanks;
+        double total = 0;
+        foreach (var x in _pick) total += x;
+        var loads = new double[EpRanks];
+        for (var r = 0; r < EpRanks; r++)
+        {
+            double s = 0;
+            for (var i = r * per; i < (r + 1) * per; i++) s += _pick[i];
+            loads[r] = total > 0 ? s / total * EpRanks : 1.0;
+        }
+        return loads;
+    }
 }

@@ -47,10 +47,21 @@ public sealed class RunDirectoryWriterTest
 
     private static string[] Lines(string path) => File.ReadAllText(path).Split('\n', StringSplitOptions.RemoveEmptyEntries);
 
+    /// <summary>
+    /// The repository root, found from this source file's compile-time path (works with isolated build
+    /// outputs, where <see cref="TestPaths.RepoRoot"/> may not find it), else from <see cref="TestPaths"/>.
+    /// </summary>
+    private static string RepoRoot([CallerFilePath] string sourceFile = "")
+    {
+        for (var dir = Path.GetDirectoryName(sourceFile); !string.IsNullOrEmpty(dir); dir = Path.GetDirectoryName(dir))
+            if (File.Exists(Path.Combine(dir, "Simulator.sln"))) return dir;
+        return TestPaths.RepoRoot;
+    }
+
     /// <summary>The backticked column names of a file's row in docs/outputs.md.</summary>
     private static string[] DocumentedColumns(string file)
     {
-        var row = File.ReadLines(Path.Combine(TestPaths.RepoRoot, "docs", "outputs.md"))
+        var row = File.ReadLines(Path.Combine(RepoRoot(), "docs", "outputs.md"))
             .Single(l => l.StartsWith($"| `{file}`", StringComparison.Ordinal));
         var cells = row.Split('|');
         var columns = cells[3].Trim();

@@ -1,0 +1,47 @@
+namespace Simulator.Hardware.Calibration;
+
+/// <summary>The shipped calibration profiles.</summary>
+public static class CalibrationProfiles
+{
+    /// <summary>
+    /// NCCL over NVLink + NVSwitch, fitted to nccl-tests out-of-place results on one 8x A100-SXM4-80GB node
+    /// (../shared/data/calibration/network/nccl-tests/a100_sxm.csv: all_reduce, all_gather, reduce_scatter, alltoall;
+    /// 2/4/8 GPUs; half and int8; 512 B .. 512 MiB; 504 rows; NVIDIA ai-dynamo/aiconfigurator, Apache-2.0).
+    /// Fit: <see cref="NcclTestsCalibration.Fit"/> (Nelder-Mead on squared log error of every row) of
+    /// T = base + steps x a + switch(S/n) + busFactor x S / (B x peak_op x ramp(S)) with B = 300 GB/s (NVLink3).
+    /// The per-step latency a = 0.70 us is shipped as the NVLink presets' latency
+    /// (<see cref="Specs.LinkPresets.NvLinkStepLatencyUs"/>). Accuracy on that file: median |error| 7.0%, max 33%
+    /// (one int8 reduce-scatter row at the protocol switch; see docs/readme-hardware.md).
+    /// </summary>
+    public static TierProfile NvSwitchNccl { get; } = new(
+        BaseLatencyUs: 9.18,
+        RampHalfBytes: 3.23e6,
+        RampExponent: 0.573,
+        ProtocolSwitchChunkBytes: 5.24e5,
+        ProtocolSwitchLatencyUs: 15.4,
+        AllReducePeakEfficiency: 0.752,
+        AllGatherPeakEfficiency: 0.641,
+        ReduceScatterPeakEfficiency: 0.683,
+        AllToAllPeakEfficiency: 0.614);
+
+    /// <summary>
+    /// NCCL over per-GPU InfiniBand / RoCE NICs. NOT fitted (no multi-node nccl-tests data here): the NVSwitch
+    /// profile's fixed costs and ramp, with peak efficiencies of 0.90 of NIC line rate, the bus bandwidth NCCL
+    /// typically reaches on a non-blocking rail-optimised fabric. Treat cross-node figures as estimates.
+    /// </summary>
+    public static TierProfile InfiniBandNccl { get; } = NvSwitchNccl with
+    {
+        AllReducePeakEfficiency = 0.90,
+        AllGatherPeakEfficiency = 0.90,
+        ReduceScatterPeakEfficiency = 0.90,
+        AllToAllPeakEfficiency = 0.90,
+    };
+
+    /// <summary>The default: <see cref="NvSwitchNccl"/> inside a node, <see cref="InfiniBandNccl"/> across nodes.</summary>
+    public static CalibrationProfile Nccl { get; } = new("nccl", NvSwitchNccl, InfiniBandNccl,
+        "intra-node fitted to nccl-tests a100_sxm.csv; inter-node assumed (see InfiniBandNccl)");
+
+    /// <summary>No overheads, full efficiency: collectives follow the textbook alpha-beta forms with link latency and bandwidth.</summary>
+    public static CalibrationProfile Textbook { get; } = new("textbook", TierProfile.Textbook, TierProfile.Textbook,
+        "alpha-beta closed forms, no calibration");
+}

@@ -1,0 +1,69 @@
+using Simulator.Hardware.Collectives;
+
+namespace Simulator.Hardware.Calibration;
+
+/// <summary>
+/// How NCCL-style collectives behave on one tier of the network (inside a node, or across NICs): the fixed costs
+/// and the fraction of the link bandwidth they reach. Efficiencies are relative to the link's datasheet bandwidth,
+/// so the same profile carries to another GPU generation with the same kind of fabric.
+/// The per-step latency is not here: it is the link's <see cref="Specs.LinkSpec.LatencyUs"/>.
+/// </summary>
+/// <param name="BaseLatencyUs">Fixed cost of one collective call (kernel launch, synchronisation), us.</param>
+/// <param name="RampHalfBytes">Message size (the nccl-tests size) at which the efficiency ramp reaches half its peak.</param>
+/// <param name="RampExponent">Steepness of the ramp: eff(S) = peak x S^p / (S^p + half^p).</param>
+/// <param name="ProtocolSwitchChunkBytes">Per-rank chunk (size / ranks) above which NCCL leaves its low-latency protocols (LL/LL128) for Simple.</param>
+/// <param name="ProtocolSwitchLatencyUs">Extra fixed latency Simple costs once chosen (us); not paid by point-to-point ops (all-to-all, send/recv).</param>
+/// <param name="AllReducePeakEfficiency">Peak bus-bandwidth fraction of the link for all-reduce.</param>
+/// <param name="AllGatherPeakEfficiency">Same for all-gather (also used for broadcast).</param>
+/// <param name="ReduceScatterPeakEfficiency">Same for reduce-scatter.</param>
+/// <param name="AllToAllPeakEfficiency">Same for all-to-all (also used for send/recv).</param>
+public sealed record TierProfile(
+    double BaseLatencyUs,
+    double RampHalfBytes,
+    double RampExponent,
+    double ProtocolSwitchChunkBytes,
+    double ProtocolSwitchLatencyUs,
+    double AllReducePeakEfficiency,
+    double AllGatherPeakEfficiency,
+    double ReduceScatterPeakEfficiency,
+    double AllToAllPeakEfficiency)
+{
+    /// <summary>Steepness of the smooth protocol-switch step in log-size space (a step about 5% wide).</summary>
+    public const double SwitchSharpness = 40.0;
+
+    /// <summary>A profile with no overheads and full link efficiency: collectives follow the textbook alpha-beta forms exactly.</summary>
+    public static TierProfile Textbook { get; } = new(0, 0, 1, double.PositiveInfinity, 0, 1, 1, 1, 1);
+
+    /// <summary>Peak efficiency for an operation.</summary>
+    public double PeakEfficiency(CollectiveOp op) => op switch
+    {
+        CollectiveOp.AllReduce => AllReducePeakEfficiency,
+        CollectiveOp.AllGather or CollectiveOp.Broadcast => AllGatherPeakEfficiency,
+        CollectiveOp.ReduceScatter => ReduceScatterPeakEfficiency,
+        _ => AllToAllPeakEfficiency,
+    };
+
+    /// <summary>Fraction of link bandwidth reached by <paramref name="op"/> at message size <paramref name="bytes"/> (0 &lt; eff &lt;= 1).</summary>
+    public double Efficiency(CollectiveOp op, double bytes)
+    {
+        double peak = PeakEfficiency(op);
+        if (RampHalfBytes <= 0) return peak;
+        double s = Math.Max(bytes, 1.0);
+        // ratio form avoids overflow of S^p for large S: S^p / (S^p + h^p) = 1 / (1 + (h/S)^p)
+        return peak / (1.0 + Math.Pow(RampHalfBytes / s, RampExponent));
+    }
+
+    /// <summary>True for ops that go through NCCL's LL/LL128/Simple protocol choice (not point-to-point ones).</summary>
+    public static bool UsesProtocolSwitch(CollectiveOp op) => op is not (CollectiveOp.AllToAll or CollectiveOp.SendRecv);
+
+    /// <summary>The extra latency (us) of the Simple protocol for a per-rank chunk of <paramref name="chunkBytes"/>: a smooth step.</summary>
+    public double ProtocolSwitchUs(CollectiveOp op, double chunkBytes)
+    {
+        if (!UsesProtocolSwitch(op) || ProtocolSwitchLatencyUs == 0 || double.IsPositiveInfinity(ProtocolSwitchChunkBytes)) return 0;
+        double x = SwitchSharpness * (Math.Log(Math.Max(chunkBytes, 1.0)) - Math.Log(ProtocolSwitchChunkBytes));
+        return ProtocolSwitchLatencyUs / (1.0 + Math.Exp(-Math.Clamp(x, -700, 700)));
+    }
+}
+
+/// <summary>A named calibration: one <see cref="TierProfile"/> for links inside a node and one for NIC/spine links.</summary>
+public sealed record CalibrationProfile(string Name, TierProfile IntraNode, TierProfile InterNode, string Source);

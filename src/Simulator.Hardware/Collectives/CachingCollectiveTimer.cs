@@ -1,0 +1,38 @@
+namespace Simulator.Hardware.Collectives;
+
+/// <summary>
+/// Memoises another <see cref="ICollectiveTimer"/>: the cost model asks for the same (operation, group, size)
+/// millions of times in a run (decode batches repeat their sizes), and a collective's closed form resolves its
+/// algorithm on every call. Groups are recognised by reference (the cost model keeps one array per group), then
+/// by content. Not thread-safe: one instance per simulation.
+/// </summary>
+public sealed class CachingCollectiveTimer : ICollectiveTimer
+{
+    private const int MaxEntries = 1 << 20;
+    private readonly ICollectiveTimer _inner;
+    private readonly Dictionary<IReadOnlyList<int>, int> _groupIds = new(ReferenceEqualityComparer.Instance);
+    private readonly Dictionary<string, int> _groupIdsByContent = new(StringComparer.Ordinal);
+    private readonly Dictionary<(int Op, int Algorithm, int Group, long Bytes), double> _cache = new();
+
+    public CachingCollectiveTimer(ICollectiveTimer inner) => _inner = inner ?? throw new ArgumentNullException(nameof(inner));
+
+    public double TimeUs(CollectiveOp op, IReadOnlyList<int> gpus, long bytes, CollectiveAlgorithm algorithm = CollectiveAlgorithm.Auto)
+    {
+        if (!_groupIds.TryGetValue(gpus, out int group))
+        {
+            string content = string.Join(',', gpus);
+            if (!_groupIdsByContent.TryGetValue(content, out group))
+            {
+                group = _groupIdsByContent.Count;
+                _groupIdsByContent[content] = group;
+            }
+            _groupIds[gpus] = group;
+        }
+        var key = ((int)op, (int)algorithm, group, bytes);
+        if (_cache.TryGetValue(key, out double us)) return us;
+        if (_cache.Count >= MaxEntries) _cache.Clear();
+        us = _inner.TimeUs(op, gpus, bytes, algorithm);
+        _cache[key] = us;
+        return us;
+    }
+}

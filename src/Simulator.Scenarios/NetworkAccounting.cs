@@ -1,0 +1,152 @@
+using Simulator.Hardware.Collectives;
+using Simulator.Hardware.Network;
+using Simulator.Inference.Cost;
+using Simulator.Inference.Metrics;
+using Simulator.Inference.Serving;
+using Simulator.Kernel;
+
+namespace Simulator.Scenarios;
+
+/// <summary>
+/// Analytic network mode: forwards every record to the run writer and, on the way, adds up the bytes and busy
+/// time of each parallel group's collectives, so links.csv can report per group link (a stage's TP/EP/CP group,
+/// each pipeline boundary) what it carried. Bytes carried = the bytes every rank of the group puts on the wire
+/// (ring all-reduce 2(n-1)/n x S per rank; all-gather, reduce-scatter, all-to-all (n-1)/n x S; send S).
+/// </summary>
+internal sealed class CommAccounting : IRunRecorder
+{
+    private readonly IRunRecorder _inner;
+    private readonly BuiltScenario _built;
+    private readonly Dictionary<(int Replica, int Stage, CommGroupKind Group), (double Bytes, long Ns)> _totals = new();
+
+    public CommAccounting(IRunRecorder inner, BuiltScenario built)
+    {
+        _inner = inner;
+        _built = built;
+    }
+
+    public void OnIteration(in IterationRecord record)
+    {
+        foreach (var c in record.Cost.Comms)
+        {
+            var key = (record.Replica, record.Stage, c.Group);
+            int n = GroupSize(c.Group);
+            double wire = c.Bytes * (double)c.Count * n * WireFactor(c.Op, n);
+            var (b, ns) = _totals.TryGetValue(key, out var t) ? t : (0, 0);
+            _totals[key] = (b + wire, ns + c.AnalyticNsEach * c.Count);
+        }
+        _inner.OnIteration(record);
+    }
+
+    public void OnRequestFinished(RequestRecord record) => _inner.OnRequestFinished(record);
+
+    public void OnSample(in ReplicaSample sample) => _inner.OnSample(sample);
+
+    public List<LinkActivity> LinkRows()
+    {
+        var rows = new List<LinkActivity>();
+        var topo = _built.Topology;
+        foreach (var ((replica, stage, group), (bytes, ns)) in _totals.OrderBy(k => k.Key.Replica).ThenBy(k => k.Key.Stage).ThenBy(k => k.Key.Group))
+        {
+            int[] gpus = group == CommGroupKind.Pipeline
+                ? new[] { _built.Placement.GpuOf(replica, stage, 0), _built.Placement.GpuOf(replica, stage + 1, 0) }
+                : group == CommGroupKind.Context ? _built.Placement.CpGroup(replica, stage) : _built.Placement.TpGroup(replica, stage);
+            bool crossNode = gpus.Select(topo.NodeOf).Distinct().Count() > 1;
+            var spec = crossNode ? _built.InterNodeLink : _built.IntraNodeLink;
+            string name = group switch
+            {
+                CommGroupKind.Pipeline => $"r{replica}.stage{stage}->stage{stage + 1}",
+                CommGroupKind.Tensor => $"r{replica}.stage{stage}.tp",
+                CommGroupKind.Expert => $"r{replica}.stage{stage}.ep",
+                _ => $"r{replica}.stage{stage}.cp",
+            };
+            rows.Add(new LinkActivity(name, spec.Kind.ToString().ToLowerInvariant(), $"gpu{gpus[0]}", $"gpu{gpus[^1]}",
+                spec.BandwidthGBps * (group == CommGroupKind.Pipeline ? 1 : gpus.Length), (long)Math.Round(bytes), ns));
+        }
+        return rows;
+    }
+
+    private int GroupSize(CommGroupKind group) => group switch
+    {
+        CommGroupKind.Pipeline => 1,
+        CommGroupKind.Context => _built.Plan.Cp,
+        CommGroupKind.Expert => _built.Plan.Ep,
+        _ => _built.Plan.Tp,
+    };
+
+    private static double WireFactor(string op, int n) => op switch
+    {
+        "all_reduce" => n > 1 ? 2.0 * (n - 1) / n : 0,
+        "all_gather" or "reduce_scatter" or "all_to_all" => n > 1 ? (n - 1.0) / n : 0,
+        _ => 1.0,
+    };
+}
+
+/// <summary>
+/// Flow network mode: a stage computes for its compute + overhead time, then plays its collectives on the shared
+/// links of the topology (so replicas, PP sends and EP all-to-alls contend); a PP boundary sends each TP rank's
+/// share of the activations to the same rank of the next stage. Repeated collectives of one kind (e.g. 160
+/// all-reduces per iteration) run as one transfer of their total bytes plus the per-collective latency of the rest.
+/// </summary>
+internal sealed class FlowStageExecutor : IStageExecutor
+{
+    private readonly Simulation _sim;
+    private readonly BuiltScenario _built;
+    private readonly FlowNetwork _network;
+
+    public FlowStageExecutor(Simulation sim, BuiltScenario built)
+    {
+        _sim = sim;
+        _built = built;
+        _network = new FlowNetwork(sim, built.Topology);
+    }
+
+    public void Execute(int replica, int stage, StageCost cost, IEventHandler done, long token)
+    {
+        var comms = cost.Comms.Where(c => c.Group != CommGroupKind.Pipeline && c.Count > 0 && c.Bytes > 0).ToArray();
+        _sim.Schedule(new SimDuration(cost.ComputeNs + cost.OverheadNs), () => RunComm(replica, stage, comms, 0, done, token));
+    }
+
+    private void RunComm(int replica, int stage, CommDemand[] comms, int index, IEventHandler done, long token)
+    {
+        if (index >= comms.Length)
+        {
+            done.Handle(token);
+            return;
+        }
+        var c = comms[index];
+        var gpus = c.Group == CommGroupKind.Context ? _built.Placement.CpGroup(replica, stage) : _built.Placement.TpGroup(replica, stage);
+        var op = Names.ParseOp(c.Op);
+        if (c.Group == CommGroupKind.Context && op == CollectiveOp.SendRecv) gpus = new[] { gpus[0], gpus[1] };
+        var estimate = _network.Analytic.Estimate(op, gpus, c.Bytes);
+        long extraLatencyNs = (long)Math.Round(estimate.LatencyUs * 1e3 * (c.Count - 1));
+        var ev = _network.Collective(op, gpus, c.Bytes * c.Count);
+        ev.AddCallback(_ => _sim.Schedule(new SimDuration(extraLatencyNs), () => RunComm(replica, stage, comms, index + 1, done, token)));
+    }
+
+    public void Send(int replica, int fromStage, StageCost cost, IEventHandler arrived, long token)
+    {
+        long bytes = 0;
+        foreach (var c in cost.Comms) if (c.Group == CommGroupKind.Pipeline) bytes += c.Bytes * c.Count;
+        if (bytes <= 0 || fromStage + 1 >= _built.Plan.Pp)
+        {
+            _sim.Schedule(SimDuration.Zero, arrived, token);
+            return;
+        }
+        int tp = _built.Plan.Tp;
+        var sends = new Event[tp];
+        for (int t = 0; t < tp; t++)
+            sends[t] = _network.Transfer(_built.Placement.GpuOf(replica, fromStage, t), _built.Placement.GpuOf(replica, fromStage + 1, t), (bytes + tp - 1) / tp);
+        new AllOf(_sim, sends).AddCallback(_ => arrived.Handle(token));
+    }
+
+    public List<LinkActivity> LinkRows()
+    {
+        double elapsedUs = _sim.NowNs / 1e3;
+        return _network.LinkStatistics()
+            .Where(u => u.BytesCarried > 0)
+            .Select(u => new LinkActivity(u.Link.Name, u.Link.Spec.Kind.ToString().ToLowerInvariant(), u.Link.From, u.Link.To,
+                u.Link.BandwidthGBps, (long)Math.Round(u.BytesCarried), (long)Math.Round(u.BusyUs * 1e3)))
+            .ToList();
+    }
+}
