@@ -25,6 +25,9 @@ public sealed record Scenario
     /// <summary>The router's registered name (<see cref="ScenarioEnums.Routers"/>).</summary>
     public string Router { get; init; } = "round_robin";
 
+    /// <summary>Engine host-side overheads: vllm (CUDA graphs; estimate) | splitwise (fitted, no CUDA graphs) | none.</summary>
+    public string Engine { get; init; } = "vllm";
+
     public required WorkloadSpec Workload { get; init; }
     public SloSpec Slo { get; init; } = new();
 
@@ -39,7 +42,7 @@ public sealed record Scenario
     public bool Equals(Scenario? other) =>
         other is not null && Name == other.Name && Seed == other.Seed && Cluster == other.Cluster && Network == other.Network
         && Model == other.Model && Precision == other.Precision && Parallelism == other.Parallelism && Scheduler == other.Scheduler
-        && Router == other.Router && Workload == other.Workload && Slo == other.Slo && Moe == other.Moe && Sweep == other.Sweep && Output == other.Output;
+        && Router == other.Router && Engine == other.Engine && Workload == other.Workload && Slo == other.Slo && Moe == other.Moe && Sweep == other.Sweep && Output == other.Output;
 
     public override int GetHashCode() => HashCode.Combine(Name, Seed, Cluster, Model, Parallelism, Scheduler, Workload);
 }

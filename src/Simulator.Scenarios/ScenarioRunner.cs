@@ -70,6 +70,11 @@ public static class ScenarioRunner
     {
         if (points.Count == 0) throw new ArgumentException("the scenario has no sweep points", nameof(points));
         var root = Path.GetFullPath(outDir);
+        // A sweep directory holds one sweep: clear what an earlier sweep left (its points would be mistaken for ours).
+        if (Directory.Exists(Path.Combine(root, "points"))) Directory.Delete(Path.Combine(root, "points"), recursive: true);
+        if (Directory.Exists(Path.Combine(root, "charts"))) Directory.Delete(Path.Combine(root, "charts"), recursive: true);
+        foreach (var stale in new[] { "sweep.csv", "report.html", "report.md" })
+            if (File.Exists(Path.Combine(root, stale))) File.Delete(Path.Combine(root, stale));
         Directory.CreateDirectory(Path.Combine(root, "points"));
         var outcomes = new SweepPointOutcome[points.Count];
         Parallel.For(0, points.Count, new ParallelOptions { MaxDegreeOfParallelism = Math.Max(1, jobs) }, i =>

@@ -5,6 +5,7 @@ namespace Simulator.Benchmarks;
 
 /// <summary>
 /// Entry point: <c>quick</c> runs the one-process kernel throughput check (<see cref="QuickBenchmark"/>);
+/// <c>scale [SCENARIO]</c> runs a whole scenario end to end (<see cref="Scale.ScaleBenchmark"/>);
 /// any other arguments go to BenchmarkDotNet's switcher (e.g. <c>--filter *Queue*</c>).
 /// </summary>
 public static class Program
@@ -14,6 +15,10 @@ public static class Program
         if (args.Length > 0 && string.Equals(args[0], "quick", StringComparison.OrdinalIgnoreCase))
         {
             return QuickBenchmark.Run(args.Skip(1).ToArray(), Console.Out);
+        }
+        if (args.Length > 0 && string.Equals(args[0], "scale", StringComparison.OrdinalIgnoreCase))
+        {
+            return Scale.ScaleBenchmark.Run(args.Skip(1).ToArray(), Console.Out);
         }
         BenchmarkSwitcher.FromAssembly(typeof(Program).Assembly).Run(args);
         return 0;

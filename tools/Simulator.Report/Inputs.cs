@@ -185,7 +185,9 @@ public sealed class SweepData
             var index = LeadingIndex(Path.GetFileName(d));
             if (index != long.MaxValue) byIndex.TryAdd(index, d);
         }
-        var indexBase = byIndex.Count > 0 && !byIndex.ContainsKey(0) ? 1 : 0; // points/0-... or points/1-...
+        // points/0-... (sim sweep) or points/1-...: 1-based only when an index reaches the row count (a failed
+        // point leaves no folder, so a missing 0 alone does not mean 1-based).
+        var indexBase = byIndex.Count > 0 && !byIndex.ContainsKey(0) && byIndex.Keys.Max() >= table.RowCount ? 1 : 0;
         var pointColumn = new[] { "point", "dir", "directory" }.FirstOrDefault(table.Has);
         var points = new List<RunData?>();
         for (var r = 0; r < table.RowCount; r++)
