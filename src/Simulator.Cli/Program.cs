@@ -26,7 +26,7 @@ namespace Simulator.Cli
                     Console.Error.WriteLine("(see `sim --help`)");
                     return CliVerbs.ExitBadInput;
                 }
-                return parse.Invoke();
+                return parse.Invoke(new InvocationConfiguration { EnableDefaultExceptionHandler = false });
             }
             catch (Exception ex)
             {
