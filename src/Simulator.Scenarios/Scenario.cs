@@ -3,7 +3,7 @@ using Simulator.Inference.Workload;
 namespace Simulator.Scenarios;
 
 /// <summary>
-/// A fully resolved scenario: every key of the YAML schema with its default filled in (docs/readme-scenarios.md lists
+/// A fully resolved scenario: every key of the YAML schema with its default filled in (README.md, "Scenarios and workloads", lists
 /// them). Built by <see cref="ScenarioLoader"/>, written back by <see cref="ScenarioWriter"/>. Equality compares the
 /// scenario's content, not <see cref="Locations"/>.
 /// </summary>

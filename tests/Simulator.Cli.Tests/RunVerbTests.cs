@@ -42,7 +42,7 @@ public sealed class RunVerbTests
 
     // Implementation note: CONTRACT also lists simulation.wall_s and simulation.events_per_s in summary.json,
     // but wall-clock figures there would make summary.json differ between identical runs (the determinism
-    // rule); the product writes them to perf.json beside it (docs/readme-metrics.md), so that is where they are checked.
+    // rule); the product writes them to perf.json beside it (README.md, "Run outputs and metrics"), so that is where they are checked.
     private static readonly string[] WallClockFields = { "wall_s", "events_per_s" };
 
     private static CliResult RunQuickstart(string outDir, params string[] extra) =>

@@ -11,7 +11,7 @@ public static class CalibrationProfiles
     /// T = base + steps x a + switch(S/n) + busFactor x S / (B x peak_op x ramp(S)) with B = 300 GB/s (NVLink3).
     /// The per-step latency a = 0.70 us is shipped as the NVLink presets' latency
     /// (<see cref="Specs.LinkPresets.NvLinkStepLatencyUs"/>). Accuracy on that file: median |error| 7.0%, max 33%
-    /// (one int8 reduce-scatter row at the protocol switch; see docs/readme-hardware.md).
+    /// (one int8 reduce-scatter row at the protocol switch; see README.md, "Hardware and network").
     /// </summary>
     public static TierProfile NvSwitchNccl { get; } = new(
         BaseLatencyUs: 9.18,

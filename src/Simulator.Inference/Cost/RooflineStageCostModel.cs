@@ -18,7 +18,7 @@ public sealed record CostModelOptions
 /// <summary>
 /// Prices one iteration of a batch on one pipeline stage of one replica, per GPU of the stage's TP
 /// group (all alike), from the model shape, precision, plan, GPU datasheet, calibration profile and
-/// a collective timer. Formulas (see docs/readme-costmodel.md): every linear layer is a roofline
+/// a collective timer. Formulas (see README.md, "Models, memory plan and cost model"): every linear layer is a roofline
 /// kernel (<see cref="Roofline.LinearSeconds"/>); attention FLOPs 2 x heads x (qk + v dim) x
 /// sum(new x context + new(new+1)/2) using each sequence's own context, decode reads every
 /// sequence's KV; MoE experts run the hottest EP rank's routed tokens and read the distinct experts

@@ -2,7 +2,7 @@ namespace Simulator.Inference.Metrics;
 
 /// <summary>
 /// The per-request latencies of one <see cref="RequestRecord"/> (the derived columns of requests.csv),
-/// by vLLM's benchmark definitions; null where the needed times do not exist. See docs/readme-metrics.md.
+/// by vLLM's benchmark definitions; null where the needed times do not exist. See README.md, "Run outputs and metrics".
 /// </summary>
 /// <param name="TtftMs">first token - arrival.</param>
 /// <param name="TpotMs">(e2e - TTFT) / (generated tokens - 1); only for completed requests with at least 2 generated tokens.</param>
