@@ -194,6 +194,9 @@ public sealed record OutputSpec
 {
     /// <summary>Sampling interval of timeseries.csv in seconds.</summary>
     public double TimeseriesIntervalS { get; init; } = 1.0;
+
+    /// <summary>Most stage-activity events written to timeline.json (the first ones of the run); 0 = none.</summary>
+    public long TimelineMaxEvents { get; init; } = 50_000;
 }
 
 /// <summary>

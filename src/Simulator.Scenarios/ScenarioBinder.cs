@@ -101,7 +101,11 @@ internal sealed partial class ScenarioBinder
         moeReader.Finish();
         m.Node("sweep"); // parsed by the loader
         var output = new MapReader(this, m.Node("output"), "output", root);
-        var outputSpec = new OutputSpec { TimeseriesIntervalS = output.Double("timeseries_interval_s", 1.0, 0, minExclusive: true) };
+        var outputSpec = new OutputSpec
+        {
+            TimeseriesIntervalS = output.Double("timeseries_interval_s", 1.0, 0, minExclusive: true),
+            TimelineMaxEvents = output.Int("timeline_max_events", 50_000, 0),
+        };
         output.Finish();
         m.Finish();
         if (Errors.Count > 0 || model is null || workload is null) return null;

@@ -36,7 +36,7 @@ public static class ScenarioRunner
         var meta = new RunMetadata(scenario.Name, scenario.Seed, slo, plan.Pp, plan.Microbatches);
         var source = scenario.Workload.CreateSource(scenario.Seed);
 
-        using var writer = new RunDirectoryWriter(outDir, meta);
+        using var writer = new RunDirectoryWriter(outDir, meta, new RunWriterOptions(scenario.Output.TimelineMaxEvents));
         writer.WriteText("scenario.yaml", ScenarioWriter.ToYaml(scenario, Path.GetFullPath(outDir)));
 
         var sim = new Simulation(scenario.Seed);
