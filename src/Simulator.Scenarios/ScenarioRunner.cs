@@ -45,7 +45,7 @@ public static class ScenarioRunner
         var network = scenario.Network.Model == "flow" ? new FlowStageExecutor(sim, built) : null;
         var scheduler = built.SchedulerConfig();
         var replicas = costModels.Select(c => new ReplicaSetup(c, scheduler, plan.Microbatches)).ToList();
-        var options = new ServingOptions(scenario.Router, SplitMix64.Derive(scenario.Seed, "router"),
+        var options = new ServingOptions(scenario.Router, Simulator.Kernel.RandomStreams.DeriveSeed(scenario.Seed, "router"),
             SimDuration.FromSeconds(scenario.Output.TimeseriesIntervalS).Nanoseconds);
         var serving = new ServingSimulation(sim, source, replicas, options, accounting, network);
 

@@ -1,3 +1,4 @@
+using Simulator.Kernel;
 using Simulator.Inference.Workload;
 
 namespace Simulator.Inference.Serving;
@@ -23,9 +24,9 @@ public sealed class RoundRobinRouter : IRouter
 /// <summary>A uniformly random replica from a seeded stream.</summary>
 public sealed class RandomRouter(ulong seed) : IRouter
 {
-    private readonly SplitMix64 _random = new(seed);
+    private readonly StreamRandom _random = new(seed);
     public string Name => "random";
-    public int Route(Request request, IReadOnlyList<IReplicaLoad> replicas) => _random.NextInt(replicas.Count);
+    public int Route(Request request, IReadOnlyList<IReplicaLoad> replicas) => _random.Next(replicas.Count);
 }
 
 /// <summary>The replica with the fewest requests not finished.</summary>
@@ -62,15 +63,15 @@ public sealed class LeastKvRouter : IRouter
 /// <summary>Power of two choices: two distinct random replicas, the one with fewer outstanding requests wins (lower index on a tie).</summary>
 public sealed class PowerOfTwoRouter(ulong seed) : IRouter
 {
-    private readonly SplitMix64 _random = new(seed);
+    private readonly StreamRandom _random = new(seed);
     public string Name => "power_of_two";
 
     public int Route(Request request, IReadOnlyList<IReplicaLoad> replicas)
     {
         int n = replicas.Count;
         if (n == 1) return 0;
-        int a = _random.NextInt(n);
-        int b = _random.NextInt(n - 1);
+        int a = _random.Next(n);
+        int b = _random.Next(n - 1);
         if (b >= a) b++;
         int lo = Math.Min(a, b), hi = Math.Max(a, b);
         return replicas[hi].Outstanding < replicas[lo].Outstanding ? hi : lo;
@@ -117,38 +118,5 @@ public static class RouterRegistry
         if (factory == null)
             throw new ArgumentException($"unknown router '{name}'; allowed: {string.Join(", ", Names)}", nameof(name));
         return factory(seed);
-    }
-}
-
-/// <summary>
-/// SplitMix64 (Steele, Lea and Flood 2014): a tiny, fast generator with a stable, documented sequence, so
-/// routing draws never change with the .NET version.
-/// </summary>
-public sealed class SplitMix64(ulong seed)
-{
-    private ulong _state = seed;
-
-    public ulong NextUInt64()
-    {
-        ulong z = _state += 0x9E3779B97F4A7C15UL;
-        z = (z ^ (z >> 30)) * 0xBF58476D1CE4E5B9UL;
-        z = (z ^ (z >> 27)) * 0x94D049BB133111EBUL;
-        return z ^ (z >> 31);
-    }
-
-    /// <summary>Uniform integer in [0, <paramref name="bound"/>) (Lemire's multiply-shift; bias below 2^-32 for small bounds).</summary>
-    public int NextInt(int bound)
-    {
-        ArgumentOutOfRangeException.ThrowIfLessThan(bound, 1);
-        return (int)((NextUInt64() >> 32) * (ulong)bound >> 32);
-    }
-
-    /// <summary>A stable 64-bit seed for the named purpose under a root seed (FNV-1a of the name mixed with the root).</summary>
-    public static ulong Derive(long rootSeed, string name)
-    {
-        ulong h = 0xCBF29CE484222325UL;
-        foreach (char c in name) { h ^= c; h *= 0x100000001B3UL; }
-        var mix = new SplitMix64((ulong)rootSeed ^ h);
-        return mix.NextUInt64();
     }
 }

@@ -1,38 +1,21 @@
-using System.Text;
+using Simulator.Kernel;
 
 namespace Simulator.Inference.Workload;
 
 /// <summary>
-/// Independent, reproducible random streams for workload generators: the stream for (seed, name) is a
-/// <see cref="System.Random"/> seeded with SplitMix64(seed xor FNV-1a-64(UTF-8 name)), so adding a stream never
-/// changes another one's draws and nothing depends on the kernel's own stream bookkeeping.
+/// Independent, reproducible random streams for workload generators: the stream for (seed, name) is the kernel's
+/// <see cref="StreamRandom"/> seeded by <see cref="RandomStreams.DeriveSeed"/>, so adding a stream never changes
+/// another one's draws. Generators take a seed rather than a simulation, so a workload can be read without one.
 /// </summary>
 public static class WorkloadRandom
 {
-    /// <summary>A fresh <see cref="System.Random"/> for the named stream (MathNet distributions accept it).</summary>
-    public static Random Create(int seed, string name) => new(DeriveSeed(seed, name));
+    /// <summary>The stream named <paramref name="name"/> under <paramref name="seed"/> (the kernel's derivation and generator).</summary>
+    public static Random Create(int seed, string name) => new StreamRandom(RandomStreams.DeriveSeed(seed, name));
 
-    /// <summary>The 31-bit non-negative seed of the stream <paramref name="name"/> under <paramref name="seed"/>.</summary>
+    /// <summary>The stream's seed folded to a non-negative int (for display and tests).</summary>
     public static int DeriveSeed(int seed, string name)
     {
         ArgumentNullException.ThrowIfNull(name);
-        const ulong fnvOffset = 14695981039346656037UL;
-        const ulong fnvPrime = 1099511628211UL;
-        ulong hash = fnvOffset;
-        foreach (byte b in Encoding.UTF8.GetBytes(name))
-        {
-            hash ^= b;
-            hash *= fnvPrime;
-        }
-        ulong mixed = Mix(Mix((ulong)(long)seed) ^ hash);
-        return (int)(mixed >> 33); // top 31 bits: non-negative, as System.Random(int) expects
-    }
-
-    private static ulong Mix(ulong z)
-    {
-        z += 0x9E3779B97F4A7C15UL;
-        z = (z ^ (z >> 30)) * 0xBF58476D1CE4E5B9UL;
-        z = (z ^ (z >> 27)) * 0x94D049BB133111EBUL;
-        return z ^ (z >> 31);
+        return (int)(RandomStreams.DeriveSeed(seed, name) >> 33);
     }
 }
