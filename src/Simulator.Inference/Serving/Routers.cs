@@ -81,42 +81,24 @@ public sealed class PowerOfTwoRouter(ulong seed) : IRouter
 /// <summary>Routers by name; a new router is one class and one <see cref="Register"/> call. Names are case-insensitive.</summary>
 public static class RouterRegistry
 {
-    private static readonly object Gate = new();
-    private static readonly SortedDictionary<string, Func<ulong, IRouter>> Factories = new(StringComparer.OrdinalIgnoreCase)
-    {
-        ["round_robin"] = _ => new RoundRobinRouter(),
-        ["random"] = seed => new RandomRouter(seed),
-        ["least_outstanding"] = _ => new LeastOutstandingRouter(),
-        ["least_kv"] = _ => new LeastKvRouter(),
-        ["power_of_two"] = seed => new PowerOfTwoRouter(seed),
-    };
+    private static readonly NamedRegistry<ulong, IRouter> Registry = new("router",
+        new Dictionary<string, Func<ulong, IRouter>>
+        {
+            ["round_robin"] = _ => new RoundRobinRouter(),
+            ["random"] = seed => new RandomRouter(seed),
+            ["least_outstanding"] = _ => new LeastOutstandingRouter(),
+            ["least_kv"] = _ => new LeastKvRouter(),
+            ["power_of_two"] = seed => new PowerOfTwoRouter(seed),
+        });
 
     /// <summary>Registered names, sorted.</summary>
-    public static IReadOnlyList<string> Names
-    {
-        get { lock (Gate) return Factories.Keys.ToArray(); }
-    }
+    public static IReadOnlyList<string> Names => Registry.Names;
 
-    public static bool Contains(string name)
-    {
-        lock (Gate) return name != null && Factories.ContainsKey(name);
-    }
+    public static bool Contains(string name) => Registry.Contains(name);
 
     /// <summary>Adds or replaces a router; the factory gets the run's routing seed.</summary>
-    public static void Register(string name, Func<ulong, IRouter> factory)
-    {
-        ArgumentException.ThrowIfNullOrWhiteSpace(name);
-        ArgumentNullException.ThrowIfNull(factory);
-        lock (Gate) Factories[name] = factory;
-    }
+    public static void Register(string name, Func<ulong, IRouter> factory) => Registry.Register(name, factory);
 
     /// <summary>A new router; <paramref name="seed"/> feeds the random ones.</summary>
-    public static IRouter Create(string name, ulong seed)
-    {
-        Func<ulong, IRouter>? factory;
-        lock (Gate) Factories.TryGetValue(name ?? "", out factory);
-        if (factory == null)
-            throw new ArgumentException($"unknown router '{name}'; allowed: {string.Join(", ", Names)}", nameof(name));
-        return factory(seed);
-    }
+    public static IRouter Create(string name, ulong seed) => Registry.Create(name, seed);
 }
