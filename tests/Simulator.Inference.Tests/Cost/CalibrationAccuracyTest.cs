@@ -15,6 +15,9 @@ public sealed class CalibrationAccuracyTest
         Directory.GetFiles(TestPaths.Data("calibration", "compute", gpu), "mlp.csv", SearchOption.AllDirectories)
             .OrderBy(p => p, StringComparer.Ordinal).Select(MeasuredOperatorTable.Load).ToList();
 
+    /// <summary>The data each stored profile is fitted on: Vidur's A100 files; the project's own H100 measurements.</summary>
+    private static List<MeasuredOperatorTable> FitTables(string gpu) => gpu == "a100" ? Tables("a100") : HeldOutAccuracyTest.MeasuredTables("h100");
+
     private static void PrintOperatorTable(string title, IReadOnlyList<OperatorSample> samples, GpuSpec gpu, CalibrationProfile p)
     {
         TestContext.Out.WriteLine($"{title}: profile {p}");
@@ -31,11 +34,11 @@ public sealed class CalibrationAccuracyTest
 
     [TestCase("a100")]
     [TestCase("h100")]
-    public void StoredKernelProfile_VidurOperators_MedianErrorWithinTenPercent(string gpuName)
+    public void StoredKernelProfile_ItsFitOperators_MedianErrorWithinTenPercent(string gpuName)
     {
         var gpu = gpuName == "a100" ? TestGpus.A100 : TestGpus.H100;
         var profile = gpuName == "a100" ? CalibrationProfile.A100 : CalibrationProfile.H100;
-        var samples = CalibrationFitter.Samples(Tables(gpuName));
+        var samples = CalibrationFitter.Samples(FitTables(gpuName));
         var median = CalibrationFitter.MedianAbsRelError(samples, gpu, profile);
         PrintOperatorTable(gpuName, samples, gpu, profile);
         TestContext.Out.WriteLine(string.Create(CultureInfo.InvariantCulture, $"{gpuName}: {samples.Count} samples, median |error| {median:P2}"));
@@ -44,11 +47,11 @@ public sealed class CalibrationAccuracyTest
 
     [TestCase("a100")]
     [TestCase("h100")]
-    public void Refit_VidurOperators_ReproducesStoredProfile(string gpuName)
+    public void Refit_ItsFitOperators_ReproducesStoredProfile(string gpuName)
     {
         var gpu = gpuName == "a100" ? TestGpus.A100 : TestGpus.H100;
         var stored = gpuName == "a100" ? CalibrationProfile.A100 : CalibrationProfile.H100;
-        var samples = CalibrationFitter.Samples(Tables(gpuName));
+        var samples = CalibrationFitter.Samples(FitTables(gpuName));
         var start = stored with { EtaComputeMax = 0.6, ComputeHalfTokens = 64, EtaMemory = 0.6, KernelLaunchUs = 10 };
         var fitted = CalibrationFitter.Fit(samples, gpu, start, "refit-" + gpuName);
         var medianFit = CalibrationFitter.MedianAbsRelError(samples, gpu, fitted);
@@ -61,6 +64,20 @@ public sealed class CalibrationAccuracyTest
             Assert.That(fitted.ComputeHalfTokens, Is.EqualTo(stored.ComputeHalfTokens).Within(8));
             Assert.That(fitted.KernelLaunchUs, Is.EqualTo(stored.KernelLaunchUs).Within(1.5));
         });
+    }
+
+    /// <summary>
+    /// Cross-check, not a fit: Vidur's H100 files (timed without flushing L2) against the H100 profile fitted on our
+    /// L2-flushed measurements. Vidur's small TP-sharded GEMMs partly hit L2, so they run faster than the profile
+    /// predicts; the bound documents the methodology gap.
+    /// </summary>
+    [Test]
+    public void H100Profile_OnVidurH100Operators_MedianErrorWithinFifteenPercent()
+    {
+        var samples = CalibrationFitter.Samples(Tables("h100"));
+        var median = CalibrationFitter.MedianAbsRelError(samples, TestGpus.H100, CalibrationProfile.H100);
+        TestContext.Out.WriteLine(string.Create(CultureInfo.InvariantCulture, $"vidur h100 cross-check: {samples.Count} samples, median |error| {median:P2}"));
+        Assert.That(median, Is.LessThanOrEqualTo(0.15));
     }
 
     [Test]
