@@ -234,7 +234,9 @@ public static class CliVerbs
 
     private static string Prefixed(string message)
     {
-        var one = message.Replace("\r", "").Replace('\n', ' ').Trim();
+        // ArgumentException appends " (Parameter 'name')": an implementation detail, not for users.
+        var one = System.Text.RegularExpressions.Regex.Replace(message, @" \(Parameter '[^']*'\)", "");
+        one = one.Replace("\r", "").Replace('\n', ' ').Trim();
         return one.StartsWith("error:", StringComparison.Ordinal) ? one : "error: " + one;
     }
 
