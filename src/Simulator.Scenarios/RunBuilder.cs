@@ -111,7 +111,8 @@ public static class RunBuilder
         if (errors.Count > 0) throw new ScenarioException(errors);
 
         var topology = new ClusterTopology(gpu!, scenario.Cluster.Nodes, scenario.Cluster.GpusPerNode, intra!, inter!,
-            ClusterTopology.DefaultFabricFor(intra!), scenario.Cluster.Oversubscription);
+            ClusterTopology.DefaultFabricFor(intra!),
+            scenario.Cluster.Fabric == "fat_tree" ? scenario.Cluster.Oversubscription : 1.0);
         var placement = PlacementTable.Build(plan, new ClusterShape(scenario.Cluster.Nodes, scenario.Cluster.GpusPerNode));
         var s = scenario.Scheduler;
         var memory = MemoryPlanner.Plan(model!, precision!, plan, gpu!,
