@@ -61,8 +61,10 @@ public sealed class TimelineWriter : IDisposable
         _w.WriteString("ph", "X");
         _w.WriteNumber("pid", r.Replica);
         _w.WriteNumber("tid", r.Stage);
-        _w.WriteNumber("ts", r.StartNs / 1000.0);
-        _w.WriteNumber("dur", (r.EndNs - r.StartNs) / 1000.0);
+        // Implementation note: whole microseconds (stage iterations last tens of us or more) and decimal ms below:
+        // shortest round-trip double formatting made the timeline a third of a large run's time.
+        _w.WriteNumber("ts", (r.StartNs + 500) / 1000);
+        _w.WriteNumber("dur", Math.Max(1, (r.EndNs - r.StartNs + 500) / 1000));
         _w.WriteStartObject("args");
         _w.WriteNumber("iteration", r.Iteration);
         _w.WriteNumber("microbatch", r.Microbatch);
@@ -70,8 +72,8 @@ public sealed class TimelineWriter : IDisposable
         _w.WriteNumber("prefill_tokens", r.PrefillTokens);
         _w.WriteNumber("decode_tokens", r.DecodeTokens);
         _w.WriteNumber("tokens", r.PrefillTokens + r.DecodeTokens);
-        _w.WriteNumber("compute_ms", r.Cost.ComputeNs / 1e6);
-        _w.WriteNumber("comm_ms", (r.Cost.TpCommNs + r.Cost.EpCommNs + r.Cost.CpCommNs + r.Cost.PpCommNs) / 1e6);
+        _w.WriteNumber("compute_ms", decimal.Round(r.Cost.ComputeNs / 1_000_000m, 3));
+        _w.WriteNumber("comm_ms", decimal.Round((r.Cost.TpCommNs + r.Cost.EpCommNs + r.Cost.CpCommNs + r.Cost.PpCommNs) / 1_000_000m, 3));
         _w.WriteEndObject();
         _w.WriteEndObject();
         Written++;
