@@ -196,7 +196,7 @@ public sealed record OutputSpec
     public double TimeseriesIntervalS { get; init; } = 1.0;
 
     /// <summary>Most stage-activity events written to timeline.json (the first ones of the run); 0 = none.</summary>
-    public long TimelineMaxEvents { get; init; } = 50_000;
+    public long TimelineMaxEvents { get; init; } = 20_000;
 }
 
 /// <summary>

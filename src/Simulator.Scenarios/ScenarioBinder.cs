@@ -104,7 +104,7 @@ internal sealed partial class ScenarioBinder
         var outputSpec = new OutputSpec
         {
             TimeseriesIntervalS = output.Double("timeseries_interval_s", 1.0, 0, minExclusive: true),
-            TimelineMaxEvents = output.Int("timeline_max_events", 50_000, 0),
+            TimelineMaxEvents = output.Int("timeline_max_events", 20_000, 0),
         };
         output.Finish();
         m.Finish();
