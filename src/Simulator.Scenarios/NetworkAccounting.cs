@@ -86,7 +86,8 @@ internal sealed class CommAccounting : IRunRecorder
 /// Flow network mode: a stage computes for its compute + overhead time, then plays its collectives on the shared
 /// links of the topology (so replicas, PP sends and EP all-to-alls contend); a PP boundary sends each TP rank's
 /// share of the activations to the same rank of the next stage. Repeated collectives of one kind (e.g. 160
-/// all-reduces per iteration) run as one transfer of their total bytes plus the per-collective latency of the rest.
+/// all-reduces per iteration) run as one flow of their total bytes plus a fixed delay for what separate calls
+/// cost beyond it, so that without contention a stage takes its analytic time.
 /// </summary>
 internal sealed class FlowStageExecutor : IStageExecutor
 {
@@ -118,9 +119,14 @@ internal sealed class FlowStageExecutor : IStageExecutor
         var gpus = c.Group == CommGroupKind.Context ? _built.Placement.CpGroup(replica, stage) : _built.Placement.TpGroup(replica, stage);
         var op = Names.ParseOp(c.Op);
         if (c.Group == CommGroupKind.Context && op == CollectiveOp.SendRecv) gpus = new[] { gpus[0], gpus[1] };
-        var estimate = _network.Analytic.Estimate(op, gpus, c.Bytes);
-        long extraLatencyNs = (long)Math.Round(estimate.LatencyUs * 1e3 * (c.Count - 1));
-        var ev = _network.Collective(op, gpus, c.Bytes * c.Count);
+        // The count collectives run as one flow of their total bytes; what separate calls cost beyond that (their
+        // latencies, and the lower efficiency of smaller messages) is added as a fixed delay, so that without
+        // other traffic the stage takes exactly the analytic time and contention only stretches the flow part.
+        long total = c.Bytes * c.Count;
+        double separateUs = _network.Analytic.TimeUs(op, gpus, c.Bytes) * c.Count;
+        double aggregatedUs = _network.Analytic.TimeUs(op, gpus, total);
+        long extraLatencyNs = (long)Math.Round(Math.Max(0, separateUs - aggregatedUs) * 1e3);
+        var ev = _network.Collective(op, gpus, total);
         ev.AddCallback(_ => _sim.Schedule(new SimDuration(extraLatencyNs), () => RunComm(replica, stage, comms, index + 1, done, token)));
     }
 
