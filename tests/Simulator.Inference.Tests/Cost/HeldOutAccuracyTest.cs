@@ -1,6 +1,9 @@
 using System.Globalization;
 using NUnit.Framework;
+using Simulator.Hardware.Collectives;
 using Simulator.Hardware.Specs;
+using Simulator.Hardware.Topology;
+using Simulator.Inference.Models;
 using Simulator.Inference.Cost;
 using Simulator.Tests.Shared;
 
@@ -40,5 +43,39 @@ public sealed class HeldOutAccuracyTest
             TestContext.Out.WriteLine(string.Create(CultureInfo.InvariantCulture, $"  {g.Key.Op,-15} {g.Key.Item2,-26} median {e[e.Count / 2]:P1}"));
         }
         Assert.That(median, Is.LessThanOrEqualTo(0.10));
+    }
+
+    /// <summary>
+    /// Whole decode steps, never fitted: a Llama-3.1-8B-shaped decoder (random bf16 weights) captured in a CUDA graph
+    /// and replayed on an H100 SXM and an H200 (tools/gpu-measure/measure_decode.py; Data/measured/*/decode_step.csv),
+    /// against the cost model's kernel terms under <c>engine: vllm</c> (per-kernel time capped for graph replay; the
+    /// host-side engine overhead is left out, since the measurement has no scheduler). Checks how the per-operator
+    /// model composes into an iteration.
+    /// </summary>
+    [TestCase("h100", "H100-SXM-80GB")]
+    [TestCase("h200", "H200-SXM-141GB")]
+    public void VllmKernelTerms_MeasuredCudaGraphDecodeSteps_WithinTenPercent(string dir, string gpuName)
+    {
+        var gpu = GpuPresets.Get(gpuName);
+        var timer = new AnalyticCollectives(ClusterTopology.FromPresets(gpuName, 1, 8));
+        var profile = CalibrationProfile.For(gpu).WithEngine("vllm");
+        var lines = File.ReadAllLines(Path.Combine(TestPaths.RepoRoot, "tests", "Simulator.Inference.Tests", "Data", "measured", dir, "decode_step.csv"));
+        Assert.That(lines[0], Is.EqualTo("gpu,model,batch,context,median_ms,min_ms,max_ms"));
+        var errors = new List<double>();
+        foreach (var line in lines.Skip(1))
+        {
+            var f = line.Split(',');
+            int batch = int.Parse(f[2], CultureInfo.InvariantCulture), context = int.Parse(f[3], CultureInfo.InvariantCulture);
+            double measured = double.Parse(f[4], CultureInfo.InvariantCulture);
+            var r = StepProbe.Run(ModelPresets.Get(f[1]), gpu, 1, 1, 1, StepPhase.Decode, batch, context, null, timer, profile);
+            double kernels = r.TimeMs - r.BreakdownMs.GetValueOrDefault("engine_overhead");
+            double e = kernels / measured - 1;
+            errors.Add(Math.Abs(e));
+            TestContext.Out.WriteLine(string.Create(CultureInfo.InvariantCulture,
+                $"{dir} batch {batch,3} context {context,5}: measured {measured:F3} ms, predicted {kernels:F3} ms ({e:+0.0%;-0.0%})"));
+        }
+        errors.Sort();
+        Assert.That(errors[errors.Count / 2], Is.LessThanOrEqualTo(0.10));
+        Assert.That(errors[^1], Is.LessThanOrEqualTo(0.15));
     }
 }
