@@ -139,14 +139,14 @@ public static class CliVerbs
         return ExitOk;
     }
 
-    public static int Step(string model, string gpu, int tp, int pp, int ep, string phase, int batch, int prompt, int? context, string weights, string engine, bool json)
+    public static int Step(string model, string gpu, int tp, int pp, int ep, string phase, int batch, int prompt, int? context, string weights, string engine, string calibration, bool json)
     {
         var m = File.Exists(model) ? HfConfigImporter.Load(model) : ModelPresets.Get(model);
         var g = GpuPresets.Get(gpu);
         var precision = Precision.Parse(weights, weights is "int8" or "int4" ? "bf16" : weights);
         var topology = Simulator.Hardware.Topology.ClusterTopology.FromPresets(g.Name, 1, Math.Max(8, tp * pp));
         var result = StepProbe.Run(m, g, tp, pp, ep, StepProbe.ParsePhase(phase), batch, prompt, context,
-            new AnalyticCollectives(topology), profile: CalibrationProfile.For(g).WithEngine(engine), precision: precision);
+            new AnalyticCollectives(topology), profile: CalibrationProfile.Named(calibration, g).WithEngine(engine), precision: precision);
         if (json)
         {
             var sb = new StringBuilder();

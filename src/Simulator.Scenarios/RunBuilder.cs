@@ -125,7 +125,7 @@ public static class RunBuilder
         var timer = new CachingCollectiveTimer(new AnalyticCollectives(topology));
         var hostLink = LinkPresets.Get(gpu!.Name.Contains("A100", StringComparison.OrdinalIgnoreCase) || gpu.Name.Contains("L40S", StringComparison.OrdinalIgnoreCase) ? "pcie4" : "pcie5");
         return new BuiltScenario(scenario, gpu, intra!, inter!, topology, model!, precision!, plan, placement, memory, timer,
-            CalibrationProfile.For(gpu).WithEngine(scenario.Engine), hostLink);
+            CalibrationProfile.Named(scenario.Calibration, gpu).WithEngine(scenario.Engine), hostLink);
     }
 
     private static string KeyOfPlanProblem(string problem)

@@ -28,6 +28,9 @@ public sealed record Scenario
     /// <summary>Engine host-side overheads: vllm (CUDA graphs; estimate) | splitwise (fitted, no CUDA graphs) | none.</summary>
     public string Engine { get; init; } = "vllm";
 
+    /// <summary>Kernel calibration profile: auto (by GPU) | a100-vidur | h100-measured | h100-vidur.</summary>
+    public string Calibration { get; init; } = "auto";
+
     public required WorkloadSpec Workload { get; init; }
     public SloSpec Slo { get; init; } = new();
 
@@ -42,7 +45,7 @@ public sealed record Scenario
     public bool Equals(Scenario? other) =>
         other is not null && Name == other.Name && Seed == other.Seed && Cluster == other.Cluster && Network == other.Network
         && Model == other.Model && Precision == other.Precision && Parallelism == other.Parallelism && Scheduler == other.Scheduler
-        && Router == other.Router && Engine == other.Engine && Workload == other.Workload && Slo == other.Slo && Moe == other.Moe && Sweep == other.Sweep && Output == other.Output;
+        && Router == other.Router && Engine == other.Engine && Calibration == other.Calibration && Workload == other.Workload && Slo == other.Slo && Moe == other.Moe && Sweep == other.Sweep && Output == other.Output;
 
     public override int GetHashCode() => HashCode.Combine(Name, Seed, Cluster, Model, Parallelism, Scheduler, Workload);
 }

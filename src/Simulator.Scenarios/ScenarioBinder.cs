@@ -91,6 +91,7 @@ internal sealed partial class ScenarioBinder
         var scheduler = BindScheduler(m.Node("scheduler"), root);
         string router = m.Enum("router", "round_robin", ScenarioEnums.Routers);
         string engine = m.Enum("engine", "vllm", Simulator.Inference.Cost.CalibrationProfile.EngineNames);
+        string calibration = m.Enum("calibration", "auto", Simulator.Inference.Cost.CalibrationProfile.Names);
         var workloadNode = m.Node("workload");
         WorkloadSpec? workload = null;
         if (workloadNode is null || IsNull(workloadNode)) Error(workloadNode ?? root, "workload", "missing; expected trace: {path: ...} or arrivals, input_tokens, output_tokens with requests or duration_s");
@@ -112,7 +113,7 @@ internal sealed partial class ScenarioBinder
         return new Scenario
         {
             Name = name, Seed = seed, Cluster = cluster, Network = networkSpec, Model = model, Precision = precision,
-            Parallelism = parallelism, Scheduler = scheduler, Router = router, Engine = engine, Workload = workload, Slo = slo, Moe = moe, Sweep = sweep,
+            Parallelism = parallelism, Scheduler = scheduler, Router = router, Engine = engine, Calibration = calibration, Workload = workload, Slo = slo, Moe = moe, Sweep = sweep,
             Output = outputSpec, Locations = new ScenarioLocations(File, _locations),
         };
     }

@@ -56,6 +56,7 @@ public static class ScenarioWriter
         w.Line(1, "chunk_size", sc.ChunkSize is int c ? Int(c) : "null");
         w.Line(0, "router", s.Router);
         w.Line(0, "engine", s.Engine);
+        w.Line(0, "calibration", s.Calibration);
         w.Open(0, "workload");
         if (s.Workload.Trace is { } t)
         {

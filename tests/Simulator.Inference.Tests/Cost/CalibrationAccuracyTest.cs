@@ -81,6 +81,26 @@ public sealed class CalibrationAccuracyTest
     }
 
     [Test]
+    public void H100VidurProfile_VidurH100Operators_MedianErrorWithinTenPercent_AndRefitReproducesIt()
+    {
+        var samples = CalibrationFitter.Samples(Tables("h100"));
+        var stored = CalibrationProfile.H100Vidur;
+        var median = CalibrationFitter.MedianAbsRelError(samples, TestGpus.H100, stored);
+        var start = stored with { EtaComputeMax = 0.6, ComputeHalfTokens = 64, EtaMemory = 0.6, KernelLaunchUs = 10 };
+        var fitted = CalibrationFitter.Fit(samples, TestGpus.H100, start, "refit-h100-vidur");
+        TestContext.Out.WriteLine(string.Create(CultureInfo.InvariantCulture,
+            $"h100-vidur on Vidur H100: {samples.Count} samples, median |error| {median:P2}; refit eta_c {fitted.EtaComputeMax}, T_half {fitted.ComputeHalfTokens}, eta_m {fitted.EtaMemory}, launch {fitted.KernelLaunchUs}"));
+        Assert.That(median, Is.LessThanOrEqualTo(0.10));
+        Assert.Multiple(() =>
+        {
+            Assert.That(fitted.EtaComputeMax, Is.EqualTo(stored.EtaComputeMax).Within(0.02));
+            Assert.That(fitted.EtaMemory, Is.EqualTo(stored.EtaMemory).Within(0.02));
+            Assert.That(fitted.ComputeHalfTokens, Is.EqualTo(stored.ComputeHalfTokens).Within(8));
+            Assert.That(fitted.KernelLaunchUs, Is.EqualTo(stored.KernelLaunchUs).Within(1.5));
+        });
+    }
+
+    [Test]
     public void StoredProfile_SplitwiseLlama2_70B_MedianErrorWithinFifteenPercent()
     {
         var rows = EngineOverheadFitter.Load(TestPaths.Data("calibration", "serving", "splitwise-a100.csv"));
