@@ -40,7 +40,7 @@ public sealed class AnalyticCollectivesTest
     {
         const long s = 1L << 20;
         var e = Textbook().Estimate(CollectiveOp.SendRecv, new[] { 0, 1 }, s);
-        Assert.That(e.TimeUs, Is.EqualTo(0.70 + s / BytesPerUsNvLink3).Within(1e-9).Percent);
+        Assert.That(e.TimeUs, Is.EqualTo(LinkPresets.NvLinkStepLatencyUs + s / BytesPerUsNvLink3).Within(1e-9).Percent);
         Assert.That(e.BusBwGBps, Is.EqualTo(e.AlgBwGBps));
     }
 

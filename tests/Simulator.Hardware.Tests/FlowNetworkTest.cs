@@ -9,7 +9,7 @@ namespace Simulator.Hardware.Tests;
 public sealed class FlowNetworkTest
 {
     private const double NvLink3BytesPerUs = 300e3;
-    private const double NvLinkLatencyUs = 0.70;
+    private const double NvLinkLatencyUs = Specs.LinkPresets.NvLinkStepLatencyUs;
 
     private static (Simulation Sim, FlowNetwork Net) Make(int nodes = 1, CalibrationProfile? profile = null, string gpu = "A100-SXM-80GB")
     {

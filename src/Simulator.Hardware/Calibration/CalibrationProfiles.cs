@@ -8,21 +8,26 @@ public static class CalibrationProfiles
     /// (../shared/data/calibration/network/nccl-tests/a100_sxm.csv: all_reduce, all_gather, reduce_scatter, alltoall;
     /// 2/4/8 GPUs; half and int8; 512 B .. 512 MiB; 504 rows; NVIDIA ai-dynamo/aiconfigurator, Apache-2.0).
     /// Fit: <see cref="NcclTestsCalibration.Fit"/> (Nelder-Mead on squared log error of every row) of
-    /// T = base + steps x a + switch(S/n) + busFactor x S / (B x peak_op x ramp(S)) with B = 300 GB/s (NVLink3).
-    /// The per-step latency a = 0.70 us is shipped as the NVLink presets' latency
-    /// (<see cref="Specs.LinkPresets.NvLinkStepLatencyUs"/>). Accuracy on that file: median |error| 7.0%, max 33%
-    /// (one int8 reduce-scatter row at the protocol switch; see README.md, "Hardware and network").
+    /// T = base + steps x a + switch(op, n, S/n) + busFactor x S / (B x peak_op x ramp(S)) with B = 300 GB/s (NVLink3);
+    /// the LL/LL128 -> Simple switch sits at a per-rank chunk of 690 KB x n^-0.326 (550 / 439 / 350 KB on 2 / 4 / 8
+    /// GPUs for all-gather / reduce-scatter; x 0.835 for all-reduce) and costs 25.6 us x n^-0.549 (17.5 / 11.9 / 8.2 us); all-to-all pays (n-1)^0.805 step latencies. The per-step latency a = 0.756 us is shipped as the NVLink
+    /// presets' latency (<see cref="Specs.LinkPresets.NvLinkStepLatencyUs"/>). Accuracy on that file: median |error|
+    /// 7.0%, max 25.3%, none above 30% (README.md, "Hardware and network").
     /// </summary>
     public static TierProfile NvSwitchNccl { get; } = new(
-        BaseLatencyUs: 9.18,
-        RampHalfBytes: 3.23e6,
-        RampExponent: 0.573,
-        ProtocolSwitchChunkBytes: 5.24e5,
-        ProtocolSwitchLatencyUs: 15.4,
-        AllReducePeakEfficiency: 0.752,
-        AllGatherPeakEfficiency: 0.641,
-        ReduceScatterPeakEfficiency: 0.683,
-        AllToAllPeakEfficiency: 0.614);
+        BaseLatencyUs: 9.253,
+        RampHalfBytes: 3.335e6,
+        RampExponent: 0.551,
+        ProtocolSwitchChunkBytes: 6.895e5,
+        ProtocolSwitchLatencyUs: 25.58,
+        AllReducePeakEfficiency: 0.765,
+        AllGatherPeakEfficiency: 0.645,
+        ReduceScatterPeakEfficiency: 0.685,
+        AllToAllPeakEfficiency: 0.614,
+        ProtocolSwitchRankExponent: -0.326,
+        ProtocolSwitchLatencyRankExponent: -0.549,
+        AllReduceSwitchScale: 0.835,
+        AllToAllStepExponent: 0.805);
 
     /// <summary>
     /// NCCL over per-GPU InfiniBand / RoCE NICs. NOT fitted (no multi-node nccl-tests data here): the NVSwitch

@@ -14,10 +14,13 @@ public sealed record NcclTierFit(TierProfile Profile, double StepLatencyUs, doub
 /// <summary>
 /// Fits a <see cref="TierProfile"/> to nccl-tests results measured on one tier (e.g. one NVSwitch node). Model per row
 /// (ring for all-reduce / all-gather / reduce-scatter, direct for all-to-all, as NCCL runs them on NVSwitch):
-/// T = base + steps x a + switch(S/n) + busFactor x S / (B x peak_op x ramp(S)), with steps 2(n-1) for all-reduce and
-/// n-1 otherwise, ramp(S) = 1 / (1 + (half/S)^p), switch a smooth step of height L at per-rank chunk c.
-/// Ten parameters for the whole tier (base, a, half, p, c, L, four peaks), fitted by Nelder-Mead on the sum of squared
-/// log errors (relative errors, so 512 B and 512 MiB rows weigh alike).
+/// T = base + steps x a + switch(op, n, S/n) + busFactor x S / (B x peak_op x ramp(S)), with steps 2(n-1) for
+/// all-reduce, n-1 for all-gather / reduce-scatter and (n-1)^q for all-to-all (its sends overlap),
+/// ramp(S) = 1 / (1 + (half/S)^p), and switch a smooth step of height L x n^delta at per-rank chunk
+/// c x n^gamma (x r for all-reduce): NCCL's tuner leaves LL/LL128 for Simple at a chunk that shrinks with the rank
+/// count, and Simple's extra latency shrinks as more ranks spread it over more channels.
+/// Fourteen parameters for the whole tier (base, a, half, p, c, gamma, L, delta, four peaks, q, r), fitted by
+/// Nelder-Mead on the sum of squared log errors (relative errors, so 512 B and 512 MiB rows weigh alike).
 /// </summary>
 public static class NcclTestsCalibration
 {
@@ -58,9 +61,9 @@ public static class NcclTestsCalibration
     /// <summary>Closed-form prediction of the fit model for one row (identical to <see cref="AnalyticCollectives"/> on an NVSwitch node).</summary>
     public static double PredictUs(TierProfile profile, double stepLatencyUs, double linkGBps, CollectiveOp op, int ranks, double bytes)
     {
-        int steps = op == CollectiveOp.AllReduce ? 2 * (ranks - 1) : ranks - 1;
+        double steps = profile.LatencySteps(op, op == CollectiveOp.AllReduce ? 2 * (ranks - 1) : ranks - 1);
         double bytesPerUs = linkGBps * 1e3;
-        return profile.BaseLatencyUs + steps * stepLatencyUs + profile.ProtocolSwitchUs(op, bytes / ranks)
+        return profile.BaseLatencyUs + steps * stepLatencyUs + profile.ProtocolSwitchUs(op, ranks, bytes / ranks)
                + CollectiveEstimate.BusFactor(op, ranks) * bytes / (bytesPerUs * profile.Efficiency(op, bytes));
     }
 
@@ -68,11 +71,12 @@ public static class NcclTestsCalibration
     public static NcclTierFit Fit(IReadOnlyList<NcclTestsRow> rows, double linkGBps)
     {
         if (rows.Count == 0) throw new ArgumentException("no rows to fit", nameof(rows));
-        // x = [base, a, ln half, p, ln chunk, L, peakAR, peakAG, peakRS, peakA2A]
+        // x = [base, a, ln half, p, ln chunk, L, peakAR, peakAG, peakRS, peakA2A, gamma, delta, q, ln r]
         double Loss(Vector<double> x)
         {
             if (x[0] < 0 || x[1] < 0 || x[3] <= 0.05 || x[3] > 3 || x[5] < 0) return 1e12;
             for (int i = 6; i < 10; i++) if (x[i] <= 0.02 || x[i] > 1.0) return 1e12;
+            if (Math.Abs(x[10]) > 2 || Math.Abs(x[11]) > 2 || x[12] < 0.2 || x[12] > 1.5 || Math.Abs(x[13]) > 2) return 1e12;
             var p = ToProfile(x);
             double sum = 0;
             foreach (var r in rows)
@@ -82,33 +86,55 @@ public static class NcclTestsCalibration
             }
             return sum;
         }
-        var guess = Vector<double>.Build.DenseOfArray(new[] { 8.0, 1.0, Math.Log(1e6), 0.7, Math.Log(3e5), 15, 0.7, 0.6, 0.65, 0.65 });
-        var step = Vector<double>.Build.DenseOfArray(new[] { 2.0, 0.3, 1.0, 0.2, 0.5, 5, 0.1, 0.1, 0.1, 0.1 });
         var objective = ObjectiveFunction.Value(Loss);
-        double best = Loss(guess);
-        for (int round = 0; round < 8; round++)
+        // The protocol step makes the loss rugged along its threshold: start from a few thresholds and keep the best.
+        Vector<double>? bestX = null;
+        double bestLoss = double.PositiveInfinity;
+        foreach (double chunk0 in new[] { 3e5, 7e5, 1.5e6 })
         {
-            var solver = new NelderMeadSimplex(1e-12, 4000);
+            var start = Vector<double>.Build.DenseOfArray(new[] { 8.0, 1.0, Math.Log(1e6), 0.7, Math.Log(chunk0), 15, 0.7, 0.6, 0.65, 0.65, -0.3, -0.3, 1, 0 });
+            var x = Refine(objective, Loss, start);
+            double v = Loss(x);
+            if (v < bestLoss)
+            {
+                bestLoss = v;
+                bestX = x;
+            }
+        }
+        return new NcclTierFit(ToProfile(bestX!), bestX![1], bestLoss, rows.Count);
+    }
+
+    private static Vector<double> Refine(IObjectiveFunction objective, Func<Vector<double>, double> loss, Vector<double> guess)
+    {
+        var step = Vector<double>.Build.DenseOfArray(new[] { 2.0, 0.3, 1.0, 0.2, 0.5, 5, 0.1, 0.1, 0.1, 0.1, 0.2, 0.2, 0.1, 0.2 });
+        double best = loss(guess);
+        // Restarted Nelder-Mead: every round starts a fresh simplex around the best point so far (sized from the
+        // parameters themselves, then finer), until two rounds in a row bring nothing.
+        int stale = 0;
+        for (int round = 0; round < 30 && stale < 2; round++)
+        {
+            double scale = round < 6 ? 0.2 : 0.06;
+            var g = guess;
+            var roundStep = round == 0 ? step : Vector<double>.Build.Dense(g.Count, i => Math.Max(0.05, Math.Abs(g[i]) * scale));
             Vector<double> x;
             try
             {
-                x = solver.FindMinimum(objective, guess, step).MinimizingPoint;
+                x = new NelderMeadSimplex(1e-10, 20000).FindMinimum(objective, guess, roundStep).MinimizingPoint;
             }
             catch (MaximumIterationsException)
             {
-                // keep restarting from the best simplex point found by a shorter run
-                x = ShortRun(objective, guess, step);
+                x = ShortRun(objective, guess, roundStep);
             }
-            double v = Loss(x);
-            if (v < best - 1e-12)
+            double v = loss(x);
+            if (v < best - 1e-6)
             {
                 best = v;
                 guess = x;
+                stale = 0;
             }
-            else if (round >= 2) break;
-            step = step * 0.5;
+            else stale++;
         }
-        return new NcclTierFit(ToProfile(guess), guess[1], best, rows.Count);
+        return guess;
     }
 
     private static Vector<double> ShortRun(IObjectiveFunction objective, Vector<double> guess, Vector<double> step)
@@ -129,5 +155,6 @@ public static class NcclTestsCalibration
     private static TierProfile ToProfile(Vector<double> x) => new(
         BaseLatencyUs: x[0], RampHalfBytes: Math.Exp(x[2]), RampExponent: x[3],
         ProtocolSwitchChunkBytes: Math.Exp(x[4]), ProtocolSwitchLatencyUs: x[5],
-        AllReducePeakEfficiency: x[6], AllGatherPeakEfficiency: x[7], ReduceScatterPeakEfficiency: x[8], AllToAllPeakEfficiency: x[9]);
+        AllReducePeakEfficiency: x[6], AllGatherPeakEfficiency: x[7], ReduceScatterPeakEfficiency: x[8], AllToAllPeakEfficiency: x[9],
+        ProtocolSwitchRankExponent: x[10], ProtocolSwitchLatencyRankExponent: x[11], AllToAllStepExponent: x[12], AllReduceSwitchScale: Math.Exp(x[13]));
 }

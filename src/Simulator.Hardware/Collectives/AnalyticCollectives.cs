@@ -99,7 +99,7 @@ public sealed class AnalyticCollectives : ICollectiveTimer
                     double us = perByte / link.BytesPerUs;
                     if (link.Tier == LinkTier.IntraNode) intra = Math.Max(intra, us); else inter = Math.Max(inter, us);
                 }
-                phases[i] = (phase.Repeat, PhaseLatencyUs(phase), intra, inter);
+                phases[i] = (phase.Repeat, PhaseLatencyUs(plan, phase), intra, inter);
             }
             list.Add(new CompiledPlan(op, gpus.Count, CollectivePlanner.SpansNodes(Topology, gpus), phases.Length > 0, phases));
         }
@@ -115,8 +115,8 @@ public sealed class AnalyticCollectives : ICollectiveTimer
             var p = owner.Profile;
             double chunk = (double)bytes / Math.Max(1, Ranks);
             double us = Math.Max(p.IntraNode.BaseLatencyUs, Spans ? p.InterNode.BaseLatencyUs : 0);
-            double sw = p.IntraNode.ProtocolSwitchUs(Op, chunk);
-            if (Spans) sw = Math.Max(sw, p.InterNode.ProtocolSwitchUs(Op, chunk));
+            double sw = p.IntraNode.ProtocolSwitchUs(Op, Ranks, chunk);
+            if (Spans) sw = Math.Max(sw, p.InterNode.ProtocolSwitchUs(Op, Ranks, chunk));
             us += sw;
             double wfIntra = 1.0 / p.IntraNode.Efficiency(Op, bytes), wfInter = 1.0 / p.InterNode.Efficiency(Op, bytes);
             foreach (var (repeat, latencyUs, intra, inter) in Phases)
@@ -157,17 +157,21 @@ public sealed class AnalyticCollectives : ICollectiveTimer
         if (plan.Phases.Count == 0) return 0;
         bool spans = CollectivePlanner.SpansNodes(Topology, plan.Gpus);
         double us = Math.Max(Profile.IntraNode.BaseLatencyUs, spans ? Profile.InterNode.BaseLatencyUs : 0);
-        double sw = Profile.IntraNode.ProtocolSwitchUs(plan.Op, plan.ChunkBytes);
-        if (spans) sw = Math.Max(sw, Profile.InterNode.ProtocolSwitchUs(plan.Op, plan.ChunkBytes));
+        double sw = Profile.IntraNode.ProtocolSwitchUs(plan.Op, plan.Ranks, plan.ChunkBytes);
+        if (spans) sw = Math.Max(sw, Profile.InterNode.ProtocolSwitchUs(plan.Op, plan.Ranks, plan.ChunkBytes));
         return us + sw;
     }
 
-    /// <summary>Per-message latency (us) one repetition of a phase pays.</summary>
-    public double PhaseLatencyUs(CollectivePhase phase)
+    /// <summary>
+    /// Message latency (us) one repetition of a phase of <paramref name="plan"/> pays: the slowest route's latency times
+    /// the phase's latency steps (for all-to-all, as the calibrated profile of the tiers it spans overlaps them).
+    /// </summary>
+    public double PhaseLatencyUs(CollectivePlan plan, CollectivePhase phase)
     {
         double lat = 0;
         foreach (var t in phase.Transfers) lat = Math.Max(lat, Topology.RouteLatencyUs(t.Src, t.Dst));
-        return lat * phase.LatencySteps;
+        var profile = CollectivePlanner.SpansNodes(Topology, plan.Gpus) ? Profile.InterNode : Profile.IntraNode;
+        return lat * profile.LatencySteps(plan.Op, phase.LatencySteps);
     }
 
     /// <summary>Wire bytes one payload byte costs on a link of <paramref name="tier"/> for this plan (1 / efficiency).</summary>
@@ -207,7 +211,7 @@ public sealed class AnalyticCollectives : ICollectiveTimer
             }
             transferUs += phase.Repeat * phaseUs;
             if (bottleneck != null) tierUs[(int)bottleneck.Tier] += phase.Repeat * phaseUs;
-            latencyUs += phase.Repeat * PhaseLatencyUs(phase);
+            latencyUs += phase.Repeat * PhaseLatencyUs(plan, phase);
         }
         LinkTier? tier = null;
         double most = 0;

@@ -404,10 +404,10 @@ public sealed class FlowNetwork
             _outstanding = flows.Count;
             if (_outstanding == 0)
             {
-                _net._sim.Schedule(SimDuration.FromMicroseconds(_net._analytic.PhaseLatencyUs(phase)), NextRound);
+                _net._sim.Schedule(SimDuration.FromMicroseconds(_net._analytic.PhaseLatencyUs(_plan, phase)), NextRound);
                 return;
             }
-            _net.Launch(flows, _net._analytic.PhaseLatencyUs(phase));
+            _net.Launch(flows, _net._analytic.PhaseLatencyUs(_plan, phase));
         }
 
         private void OnTransferDone()

@@ -11,7 +11,7 @@ public static class LinkPresets
     /// Per-step latency on NVLink + NVSwitch, fitted to nccl-tests on 8x A100-SXM4 (see
     /// <c>CalibrationProfiles.NvSwitchNccl</c>); used for every NVLink generation (latency is per tier, not per generation).
     /// </summary>
-    public const double NvLinkStepLatencyUs = 0.70;
+    public const double NvLinkStepLatencyUs = 0.756;
 
     private static readonly LinkSpec[] All =
     {
