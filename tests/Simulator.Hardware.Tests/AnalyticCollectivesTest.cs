@@ -141,7 +141,39 @@ public sealed class AnalyticCollectivesTest
         var a100 = new AnalyticCollectives(ClusterTopology.FromPresets("A100-SXM-80GB", 1, 8));
         var h100 = new AnalyticCollectives(ClusterTopology.FromPresets("H100-SXM-80GB", 1, 8));
         const long s = 1L << 30;
-        double ratio = h100.Estimate(CollectiveOp.AllReduce, Eight, s).BusBwGBps / a100.Estimate(CollectiveOp.AllReduce, Eight, s).BusBwGBps;
-        Assert.That(ratio, Is.EqualTo(450.0 / 300).Within(3).Percent);
+        foreach (var op in new[] { CollectiveOp.AllGather, CollectiveOp.ReduceScatter, CollectiveOp.AllToAll })
+        {
+            double ratio = h100.Estimate(op, Eight, s).BusBwGBps / a100.Estimate(op, Eight, s).BusBwGBps;
+            Assert.That(ratio, Is.EqualTo(450.0 / 300).Within(3).Percent, op.ToString());
+        }
+        double ring = h100.Estimate(CollectiveOp.AllReduce, Eight, s, CollectiveAlgorithm.Ring).BusBwGBps / a100.Estimate(CollectiveOp.AllReduce, Eight, s).BusBwGBps;
+        Assert.That(ring, Is.EqualTo(450.0 / 300).Within(3).Percent);
+    }
+
+    [Test]
+    public void Nvls_OnEightH100s_AutoPicksItForLargeAllReduces_AtThePublishedBusBandwidth()
+    {
+        var h100 = new AnalyticCollectives(ClusterTopology.FromPresets("H100-SXM-80GB", 1, 8));
+        var big = h100.Estimate(CollectiveOp.AllReduce, Eight, 8L << 30);
+        Assert.That(big.Algorithm, Is.EqualTo(CollectiveAlgorithm.Nvls));
+        // NCCL's maintainers: ~480 GB/s bus bandwidth at large sizes on 8x H100 (the efficiency is derived from it).
+        Assert.That(big.BusBwGBps, Is.EqualTo(480).Within(5).Percent);
+        // NVLS moves (n+1)/n x S per direction against a ring's 2(n-1)/n x S: 1.125 vs 1.75 on 8 GPUs.
+        double ring = h100.TimeUs(CollectiveOp.AllReduce, Eight, 1L << 30, CollectiveAlgorithm.Ring);
+        Assert.That(h100.TimeUs(CollectiveOp.AllReduce, Eight, 1L << 30), Is.LessThan(ring / 1.25));
+    }
+
+    [Test]
+    public void Nvls_OnTwoGpus_LosesToTheRing_AndIsNotOfferedWithoutInSwitchReductionOrAcrossNodes()
+    {
+        var h100 = new AnalyticCollectives(ClusterTopology.FromPresets("H100-SXM-80GB", 2, 8));
+        // 2 GPUs: NVLS moves 1.5 x S per direction, the ring 1 x S.
+        Assert.That(h100.Estimate(CollectiveOp.AllReduce, new[] { 0, 1 }, 1L << 30).Algorithm, Is.EqualTo(CollectiveAlgorithm.Ring));
+        var across = Enumerable.Range(0, 16).ToArray();
+        Assert.That(CollectivePlanner.Candidates(h100.Topology, CollectiveOp.AllReduce, across), Does.Not.Contain(CollectiveAlgorithm.Nvls));
+        Assert.That(CollectivePlanner.Candidates(h100.Topology, CollectiveOp.AllGather, Eight), Does.Not.Contain(CollectiveAlgorithm.Nvls));
+        var a100 = new AnalyticCollectives(ClusterTopology.FromPresets("A100-SXM-80GB", 1, 8));
+        var e = Assert.Throws<ArgumentException>(() => a100.Estimate(CollectiveOp.AllReduce, Eight, 1 << 20, CollectiveAlgorithm.Nvls))!;
+        Assert.That(e.Message, Does.Contain("ring"));
     }
 }

@@ -111,6 +111,17 @@ public sealed class FlowNetworkTest
         yield return new TestCaseData(CollectiveOp.AllReduce, 1, 4, 1L << 20, CollectiveAlgorithm.Tree).SetName("FlowMatchesAnalytic_TreeInsideNode");
     }
 
+    [TestCase(1L << 20)]
+    [TestCase(256L << 20)]
+    public void NvlsAllReduce_OnH100_FlowAgreesWithAnalyticWithinFivePercent(long bytes)
+    {
+        var (sim, net) = Make(1, CalibrationProfiles.Nccl, "H100-SXM-80GB");
+        var group = Enumerable.Range(0, 8).ToArray();
+        var expected = net.Analytic.Estimate(CollectiveOp.AllReduce, group, bytes, CollectiveAlgorithm.Nvls);
+        double t = CompletionUs(sim, net.Collective(CollectiveOp.AllReduce, group, bytes, CollectiveAlgorithm.Nvls));
+        Assert.That(t, Is.EqualTo(expected.TimeUs).Within(5).Percent);
+    }
+
     [TestCaseSource(nameof(Cases))]
     public void Collective_WithoutContention_AgreesWithAnalyticWithinFivePercent(CollectiveOp op, int nodes, int ranks, long bytes, CollectiveAlgorithm algo)
     {

@@ -27,7 +27,16 @@ public static class CalibrationProfiles
         ProtocolSwitchRankExponent: -0.326,
         ProtocolSwitchLatencyRankExponent: -0.549,
         AllReduceSwitchScale: 0.835,
-        AllToAllStepExponent: 0.805);
+        AllToAllStepExponent: 0.805,
+        NvlsPeakEfficiency: NvlsPeakEfficiencyFromNccl);
+
+    /// <summary>
+    /// NVLS (NVLink SHARP all-reduce, H100/H200/B200 NVSwitch) is not in the A100 file. NCCL's maintainers give its peak
+    /// on 8x H100 as ~480 GB/s bus bandwidth (algbw ~275 GB/s; NVIDIA/nccl-tests#212, nccl-tests#290). Its traffic is
+    /// (n+1)/n x S per direction, so 480 / (2 x 7/8) x (9/8) / 450 GB/s = 0.686 of the link. Not fitted: a published
+    /// figure, applied with the same launch, latency and ramp as the fitted ring.
+    /// </summary>
+    public const double NvlsPeakEfficiencyFromNccl = 0.686;
 
     /// <summary>
     /// NCCL over per-GPU InfiniBand / RoCE NICs. NOT fitted (no multi-node nccl-tests data here): the NVSwitch

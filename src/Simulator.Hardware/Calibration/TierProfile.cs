@@ -25,6 +25,8 @@ namespace Simulator.Hardware.Calibration;
 /// <param name="AllReduceSwitchScale">All-reduce's switch threshold relative to all-gather / reduce-scatter's (1: the same).</param>
 /// <param name="AllToAllStepExponent">All-to-all pays (n-1)^q message latencies instead of n-1: its n-1 sends are posted
 /// back to back and partly overlap (1: fully serial).</param>
+/// <param name="NvlsPeakEfficiency">Peak fraction of the link bandwidth NVLS all-reduce reaches on its (n+1)/n x S
+/// per-direction traffic (NaN: the all-reduce peak). NVLS always runs the Simple protocol.</param>
 public sealed record TierProfile(
     double BaseLatencyUs,
     double RampHalfBytes,
@@ -38,27 +40,29 @@ public sealed record TierProfile(
     double ProtocolSwitchRankExponent = 0,
     double ProtocolSwitchLatencyRankExponent = 0,
     double AllReduceSwitchScale = 1,
-    double AllToAllStepExponent = 1)
+    double AllToAllStepExponent = 1,
+    double NvlsPeakEfficiency = double.NaN)
 {
     /// <summary>Steepness of the smooth protocol-switch step in log-size space (a step about 5% wide).</summary>
     public const double SwitchSharpness = 40.0;
 
     /// <summary>A profile with no overheads and full link efficiency: collectives follow the textbook alpha-beta forms exactly.</summary>
-    public static TierProfile Textbook { get; } = new(0, 0, 1, double.PositiveInfinity, 0, 1, 1, 1, 1);
+    public static TierProfile Textbook { get; } = new(0, 0, 1, double.PositiveInfinity, 0, 1, 1, 1, 1, NvlsPeakEfficiency: 1);
 
-    /// <summary>Peak efficiency for an operation.</summary>
-    public double PeakEfficiency(CollectiveOp op) => op switch
+    /// <summary>Peak efficiency for an operation carried by <paramref name="algorithm"/>.</summary>
+    public double PeakEfficiency(CollectiveOp op, CollectiveAlgorithm algorithm = CollectiveAlgorithm.Auto) => op switch
     {
+        CollectiveOp.AllReduce when algorithm == CollectiveAlgorithm.Nvls && !double.IsNaN(NvlsPeakEfficiency) => NvlsPeakEfficiency,
         CollectiveOp.AllReduce => AllReducePeakEfficiency,
         CollectiveOp.AllGather or CollectiveOp.Broadcast => AllGatherPeakEfficiency,
         CollectiveOp.ReduceScatter => ReduceScatterPeakEfficiency,
         _ => AllToAllPeakEfficiency,
     };
 
-    /// <summary>Fraction of link bandwidth reached by <paramref name="op"/> at message size <paramref name="bytes"/> (0 &lt; eff &lt;= 1).</summary>
-    public double Efficiency(CollectiveOp op, double bytes)
+    /// <summary>Fraction of link bandwidth reached by <paramref name="op"/> (carried by <paramref name="algorithm"/>) at message size <paramref name="bytes"/> (0 &lt; eff &lt;= 1).</summary>
+    public double Efficiency(CollectiveOp op, double bytes, CollectiveAlgorithm algorithm = CollectiveAlgorithm.Auto)
     {
-        double peak = PeakEfficiency(op);
+        double peak = PeakEfficiency(op, algorithm);
         if (RampHalfBytes <= 0) return peak;
         double s = Math.Max(bytes, 1.0);
         // ratio form avoids overflow of S^p for large S: S^p / (S^p + h^p) = 1 / (1 + (h/S)^p)
@@ -80,9 +84,10 @@ public sealed record TierProfile(
     /// per-rank chunk of <paramref name="chunkBytes"/>: a smooth step of <see cref="ProtocolSwitchJumpUs"/> at
     /// <see cref="ProtocolSwitchChunk"/>.
     /// </summary>
-    public double ProtocolSwitchUs(CollectiveOp op, int ranks, double chunkBytes)
+    public double ProtocolSwitchUs(CollectiveOp op, int ranks, double chunkBytes, CollectiveAlgorithm algorithm = CollectiveAlgorithm.Auto)
     {
         if (!UsesProtocolSwitch(op) || ProtocolSwitchLatencyUs == 0 || double.IsPositiveInfinity(ProtocolSwitchChunkBytes)) return 0;
+        if (algorithm == CollectiveAlgorithm.Nvls) return ProtocolSwitchJumpUs(ranks); // NVLS only runs Simple
         double x = SwitchSharpness * (Math.Log(Math.Max(chunkBytes, 1.0)) - Math.Log(ProtocolSwitchChunk(op, ranks)));
         return ProtocolSwitchJumpUs(ranks) / (1.0 + Math.Exp(-Math.Clamp(x, -700, 700)));
     }

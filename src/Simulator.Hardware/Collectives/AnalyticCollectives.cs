@@ -101,12 +101,12 @@ public sealed class AnalyticCollectives : ICollectiveTimer
                 }
                 phases[i] = (phase.Repeat, PhaseLatencyUs(plan, phase), intra, inter);
             }
-            list.Add(new CompiledPlan(op, gpus.Count, CollectivePlanner.SpansNodes(Topology, gpus), phases.Length > 0, phases));
+            list.Add(new CompiledPlan(op, a, gpus.Count, CollectivePlanner.SpansNodes(Topology, gpus), phases.Length > 0, phases));
         }
         return list.ToArray();
     }
 
-    private sealed record CompiledPlan(CollectiveOp Op, int Ranks, bool Spans, bool HasPhases,
+    private sealed record CompiledPlan(CollectiveOp Op, CollectiveAlgorithm Algorithm, int Ranks, bool Spans, bool HasPhases,
         (int Repeat, double LatencyUs, double IntraUsPerByte, double InterUsPerByte)[] Phases)
     {
         public double TimeUs(long bytes, AnalyticCollectives owner)
@@ -115,10 +115,10 @@ public sealed class AnalyticCollectives : ICollectiveTimer
             var p = owner.Profile;
             double chunk = (double)bytes / Math.Max(1, Ranks);
             double us = Math.Max(p.IntraNode.BaseLatencyUs, Spans ? p.InterNode.BaseLatencyUs : 0);
-            double sw = p.IntraNode.ProtocolSwitchUs(Op, Ranks, chunk);
-            if (Spans) sw = Math.Max(sw, p.InterNode.ProtocolSwitchUs(Op, Ranks, chunk));
+            double sw = p.IntraNode.ProtocolSwitchUs(Op, Ranks, chunk, Algorithm);
+            if (Spans) sw = Math.Max(sw, p.InterNode.ProtocolSwitchUs(Op, Ranks, chunk, Algorithm));
             us += sw;
-            double wfIntra = 1.0 / p.IntraNode.Efficiency(Op, bytes), wfInter = 1.0 / p.InterNode.Efficiency(Op, bytes);
+            double wfIntra = 1.0 / p.IntraNode.Efficiency(Op, bytes, Algorithm), wfInter = 1.0 / p.InterNode.Efficiency(Op, bytes, Algorithm);
             foreach (var (repeat, latencyUs, intra, inter) in Phases)
                 us += repeat * (latencyUs + Math.Max(intra * bytes * wfIntra, inter * bytes * wfInter));
             return us;
@@ -157,8 +157,8 @@ public sealed class AnalyticCollectives : ICollectiveTimer
         if (plan.Phases.Count == 0) return 0;
         bool spans = CollectivePlanner.SpansNodes(Topology, plan.Gpus);
         double us = Math.Max(Profile.IntraNode.BaseLatencyUs, spans ? Profile.InterNode.BaseLatencyUs : 0);
-        double sw = Profile.IntraNode.ProtocolSwitchUs(plan.Op, plan.Ranks, plan.ChunkBytes);
-        if (spans) sw = Math.Max(sw, Profile.InterNode.ProtocolSwitchUs(plan.Op, plan.Ranks, plan.ChunkBytes));
+        double sw = Profile.IntraNode.ProtocolSwitchUs(plan.Op, plan.Ranks, plan.ChunkBytes, plan.Algorithm);
+        if (spans) sw = Math.Max(sw, Profile.InterNode.ProtocolSwitchUs(plan.Op, plan.Ranks, plan.ChunkBytes, plan.Algorithm));
         return us + sw;
     }
 
@@ -175,7 +175,7 @@ public sealed class AnalyticCollectives : ICollectiveTimer
     }
 
     /// <summary>Wire bytes one payload byte costs on a link of <paramref name="tier"/> for this plan (1 / efficiency).</summary>
-    public double WireFactor(CollectivePlan plan, LinkTier tier) => 1.0 / ProfileFor(tier).Efficiency(plan.Op, plan.Bytes);
+    public double WireFactor(CollectivePlan plan, LinkTier tier) => 1.0 / ProfileFor(tier).Efficiency(plan.Op, plan.Bytes, plan.Algorithm);
 
     /// <summary>Times a plan in closed form.</summary>
     public CollectiveEstimate Evaluate(CollectivePlan plan)

@@ -44,6 +44,7 @@ public static class CollectivePlanner
                 list.Add(CollectiveAlgorithm.Ring);
                 if (spans || !forAuto) list.Add(CollectiveAlgorithm.Tree);
                 if (balanced) list.Add(CollectiveAlgorithm.Hierarchical);
+                if (SupportsNvls(topology, gpus)) list.Add(CollectiveAlgorithm.Nvls);
                 break;
             case CollectiveOp.AllGather:
             case CollectiveOp.ReduceScatter:
@@ -86,6 +87,9 @@ public static class CollectivePlanner
             {
                 case CollectiveOp.AllReduce when algorithm == CollectiveAlgorithm.Ring:
                     phases.Add(RingPhase(gpus, s / n, 2 * (n - 1)));
+                    break;
+                case CollectiveOp.AllReduce when algorithm == CollectiveAlgorithm.Nvls:
+                    phases.Add(NvlsPhase(gpus, s));
                     break;
                 case CollectiveOp.AllReduce when algorithm == CollectiveAlgorithm.Tree:
                     AddDoubleBinaryTree(phases, gpus, s);
@@ -186,6 +190,31 @@ public static class CollectivePlanner
         var t = new PlannedTransfer[n];
         for (int i = 0; i < n; i++) t[i] = new PlannedTransfer(ring[i], ring[(i + 1) % n], chunkBytes);
         return new CollectivePhase(t, steps, 1);
+    }
+
+    /// <summary>
+    /// True when NVLS can carry an all-reduce over <paramref name="gpus"/>: at least two GPUs, all in one node whose
+    /// NVSwitch reduces in the switch (<see cref="Specs.LinkSpec.InSwitchReduction"/>).
+    /// </summary>
+    public static bool SupportsNvls(ClusterTopology topology, IReadOnlyList<int> gpus) =>
+        gpus.Count >= 2 && topology.Fabric == IntraNodeFabric.NvSwitch && topology.IntraNode.InSwitchReduction
+        && !SpansNodes(topology, gpus);
+
+    /// <summary>
+    /// NVLS all-reduce as link loads: each GPU's shard of S/n is reduced by the switch from all n GPUs (every GPU
+    /// sends S up, receives S/n down), then stored once and multicast to all n (S/n up, S down): (n+1)/n x S in
+    /// each direction of every GPU's link, against 2(n-1)/n x S for a ring. Modelled as one phase of equal
+    /// pairwise transfers with exactly those per-link loads and two message latencies (load-reduce, store).
+    /// </summary>
+    private static CollectivePhase NvlsPhase(IReadOnlyList<int> gpus, double bytes)
+    {
+        int n = gpus.Count;
+        double perPair = bytes * (n + 1) / ((double)n * (n - 1));
+        var t = new List<PlannedTransfer>(n * (n - 1));
+        for (int i = 0; i < n; i++)
+            for (int k = 1; k < n; k++)
+                t.Add(new PlannedTransfer(gpus[i], gpus[(i + k) % n], perPair));
+        return new CollectivePhase(t, 1, 2);
     }
 
     /// <summary>ceil(log2 n): the depth of a binary tree over n ranks.</summary>

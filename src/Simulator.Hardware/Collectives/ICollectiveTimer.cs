@@ -4,7 +4,11 @@ namespace Simulator.Hardware.Collectives;
 public enum CollectiveOp { AllReduce, AllGather, ReduceScatter, AllToAll, SendRecv, Broadcast }
 
 /// <summary>How a collective is carried out over its ranks; <c>Auto</c> lets the model pick (as NCCL does).</summary>
-public enum CollectiveAlgorithm { Auto, Ring, Tree, Hierarchical, Direct }
+/// <summary>
+/// How a collective is carried out. <see cref="Nvls"/> is NCCL's NVLink SHARP all-reduce: GPUs load their shard reduced
+/// by the NVSwitch and store it once for the switch to multicast (single node, NVSwitch with in-switch reduction).
+/// </summary>
+public enum CollectiveAlgorithm { Auto, Ring, Tree, Hierarchical, Direct, Nvls }
 
 /// <summary>
 /// Predicts how long a collective takes on a group of GPUs (global GPU ids of a topology), without

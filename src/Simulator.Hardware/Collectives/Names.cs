@@ -14,6 +14,7 @@ public static class Names
     {
         ("auto", CollectiveAlgorithm.Auto), ("ring", CollectiveAlgorithm.Ring), ("tree", CollectiveAlgorithm.Tree),
         ("hierarchical", CollectiveAlgorithm.Hierarchical), ("direct", CollectiveAlgorithm.Direct),
+        ("nvls", CollectiveAlgorithm.Nvls),
     };
 
     /// <summary>Allowed op names, in a fixed order.</summary>

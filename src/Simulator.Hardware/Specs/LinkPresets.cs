@@ -18,9 +18,10 @@ public static class LinkPresets
         // NVLink3 (A100): 12 links x 25 GB/s per direction = 300 GB/s per direction (600 GB/s total), A100 datasheet.
         new("nvlink3", LinkKind.NvLink, 300, NvLinkStepLatencyUs, "NVIDIA A100 datasheet: NVLink 600 GB/s bidirectional"),
         // NVLink4 (H100/H200 SXM): 18 links x 25 GB/s = 450 GB/s per direction (900 GB/s total), H100 datasheet.
-        new("nvlink4", LinkKind.NvLink, 450, NvLinkStepLatencyUs, "NVIDIA H100 datasheet: NVLink 900 GB/s bidirectional"),
+        // Third-generation NVSwitch: NVLink SHARP (in-switch reduction and multicast, NCCL's NVLS algorithm).
+        new("nvlink4", LinkKind.NvLink, 450, NvLinkStepLatencyUs, "NVIDIA H100 datasheet: NVLink 900 GB/s bidirectional; NVLink SHARP", InSwitchReduction: true),
         // NVLink5 (B200): 18 links x 50 GB/s = 900 GB/s per direction (1.8 TB/s total), DGX B200 datasheet.
-        new("nvlink5", LinkKind.NvLink, 900, NvLinkStepLatencyUs, "NVIDIA DGX B200 datasheet: NVLink 1.8 TB/s per GPU"),
+        new("nvlink5", LinkKind.NvLink, 900, NvLinkStepLatencyUs, "NVIDIA DGX B200 datasheet: NVLink 1.8 TB/s per GPU; NVLink SHARP", InSwitchReduction: true),
         // PCIe Gen4 x16: 31.5 GB/s per direction theoretical (16 GT/s, 128b/130b); GPU peer copies reach ~25 GB/s
         // after TLP overhead, so the preset uses the realistic 25. Latency ~2 us per NCCL step over PCIe/host bridge.
         new("pcie4", LinkKind.Pcie, 25, 2.0, "PCI-SIG Gen4 x16 = 31.5 GB/s theoretical; ~25 GB/s measured peer copies (realistic)"),
