@@ -80,7 +80,7 @@ namespace Simulator.Cli
             var context = new Option<int?>("--context") { Description = "decode: tokens already in each sequence's KV cache (default: prompt)" };
             var weights = new Option<string>("--precision") { Description = "weights precision: bf16 | fp8 | int8 | int4", DefaultValueFactory = _ => "bf16" };
             var engine = new Option<string>("--engine") { Description = "engine overheads: vllm (CUDA graphs, default) | splitwise (fitted, no CUDA graphs) | none (kernels only)", DefaultValueFactory = _ => "vllm" };
-            var calibration = new Option<string>("--calibration") { Description = "kernel calibration profile: auto (by GPU) | a100-vidur | h100-measured | h100-vidur", DefaultValueFactory = _ => "auto" };
+            var calibration = new Option<string>("--calibration") { Description = "kernel calibration profile: auto (by GPU) | a100-vidur | h100 | h100-measured | h100-vidur", DefaultValueFactory = _ => "auto" };
             var stepJson = new Option<bool>("--json") { Description = "print one JSON object" };
             var step = new Command("step", "predicted time of one iteration of one pipeline stage, with its breakdown")
                 { model, gpu, tp, pp, ep, phase, batch, prompt, context, weights, engine, calibration, stepJson };

@@ -139,11 +139,23 @@ internal sealed class FlowStageExecutor : IStageExecutor
             _sim.Schedule(SimDuration.Zero, arrived, token);
             return;
         }
+        // Each TP rank sends its 1/TP slice to the same rank of the next stage; that stage then all-gathers the slices
+        // (vLLM's hand-off under TP; the analytic cost model charges the same two steps).
         int tp = _built.Plan.Tp;
         var sends = new Event[tp];
         for (int t = 0; t < tp; t++)
-            sends[t] = _network.Transfer(_built.Placement.GpuOf(replica, fromStage, t), _built.Placement.GpuOf(replica, fromStage + 1, t), (bytes + tp - 1) / tp);
-        new AllOf(_sim, sends).AddCallback(_ => arrived.Handle(token));
+            sends[t] = _network.Collective(CollectiveOp.SendRecv,
+                new[] { _built.Placement.GpuOf(replica, fromStage, t), _built.Placement.GpuOf(replica, fromStage + 1, t) }, (bytes + tp - 1) / tp);
+        new AllOf(_sim, sends).AddCallback(_ =>
+        {
+            if (tp < 2)
+            {
+                arrived.Handle(token);
+                return;
+            }
+            _network.Collective(CollectiveOp.AllGather, _built.Placement.TpGroup(replica, fromStage + 1), bytes)
+                .AddCallback(_ => arrived.Handle(token));
+        });
     }
 
     public List<LinkActivity> LinkRows()

@@ -28,7 +28,7 @@ public sealed record Scenario
     /// <summary>Engine host-side overheads: vllm (CUDA graphs; estimate) | splitwise (fitted, no CUDA graphs) | none.</summary>
     public string Engine { get; init; } = "vllm";
 
-    /// <summary>Kernel calibration profile: auto (by GPU) | a100-vidur | h100-measured | h100-vidur.</summary>
+    /// <summary>Kernel calibration profile: auto (by GPU) | a100-vidur | h100 | h100-measured | h100-vidur.</summary>
     public string Calibration { get; init; } = "auto";
 
     public required WorkloadSpec Workload { get; init; }

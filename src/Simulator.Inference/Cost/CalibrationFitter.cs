@@ -49,9 +49,17 @@ public static class CalibrationFitter
         Roofline.LinearSeconds(s.Tokens, s.InDim, s.OutDim, 2, gpu.Bf16Tflops * 1e12, gpu.HbmBytesPerSecond, p) * 1e3;
 
     /// <summary>Fits the kernel terms of <paramref name="start"/> (engine terms kept) to <paramref name="samples"/>.</summary>
-    public static CalibrationProfile Fit(IReadOnlyList<OperatorSample> samples, GpuSpec gpu, CalibrationProfile start, string name)
+    public static CalibrationProfile Fit(IReadOnlyList<OperatorSample> samples, GpuSpec gpu, CalibrationProfile start, string name) =>
+        Fit(new[] { (samples, gpu) }, start, name);
+
+    /// <summary>
+    /// Fits one set of kernel terms to several measurement sets at once, each on its own GPU's datasheet peaks and
+    /// each weighing the same whatever its size (the objective is the sum over sets of each set's mean squared log
+    /// error), so a large file cannot drown a small one measured another way.
+    /// </summary>
+    public static CalibrationProfile Fit(IReadOnlyList<(IReadOnlyList<OperatorSample> Samples, GpuSpec Gpu)> sets, CalibrationProfile start, string name)
     {
-        if (samples.Count == 0) throw new ArgumentException("no samples to fit");
+        if (sets.Count == 0 || sets.Any(s => s.Samples.Count == 0)) throw new ArgumentException("no samples to fit");
         CalibrationProfile Make(Vector<double> x) => start with
         {
             Name = name, EtaComputeMax = x[0], ComputeHalfTokens = x[1], EtaMemory = x[2], KernelLaunchUs = x[3],
@@ -60,17 +68,31 @@ public static class CalibrationFitter
         {
             if (x[0] <= 0.05 || x[0] > 1 || x[1] < 0 || x[2] <= 0.05 || x[2] > 1 || x[3] < 0) return 1e12;
             var p = Make(x);
-            double sum = 0;
-            foreach (var s in samples)
+            double total = 0;
+            foreach (var (samples, gpu) in sets)
             {
-                var r = Math.Log(PredictMs(s, gpu, p) / s.MeasuredMs);
-                sum += r * r;
+                double sum = 0;
+                foreach (var s in samples)
+                {
+                    var r = Math.Log(PredictMs(s, gpu, p) / s.MeasuredMs);
+                    sum += r * r;
+                }
+                total += sum / samples.Count;
             }
-            return sum;
+            return total;
         }
-        var x0 = Vector<double>.Build.DenseOfArray([start.EtaComputeMax, start.ComputeHalfTokens, start.EtaMemory, start.KernelLaunchUs]);
-        var result = new NelderMeadSimplex(1e-10, 20000).FindMinimum(ObjectiveFunction.Value(Objective), x0);
-        var best = result.MinimizingPoint;
+        var best = Vector<double>.Build.DenseOfArray([start.EtaComputeMax, start.ComputeHalfTokens, start.EtaMemory, start.KernelLaunchUs]);
+        // Nelder-Mead restarted from its own answer until it stops moving (a fresh simplex escapes a collapsed one).
+        double bestValue = Objective(best);
+        for (int round = 0; round < 4; round++)
+        {
+            var result = new NelderMeadSimplex(1e-10, 20000).FindMinimum(ObjectiveFunction.Value(Objective), best);
+            double value = result.FunctionInfoAtMinimum.Value;
+            bool moved = bestValue - value > 1e-9;
+            best = result.MinimizingPoint;
+            bestValue = Math.Min(bestValue, value);
+            if (!moved) break;
+        }
         return Make(Vector<double>.Build.DenseOfArray([Math.Round(best[0], 3), Math.Round(best[1], 1), Math.Round(best[2], 3), Math.Round(best[3], 2)]));
     }
 

@@ -79,13 +79,14 @@ public sealed class RooflineStageCostModel : IStageCostModel
                 TpGroup: tpGroup,
                 EpGroup: epGroup,
                 CpGroup: placement.CpGroup(replica, s),
-                PpPair: s < plan.Pp - 1 ? [placement.GpuOf(replica, s, 0), placement.GpuOf(replica, s + 1, 0)] : []);
+                PpPair: s < plan.Pp - 1 ? [placement.GpuOf(replica, s, 0), placement.GpuOf(replica, s + 1, 0)] : [],
+                NextTpGroup: s < plan.Pp - 1 ? placement.TpGroup(replica, s + 1) : []);
             first += counts[s];
         }
     }
 
     private sealed record StageConst(int Layers, int MoeLayers, bool IsFirst, bool IsLast,
-        int[] TpGroup, int[] EpGroup, int[] CpGroup, int[] PpPair)
+        int[] TpGroup, int[] EpGroup, int[] CpGroup, int[] PpPair, int[] NextTpGroup)
     {
         public int DenseLayers => Layers - MoeLayers;
     }
@@ -247,7 +248,10 @@ public sealed class RooflineStageCostModel : IStageCostModel
         }
         if (st.PpPair.Length == 2)
         {
-            double sendUs = _timer.TimeUs(CollectiveOp.SendRecv, st.PpPair, actBytes);
+            // As vLLM hands activations between stages under TP: every TP rank sends its 1/TP slice to the same rank
+            // of the next stage (in parallel, each over its own link), and that stage all-gathers the slices.
+            double sendUs = _timer.TimeUs(CollectiveOp.SendRecv, st.PpPair, (actBytes + tp - 1) / tp);
+            if (tp > 1) sendUs += _timer.TimeUs(CollectiveOp.AllGather, st.NextTpGroup, actBytes);
             ppComm = sendUs * 1e-6;
             comms.Add(new CommDemand(CommGroupKind.Pipeline, "send_recv", actBytes, 1, (long)Math.Round(sendUs * 1e3)));
         }

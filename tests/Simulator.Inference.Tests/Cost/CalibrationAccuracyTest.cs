@@ -15,8 +15,11 @@ public sealed class CalibrationAccuracyTest
         Directory.GetFiles(TestPaths.Data("calibration", "compute", gpu), "mlp.csv", SearchOption.AllDirectories)
             .OrderBy(p => p, StringComparer.Ordinal).Select(MeasuredOperatorTable.Load).ToList();
 
-    /// <summary>The data each stored profile is fitted on: Vidur's A100 files; the project's own H100 measurements.</summary>
+    /// <summary>The data each single-source profile is fitted on: Vidur's A100 files; the project's own H100 measurements.</summary>
     private static List<MeasuredOperatorTable> FitTables(string gpu) => gpu == "a100" ? Tables("a100") : HeldOutAccuracyTest.MeasuredTables("h100");
+
+    private static List<OperatorSample> VidurH100 => CalibrationFitter.Samples(Tables("h100"));
+    private static List<OperatorSample> OursH100 => CalibrationFitter.Samples(HeldOutAccuracyTest.MeasuredTables("h100"));
 
     private static void PrintOperatorTable(string title, IReadOnlyList<OperatorSample> samples, GpuSpec gpu, CalibrationProfile p)
     {
@@ -37,7 +40,7 @@ public sealed class CalibrationAccuracyTest
     public void StoredKernelProfile_ItsFitOperators_MedianErrorWithinTenPercent(string gpuName)
     {
         var gpu = gpuName == "a100" ? TestGpus.A100 : TestGpus.H100;
-        var profile = gpuName == "a100" ? CalibrationProfile.A100 : CalibrationProfile.H100;
+        var profile = gpuName == "a100" ? CalibrationProfile.A100 : CalibrationProfile.H100Measured;
         var samples = CalibrationFitter.Samples(FitTables(gpuName));
         var median = CalibrationFitter.MedianAbsRelError(samples, gpu, profile);
         PrintOperatorTable(gpuName, samples, gpu, profile);
@@ -50,9 +53,33 @@ public sealed class CalibrationAccuracyTest
     public void Refit_ItsFitOperators_ReproducesStoredProfile(string gpuName)
     {
         var gpu = gpuName == "a100" ? TestGpus.A100 : TestGpus.H100;
-        var stored = gpuName == "a100" ? CalibrationProfile.A100 : CalibrationProfile.H100;
+        var stored = gpuName == "a100" ? CalibrationProfile.A100 : CalibrationProfile.H100Measured;
         var samples = CalibrationFitter.Samples(FitTables(gpuName));
         AssertRefitReproduces(samples, gpu, stored, "refit-" + gpuName);
+    }
+
+    /// <summary>
+    /// The default H100 profile: one fit to both H100 sources (Vidur's files and ours), each weighing the same. Both
+    /// must be within 10% median (the acceptance asks it of Vidur's H100 files), and a re-fit must give it back.
+    /// </summary>
+    [Test]
+    public void DefaultH100Profile_JointFit_VidurAndOwnH100Operators_BothWithinTenPercent_AndRefitReproducesIt()
+    {
+        var vidur = VidurH100;
+        var ours = OursH100;
+        var stored = CalibrationProfile.H100;
+        double mVidur = CalibrationFitter.MedianAbsRelError(vidur, TestGpus.H100, stored);
+        double mOurs = CalibrationFitter.MedianAbsRelError(ours, TestGpus.H100, stored);
+        PrintOperatorTable("vidur h100 (default h100 profile)", vidur, TestGpus.H100, stored);
+        TestContext.Out.WriteLine(string.Create(CultureInfo.InvariantCulture,
+            $"default h100 profile: Vidur H100 {vidur.Count} samples median |error| {mVidur:P2}; own H100 {ours.Count} samples {mOurs:P2}"));
+        Assert.That(mVidur, Is.LessThanOrEqualTo(0.10));
+        Assert.That(mOurs, Is.LessThanOrEqualTo(0.10));
+        var start = stored with { EtaComputeMax = 0.6, ComputeHalfTokens = 64, EtaMemory = 0.6, KernelLaunchUs = 10 };
+        var fitted = CalibrationFitter.Fit(new (IReadOnlyList<OperatorSample>, GpuSpec)[] { (vidur, TestGpus.H100), (ours, TestGpus.H100) }, start, "refit-h100-joint");
+        TestContext.Out.WriteLine(string.Create(CultureInfo.InvariantCulture,
+            $"refit-h100-joint: eta_c max {fitted.EtaComputeMax}, T_half {fitted.ComputeHalfTokens}, eta_m {fitted.EtaMemory}, launch {fitted.KernelLaunchUs} us"));
+        AssertClose(fitted, stored);
     }
 
     /// <summary>Re-fits from other starting values and checks the stored constants come back.</summary>
@@ -63,6 +90,11 @@ public sealed class CalibrationAccuracyTest
         var medianFit = CalibrationFitter.MedianAbsRelError(samples, gpu, fitted);
         TestContext.Out.WriteLine(string.Create(CultureInfo.InvariantCulture,
             $"{name}: eta_c max {fitted.EtaComputeMax}, T_half {fitted.ComputeHalfTokens}, eta_m {fitted.EtaMemory}, launch {fitted.KernelLaunchUs} us; median |error| {medianFit:P2}"));
+        AssertClose(fitted, stored);
+    }
+
+    private static void AssertClose(CalibrationProfile fitted, CalibrationProfile stored)
+    {
         Assert.Multiple(() =>
         {
             Assert.That(fitted.EtaComputeMax, Is.EqualTo(stored.EtaComputeMax).Within(0.02));
@@ -73,15 +105,14 @@ public sealed class CalibrationAccuracyTest
     }
 
     /// <summary>
-    /// Cross-check, not a fit: Vidur's H100 files (timed without flushing L2) against the H100 profile fitted on our
-    /// L2-flushed measurements. Vidur's small TP-sharded GEMMs partly hit L2, so they run faster than the profile
-    /// predicts; the bound documents the methodology gap.
+    /// The methodology gap, documented: Vidur's H100 files (timed without flushing L2) against the profile fitted on
+    /// our L2-flushed measurements only. Vidur's memory-bound kernels run faster and its compute-bound ones slower.
     /// </summary>
     [Test]
-    public void H100Profile_OnVidurH100Operators_MedianErrorWithinFifteenPercent()
+    public void H100MeasuredProfile_OnVidurH100Operators_MedianErrorWithinFifteenPercent()
     {
-        var samples = CalibrationFitter.Samples(Tables("h100"));
-        var median = CalibrationFitter.MedianAbsRelError(samples, TestGpus.H100, CalibrationProfile.H100);
+        var samples = VidurH100;
+        var median = CalibrationFitter.MedianAbsRelError(samples, TestGpus.H100, CalibrationProfile.H100Measured);
         TestContext.Out.WriteLine(string.Create(CultureInfo.InvariantCulture, $"vidur h100 cross-check: {samples.Count} samples, median |error| {median:P2}"));
         Assert.That(median, Is.LessThanOrEqualTo(0.15));
     }

@@ -125,6 +125,18 @@ public sealed class RooflineStageCostModelTest
     }
 
     [Test]
+    public void Pipeline_HandOffUnderTp_SendsASlicePerRank_ThenAllGathersOnTheNextStage()
+    {
+        // vLLM under TP: each TP rank sends 1/TP of the activations to its peer (in parallel), the next stage all-gathers.
+        var timer = new AlphaBetaTimer(alphaUs: 8, bandwidthGBps: 300);
+        var m = Model("llama-3.1-70b", new ParallelPlan(Tp: 4, Pp: 2), timer);
+        var s0 = m.Estimate(0, new[] { new SequenceWork(1000, 1000) });
+        long act = 1000L * 8192 * 2;
+        double expectedUs = (8 + act / 4 / 300e3) + (8 + 3.0 / 4 * act / 300e3);
+        Assert.That(s0.PpCommNs, Is.EqualTo(expectedUs * 1e3).Within(1.0));
+    }
+
+    [Test]
     public void ContextParallel_RingOverlapsAttention_AndSplitsTokens()
     {
         var plan = new ParallelPlan(Tp: 2, Cp: 4);
