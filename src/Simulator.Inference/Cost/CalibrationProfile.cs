@@ -47,7 +47,7 @@ public sealed record CalibrationProfile(
     /// <item><c>vllm</c>: a current vLLM with CUDA graphs and an asynchronous scheduler: no dispatch floor,
     /// 0.3 ms per iteration, 10 us per sequence, 1 us per new token, and at most 3 us of fixed time per kernel
     /// (graph replay hides the launch that isolated kernel timings include). An ESTIMATE (no whole-iteration
-    /// timings of such an engine are in the calibration data); it gives ~7.5 ms per decode step of Llama-3.1-8B
+    /// timings of such an engine are in the calibration data); it gives ~7.3 ms per decode step of Llama-3.1-8B
     /// at batch 1 on H100, near the ~7 ms commonly reported.</item>
     /// <item><c>none</c>: kernels only.</item>
     /// </list>

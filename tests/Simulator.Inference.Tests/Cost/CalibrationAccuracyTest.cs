@@ -105,6 +105,18 @@ public sealed class CalibrationAccuracyTest
     }
 
     /// <summary>
+    /// Carry-over, not a fit: the A100 profile (fitted on Vidur's A100 files only) with nothing but the H100's datasheet
+    /// peaks predicts Vidur's H100 files of the same timing method.
+    /// </summary>
+    [Test]
+    public void A100Profile_WithH100Datasheet_PredictsVidurH100Operators_WithinTenPercent()
+    {
+        var median = CalibrationFitter.MedianAbsRelError(VidurH100, TestGpus.H100, CalibrationProfile.A100);
+        TestContext.Out.WriteLine(string.Create(CultureInfo.InvariantCulture, $"a100 profile + H100 datasheet on Vidur H100: median |error| {median:P2}"));
+        Assert.That(median, Is.LessThanOrEqualTo(0.10));
+    }
+
+    /// <summary>
     /// The methodology gap, documented: Vidur's H100 files (timed without flushing L2) against the profile fitted on
     /// our L2-flushed measurements only. Vidur's memory-bound kernels run faster and its compute-bound ones slower.
     /// </summary>
