@@ -21,7 +21,7 @@ public sealed class NetworkModelTests
 
         double a = Ttft(tmp.Sub("analytic"), "p50"), f = Ttft(tmp.Sub("flow"), "p50");
         TestContext.Out.WriteLine($"TTFT p50: analytic {a:F2} ms, flow {f:F2} ms");
-        Assert.That(f, Is.EqualTo(a).Within(5).Percent, "without other traffic the two network models agree");
+        Assert.That(f, Is.EqualTo(a).Within(1).Percent, "without other traffic the two network models agree");
 
         var links = CsvTable.Read(tmp.Sub("flow", "links.csv"));
         int name = links.Column("link"), bytes = links.Column("bytes_carried");
