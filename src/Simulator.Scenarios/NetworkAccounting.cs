@@ -60,8 +60,9 @@ internal sealed class CommAccounting : IRunRecorder
                 CommGroupKind.Expert => $"r{replica}.stage{stage}.ep",
                 _ => $"r{replica}.stage{stage}.cp",
             };
+            // A pipeline boundary is crossed by every TP rank over its own link (1/TP of the activations each).
             rows.Add(new LinkActivity(name, spec.Kind.ToString().ToLowerInvariant(), $"gpu{gpus[0]}", $"gpu{gpus[^1]}",
-                spec.BandwidthGBps * (group == CommGroupKind.Pipeline ? 1 : gpus.Length), (long)Math.Round(bytes), ns));
+                spec.BandwidthGBps * (group == CommGroupKind.Pipeline ? _built.Plan.Tp : gpus.Length), (long)Math.Round(bytes), ns));
         }
         return rows;
     }

@@ -86,14 +86,13 @@ public static class NcclTestsCalibration
             }
             return sum;
         }
-        var objective = ObjectiveFunction.Value(Loss);
         // The protocol step makes the loss rugged along its threshold: start from a few thresholds and keep the best.
         Vector<double>? bestX = null;
         double bestLoss = double.PositiveInfinity;
         foreach (double chunk0 in new[] { 3e5, 7e5, 1.5e6 })
         {
             var start = Vector<double>.Build.DenseOfArray(new[] { 8.0, 1.0, Math.Log(1e6), 0.7, Math.Log(chunk0), 15, 0.7, 0.6, 0.65, 0.65, -0.3, -0.3, 1, 0 });
-            var x = Refine(objective, Loss, start);
+            var x = Refine(Loss, start);
             double v = Loss(x);
             if (v < bestLoss)
             {
@@ -104,8 +103,9 @@ public static class NcclTestsCalibration
         return new NcclTierFit(ToProfile(bestX!), bestX![1], bestLoss, rows.Count);
     }
 
-    private static Vector<double> Refine(IObjectiveFunction objective, Func<Vector<double>, double> loss, Vector<double> guess)
+    private static Vector<double> Refine(Func<Vector<double>, double> loss, Vector<double> guess)
     {
+        var objective = ObjectiveFunction.Value(loss);
         var step = Vector<double>.Build.DenseOfArray(new[] { 2.0, 0.3, 1.0, 0.2, 0.5, 5, 0.1, 0.1, 0.1, 0.1, 0.2, 0.2, 0.1, 0.2 });
         double best = loss(guess);
         // Restarted Nelder-Mead: every round starts a fresh simplex around the best point so far (sized from the

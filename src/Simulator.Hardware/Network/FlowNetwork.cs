@@ -366,6 +366,7 @@ public sealed class FlowNetwork
         private readonly Event _done;
         private readonly double _intraWire;
         private readonly double _interWire;
+        private readonly double[] _phaseLatencyUs; // per phase, paid by each of its rounds
         private readonly Action _onTransferDone;
         private int _phase;
         private int _repeat;
@@ -378,6 +379,7 @@ public sealed class FlowNetwork
             _done = done;
             _intraWire = net._analytic.WireFactor(plan, LinkTier.IntraNode);
             _interWire = net._analytic.WireFactor(plan, LinkTier.Nic);
+            _phaseLatencyUs = plan.Phases.Select(p => net._analytic.PhaseLatencyUs(plan, p)).ToArray();
             _onTransferDone = OnTransferDone;
             NextRound = StartRound;
         }
@@ -404,10 +406,10 @@ public sealed class FlowNetwork
             _outstanding = flows.Count;
             if (_outstanding == 0)
             {
-                _net._sim.Schedule(SimDuration.FromMicroseconds(_net._analytic.PhaseLatencyUs(_plan, phase)), NextRound);
+                _net._sim.Schedule(SimDuration.FromMicroseconds(_phaseLatencyUs[_phase]), NextRound);
                 return;
             }
-            _net.Launch(flows, _net._analytic.PhaseLatencyUs(_plan, phase));
+            _net.Launch(flows, _phaseLatencyUs[_phase]);
         }
 
         private void OnTransferDone()
