@@ -1,6 +1,6 @@
 namespace Simulator.Tests.Shared;
 
-/// <summary>Locates the repository root and the shared data folder beside it (../shared/data).</summary>
+/// <summary>Locates the repository root and its data folder (data/, with provenance in data/README.md).</summary>
 internal static class TestPaths
 {
     private static readonly Lazy<string> Root = new(() =>
@@ -27,8 +27,9 @@ internal static class TestPaths
     /// <summary>The repository root (the folder holding Simulator.sln).</summary>
     public static string RepoRoot => Root.Value;
 
-    /// <summary>../shared/data relative to the repository root.</summary>
-    public static string SharedData => Path.GetFullPath(Path.Combine(RepoRoot, "..", "shared", "data"));
+    /// <summary>The repository's data folder (data/): traces, model configs, calibration measurements.</summary>
+    public static string DataRoot => Path.Combine(RepoRoot, "data");
 
-    public static string Data(params string[] parts) => Path.Combine(new[] { SharedData }.Concat(parts).ToArray());
+    /// <summary>A path under <see cref="DataRoot"/>.</summary>
+    public static string Data(params string[] parts) => Path.Combine(new[] { DataRoot }.Concat(parts).ToArray());
 }

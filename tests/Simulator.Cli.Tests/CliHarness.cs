@@ -45,7 +45,7 @@ public static class CliHarness
     /// <summary>Absolute path of a shipped scenario (scenarios/NAME).</summary>
     public static string Scenario(string fileName) => Path.Combine(TestPaths.RepoRoot, "scenarios", fileName);
 
-    /// <summary>The shared Azure conversation trace, absolute.</summary>
+    /// <summary>The Azure conversation trace shipped in data/traces, absolute.</summary>
     public static string AzureConvTrace => TestPaths.Data("traces", "azure-llm-2023-conv.csv");
 }
 

@@ -154,7 +154,7 @@ public sealed class RunVerbTests
     {
         using var tmp = new TempDir();
         var yaml = File.ReadAllText(CliHarness.Scenario("azure-conv-llama70b.yaml"))
-            .Replace("../../shared/data/traces/azure-llm-2023-conv.csv", CliHarness.AzureConvTrace.Replace('\\', '/'));
+            .Replace("../data/traces/azure-llm-2023-conv.csv", CliHarness.AzureConvTrace.Replace('\\', '/'));
         var scenario = tmp.Write("trace.yaml", yaml);
 
         var r = CliHarness.Run("run", scenario, "--set", "workload.trace.limit=200", "--out", tmp.Sub("run"), "--no-report");

@@ -7,7 +7,7 @@ namespace Simulator.Scenarios.Tests;
 
 public sealed class ScenarioLoaderTest
 {
-    /// <summary>CONTRACT.md's example scenario, verbatim (the trace path resolves against the shared data folder).</summary>
+    /// <summary>CONTRACT.md's example scenario, verbatim (the trace path resolves against the repository data folder).</summary>
     internal const string ContractExample = """
         name: llama70b-tp4-azure-conv
         seed: 1
@@ -60,13 +60,13 @@ public sealed class ScenarioLoaderTest
 
     private static readonly ScenarioLoader Loader = new();
 
-    private static Scenario Load(string yaml, params string[] sets) => Loader.LoadText(yaml, "s.yaml", TestPaths.SharedData, sets);
+    private static Scenario Load(string yaml, params string[] sets) => Loader.LoadText(yaml, "s.yaml", TestPaths.DataRoot, sets);
 
     private static IReadOnlyList<string> Errors(string yaml, params string[] sets) => Errors(Loader, yaml, sets);
 
     private static IReadOnlyList<string> Errors(ScenarioLoader loader, string yaml, params string[] sets)
     {
-        var ex = Assert.Throws<ScenarioException>(() => loader.LoadText(yaml, "s.yaml", TestPaths.SharedData, sets))!;
+        var ex = Assert.Throws<ScenarioException>(() => loader.LoadText(yaml, "s.yaml", TestPaths.DataRoot, sets))!;
         return ex.Errors.Select(e => e.ToString()).ToList();
     }
 
@@ -146,7 +146,7 @@ public sealed class ScenarioLoaderTest
     public void MissingFile_ResolvedAgainstScenarioFolder()
     {
         var errors = Errors("model: x\nworkload:\n  trace:\n    path: traces/nope.csv\n");
-        string full = Path.Combine(TestPaths.SharedData, "traces", "nope.csv");
+        string full = Path.Combine(TestPaths.DataRoot, "traces", "nope.csv");
         Assert.That(errors, Is.EqualTo(new[] { $"error: s.yaml:4: workload.trace.path: file not found: {full}; expected the path of a request trace (relative paths resolve against the scenario file's folder)" }));
     }
 
@@ -214,7 +214,7 @@ public sealed class ScenarioLoaderTest
     public void PresetCatalog_ChecksNamesCaseInsensitively_AndCanonicalizes()
     {
         var loader = new ScenarioLoader(new PresetCatalog(["H100-SXM-80GB", "A100-SXM-80GB"], ["nvlink4", "ib-ndr400"], ["llama-3.1-8b"]));
-        var s = loader.LoadText(Minimal.Replace("llama-3.1-8b", "LLAMA-3.1-8B") + "\ncluster: {gpu: h100-sxm-80gb}\n", "s.yaml", TestPaths.SharedData);
+        var s = loader.LoadText(Minimal.Replace("llama-3.1-8b", "LLAMA-3.1-8B") + "\ncluster: {gpu: h100-sxm-80gb}\n", "s.yaml", TestPaths.DataRoot);
         Assert.That(s.Model.Preset, Is.EqualTo("llama-3.1-8b"));
         Assert.That(s.Cluster.Gpu.Preset, Is.EqualTo("H100-SXM-80GB"));
         var errors = Errors(loader, Minimal + "\ncluster: {gpu: H100-SXM-80G, intra_node: nvlink9}\n");
@@ -238,7 +238,7 @@ public sealed class ScenarioLoaderTest
     {
         string models = TestPaths.Data("models");
         string config = Directory.GetFiles(models, "*.json", SearchOption.AllDirectories).OrderBy(p => p, StringComparer.Ordinal).First();
-        string rel = Path.GetRelativePath(TestPaths.SharedData, config).Replace('\\', '/');
+        string rel = Path.GetRelativePath(TestPaths.DataRoot, config).Replace('\\', '/');
         var s = Load(Minimal.Replace("model: llama-3.1-8b", $"model: {{hf_config: {rel}}}"));
         Assert.That(s.Model.HfConfigPath, Is.EqualTo(config));
     }
@@ -298,10 +298,10 @@ public sealed class ScenarioLoaderTest
                  })
         {
             var first = Load(yaml);
-            string text = ScenarioWriter.ToYaml(first, TestPaths.SharedData);
-            var second = Loader.LoadText(text, "s.yaml", TestPaths.SharedData);
+            string text = ScenarioWriter.ToYaml(first, TestPaths.DataRoot);
+            var second = Loader.LoadText(text, "s.yaml", TestPaths.DataRoot);
             Assert.That(second, Is.EqualTo(first), text);
-            Assert.That(ScenarioWriter.ToYaml(second, TestPaths.SharedData), Is.EqualTo(text));
+            Assert.That(ScenarioWriter.ToYaml(second, TestPaths.DataRoot), Is.EqualTo(text));
         }
     }
 
@@ -317,7 +317,7 @@ public sealed class ScenarioLoaderTest
     [Test]
     public void WrittenPaths_AreRelativeToTheRequestedFolder()
     {
-        string text = ScenarioWriter.ToYaml(Load(ContractExample), Path.Combine(TestPaths.SharedData, "results"));
+        string text = ScenarioWriter.ToYaml(Load(ContractExample), Path.Combine(TestPaths.DataRoot, "results"));
         Assert.That(text, Does.Contain("path: ../traces/azure-llm-2023-conv.csv"));
     }
 }

@@ -8,7 +8,7 @@ public sealed class SweepTest
 {
     private static readonly ScenarioLoader Loader = new();
 
-    private static IReadOnlyList<SweepPoint> Points(string yaml, params string[] sets) => Loader.LoadSweepText(yaml, "s.yaml", TestPaths.SharedData, sets);
+    private static IReadOnlyList<SweepPoint> Points(string yaml, params string[] sets) => Loader.LoadSweepText(yaml, "s.yaml", TestPaths.DataRoot, sets);
 
     [Test]
     public void ContractSweep_HasFivePoints_InListedOrder()
@@ -89,7 +89,7 @@ public sealed class SweepTest
     public void SweepValueNotAList_IsRejected()
     {
         string yaml = ScenarioLoaderTest.Minimal + "\nsweep:\n  seed: 3\n";
-        var ex = Assert.Throws<ScenarioException>(() => Loader.LoadText(yaml, "s.yaml", TestPaths.SharedData))!;
+        var ex = Assert.Throws<ScenarioException>(() => Loader.LoadText(yaml, "s.yaml", TestPaths.DataRoot))!;
         Assert.That(ex.Errors.Select(e => e.ToString()), Is.EqualTo(new[] { "error: s.yaml:8: sweep.seed: expected a non-empty list of values (e.g. [1, 2, 4]), got '3'" }));
     }
 

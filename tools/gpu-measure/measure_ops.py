@@ -60,7 +60,7 @@ DTYPE = torch.bfloat16
 DEV = "cuda"
 
 # ---------------------------------------------------------------------------------------
-# Models (from the published HF configs in shared/data/models)
+# Models (from the published HF configs in data/models)
 # ---------------------------------------------------------------------------------------
 MODELS = [
     # dir, n_head, n_kv_head, hidden, ffn, vocab, head_dim

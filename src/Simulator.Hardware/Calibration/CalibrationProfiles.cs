@@ -5,7 +5,7 @@ public static class CalibrationProfiles
 {
     /// <summary>
     /// NCCL over NVLink + NVSwitch, fitted to nccl-tests out-of-place results on one 8x A100-SXM4-80GB node
-    /// (../shared/data/calibration/network/nccl-tests/a100_sxm.csv: all_reduce, all_gather, reduce_scatter, alltoall;
+    /// (data/calibration/network/nccl-tests/a100_sxm.csv: all_reduce, all_gather, reduce_scatter, alltoall;
     /// 2/4/8 GPUs; half and int8; 512 B .. 512 MiB; 504 rows; NVIDIA ai-dynamo/aiconfigurator, Apache-2.0).
     /// Fit: <see cref="NcclTestsCalibration.Fit"/> (Nelder-Mead on squared log error of every row) of
     /// T = base + steps x a + switch(op, n, S/n) + busFactor x S / (B x peak_op x ramp(S)) with B = 300 GB/s (NVLink3);

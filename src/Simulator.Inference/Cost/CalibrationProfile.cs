@@ -91,7 +91,7 @@ public sealed record CalibrationProfile(
     /// fit (<see cref="CalibrationFitter.Fit(IReadOnlyList{ValueTuple{IReadOnlyList{OperatorSample}, GpuSpec}}, CalibrationProfile, string)"/>)
     /// to both H100 operator sources, each weighing the same: Vidur's H100 files (Llama-2-7B, CodeLlama-34B, 8,352
     /// samples, timed without flushing L2) and this project's own H100 SXM measurements (Llama-3.1-8B/70B, 768 samples,
-    /// L2 flushed before every repetition; tests/Simulator.Inference.Tests/Data/measured/h100). The two methods
+    /// L2 flushed before every repetition; data/calibration/measured/h100). The two methods
     /// disagree by ~13% (Vidur's memory-bound kernels run faster, its compute-bound ones slower); fitting both keeps
     /// each within 10% (Vidur 7.2%, ours 8.2%) instead of one at 4% and the other at 13-18%. The H200 measurements stay
     /// held out: this profile with the H200 datasheet predicts them at 9.3% (tests).

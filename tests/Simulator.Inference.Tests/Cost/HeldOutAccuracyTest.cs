@@ -11,7 +11,7 @@ namespace Simulator.Inference.Tests.Cost;
 
 /// <summary>
 /// Held-out check: operator times the cost model was NOT fitted to — Llama-3.1-8B and -70B GEMMs measured on an
-/// H200 (tests/Simulator.Inference.Tests/Data/measured/h200, tools/gpu-measure) — predicted with the default H100 profile
+/// H200 (data/calibration/measured/h200, tools/gpu-measure) — predicted with the default H100 profile
 /// (fitted on Vidur's H100 files and our H100 measurements of the same method as the H200 ones) and the H200's
 /// datasheet numbers only. The H100-only profile (<see cref="CalibrationProfile.H100Measured"/>) is printed alongside.
 /// </summary>
@@ -21,7 +21,7 @@ public sealed class HeldOutAccuracyTest
     private static readonly GpuSpec H200 = new("H200-SXM-141GB", 141, 4.8, 989, 1979, 1979, 67, "nvlink4", "ib-ndr400", 132, "NVIDIA H200 datasheet");
 
     internal static List<MeasuredOperatorTable> MeasuredTables(string gpu) =>
-        Directory.GetFiles(Path.Combine(TestPaths.RepoRoot, "tests", "Simulator.Inference.Tests", "Data", "measured", gpu, "meta-llama"), "mlp.csv", SearchOption.AllDirectories)
+        Directory.GetFiles(TestPaths.Data("calibration", "measured", gpu, "meta-llama"), "mlp.csv", SearchOption.AllDirectories)
             .OrderBy(p => p, StringComparer.Ordinal).Select(MeasuredOperatorTable.Load).ToList();
 
     [Test]
@@ -51,7 +51,7 @@ public sealed class HeldOutAccuracyTest
 
     /// <summary>
     /// Whole decode steps, never fitted: a Llama-3.1-8B-shaped decoder (random bf16 weights) captured in a CUDA graph
-    /// and replayed on an H100 SXM and an H200 (tools/gpu-measure/measure_decode.py; Data/measured/*/decode_step.csv),
+    /// and replayed on an H100 SXM and an H200 (tools/gpu-measure/measure_decode.py; data/calibration/measured/*/decode_step.csv),
     /// against the cost model's kernel terms under <c>engine: vllm</c> (per-kernel time capped for graph replay; the
     /// host-side engine overhead is left out, since the measurement has no scheduler). Checks how the per-operator
     /// model composes into an iteration.
@@ -63,7 +63,7 @@ public sealed class HeldOutAccuracyTest
         var gpu = GpuPresets.Get(gpuName);
         var timer = new AnalyticCollectives(ClusterTopology.FromPresets(gpuName, 1, 8));
         var profile = CalibrationProfile.For(gpu).WithEngine("vllm");
-        var lines = File.ReadAllLines(Path.Combine(TestPaths.RepoRoot, "tests", "Simulator.Inference.Tests", "Data", "measured", dir, "decode_step.csv"));
+        var lines = File.ReadAllLines(TestPaths.Data("calibration", "measured", dir, "decode_step.csv"));
         Assert.That(lines[0], Is.EqualTo("gpu,model,batch,context,median_ms,min_ms,max_ms"));
         var errors = new List<double>();
         foreach (var line in lines.Skip(1))
