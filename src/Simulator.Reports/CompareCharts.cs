@@ -112,6 +112,13 @@ internal static class CompareCharts
             g.LegendText = "meets SLO";
         }
         if (pts.Count <= 16)
+        {
+            // Room right of the rightmost point for its label.
+            double lo = pts.Min(c => c.OutputTokensPerS!.Value), hi = pts.Max(c => c.OutputTokensPerS!.Value);
+            var span = Math.Max(hi - lo, Math.Max(Math.Abs(hi) * 0.1, 1));
+            plot.Axes.SetLimitsX(lo - span * 0.06, hi + span * 0.22);
+        }
+        if (pts.Count <= 16)
             foreach (var c in pts)
             {
                 var label = plot.Add.Text(c.Label, c.OutputTokensPerS!.Value, y.Map(latency(c)!.Value));
