@@ -129,6 +129,23 @@ public sealed class RunVerbTests
     }
 
     [Test]
+    public void Run_OutputFormatParquet_WritesParquetTablesAndTheSameSummary()
+    {
+        using var tmp = new TempDir();
+        Assert.That(RunQuickstart(tmp.Sub("csv")).ExitCode, Is.EqualTo(0));
+        Assert.That(RunQuickstart(tmp.Sub("parquet"), "--set", "output.format=parquet").ExitCode, Is.EqualTo(0));
+        foreach (var table in new[] { "requests", "iterations", "timeseries" })
+        {
+            Assert.That(File.Exists(tmp.Sub("parquet", table + ".parquet")), Is.True, table);
+            Assert.That(File.Exists(tmp.Sub("parquet", table + ".csv")), Is.False, table);
+            // Parquet files start and end with the magic bytes PAR1.
+            var bytes = File.ReadAllBytes(tmp.Sub("parquet", table + ".parquet"));
+            Assert.That(System.Text.Encoding.ASCII.GetString(bytes, 0, 4) + System.Text.Encoding.ASCII.GetString(bytes, bytes.Length - 4, 4), Is.EqualTo("PAR1PAR1"), table);
+        }
+        Assert.That(File.ReadAllBytes(tmp.Sub("parquet", "summary.json")), Is.EqualTo(File.ReadAllBytes(tmp.Sub("csv", "summary.json"))));
+    }
+
+    [Test]
     public void Run_DifferentSeed_ChangesRequests()
     {
         using var tmp = new TempDir();
