@@ -184,6 +184,24 @@ public sealed class RunVerbTests
     }
 
     [Test]
+    public void Run_ParquetOutputs_ReportDrawsTheSameChartsAsFromCsv()
+    {
+        using var tmp = new TempDir();
+        var csv = CliHarness.Run("run", Quickstart, "--set", "workload.requests=40", "--out", tmp.Sub("csv"));
+        var parquet = CliHarness.Run("run", Quickstart, "--set", "workload.requests=40", "--set", "output.format=parquet", "--out", tmp.Sub("parquet"));
+
+        Assert.That(csv.ExitCode, Is.EqualTo(0), csv.ToString());
+        Assert.That(parquet.ExitCode, Is.EqualTo(0), parquet.ToString());
+        Assert.That(File.Exists(tmp.Sub("parquet", "requests.parquet")), Is.True);
+        Assert.That(File.Exists(tmp.Sub("parquet", "requests.csv")), Is.False);
+        string[] Charts(string run) => Directory.GetFiles(tmp.Sub(run, "charts")).Select(Path.GetFileName).Order(StringComparer.Ordinal).ToArray()!;
+        Assert.That(Charts("parquet"), Is.EqualTo(Charts("csv")));
+        Assert.That(Charts("parquet"), Does.Contain("ttft_cdf.png").And.Contain("stage_timeline.svg").And.Contain("throughput_over_time.png"));
+        // Same data, same pictures: the SVG of a chart drawn from Parquet equals the one drawn from CSV.
+        Assert.That(File.ReadAllText(tmp.Sub("parquet", "charts", "ttft_cdf.svg")), Is.EqualTo(File.ReadAllText(tmp.Sub("csv", "charts", "ttft_cdf.svg"))));
+    }
+
+    [Test]
     public void Report_WithSloFlags_JudgesTheRunAgainstThem()
     {
         using var tmp = new TempDir();

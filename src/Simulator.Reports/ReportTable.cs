@@ -8,14 +8,14 @@ namespace Simulator.Reports;
 /// so optional columns never break a report. Cells are kept as invariant-culture text: whatever the file
 /// format (CSV today), a reader fills one of these and every chart reads it the same way.
 /// </summary>
-public sealed class RunTable
+public sealed class ReportTable
 {
     private readonly Dictionary<string, int> _index;
     private readonly IReadOnlyList<string[]> _rows;
     private readonly Dictionary<int, double[]> _numbers = new();
 
     /// <summary>A table from its headers and rows (each row one cell per header, invariant-culture text).</summary>
-    public RunTable(IReadOnlyList<string> headers, IReadOnlyList<string[]> rows)
+    public ReportTable(IReadOnlyList<string> headers, IReadOnlyList<string[]> rows)
     {
         Headers = headers;
         _rows = rows;
@@ -30,7 +30,7 @@ public sealed class RunTable
     public int RowCount => _rows.Count;
 
     /// <summary>Reads a CSV file (CsvHelper, invariant culture); null when it does not exist.</summary>
-    public static RunTable? TryReadCsv(string path)
+    public static ReportTable? TryReadCsv(string path)
     {
         if (!File.Exists(path)) return null;
         // CsvHelper 34: rows shorter than the header read as empty cells; ragged rows are allowed.
@@ -50,7 +50,7 @@ public sealed class RunTable
             for (var i = 0; i < headers.Length; i++) row[i] = i < reader.FieldCount ? reader.GetString(i) : "";
             rows.Add(row);
         }
-        return new RunTable(headers, rows);
+        return new ReportTable(headers, rows);
     }
 
     /// <summary>Whether the column exists.</summary>
@@ -80,23 +80,29 @@ public sealed class RunTable
 
 /// <summary>
 /// Opens the per-request, per-iteration and per-interval tables of a run directory. Every read of
-/// <c>requests</c>, <c>iterations</c> and <c>timeseries</c> goes through <see cref="Open"/>, so another
-/// file format (e.g. <c>output.format: parquet</c>) is one more branch here and nowhere else.
+/// <c>requests</c>, <c>iterations</c> and <c>timeseries</c> goes through <see cref="Open"/>, which takes
+/// whichever of <c>NAME.csv</c> and <c>NAME.parquet</c> the run wrote (<c>output.format</c>) through the
+/// simulator's own reader, <see cref="Simulator.Inference.Metrics.RunTables"/>: Parquet cells come back as the
+/// CSV text of the same run, so every chart reads both formats the same way.
 /// </summary>
-public static class RunTables
+public static class ReportTables
 {
-    /// <summary>The file names a table may have in a run directory, in the order they are tried.</summary>
-    public static IReadOnlyList<string> FileNames(string table) => new[] { table + ".csv" };
-
     /// <summary>The table named <paramref name="table"/> ("requests", "iterations", "timeseries") of a run directory; null when absent.</summary>
-    public static RunTable? Open(string runDir, string table)
+    public static ReportTable? Open(string runDir, string table)
     {
-        foreach (var name in FileNames(table))
+        // Implementation note: CSV goes through CsvHelper with trimmed cells here as before (hand-edited files
+        // may pad them); Parquet through the simulator's reader, which formats cells as its CSV writer does.
+        var path = Simulator.Inference.Metrics.RunTables.Find(runDir, table);
+        if (path is null) return null;
+        if (path.EndsWith(".csv", StringComparison.OrdinalIgnoreCase)) return ReportTable.TryReadCsv(path);
+        try
         {
-            var path = Path.Combine(runDir, name);
-            if (!File.Exists(path)) continue;
-            if (name.EndsWith(".csv", StringComparison.Ordinal)) return RunTable.TryReadCsv(path);
+            var read = Simulator.Inference.Metrics.RunTables.ReadFile(path);
+            return new ReportTable(read.Columns, read.Rows);
         }
-        return null;
+        catch (Exception e) when (e is IOException or InvalidDataException or NotSupportedException or FormatException)
+        {
+            throw new ReportInputException($"{path}: not a readable Parquet table: {e.Message}");
+        }
     }
 }
