@@ -47,6 +47,13 @@ internal static class Charts
         // Plot.Font.Set leaves the labels of axis lines and text plottables alone.
         foreach (var line in plot.GetPlottables<AxisLine>()) line.LabelFontName = f;
         foreach (var text in plot.GetPlottables<Text>()) text.LabelFontName = f;
+        // Implementation note: with ScottPlot 5.1.59 a bold label is drawn bold only the first time a process
+        // renders that face (later renders get the regular face), so the same chart would not write the same
+        // bytes twice; every label is regular weight, which renders the same every time.
+        plot.Axes.Title.Label.Bold = false;
+        foreach (var axis in plot.Axes.GetAxes()) axis.Label.Bold = false;
+        foreach (var line in plot.GetPlottables<AxisLine>()) line.LabelBold = false;
+        foreach (var text in plot.GetPlottables<Text>()) text.LabelBold = false;
     }
 
     /// <summary>Room right of the data area for the labels of horizontal marker lines.</summary>

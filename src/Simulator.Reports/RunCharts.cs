@@ -211,9 +211,10 @@ internal static class RunCharts
     }
 
     /// <summary>
-    /// The inter-token latency CDF from itl_histogram.csv (log-spaced buckets pooled over requests): the share of
-    /// gaps at or below each bucket's upper edge, joined by straight lines (exact at the edges, interpolated inside
-    /// a bucket), with summary.json's itl_ms p50 / p95 / p99 marked. Absent file: no chart, no note (older runs).
+    /// The inter-token latency CDF from itl_histogram.csv (pooled over requests; each row a bucket with the smallest
+    /// and largest gap in it, itl_ms_lo / itl_ms_hi, and its count): the share of gaps rises across each bucket from
+    /// lo to hi and stays flat between buckets, exact wherever lo = hi; summary.json's itl_ms p50 / p95 / p99 are
+    /// marked. A run without the file gets no chart and no note (older run directories).
     /// </summary>
     private static void ItlCdf(RunData run, ChartSink sink, string prefix)
     {
@@ -221,23 +222,31 @@ internal static class RunCharts
         if (t is null || !t.HasNumbers("itl_ms_hi") || !t.HasNumbers("count")) return;
         var buckets = Enumerable.Range(0, t.RowCount)
             .Select(r => (Lo: t.Number(r, "itl_ms_lo"), Hi: t.Number(r, "itl_ms_hi"), Count: t.Number(r, "count")))
-            .Where(b => double.IsFinite(b.Hi) && double.IsFinite(b.Count) && b.Count >= 0)
+            .Where(b => double.IsFinite(b.Hi) && double.IsFinite(b.Count) && b.Count > 0)
+            .Select(b => (Lo: double.IsFinite(b.Lo) ? Math.Min(b.Lo, b.Hi) : b.Hi, b.Hi, b.Count))
             .OrderBy(b => b.Hi).ToList();
         var total = buckets.Sum(b => b.Count);
         if (total <= 0) return;
         var edges = new List<double>();
         var shares = new List<double>();
-        var first = buckets.FirstOrDefault(b => b.Count > 0);
-        var start = double.IsFinite(first.Lo) ? first.Lo : first.Hi;
-        edges.Add(start);
-        shares.Add(0);
-        double cumulative = 0;
-        foreach (var b in buckets.SkipWhile(b => b.Count <= 0))
+        void Point(double ms, double share)
         {
-            cumulative += b.Count;
-            edges.Add(b.Hi);
-            shares.Add(cumulative / total);
+            if (edges.Count > 0 && edges[^1] == ms && shares[^1] == share) return;
+            edges.Add(ms);
+            shares.Add(share);
         }
+        double cumulative = 0;
+        foreach (var b in buckets)
+        {
+            Point(b.Lo, cumulative / total);
+            cumulative += b.Count;
+            Point(b.Hi, cumulative / total);
+        }
+        // A million-request run has thousands of buckets; every k-th point (and the last) draws the same curve.
+        var every = Math.Max(1, (int)Math.Ceiling(edges.Count / (double)Charts.MaxLinePoints));
+        var picked = Enumerable.Range(0, edges.Count).Where(i => i % every == 0 || i == edges.Count - 1).ToList();
+        edges = picked.Select(i => edges[i]).ToList();
+        shares = picked.Select(i => shares[i]).ToList();
         var marks = new[] { ("p50", run.Get("itl_ms.p50")), ("p95", run.Get("itl_ms.p95")), ("p99", run.Get("itl_ms.p99")) }
             .Where(m => m.Item2 is not null).Select(m => (Name: m.Item1, Ms: m.Item2!.Value)).ToList();
         var positive = edges.Where(e => e > 0).ToArray();
@@ -338,7 +347,7 @@ internal static class RunCharts
     }
 
     /// <summary>Labels every GPU's bar ("gpu 3"), or every n-th when more than 24 would crowd the axis.</summary>
-    private static void GpuTicks(Plot plot, RunTable t, double[] positions)
+    private static void GpuTicks(Plot plot, ReportTable t, double[] positions)
     {
         var every = Math.Max(1, (int)Math.Ceiling(t.RowCount / 24.0));
         var idx = Enumerable.Range(0, t.RowCount).Where(i => i % every == 0).ToList();

@@ -40,8 +40,7 @@ public sealed class BrowserTests
         if (!File.Exists(Chromium))
             Assert.Ignore($"{Chromium} is not installed (apt-get install -y chromium); the CI script installs it.");
         using var tmp = new Fixtures.TempDir();
-        var sweep = Fixtures.WriteMicrobatchSweep(tmp.Sub("sweep"));
-        var result = ReportBuilder.Build(new[] { sweep }, tmp.Sub("out"));
+        var result = Fixtures.Shared.MicrobatchSweep;
         var url = new Uri(result.HtmlPath).AbsoluteUri;
 
         var (domCode, dom) = RunChromium(tmp.Sub("profile-dom"), "--dump-dom", url);

@@ -24,8 +24,7 @@ public sealed class ChartModelTests
     [Test]
     public void TtftCdf_OneStepLineEndingAtOne_SloLineAtTheBound_AndLabelledAxes()
     {
-        using var tmp = new Fixtures.TempDir();
-        var plot = PlotOf(BuildRun(tmp, new Fixtures.RunSpec("cdf", SloTtftMs: 2000)), "ttft_cdf");
+        var plot = PlotOf(Fixtures.Shared.SingleRun, "ttft_cdf");
 
         var line = plot.GetPlottables<Scatter>().Single();
         Assert.That(line.ConnectStyle, Is.EqualTo(ConnectStyle.StepHorizontal));
@@ -36,7 +35,7 @@ public sealed class ChartModelTests
         var logX = plot.Axes.Bottom.Label.Text.Contains("log scale");
         Assert.That(slo.X, Is.EqualTo(logX ? Math.Log10(2000) : 2000).Within(1e-9));
         Assert.That(plot.GetPlottables<HorizontalLine>().Single().Y, Is.EqualTo(0.95));
-        Assert.That(Legend(plot), Is.EqualTo(new[] { "cdf (n=196)", "TTFT SLO", "p95 level" }));
+        Assert.That(Legend(plot), Is.EqualTo(new[] { "llama-tp2 (n=196)", "TTFT SLO", "p95 level" }));
         Assert.That(plot.Axes.Title.Label.Text, Is.EqualTo("TTFT distribution"));
         Assert.That(plot.Axes.Bottom.Label.Text, Does.StartWith("TTFT (ms)"));
         Assert.That(plot.Axes.Left.Label.Text, Is.EqualTo("fraction of completed requests"));
@@ -85,8 +84,7 @@ public sealed class ChartModelTests
     [Test]
     public void LatencyBreakdown_StacksQueuePrefillDecodeOnePlotPerLayer()
     {
-        using var tmp = new Fixtures.TempDir();
-        var plot = PlotOf(BuildRun(tmp, new Fixtures.RunSpec("bd")), "latency_breakdown");
+        var plot = PlotOf(Fixtures.Shared.SingleRun, "latency_breakdown");
         var layers = plot.GetPlottables<BarPlot>().ToList();
         Assert.That(layers, Has.Count.EqualTo(3));
         Assert.That(Legend(plot), Is.EqualTo(new[] { "queue", "prefill (TTFT − queue)", "decode (E2E − TTFT)" }));
@@ -101,8 +99,7 @@ public sealed class ChartModelTests
     [Test]
     public void StageTimeline_OneRowPerReplicaStage_SpansByCategory_WindowOnTheXAxis()
     {
-        using var tmp = new Fixtures.TempDir();
-        var plot = PlotOf(BuildRun(tmp, new Fixtures.RunSpec("gantt", Pp: 2)), "stage_timeline");
+        var plot = PlotOf(Fixtures.Shared.SingleRun, "stage_timeline");
         Assert.That(TickLabels(plot.Axes.Left), Is.EqualTo(new[] { "r0 stage 0", "r0 stage 1", "r1 stage 0", "r1 stage 1" }));
         Assert.That(Legend(plot), Is.EqualTo(new[] { "compute", "communication", "overhead", "idle (bubble)" }));
         var spans = plot.GetPlottables<BarPlot>().SelectMany(b => b.Bars).ToList();
@@ -116,8 +113,7 @@ public sealed class ChartModelTests
     [Test]
     public void MemoryPerGpu_StacksEveryMemoryLayerToTheGpuCapacity()
     {
-        using var tmp = new Fixtures.TempDir();
-        var plot = PlotOf(BuildRun(tmp, new Fixtures.RunSpec("mem", Tp: 2, Pp: 2)), "memory_per_gpu");
+        var plot = PlotOf(Fixtures.Shared.SingleRun, "memory_per_gpu");
         Assert.That(Legend(plot), Is.EqualTo(new[] { "weights", "KV cache", "activations", "reserve", "free" }));
         var top = plot.GetPlottables<BarPlot>().Last().Bars;
         Assert.That(top, Has.Count.EqualTo(8), "2 replicas x TP 2 x PP 2");
@@ -129,8 +125,7 @@ public sealed class ChartModelTests
     [Test]
     public void GpuTimeSplitAndLinks_AreShareChartsFromZeroToHundredPercent()
     {
-        using var tmp = new Fixtures.TempDir();
-        var result = BuildRun(tmp, new Fixtures.RunSpec("split"));
+        var result = Fixtures.Shared.SingleRun;
         var split = PlotOf(result, "gpu_time_split");
         Assert.That(Legend(split), Is.EqualTo(new[] { "compute", "communication", "idle" }));
         var links = PlotOf(result, "link_utilization");
@@ -146,8 +141,7 @@ public sealed class ChartModelTests
     [Test]
     public void ExpertLoad_BarsPerGpuAndTheMeanLine()
     {
-        using var tmp = new Fixtures.TempDir();
-        var plot = PlotOf(BuildRun(tmp, new Fixtures.RunSpec("moe", Moe: true)), "expert_load");
+        var plot = PlotOf(Fixtures.Shared.SingleRun, "expert_load");
         var bars = plot.GetPlottables<BarPlot>().Single().Bars;
         Assert.That(bars.Select(b => b.Value).Take(3), Is.EqualTo(new[] { 1000.0, 1400, 1800 }));
         var mean = plot.GetPlottables<HorizontalLine>().Single();
@@ -157,8 +151,7 @@ public sealed class ChartModelTests
     [Test]
     public void TimeSeries_OneLinePerReplicaPlusTheTotal()
     {
-        using var tmp = new Fixtures.TempDir();
-        var plot = PlotOf(BuildRun(tmp, new Fixtures.RunSpec("ts")), "throughput_over_time");
+        var plot = PlotOf(Fixtures.Shared.SingleRun, "throughput_over_time");
         Assert.That(Legend(plot), Is.EqualTo(new[] { "replica 0", "replica 1", "all replicas (sum)" }));
         var total = plot.GetPlottables<Scatter>().Last().Data.GetScatterPoints();
         Assert.That(total, Has.Count.EqualTo(21));
@@ -188,8 +181,7 @@ public sealed class ChartModelTests
     [Test]
     public void ItlCdf_WithoutHistogram_IsLeftOutSilently()
     {
-        using var tmp = new Fixtures.TempDir();
-        var result = BuildRun(tmp, new Fixtures.RunSpec("no-itl"));
+        var result = Fixtures.Shared.SingleRun;
         Assert.That(result.Charts.Select(c => c.Name), Does.Not.Contain("itl_cdf"));
         Assert.That(result.Notes, Is.Empty, "older run directories have no ITL histogram: nothing to say");
     }
@@ -216,9 +208,7 @@ public sealed class ChartModelTests
     [Test]
     public void MicrobatchChart_MeasuredAgainstTheTextbookCurve_OnTheSweptMicrobatches()
     {
-        using var tmp = new Fixtures.TempDir();
-        var sweep = Fixtures.WriteMicrobatchSweep(tmp.Sub("sweep"));
-        var plot = PlotOf(ReportBuilder.Build(new[] { sweep }, tmp.Sub("out")), "sweep_microbatch_utilization");
+        var plot = PlotOf(Fixtures.Shared.MicrobatchSweep, "sweep_microbatch_utilization");
         Assert.That(Legend(plot), Is.EqualTo(new[] { "measured (P=4)", "M/(M+P−1), P=4" }));
         Assert.That(TickLabels(plot.Axes.Bottom), Is.EqualTo(new[] { "1", "2", "4", "8" }));
         var textbook = plot.GetPlottables<Scatter>().Last().Data.GetScatterPoints();
@@ -272,11 +262,11 @@ public sealed class ChartModelTests
     {
         using var tmp = new Fixtures.TempDir();
         File.WriteAllText(tmp.Sub("requests.csv"), "request_id,ttft_ms\n0,12.5\n1,\n");
-        var t = RunTables.Open(tmp.Path, "requests")!;
+        var t = ReportTables.Open(tmp.Path, "requests")!;
         Assert.That(t.RowCount, Is.EqualTo(2));
         Assert.That(t.Number(0, "ttft_ms"), Is.EqualTo(12.5));
         Assert.That(double.IsNaN(t.Number(1, "ttft_ms")), Is.True);
         Assert.That(double.IsNaN(t.Number(0, "missing")), Is.True);
-        Assert.That(RunTables.Open(tmp.Path, "iterations"), Is.Null);
+        Assert.That(ReportTables.Open(tmp.Path, "iterations"), Is.Null);
     }
 }

@@ -142,6 +142,38 @@ internal static class Fixtures
         return dir;
     }
 
+    /// <summary>
+    /// Reports that many tests only read, built once per test run (each build renders every chart as PNG and SVG,
+    /// the slow part): the default single run "llama-tp2", and the microbatch sweep.
+    /// </summary>
+    public static class Shared
+    {
+        private static readonly TempDir Root = new();
+        private static readonly Lazy<ReportResult> Single = new(() =>
+            ReportBuilder.Build(new[] { WriteRun(Root.Sub("run"), new RunSpec("llama-tp2")) }, Root.Sub("run-report")));
+        private static readonly Lazy<ReportResult> Sweep = new(() =>
+            ReportBuilder.Build(new[] { WriteMicrobatchSweep(Root.Sub("sweep")) }, Root.Sub("sweep-report")));
+
+        /// <summary>The report of a complete single run (RunSpec defaults, name "llama-tp2").</summary>
+        public static ReportResult SingleRun => Single.Value;
+
+        /// <summary>The report of <see cref="WriteMicrobatchSweep"/>.</summary>
+        public static ReportResult MicrobatchSweep => Sweep.Value;
+
+        /// <summary>The sweep directory <see cref="MicrobatchSweep"/> was built from (written on first use).</summary>
+        public static string MicrobatchSweepInput
+        {
+            get
+            {
+                _ = Sweep.Value;
+                return Root.Sub("sweep");
+            }
+        }
+
+        /// <summary>Deletes the shared folder (called once after the last test).</summary>
+        public static void Delete() => Root.Dispose();
+    }
+
     /// <summary>A microbatch sweep over M = 1, 2, 4, 8 with P = 4, plus a fifth point that failed.</summary>
     public static string WriteMicrobatchSweep(string dir)
     {

@@ -16,25 +16,21 @@ public sealed class ReportBuilderTests
     [Test]
     public void Build_SingleRun_WritesHtmlMarkdownAndEveryChartAsPngAndSvg()
     {
-        using var tmp = new Fixtures.TempDir();
-        var run = Fixtures.WriteRun(tmp.Sub("run"), new Fixtures.RunSpec("llama-tp2"));
-        var result = ReportBuilder.Build(new[] { run }, tmp.Sub("out"));
+        var result = Fixtures.Shared.SingleRun;
 
         Assert.That(File.Exists(result.HtmlPath), Is.True);
         Assert.That(File.Exists(result.MarkdownPath), Is.True);
         Assert.That(result.Charts.Select(c => c.Name), Is.EquivalentTo(RunChartNames));
         var names = result.ChartPaths.Select(Path.GetFileName).ToList();
         Assert.That(names, Is.EquivalentTo(RunChartNames.SelectMany(n => new[] { n + ".png", n + ".svg" })));
-        Assert.That(Directory.GetFiles(tmp.Sub("out", "charts")).Select(Path.GetFileName), Is.EquivalentTo(names));
+        Assert.That(Directory.GetFiles(Path.Combine(Path.GetDirectoryName(result.HtmlPath)!, "charts")).Select(Path.GetFileName), Is.EquivalentTo(names));
         Assert.That(result.Notes, Is.Empty, "a complete run directory skips nothing");
     }
 
     [Test]
     public void Build_SingleRun_EverySvgParsesAsXmlWithTheChartSize()
     {
-        using var tmp = new Fixtures.TempDir();
-        var run = Fixtures.WriteRun(tmp.Sub("run"), new Fixtures.RunSpec("llama-tp2"));
-        var result = ReportBuilder.Build(new[] { run }, tmp.Sub("out"));
+        var result = Fixtures.Shared.SingleRun;
         foreach (var path in result.ChartPaths.Where(p => p.EndsWith(".svg", StringComparison.Ordinal)))
         {
             var root = XDocument.Load(path).Root!;
@@ -47,9 +43,7 @@ public sealed class ReportBuilderTests
     [Test]
     public void Build_SingleRun_EveryPngIsValidTwiceTheSvgSizeAndNotBlank()
     {
-        using var tmp = new Fixtures.TempDir();
-        var run = Fixtures.WriteRun(tmp.Sub("run"), new Fixtures.RunSpec("llama-tp2"));
-        var result = ReportBuilder.Build(new[] { run }, tmp.Sub("out"));
+        var result = Fixtures.Shared.SingleRun;
         var pngs = result.ChartPaths.Where(p => p.EndsWith(".png", StringComparison.Ordinal)).ToList();
         Assert.That(pngs, Has.Count.EqualTo(result.Charts.Count));
         foreach (var path in pngs)
@@ -66,9 +60,7 @@ public sealed class ReportBuilderTests
     [Test]
     public void Build_SingleRun_HtmlEmbedsEveryChartSvgAndMarkdownLinksEveryPng()
     {
-        using var tmp = new Fixtures.TempDir();
-        var run = Fixtures.WriteRun(tmp.Sub("run"), new Fixtures.RunSpec("llama-tp2"));
-        var result = ReportBuilder.Build(new[] { run }, tmp.Sub("out"));
+        var result = Fixtures.Shared.SingleRun;
         var html = File.ReadAllText(result.HtmlPath);
         // The page is well-formed XML once the doctype is dropped: every tag is closed, every text escaped.
         var page = XDocument.Parse(html.Replace("<!DOCTYPE html>", ""));
@@ -79,7 +71,7 @@ public sealed class ReportBuilderTests
         for (var i = 0; i < images.Count; i++)
         {
             var svg = System.Text.Encoding.UTF8.GetString(Convert.FromBase64String(images[i][prefix.Length..]));
-            Assert.That(svg, Is.EqualTo(File.ReadAllText(Path.Combine(tmp.Sub("out", "charts"), result.Charts[i].SvgFile))));
+            Assert.That(svg, Is.EqualTo(File.ReadAllText(Path.Combine(Path.GetDirectoryName(result.HtmlPath)!, "charts", result.Charts[i].SvgFile))));
         }
         var md = File.ReadAllText(result.MarkdownPath);
         foreach (var chart in result.Charts) Assert.That(md, Does.Contain("](charts/" + chart.Name + ".png)"));
@@ -169,9 +161,7 @@ public sealed class ReportBuilderTests
     [Test]
     public void Build_MicrobatchSweep_ChartsEveryMetricAndTheTextbookCurve()
     {
-        using var tmp = new Fixtures.TempDir();
-        var sweep = Fixtures.WriteMicrobatchSweep(tmp.Sub("sweep"));
-        var result = ReportBuilder.Build(new[] { sweep }, tmp.Sub("out"));
+        var result = Fixtures.Shared.MicrobatchSweep;
         var names = result.Charts.Select(c => c.Name).ToList();
         Assert.That(names, Is.SupersetOf(new[]
         {
@@ -186,9 +176,7 @@ public sealed class ReportBuilderTests
     [Test]
     public void Build_MicrobatchSweep_ListsTheFailedPointWithItsReason()
     {
-        using var tmp = new Fixtures.TempDir();
-        var sweep = Fixtures.WriteMicrobatchSweep(tmp.Sub("sweep"));
-        var result = ReportBuilder.Build(new[] { sweep }, tmp.Sub("out"));
+        var result = Fixtures.Shared.MicrobatchSweep;
         var failed = result.Configurations.Single(c => !c.Succeeded);
         Assert.That(failed.Label, Is.EqualTo("microbatches=16"));
         Assert.That(failed.Error, Does.Contain("does not fit"));
@@ -201,9 +189,7 @@ public sealed class ReportBuilderTests
     [Test]
     public void Build_MicrobatchSweep_BestIsTheHighestThroughputPointMeetingTheSlo()
     {
-        using var tmp = new Fixtures.TempDir();
-        var sweep = Fixtures.WriteMicrobatchSweep(tmp.Sub("sweep"));
-        var result = ReportBuilder.Build(new[] { sweep }, tmp.Sub("out"));
+        var result = Fixtures.Shared.MicrobatchSweep;
         var meeting = result.Configurations.Where(c => c.MeetsSlo == true).ToList();
         Assert.That(meeting, Is.Not.Empty);
         Assert.That(result.Configurations.First(c => c.Label == "microbatches=1").MeetsSlo, Is.False, "M=1 has TPOT above 100 ms");
@@ -216,9 +202,8 @@ public sealed class ReportBuilderTests
     public void Build_SameInputsTwice_WritesIdenticalFiles()
     {
         using var tmp = new Fixtures.TempDir();
-        var sweep = Fixtures.WriteMicrobatchSweep(tmp.Sub("sweep"));
-        var first = ReportBuilder.Build(new[] { sweep }, tmp.Sub("out1"));
-        var second = ReportBuilder.Build(new[] { sweep }, tmp.Sub("out2"));
+        var first = Fixtures.Shared.MicrobatchSweep;
+        var second = ReportBuilder.Build(new[] { Fixtures.Shared.MicrobatchSweepInput }, tmp.Sub("out2"));
         Assert.That(File.ReadAllText(second.HtmlPath), Is.EqualTo(File.ReadAllText(first.HtmlPath)));
         Assert.That(File.ReadAllText(second.MarkdownPath), Is.EqualTo(File.ReadAllText(first.MarkdownPath)));
         Assert.That(second.ChartPaths.Select(Path.GetFileName), Is.EqualTo(first.ChartPaths.Select(Path.GetFileName)));
