@@ -58,6 +58,9 @@ internal sealed class MapReader
 
     public bool Has(string key) => _entries.Any(e => e.Key.Value == key);
 
+    /// <summary>The key node of <paramref name="key"/> (for errors about the key itself), or the mapping when absent.</summary>
+    public YamlNode? KeyNode(string key) => _entries.Where(e => e.Key.Value == key).Select(e => (YamlNode)e.Key).FirstOrDefault() ?? Owner;
+
     /// <summary>Declares <paramref name="key"/> valid only in another variant: if present, it is reported with <paramref name="why"/>.</summary>
     public void NotApplicable(string key, string why) => _notApplicable[key] = why;
 

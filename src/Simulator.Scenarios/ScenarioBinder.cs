@@ -256,11 +256,16 @@ internal sealed partial class ScenarioBinder
         {
             if (synthetic)
             {
-                foreach (var k in SyntheticKeys)
-                    m.NotApplicable(k, "cannot be combined with trace; a workload is a trace or a synthetic generator (bound a trace with trace.limit or trace.end_s)");
+                // One mistake, one error: the trace key is the odd one out, its synthetic siblings are not judged.
+                var written = SyntheticKeys.Where(m.Has).ToList();
+                Error(m.KeyNode("trace"), "workload.trace", $"cannot be combined with {string.Join(", ", written)}; a workload is a trace or a synthetic generator (bound a trace with trace.limit or trace.end_s)");
+                m.AcceptRest();
             }
-            var trace = BindTrace(traceNode);
-            if (trace != null) spec = new WorkloadSpec { Trace = trace };
+            else
+            {
+                var trace = BindTrace(traceNode);
+                if (trace != null) spec = new WorkloadSpec { Trace = trace };
+            }
         }
         else if (synthetic)
         {
@@ -286,9 +291,9 @@ internal sealed partial class ScenarioBinder
     {
         var m = new MapReader(this, node, "workload.trace", node);
         string? path = m.FilePath("path", required: true, "a request trace");
-        string formatName = m.Enum("format", "auto", ScenarioEnums.TraceFormats);
-        var format = ParseFormat(formatName);
-        if (path != null) format = CheckTrace(m.Node("path"), "workload.trace.path", path, format);
+        string? formatName = m.EnumOrNull("format", "auto", ScenarioEnums.TraceFormats);
+        var format = ParseFormat(formatName ?? "auto");
+        if (path != null && formatName != null) format = CheckTrace(m.Node("path"), "workload.trace.path", path, format);
         double timeScale = m.Double("time_scale", 1.0, 0, minExclusive: true);
         long? limit = m.LongOrNull("limit", 0);
         double startS = m.Double("start_s", 0, 0);

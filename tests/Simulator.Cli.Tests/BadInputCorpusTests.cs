@@ -59,6 +59,7 @@ public sealed partial class BadInputCorpusTests
           num_hidden_layers: 4
           vocab_size: 32000
           intermediate_size: 14336
+
         """;
 
     private const string AzureHeader = "TIMESTAMP,ContextTokens,GeneratedTokens\n";
@@ -69,7 +70,7 @@ public sealed partial class BadInputCorpusTests
     /// <param name="Args">The command; {dir} is the case folder, {out} a fresh output path inside it.</param>
     /// <param name="Exit">Expected exit code.</param>
     /// <param name="Names">The error line must contain this ("bad.yaml:@: key" puts the line of <paramref name="Locate"/> at @).</param>
-    /// <param name="Locate">Text whose first line in bad.yaml is the line the error must name.</param>
+    /// <param name="Locate">Text whose first line in bad.yaml is the line the error must name (^text: a line starting with it).</param>
     public sealed record BadInput(string Name, IReadOnlyDictionary<string, string> Files, string[] Args, int Exit, string Names, string? Locate = null)
     {
         public override string ToString() => Name;
@@ -125,7 +126,7 @@ public sealed partial class BadInputCorpusTests
         // ---- scenario keys
         yield return Key("unknown key", "  max_num_seqs: 256", "  max_num_sqes: 256", "scheduler.max_num_sqes");
         yield return Key("unknown top-level key", "router: least_outstanding", "routr: least_outstanding", "routr");
-        yield return Key("duplicate key", "  block_size: 16", "  block_size: 16\n  block_size: 32", "scheduler.block_size", "block_size: 32");
+        yield return Key("duplicate key", "  block_size: 16", "  block_size: 16\n  block_size: 32", "yaml", "block_size: 32");
         yield return Key("integer given a word", "  max_num_seqs: 256", "  max_num_seqs: lots", "scheduler.max_num_seqs");
         yield return Key("integer given a fraction", "  block_size: 16", "  block_size: 1.5", "scheduler.block_size");
         yield return Key("memory utilization above 1", "  gpu_memory_utilization: 0.90", "  gpu_memory_utilization: 1.5", "scheduler.gpu_memory_utilization");
@@ -164,19 +165,20 @@ public sealed partial class BadInputCorpusTests
         yield return Key("zero requests", "  requests: 20", "  requests: 0", "workload.requests");
         yield return Key("missing model", "model: llama-3.1-8b\n", "", "model", "name: corpus");
         yield return Key("workload with no bound", "  requests: 20\n", "", "workload", "workload:");
-        yield return Key("trace and generator together", "  requests: 20", "  requests: 20\n  trace: {path: bad.yaml}", "workload.requests", "requests:");
+        yield return Key("trace and generator together", "  requests: 20", "  requests: 20\n  trace: {path: bad.yaml}", "workload.trace", "trace:");
         yield return Key("hidden_size 0", "model: llama-3.1-8b\n", InlineModel.Replace("hidden_size: 4096", "hidden_size: 0"), "model.hidden_size", "hidden_size");
         yield return Key("negative hidden_size", "model: llama-3.1-8b\n", InlineModel.Replace("hidden_size: 4096", "hidden_size: -4096"), "model.hidden_size", "hidden_size");
         yield return Key("5 KV heads for 32 heads", "model: llama-3.1-8b\n", InlineModel.Replace("num_key_value_heads: 8", "num_key_value_heads: 5"), "model.num_key_value_heads", "num_key_value_heads");
         yield return Key("zero layers", "model: llama-3.1-8b\n", InlineModel.Replace("num_hidden_layers: 4", "num_hidden_layers: 0"), "model.num_hidden_layers", "num_hidden_layers");
-        yield return Key("inline model missing vocab", "model: llama-3.1-8b\n", InlineModel.Replace("  vocab_size: 32000\n", ""), "model.vocab_size", "model:");
+        yield return Key("inline model missing vocab", "model: llama-3.1-8b\n", InlineModel.Replace("  vocab_size: 32000\n", ""), "model.vocab_size", "^model:");
         yield return Key("negative GPU memory", "  gpu: H100-SXM-80GB", "  gpu: {memory_gb: -80, hbm_tbps: 3.35, bf16_tflops: 989}", "cluster.gpu.memory_gb", "gpu:");
         yield return Key("zero GPU memory", "  gpu: H100-SXM-80GB", "  gpu:\n    hbm_tbps: 3.35\n    memory_gb: 0\n    bf16_tflops: 989", "cluster.gpu.memory_gb", "memory_gb");
         yield return Key("negative link bandwidth", "  intra_node: nvlink4", "  intra_node: {kind: nvlink, bandwidth_gbps: -1, latency_us: 1}", "cluster.intra_node.bandwidth_gbps", "intra_node");
         yield return Key("missing hf_config file", "model: llama-3.1-8b", "model: {hf_config: nothere.json}", "model.hf_config");
         yield return Key("empty sweep", "moe: {routing_skew: 0}", "moe: {routing_skew: 0}\nsweep: {}", "sweep", "sweep:");
         yield return Key("sweep value not a list", "moe: {routing_skew: 0}", "moe: {routing_skew: 0}\nsweep: {parallelism.microbatches: 4}", "sweep.parallelism.microbatches", "sweep:");
-        yield return Key("bad value in a sweep list", "moe: {routing_skew: 0}", "moe: {routing_skew: 0}\nsweep: {scheduler.policy: [vllm, sarati]}", "scheduler.policy", "sweep:");
+        yield return new BadInput("bad value in a sweep list", Scenario(Edited("moe: {routing_skew: 0}", "moe: {routing_skew: 0}\nsweep:\n  scheduler.policy: [vllm, sarati]")),
+            ["sweep", "{dir}/bad.yaml", "--out", "{out}", "--no-report"], 2, "bad.yaml:@: scheduler.policy", "sarati");
         yield return Key("plan does not fit", "model: llama-3.1-8b", "model: llama-3.1-405b", "parallelism", "parallelism:", exit: 3);
         yield return Run("plan does not fit, run", "model: llama-3.1-8b", "model: llama-3.1-405b", "bad.yaml:@: parallelism", "parallelism:", exit: 3);
         yield return Key("trace time_scale 0", Synthetic, "  trace: {path: bad.yaml, format: azure, time_scale: 0}\n", "workload.trace.time_scale", "trace:");
@@ -285,7 +287,9 @@ public sealed partial class BadInputCorpusTests
         string names = c.Names.Replace("{dir}", tmp.Path);
         if (c.Locate is { } locate)
         {
-            int line = File.ReadAllLines(tmp.Sub("bad.yaml")).Select((l, i) => (l, i)).First(x => x.l.Contains(locate, StringComparison.Ordinal)).i + 1;
+            bool AtStart(string l) => locate.StartsWith('^') && l.StartsWith(locate[1..], StringComparison.Ordinal);
+            int line = File.ReadAllLines(tmp.Sub("bad.yaml")).Select((l, i) => (l, i))
+                .First(x => AtStart(x.l) || (!locate.StartsWith('^') && x.l.Contains(locate, StringComparison.Ordinal))).i + 1;
             names = names.Replace("@", line.ToString(System.Globalization.CultureInfo.InvariantCulture));
         }
         Assert.That(r.ExitCode, Is.EqualTo(c.Exit), r.ToString());
