@@ -16,10 +16,10 @@ internal static class YamlSyntax
         {
             char close = bracket == '{' ? '}' : ']';
             string kind = bracket == '{' ? "flow mapping" : "flow list";
-            return new ScenarioError(fileLabel, line, "yaml", $"the {kind} opened with '{bracket}' on this line is never closed; expected a matching '{close}' before the next key");
+            return new ScenarioError(fileLabel, line, "yaml", $"the {kind} opened with '{bracket}' on this line is never closed (close it with '{close}' before the next key); expected valid YAML");
         }
         if (TabIndentedLine(lines) is int tabLine && failure.Message.Contains("tab", StringComparison.OrdinalIgnoreCase))
-            return new ScenarioError(fileLabel, tabLine, "yaml", "a tab in the indentation; expected spaces (YAML indents with spaces only)");
+            return new ScenarioError(fileLabel, tabLine, "yaml", "a tab in the indentation (YAML indents with spaces only); expected valid YAML");
         int at = failure is YamlException ye ? (int)Math.Max(1, ye.Start.Line) : 1;
         string message = ScenarioLoader.StripMark(failure.Message).Trim().TrimEnd('.');
         return new ScenarioError(fileLabel, at, "yaml", $"{message}; expected valid YAML");

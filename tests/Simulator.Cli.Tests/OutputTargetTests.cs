@@ -130,3 +130,40 @@ public sealed class OutputTargetTests
         Directory.Exists(dir) && Directory.EnumerateDirectories(dir).Any(d => Path.GetFileName(d).Contains(".partial-", StringComparison.Ordinal)
             && File.Exists(Path.Combine(d, "timeline.json")));
 }
+
+/// <summary>Idle simulated time costs neither events nor timeseries rows, and the time series still adds up.</summary>
+[TestFixture, NonParallelizable]
+public sealed class IdleTimeTests
+{
+    [Test]
+    public void RunWithLongIdleGaps_WritesRowsPerActivityNotPerIdleSecond_AndTheTokenRatesStillSumToTheTokens()
+    {
+        using var tmp = new TempDir();
+        // 4 requests 100,000 s apart: 300,000 idle simulated seconds, one sample per second would be 300,000 rows.
+        var scenario = tmp.Write("idle.yaml", """
+            name: idle
+            model: llama-3.1-8b
+            workload:
+              arrivals: {process: constant, rate_per_s: 0.00001}
+              input_tokens: 128
+              output_tokens: 32
+              requests: 4
+            """);
+        var outDir = tmp.Sub("run");
+
+        var r = CliHarness.Run("run", scenario, "--out", outDir, "--no-report");
+
+        Assert.That(r.ExitCode, Is.EqualTo(0), r.ToString());
+        var series = CsvTable.Read(Path.Combine(outDir, "timeseries.csv"));
+        Assert.That(series.Rows.Count, Is.LessThan(40), "a few rows around each request, none per idle second");
+        double previous = 0, tokens = 0;
+        for (int i = 0; i < series.Rows.Count; i++)
+        {
+            double t = series.Number(i, "time_s");
+            tokens += series.Number(i, "output_tokens_per_s") * (t - previous);
+            previous = t;
+        }
+        Assert.That(tokens, Is.EqualTo(4 * 32).Within(0.5), "rate x interval over the rows gives back every generated token");
+        Assert.That(series.Number(series.Rows.Count - 1, "time_s"), Is.GreaterThan(300_000), "the series spans the whole run");
+    }
+}
