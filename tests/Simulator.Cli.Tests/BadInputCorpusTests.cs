@@ -71,7 +71,9 @@ public sealed partial class BadInputCorpusTests
     /// <param name="Exit">Expected exit code.</param>
     /// <param name="Names">The error line must contain this ("bad.yaml:@: key" puts the line of <paramref name="Locate"/> at @).</param>
     /// <param name="Locate">Text whose first line in bad.yaml is the line the error must name (^text: a line starting with it).</param>
-    public sealed record BadInput(string Name, IReadOnlyDictionary<string, string> Files, string[] Args, int Exit, string Names, string? Locate = null)
+    /// <param name="Prepare">Runs in the case folder after the files are written (e.g. a real run to corrupt).</param>
+    public sealed record BadInput(string Name, IReadOnlyDictionary<string, string> Files, string[] Args, int Exit, string Names, string? Locate = null,
+        Action<string>? Prepare = null)
     {
         public override string ToString() => Name;
     }
@@ -253,6 +255,13 @@ public sealed partial class BadInputCorpusTests
         yield return new BadInput("report over a folder that is no run", Scenario(Base, ("plain/notes.txt", "hello")), ["report", "{dir}/plain", "--out", "{out}"], 2, "plain");
         yield return new BadInput("report over a corrupt summary.json", Scenario(Base, ("run/summary.json", "{not json"), ("run/.sim-run", "")), ["report", "{dir}/run", "--out", "{out}"], 2, "summary.json");
 
+        yield return new BadInput("report over a requests.csv with a word for a number", Scenario(Base), ["report", "{dir}/run", "--out", "{out}"], 2, "run/requests.csv:3: arrival_s",
+            Prepare: dir => CorruptRequests(dir, lines => lines[2] = string.Join(',', lines[2].Split(',').Select((f, i) => i == 1 ? "abc" : f))));
+        yield return new BadInput("report over a cut-short requests.csv", Scenario(Base), ["report", "{dir}/run", "--out", "{out}"], 2, "run/requests.csv:4: row",
+            Prepare: dir => CorruptRequests(dir, lines => lines[3] = lines[3][..(lines[3].Length / 3)]));
+        yield return new BadInput("report over a requests.csv with an unknown status", Scenario(Base), ["report", "{dir}/run", "--out", "{out}"], 2, "run/requests.csv:2: status",
+            Prepare: dir => CorruptRequests(dir, lines => lines[1] = lines[1].Replace(",completed,", ",done,", StringComparison.Ordinal)));
+
         // ---- output targets
         yield return new BadInput("--out a folder of user files", Scenario(Base, ("mine/thesis.txt", "precious")), ["run", "{dir}/bad.yaml", "--out", "{dir}/mine", "--no-report"], 2, "error: --out: {dir}/mine holds 1");
         yield return new BadInput("--out a user file", Scenario(Base, ("notes.txt", "precious")), ["run", "{dir}/bad.yaml", "--out", "{dir}/notes.txt", "--no-report"], 2, "error: --out: {dir}/notes.txt is a file");
@@ -263,6 +272,17 @@ public sealed partial class BadInputCorpusTests
         yield return new BadInput("sweep --out a folder of user files",
             Scenario(Base + "\nsweep: {seed: [1, 2]}\n", ("mine/thesis.txt", "precious"), ("mine/data/x.csv", "1,2")),
             ["sweep", "{dir}/bad.yaml", "--out", "{dir}/mine", "--no-report"], 2, "error: --out: {dir}/mine holds 2");
+    }
+
+    /// <summary>Runs the base scenario into {dir}/run (no report) and edits its requests.csv lines.</summary>
+    private static void CorruptRequests(string dir, Action<string[]> edit)
+    {
+        var r = CliHarness.Run("run", Path.Combine(dir, "bad.yaml"), "--out", Path.Combine(dir, "run"), "--no-report");
+        Assert.That(r.ExitCode, Is.EqualTo(0), "setup run\n" + r);
+        var path = Path.Combine(dir, "run", "requests.csv");
+        var lines = File.ReadAllText(path).Split('\n');
+        edit(lines);
+        File.WriteAllText(path, string.Join('\n', lines));
     }
 
     [GeneratedRegex(@"\bSystem\.[A-Z]|Exception\b|`1")]
@@ -278,6 +298,7 @@ public sealed partial class BadInputCorpusTests
             Directory.CreateDirectory(Path.GetDirectoryName(path)!);
             File.WriteAllText(path, content.Replace("{dir}", tmp.Path));
         }
+        c.Prepare?.Invoke(tmp.Path);
         var before = Snapshot(tmp.Path);
         string outDir = tmp.Sub("out");
         var args = c.Args.Select(a => a.Replace("{dir}", tmp.Path).Replace("{out}", outDir)).ToArray();
