@@ -77,7 +77,7 @@ public static class ScenarioRunner
         // replacing only an earlier sweep directory (its marker); an interrupted or failed sweep leaves nothing.
         var parent = Path.GetDirectoryName(root)!;
         Directory.CreateDirectory(parent);
-        var temp = Path.Combine(parent, "." + Path.GetFileName(root) + ".partial-" + Guid.NewGuid().ToString("N")[..12]);
+        var temp = PartialOutputs.TempSibling(root);
         using var partial = PartialOutputs.Create(temp);
         try
         {

@@ -116,6 +116,10 @@ public static class PartialOutputs
         get { lock (Gate) return _interrupted; }
     }
 
+    /// <summary>The hidden sibling a folder is written in before it is moved into place: <c>.NAME.partial-ID</c>.</summary>
+    public static string TempSibling(string target) =>
+        Path.Combine(Path.GetDirectoryName(target)!, "." + Path.GetFileName(target) + ".partial-" + Guid.NewGuid().ToString("N")[..12]);
+
     /// <summary>Creates <paramref name="tempDirectory"/> and registers it; disposing the token unregisters it.</summary>
     public static IDisposable Create(string tempDirectory)
     {

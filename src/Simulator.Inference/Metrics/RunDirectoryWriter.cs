@@ -96,7 +96,7 @@ public sealed class RunDirectoryWriter : IRunRecorder, IDisposable
         var parent = Path.GetDirectoryName(OutputDirectory) ?? throw new OutputTargetException($"{OutputDirectory} has no parent folder; expected a folder path such as results/my-run");
         _createdParent = FirstMissing(parent);
         Directory.CreateDirectory(parent);
-        TempDirectory = Path.Combine(parent, "." + Path.GetFileName(OutputDirectory) + ".partial-" + Guid.NewGuid().ToString("N")[..12]);
+        TempDirectory = PartialOutputs.TempSibling(OutputDirectory);
         _partial = PartialOutputs.Create(TempDirectory);
         _meta = metadata;
         _metrics = new RunMetricsAccumulator(metadata.Slo);
