@@ -19,6 +19,8 @@ public static class CliVerbs
     public const int ExitFailure = 1;
     public const int ExitBadInput = 2;
     public const int ExitDoesNotFit = 3;
+    public const int ExitInterrupted = 130;
+    public const int ExitTerminated = 143;
 
     private static readonly CultureInfo Inv = CultureInfo.InvariantCulture;
 
@@ -57,7 +59,8 @@ public static class CliVerbs
     public static int Sweep(string scenarioPath, string? outDir, int? jobs, IReadOnlyList<string> sets, bool report)
     {
         var points = new ScenarioLoader(RunBuilder.Catalog).LoadSweep(scenarioPath, sets);
-        if (points.Count == 0) throw new ArgumentException($"{scenarioPath}: the scenario has no sweep: block; add e.g. sweep: {{parallelism.microbatches: [1, 2, 4]}}");
+        if (points.Count == 0 || points[0].Labels.Count == 0)
+            throw new ScenarioException([new ScenarioError(scenarioPath, 1, "sweep", "missing; sim sweep needs a sweep: block such as sweep: {parallelism.microbatches: [1, 2, 4]} (or use sim run)")]);
         var dir = outDir ?? Path.Combine("results", points[0].Scenario.Name + "-sweep");
         int parallel = jobs ?? Environment.ProcessorCount;
         if (parallel < 1) throw new ArgumentException($"--jobs {parallel}: must be at least 1");
@@ -133,7 +136,8 @@ public static class CliVerbs
         }
         if (!plan.Fits)
         {
-            Console.Error.WriteLine($"error: {scenarioPath}: parallelism: the plan does not fit in GPU memory; {plan.Describe().Replace('\n', ';')}");
+            var at = scenario.Locations.Find("parallelism");
+            Console.Error.WriteLine(new PlanDoesNotFitException(at.File, at.Line, plan).Message.Replace('\n', ';'));
             return ExitDoesNotFit;
         }
         return ExitOk;
@@ -141,12 +145,15 @@ public static class CliVerbs
 
     public static int Step(string model, string gpu, int tp, int pp, int ep, string phase, int batch, int prompt, int? context, string weights, string engine, string calibration, bool json)
     {
-        var m = File.Exists(model) ? HfConfigImporter.Load(model) : ModelPresets.Get(model);
-        var g = GpuPresets.Get(gpu);
-        var precision = Precision.Parse(weights, weights is "int8" or "int4" ? "bf16" : weights);
+        var m = Flag("--model", () => File.Exists(model) ? HfConfigImporter.Load(model) : ModelPresets.Get(model));
+        var g = Flag("--gpu", () => GpuPresets.Get(gpu));
+        var precision = Flag("--precision", () => Precision.Parse(weights, weights is "int8" or "int4" ? "bf16" : weights));
+        var stepPhase = Flag("--phase", () => StepProbe.ParsePhase(phase));
+        var profile = Flag("--calibration", () => CalibrationProfile.Named(calibration, g));
+        profile = Flag("--engine", () => profile.WithEngine(engine));
         var topology = Simulator.Hardware.Topology.ClusterTopology.FromPresets(g.Name, 1, Math.Max(8, tp * pp));
-        var result = StepProbe.Run(m, g, tp, pp, ep, StepProbe.ParsePhase(phase), batch, prompt, context,
-            new AnalyticCollectives(topology), profile: CalibrationProfile.Named(calibration, g).WithEngine(engine), precision: precision);
+        var result = Flag(PlanFlag, () => StepProbe.Run(m, g, tp, pp, ep, stepPhase, batch, prompt, context,
+            new AnalyticCollectives(topology), profile: profile, precision: precision));
         if (json)
         {
             var sb = new StringBuilder();
@@ -173,8 +180,11 @@ public static class CliVerbs
 
     public static int Collective(string gpu, string op, int ranks, string bytesText, int nodes, string algorithm, bool json)
     {
-        long bytes = ParseBytes(bytesText);
-        var r = CollectiveProbe.Run(gpu, op, ranks, bytes, nodes, algorithm);
+        long bytes = Flag("--bytes", () => ParseBytes(bytesText));
+        Flag("--gpu", () => GpuPresets.Get(gpu));
+        Flag("--op", () => Names.ParseOp(op));
+        Flag("--algorithm", () => Names.ParseAlgorithm(algorithm));
+        var r = Flag(_ => "--ranks", () => CollectiveProbe.Run(gpu, op, ranks, bytes, nodes, algorithm));
         if (json)
         {
             Console.WriteLine("{\"time_us\":" + Num(r.TimeUs) + ",\"algbw_gbps\":" + Num(r.AlgBwGBps) + ",\"busbw_gbps\":" + Num(r.BusBwGBps) + "}");
@@ -225,8 +235,16 @@ public static class CliVerbs
     /// <summary>Prints a failure as `error:` lines (never a stack trace) and returns its exit code.</summary>
     public static int ReportFailure(Exception ex)
     {
+        // An interrupt is being handled on another thread: it prints the one line and sets the exit code.
+        if (PartialOutputs.Interrupted) return ExitInterrupted;
         switch (ex)
         {
+            case CliInputException:
+                Console.Error.WriteLine(Prefixed(ex.Message));
+                return ExitBadInput;
+            case OutputTargetException ot:
+                Console.Error.WriteLine("error: --out: " + Prefixed(ot.Message)["error: ".Length..]);
+                return ExitBadInput;
             case ScenarioException se:
                 foreach (var e in se.Errors) Console.Error.WriteLine(e.ToString());
                 return ExitBadInput;
@@ -244,7 +262,7 @@ public static class CliVerbs
                     Console.Error.WriteLine(Prefixed(ex.Message));
                     return ExitBadInput;
                 }
-                Console.Error.WriteLine("error: internal: " + ex.GetType().Name + ": " + ex.Message.Replace('\n', ' '));
+                Console.Error.WriteLine("error: internal: " + ex.Message.Replace('\n', ' ').Replace("\r", "") + " (a bug in sim, not in your input; please report it with the command that caused it)");
                 return ExitFailure;
         }
     }
@@ -270,12 +288,39 @@ public static class CliVerbs
         {
             if (t.EndsWith(suffix, StringComparison.OrdinalIgnoreCase))
             {
-                if (double.TryParse(t[..^suffix.Length], NumberStyles.Float, Inv, out var v) && v >= 0) return (long)Math.Round(v * mult);
+                if (double.TryParse(t[..^suffix.Length], NumberStyles.Float, Inv, out var v) && v >= 0 && v * mult <= CollectiveProbe.MaxBytes)
+                    return (long)Math.Round(v * mult);
                 break;
             }
         }
-        if (long.TryParse(t, NumberStyles.Integer, Inv, out var b) && b >= 0) return b;
-        throw new ArgumentException($"--bytes '{text}': expected a non-negative size such as 1048576, 16K, 1M, 1GiB");
+        if (long.TryParse(t, NumberStyles.Integer, Inv, out var b) && b >= 0 && b <= CollectiveProbe.MaxBytes) return b;
+        throw new ArgumentException($"'{text}' is not a size; expected bytes from 0 to 1 TiB such as 1048576, 16K, 1M, 1GiB");
+    }
+
+    /// <summary>The flag a probe's plan problem is about (TP, PP or EP not dividing the model), from its wording.</summary>
+    private static string PlanFlag(Exception ex)
+    {
+        string p = ex.Message.ToLowerInvariant();
+        if (p.Contains("batch")) return "--batch";
+        if (p.Contains("prompt")) return "--prompt";
+        if (p.Contains("context")) return "--context";
+        if (p.Contains("pipeline") || p.StartsWith("pp", StringComparison.Ordinal)) return "--pp";
+        if (p.Contains("expert") || p.StartsWith("ep", StringComparison.Ordinal)) return "--ep";
+        return "--tp";
+    }
+
+    /// <summary>Runs a parse or lookup for <paramref name="flag"/>; its failure becomes that flag's one-line error.</summary>
+    private static T Flag<T>(string flag, Func<T> resolve) => Flag(_ => flag, resolve);
+
+    private static T Flag<T>(Func<Exception, string> flagOf, Func<T> resolve)
+    {
+        try { return resolve(); }
+        catch (Exception ex) when (ex is ArgumentException or KeyNotFoundException or FormatException or ModelConfigException
+            or Simulator.Inference.Parallelism.PlanException)
+        {
+            string message = Prefixed(ex.Message)["error: ".Length..];
+            throw new CliInputException(flagOf(ex), message);
+        }
     }
 
     private static string Describe(Scenario s) =>

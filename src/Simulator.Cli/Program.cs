@@ -1,9 +1,18 @@
 using System.CommandLine;
 using Simulator.Cli;
+using Simulator.Hardware.Collectives;
+using Simulator.Inference.Cost;
 
 // The `sim` command: parses arguments and calls one library function per verb (see CliVerbs).
-// Exit codes: 0 success; 2 bad input (one `error: ...` line per problem on stderr); 3 plan does not fit.
-return CliApp.Execute(args);
+// Exit codes: 0 success; 2 bad input (one `error: ...` line per problem on stderr); 3 plan does not fit;
+// 130 / 143 interrupted by SIGINT / SIGTERM (the unfinished output folders are removed first).
+using (CliErrors.HandleInterrupts())
+{
+    int code = CliApp.Execute(args);
+    // An interrupt that arrived while the verb was finishing owns the exit: it prints the one line and exits.
+    if (Simulator.Inference.Metrics.PartialOutputs.Interrupted) Thread.Sleep(Timeout.Infinite);
+    return code;
+}
 
 namespace Simulator.Cli
 {
@@ -22,8 +31,8 @@ namespace Simulator.Cli
                 var parse = root.Parse(args);
                 if (parse.Errors.Count > 0)
                 {
-                    foreach (var e in parse.Errors) Console.Error.WriteLine("error: " + e.Message);
-                    Console.Error.WriteLine("(see `sim --help`)");
+                    // One mistake, one line: System.CommandLine may report a mistake several ways; the first says it.
+                    Console.Error.WriteLine(CliErrors.Translate(CliErrors.MostTelling(parse.Errors), parse));
                     return CliVerbs.ExitBadInput;
                 }
                 return parse.Invoke(new InvocationConfiguration { EnableDefaultExceptionHandler = false });
@@ -41,7 +50,7 @@ namespace Simulator.Cli
             // run
             var runScenario = new Argument<string>("scenario") { Description = "scenario YAML file" };
             var runOut = new Option<string?>("--out") { Description = "run directory (default results/<name>/)" };
-            var runSeed = new Option<int?>("--seed") { Description = "override the scenario's seed" };
+            var runSeed = CliOptions.NullableInt("--seed", "override the scenario's seed (integer >= 0)", 0, int.MaxValue);
             var runSet = SetOption();
             var runNoReport = new Option<bool>("--no-report") { Description = "skip charts and report.html" };
             var run = new Command("run", "simulate one scenario and write a run directory") { runScenario, runOut, runSeed, runSet, runNoReport };
@@ -52,7 +61,7 @@ namespace Simulator.Cli
             // sweep
             var swScenario = new Argument<string>("scenario") { Description = "scenario YAML file with a sweep: block" };
             var swOut = new Option<string?>("--out") { Description = "sweep directory (default results/<name>-sweep/)" };
-            var swJobs = new Option<int?>("--jobs") { Description = "points run in parallel (default: all cores)" };
+            var swJobs = CliOptions.NullableInt("--jobs", "points run in parallel (default: all cores)", 1, 1024);
             var swSet = SetOption();
             var swNoReport = new Option<bool>("--no-report") { Description = "skip charts and report.html" };
             var sweep = new Command("sweep", "run every point of the scenario's sweep: block") { swScenario, swOut, swJobs, swSet, swNoReport };
@@ -71,13 +80,13 @@ namespace Simulator.Cli
             // step
             var model = new Option<string>("--model") { Description = "model preset or path to a Hugging Face config.json", Required = true };
             var gpu = new Option<string>("--gpu") { Description = "GPU preset", Required = true };
-            var tp = new Option<int>("--tp") { Description = "tensor-parallel size", DefaultValueFactory = _ => 1 };
-            var pp = new Option<int>("--pp") { Description = "pipeline-parallel size", DefaultValueFactory = _ => 1 };
-            var ep = new Option<int>("--ep") { Description = "expert-parallel size", DefaultValueFactory = _ => 1 };
+            var tp = CliOptions.Int("--tp", "tensor-parallel size", 1, CliOptions.MaxParallelSize, 1);
+            var pp = CliOptions.Int("--pp", "pipeline-parallel size", 1, CliOptions.MaxParallelSize, 1);
+            var ep = CliOptions.Int("--ep", "expert-parallel size", 1, CliOptions.MaxParallelSize, 1);
             var phase = new Option<string>("--phase") { Description = "prefill | decode", Required = true };
-            var batch = new Option<int>("--batch") { Description = "sequences in the batch", DefaultValueFactory = _ => 1 };
-            var prompt = new Option<int>("--prompt") { Description = "prompt tokens per sequence", Required = true };
-            var context = new Option<int?>("--context") { Description = "decode: tokens already in each sequence's KV cache (default: prompt)" };
+            var batch = CliOptions.Int("--batch", "sequences in the batch", 1, StepProbe.MaxBatch, 1);
+            var prompt = CliOptions.Int("--prompt", "prompt tokens per sequence", 1, StepProbe.MaxTokens, null, required: true);
+            var context = CliOptions.NullableInt("--context", "decode: tokens already in each sequence's KV cache (default: prompt)", 0, StepProbe.MaxTokens);
             var weights = new Option<string>("--precision") { Description = "weights precision: bf16 | fp8 | int8 | int4", DefaultValueFactory = _ => "bf16" };
             var engine = new Option<string>("--engine") { Description = "engine overheads: vllm (CUDA graphs, default) | splitwise (fitted, no CUDA graphs) | none (kernels only)", DefaultValueFactory = _ => "vllm" };
             var calibration = new Option<string>("--calibration") { Description = "kernel calibration profile: auto (by GPU) | a100-vidur | h100 | h100-measured | h100-vidur", DefaultValueFactory = _ => "auto" };
@@ -91,10 +100,10 @@ namespace Simulator.Cli
             // collective
             var cGpu = new Option<string>("--gpu") { Description = "GPU preset (its default intra/inter-node links)", Required = true };
             var op = new Option<string>("--op") { Description = "all_reduce | all_gather | reduce_scatter | all_to_all | send_recv | broadcast", Required = true };
-            var ranks = new Option<int>("--ranks") { Description = "number of GPUs", Required = true };
+            var ranks = CliOptions.Int("--ranks", "number of GPUs", 1, CollectiveProbe.MaxRanks, null, required: true);
             var bytes = new Option<string>("--bytes") { Description = "message size in bytes (suffixes K, M, G, KiB, MiB, GiB allowed)", Required = true };
-            var nodes = new Option<int>("--nodes") { Description = "nodes the ranks span", DefaultValueFactory = _ => 1 };
-            var algorithm = new Option<string>("--algorithm") { Description = "auto | ring | tree | hierarchical | direct", DefaultValueFactory = _ => "auto" };
+            var nodes = CliOptions.Int("--nodes", "nodes the ranks span", 1, CollectiveProbe.MaxRanks, 1);
+            var algorithm = new Option<string>("--algorithm") { Description = "auto | ring | tree | hierarchical | direct | nvls", DefaultValueFactory = _ => "auto" };
             var cJson = new Option<bool>("--json") { Description = "print one JSON object" };
             var collective = new Command("collective", "predicted collective time, algbw and busbw (nccl-tests definitions)")
                 { cGpu, op, ranks, bytes, nodes, algorithm, cJson };
@@ -124,10 +133,12 @@ namespace Simulator.Cli
             return root;
         }
 
+        // Implementation note: each --set takes exactly one value, so a trailing `--set` with nothing after it
+        // is an error rather than silently ignored.
         private static Option<string[]> SetOption() => new("--set")
         {
             Description = "override a scenario key: --set parallelism.microbatches=4 (repeatable)",
-            Arity = ArgumentArity.ZeroOrMore,
+            Arity = ArgumentArity.OneOrMore,
             AllowMultipleArgumentsPerToken = false,
         };
     }

@@ -97,7 +97,7 @@ public sealed class RunData
             Name = scenarioName ?? Path.GetFileName(Path.TrimEndingDirectorySeparator(Path.GetFullPath(dir))),
             Summary = summary,
             Scenario = scenario,
-            Requests = ReportTables.Open(dir, "requests"),
+            Requests = CheckedRequests(dir),
             Iterations = ReportTables.Open(dir, "iterations"),
             Gpus = ReportTable.TryReadCsv(Path.Combine(dir, "gpus.csv")),
             Links = ReportTable.TryReadCsv(Path.Combine(dir, "links.csv")),
@@ -105,6 +105,21 @@ public sealed class RunData
             ItlHistogram = ReportTable.TryReadCsv(Path.Combine(dir, "itl_histogram.csv")),
             Slo = slo,
         };
+    }
+
+    private static readonly string[] RequestTextColumns = ["status", "reason", "session_id"];
+
+    private static readonly Dictionary<string, IReadOnlyList<string>> RequestValues = new()
+    {
+        ["status"] = ["completed", "rejected", "failed", "unfinished"],
+    };
+
+    /// <summary>requests.csv, checked row by row: a corrupt file is an error naming its line, never a silently wrong chart.</summary>
+    private static ReportTable? CheckedRequests(string dir)
+    {
+        var table = ReportTables.Open(dir, "requests");
+        table?.EnsureWellFormed(Path.Combine(dir, "requests.csv"), RequestTextColumns, RequestValues);
+        return table;
     }
 
     private static void Flatten(JsonElement e, string prefix, IDictionary<string, double> into)

@@ -13,6 +13,7 @@ public sealed class ReportTable
     private readonly Dictionary<string, int> _index;
     private readonly IReadOnlyList<string[]> _rows;
     private readonly Dictionary<int, double[]> _numbers = new();
+    private IReadOnlyList<int>? _fieldCounts; // fields each CSV row really had (null for other sources)
 
     /// <summary>A table from its headers and rows (each row one cell per header, invariant-culture text).</summary>
     public ReportTable(IReadOnlyList<string> headers, IReadOnlyList<string[]> rows)
@@ -44,17 +45,47 @@ public sealed class ReportTable
         using var reader = CsvReader.FromFile(path, options);
         var headers = reader.Headers.ToArray();
         var rows = new List<string[]>();
+        var fields = new List<int>();
         while (reader.Read())
         {
             var row = new string[headers.Length];
             for (var i = 0; i < headers.Length; i++) row[i] = i < reader.FieldCount ? reader.GetString(i) : "";
             rows.Add(row);
+            fields.Add(reader.FieldCount);
         }
-        return new ReportTable(headers, rows);
+        return new ReportTable(headers, rows) { _fieldCounts = fields };
     }
 
     /// <summary>Whether the column exists.</summary>
     public bool Has(string column) => _index.ContainsKey(column);
+
+    /// <summary>
+    /// Checks a table the simulator wrote: every cell of a column not in <paramref name="textColumns"/> is a number or
+    /// empty, and <paramref name="allowed"/> columns hold one of their values. A corrupt or truncated file throws
+    /// <see cref="ReportInputException"/> naming the file, the line (header = line 1) and the column.
+    /// </summary>
+    public void EnsureWellFormed(string path, IReadOnlyCollection<string> textColumns, IReadOnlyDictionary<string, IReadOnlyList<string>> allowed)
+    {
+        for (var r = 0; r < RowCount; r++)
+        {
+            if (_fieldCounts is { } counts && counts[r] != Headers.Count)
+                throw new ReportInputException($"{path}:{r + 2}: row: has {counts[r]} fields but the header has {Headers.Count}; expected complete rows (is the file corrupt or cut short?)");
+            for (var c = 0; c < Headers.Count; c++)
+            {
+                string column = Headers[c].Trim(), cell = _rows[r][c];
+                if (allowed.TryGetValue(column, out var values))
+                {
+                    if (!values.Contains(cell))
+                        throw new ReportInputException($"{path}:{r + 2}: {column}: got '{cell}'; expected one of {string.Join(" | ", values)} (is the file corrupt or cut short?)");
+                }
+                else if (!textColumns.Contains(column) && cell.Length > 0
+                    && !double.TryParse(cell, NumberStyles.Float, CultureInfo.InvariantCulture, out _))
+                {
+                    throw new ReportInputException($"{path}:{r + 2}: {column}: got '{cell}'; expected a number or an empty cell (is the file corrupt?)");
+                }
+            }
+        }
+    }
 
     /// <summary>Whether the column exists and at least one row has a number in it.</summary>
     public bool HasNumbers(string column) => Has(column) && Numbers(column).Any(double.IsFinite);

@@ -58,6 +58,9 @@ internal sealed class MapReader
 
     public bool Has(string key) => _entries.Any(e => e.Key.Value == key);
 
+    /// <summary>The key node of <paramref name="key"/> (for errors about the key itself), or the mapping when absent.</summary>
+    public YamlNode? KeyNode(string key) => _entries.Where(e => e.Key.Value == key).Select(e => (YamlNode)e.Key).FirstOrDefault() ?? Owner;
+
     /// <summary>Declares <paramref name="key"/> valid only in another variant: if present, it is reported with <paramref name="why"/>.</summary>
     public void NotApplicable(string key, string why) => _notApplicable[key] = why;
 
@@ -138,20 +141,33 @@ internal sealed class MapReader
     }
 
     /// <summary>One of <paramref name="allowed"/> (compared case-insensitively, returned as listed).</summary>
-    public string Enum(string key, string fallback, IReadOnlyList<string> allowed)
+    public string Enum(string key, string fallback, IReadOnlyList<string> allowed) => EnumOrNull(key, fallback, allowed) ?? fallback;
+
+    /// <summary>
+    /// Like <see cref="Enum"/>, but null when the written value is not allowed (the error is recorded): a variant key
+    /// (<c>dist</c>, <c>process</c>) that is wrong makes its siblings' checks meaningless (see <see cref="AcceptRest"/>).
+    /// </summary>
+    public string? EnumOrNull(string key, string fallback, IReadOnlyList<string> allowed)
     {
         var node = Node(key);
         string list = string.Join(" | ", allowed);
         if (node is null) return fallback;
-        if (!Scalar(node, key, "one of " + list, nullable: false, out var text) || text is null) return fallback;
+        if (!Scalar(node, key, "one of " + list, nullable: false, out var text) || text is null) return null;
         var match = allowed.FirstOrDefault(a => string.Equals(a, text, StringComparison.OrdinalIgnoreCase));
         if (match is null)
         {
             string hint = Suggest.Closest(text, allowed) is string s ? $" (did you mean '{s}'?)" : "";
             _binder.Error(node, KeyPath(key), $"'{text}' is not allowed{hint}; expected one of {list}");
-            return fallback;
+            return null;
         }
         return match;
+    }
+
+    /// <summary>Marks every key of the mapping as known, so <see cref="Finish"/> reports nothing more (one mistake, one error).</summary>
+    public void AcceptRest()
+    {
+        foreach (var (k, _) in _entries) _known.Add(k.Value ?? "");
+        _notApplicable.Clear();
     }
 
     /// <summary>A file path resolved against the scenario's folder; reports a missing file.</summary>

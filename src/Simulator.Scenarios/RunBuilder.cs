@@ -154,6 +154,11 @@ public static class RunBuilder
             }
             if (spec.Inline is { } map) return inline(map);
         }
+        catch (InlineSpecException ex)
+        {
+            errors.Add(loc.ErrorAt(key + "." + ex.Key, ex.Message));
+            return null;
+        }
         catch (Exception ex) when (ex is ArgumentException or FormatException or KeyNotFoundException)
         {
             errors.Add(loc.ErrorAt(key, ex.Message));
@@ -180,9 +185,14 @@ public static class RunBuilder
                 return HfConfigImporter.Parse(ToJson(map), "model (inline)", inlineName);
             }
         }
+        catch (ModelConfigException ex) when (ex.Key is { } key && model.Inline is not null)
+        {
+            errors.Add(loc.ErrorAt("model." + key, ex.Problem));
+            return null;
+        }
         catch (Exception ex) when (ex is ModelConfigException or IOException or JsonException or ArgumentException)
         {
-            errors.Add(loc.ErrorAt("model", ex.Message));
+            errors.Add(loc.ErrorAt(model.HfConfigPath is null ? "model" : "model.hf_config", ex.Message));
             return null;
         }
         errors.Add(loc.ErrorAt("model", "a preset name, {hf_config: path} or an inline config is required"));
@@ -192,16 +202,30 @@ public static class RunBuilder
     /// <summary>An inline GPU: name, memory_gb, hbm_tbps, bf16_tflops, fp8_tflops, int8_tops, fp32_tflops, sm_count, intra_node, inter_node.</summary>
     private static GpuSpec InlineGpu(SpecMap map) => new(
         Name: Text(map, "name") ?? "custom-gpu",
-        MemoryGB: Number(map, "memory_gb") ?? throw new ArgumentException("inline gpu needs memory_gb"),
-        HbmTBps: Number(map, "hbm_tbps") ?? throw new ArgumentException("inline gpu needs hbm_tbps"),
-        Bf16Tflops: Number(map, "bf16_tflops") ?? throw new ArgumentException("inline gpu needs bf16_tflops"),
-        Fp8Tflops: Number(map, "fp8_tflops") ?? 0,
-        Int8Tops: Number(map, "int8_tops") ?? 0,
-        Fp32Tflops: Number(map, "fp32_tflops") ?? 0,
+        MemoryGB: Positive(map, "memory_gb") ?? throw new InlineSpecException("memory_gb", "missing; an inline gpu needs memory_gb (GB of HBM)"),
+        HbmTBps: Positive(map, "hbm_tbps") ?? throw new InlineSpecException("hbm_tbps", "missing; an inline gpu needs hbm_tbps (TB/s)"),
+        Bf16Tflops: Positive(map, "bf16_tflops") ?? throw new InlineSpecException("bf16_tflops", "missing; an inline gpu needs bf16_tflops (dense TFLOP/s)"),
+        Fp8Tflops: NonNegative(map, "fp8_tflops") ?? 0,
+        Int8Tops: NonNegative(map, "int8_tops") ?? 0,
+        Fp32Tflops: NonNegative(map, "fp32_tflops") ?? 0,
         DefaultIntraNodeLink: Text(map, "intra_node") ?? "nvlink4",
         DefaultInterNodeLink: Text(map, "inter_node") ?? "ib-ndr400",
-        SmCount: (int)(Number(map, "sm_count") ?? 132),
+        SmCount: (int)Math.Round(Positive(map, "sm_count") ?? 132),
         Source: "inline spec in the scenario");
+
+    /// <summary>A problem with one key of an inline GPU or link spec (reported at that key's line).</summary>
+    private sealed class InlineSpecException(string key, string message) : ArgumentException(message)
+    {
+        public string Key { get; } = key;
+    }
+
+    private static double? Positive(SpecMap map, string key) => Number(map, key) is { } v && !(v > 0)
+        ? throw new InlineSpecException(key, $"{v.ToString("R", CultureInfo.InvariantCulture)} is out of range; expected a number > 0")
+        : Number(map, key);
+
+    private static double? NonNegative(SpecMap map, string key) => Number(map, key) is { } v && v < 0
+        ? throw new InlineSpecException(key, $"{v.ToString("R", CultureInfo.InvariantCulture)} is out of range; expected a number >= 0")
+        : Number(map, key);
 
     /// <summary>An inline link: name, kind (nvlink | pcie | infiniband | ethernet | ideal), bandwidth_gbps (per direction), latency_us.</summary>
     private static LinkSpec InlineLink(SpecMap map, LinkKind defaultKind)
@@ -214,11 +238,11 @@ public static class RunBuilder
             "infiniband" or "ib" => LinkKind.InfiniBand,
             "ethernet" or "roce" => LinkKind.Ethernet,
             "ideal" => LinkKind.Ideal,
-            _ => throw new ArgumentException($"link kind '{kindText}' is not one of nvlink, pcie, infiniband, ethernet, ideal"),
+            _ => throw new InlineSpecException("kind", $"'{kindText}' is not allowed; expected one of nvlink | pcie | infiniband | ethernet | ideal"),
         };
         return new LinkSpec(Text(map, "name") ?? "custom-link", kind,
-            Number(map, "bandwidth_gbps") ?? throw new ArgumentException("inline link needs bandwidth_gbps (GB/s per direction)"),
-            Number(map, "latency_us") ?? throw new ArgumentException("inline link needs latency_us"),
+            Positive(map, "bandwidth_gbps") ?? throw new InlineSpecException("bandwidth_gbps", "missing; an inline link needs bandwidth_gbps (GB/s per direction)"),
+            NonNegative(map, "latency_us") ?? throw new InlineSpecException("latency_us", "missing; an inline link needs latency_us"),
             "inline spec in the scenario");
     }
 
@@ -232,7 +256,8 @@ public static class RunBuilder
     private static double? Number(SpecMap map, string key)
     {
         if (map[key] is null) return null;
-        return map.GetDouble(key) ?? throw new ArgumentException($"{key} must be a number, not {map[key]!.ToFlowText()}");
+        var v = map.GetDouble(key) ?? throw new InlineSpecException(key, $"expected a number, got {map[key]!.ToFlowText()}");
+        return double.IsFinite(v) ? v : throw new InlineSpecException(key, $"expected a finite number, got {map[key]!.ToFlowText()}");
     }
 
     private static string ToJson(SpecMap map)

@@ -55,6 +55,13 @@ internal sealed partial class ScenarioBinder
 
     public void Record(string keyPath, YamlNode keyNode) => _locations[keyPath] = Where(keyNode);
 
+    /// <summary>Records the lines of an inline spec's keys, so checks after loading can blame <c>model.hidden_size</c> itself.</summary>
+    private void RecordChildren(string path, YamlMappingNode map)
+    {
+        foreach (var (k, _) in map.Children)
+            if (k is YamlScalarNode ks && ks.Value is { Length: > 0 } name) Record(path + "." + name, k);
+    }
+
     public static bool IsNull(YamlNode node) =>
         node is YamlScalarNode s && s.Style is not (YamlDotNet.Core.ScalarStyle.SingleQuoted or YamlDotNet.Core.ScalarStyle.DoubleQuoted)
         && (string.IsNullOrEmpty(s.Value) || s.Value is "~" or "null" or "Null" or "NULL");
@@ -147,6 +154,7 @@ internal sealed partial class ScenarioBinder
             case YamlScalarNode s when !IsNull(s):
                 return PresetOrSpec.Of(CheckPreset(s, path, presets, kind));
             case YamlMappingNode map:
+                RecordChildren(path, map);
                 return new PresetOrSpec(null, (SpecMap)ToSpec(map));
             default:
                 Error(node, path, $"expected a {kind} preset name or an inline spec map, got {Describe(node)}");
@@ -178,6 +186,7 @@ internal sealed partial class ScenarioBinder
                 if (map.Children.Count > 1) return null; // Finish reported the extra keys
                 return path is null ? null : new ModelRef(null, path, null);
             case YamlMappingNode map:
+                RecordChildren("model", map);
                 return new ModelRef(null, null, (SpecMap)ToSpec(map));
             default:
                 Error(node, "model", $"expected a model preset name, {{hf_config: path}} or an inline spec map, got {Describe(node)}");
@@ -248,11 +257,16 @@ internal sealed partial class ScenarioBinder
         {
             if (synthetic)
             {
-                foreach (var k in SyntheticKeys)
-                    m.NotApplicable(k, "cannot be combined with trace; a workload is a trace or a synthetic generator (bound a trace with trace.limit or trace.end_s)");
+                // One mistake, one error: the trace key is the odd one out, its synthetic siblings are not judged.
+                var written = SyntheticKeys.Where(m.Has).ToList();
+                Error(m.KeyNode("trace"), "workload.trace", $"cannot be combined with {string.Join(", ", written)}; a workload is a trace or a synthetic generator (bound a trace with trace.limit or trace.end_s)");
+                m.AcceptRest();
             }
-            var trace = BindTrace(traceNode);
-            if (trace != null) spec = new WorkloadSpec { Trace = trace };
+            else
+            {
+                var trace = BindTrace(traceNode);
+                if (trace != null) spec = new WorkloadSpec { Trace = trace };
+            }
         }
         else if (synthetic)
         {
@@ -278,14 +292,9 @@ internal sealed partial class ScenarioBinder
     {
         var m = new MapReader(this, node, "workload.trace", node);
         string? path = m.FilePath("path", required: true, "a request trace");
-        string formatName = m.Enum("format", "auto", ScenarioEnums.TraceFormats);
-        var format = ParseFormat(formatName);
-        if (path != null && format == TraceFormat.Auto)
-        {
-            try { format = TraceWorkloadSource.DetectFormat(path); }
-            catch (WorkloadFormatException ex) { Error(m.Node("path"), "workload.trace.path", ex.Problem); }
-            catch (IOException ex) { Error(m.Node("path"), "workload.trace.path", $"cannot read the file ({ex.Message}); expected a readable trace"); }
-        }
+        string? formatName = m.EnumOrNull("format", "auto", ScenarioEnums.TraceFormats);
+        var format = ParseFormat(formatName ?? "auto");
+        if (path != null && formatName != null) format = CheckTrace(m.Node("path"), "workload.trace.path", path, format);
         double timeScale = m.Double("time_scale", 1.0, 0, minExclusive: true);
         long? limit = m.LongOrNull("limit", 0);
         double startS = m.Double("start_s", 0, 0);
@@ -302,6 +311,22 @@ internal sealed partial class ScenarioBinder
         };
     }
 
+    /// <summary>Resolves an <c>auto</c> format from the header and checks the trace holds a request; reports a problem at the path's line.</summary>
+    private TraceFormat CheckTrace(YamlNode? pathNode, string keyPath, string path, TraceFormat format)
+    {
+        try
+        {
+            if (format == TraceFormat.Auto) format = TraceWorkloadSource.DetectFormat(path);
+            TraceWorkloadSource.EnsureHasRows(path, format);
+        }
+        catch (WorkloadFormatException ex) { Error(pathNode, keyPath, ex.Problem); }
+        catch (Exception ex) when (ex is IOException or UnauthorizedAccessException)
+        {
+            Error(pathNode, keyPath, $"cannot read {path} ({ex.Message}); expected a readable trace");
+        }
+        return format;
+    }
+
     internal static TraceFormat ParseFormat(string name) => name switch
     {
         "azure" => TraceFormat.Azure,
@@ -315,7 +340,9 @@ internal sealed partial class ScenarioBinder
     {
         if (node is null) { ErrorAtOwner(owner, "workload.arrivals", "missing; expected {process: poisson | gamma | constant | burst, rate_per_s: R}"); return null; }
         var m = new MapReader(this, node, "workload.arrivals", node);
-        string process = m.Enum("process", "poisson", ScenarioEnums.ArrivalProcesses);
+        string? processOrNull = m.EnumOrNull("process", "poisson", ScenarioEnums.ArrivalProcesses);
+        if (processOrNull is null) { m.AcceptRest(); m.Finish(); return null; }
+        string process = processOrNull;
         double? rate = m.DoubleOrNull("rate_per_s", 0, minExclusive: true, required: true, nullable: false);
         double cv = 1.0;
         int burst = 1;
@@ -339,7 +366,9 @@ internal sealed partial class ScenarioBinder
             return null;
         }
         var m = new MapReader(this, node, path, node);
-        string dist = m.Enum("dist", "fixed", ScenarioEnums.LengthDistributions);
+        string? distOrNull = m.EnumOrNull("dist", "fixed", ScenarioEnums.LengthDistributions);
+        if (distOrNull is null) { m.AcceptRest(); m.Finish(); return null; }
+        string dist = distOrNull;
         const string only = "applies only to dist: ";
         LengthSpec? spec = null;
         switch (dist)
@@ -364,11 +393,7 @@ internal sealed partial class ScenarioBinder
             case "empirical":
                 string? trace = m.FilePath("path", required: true, "a request trace to sample lengths from");
                 var format = ParseFormat(m.Enum("format", "auto", ScenarioEnums.TraceFormats));
-                if (trace != null && format == TraceFormat.Auto)
-                {
-                    try { format = TraceWorkloadSource.DetectFormat(trace); }
-                    catch (WorkloadFormatException ex) { Error(m.Node("path"), path + ".path", ex.Problem); }
-                }
+                if (trace != null) format = CheckTrace(m.Node("path"), path + ".path", trace, format);
                 if (trace != null) spec = new LengthSpec(LengthDistribution.Empirical, TracePath: trace, TraceFormat: format);
                 break;
         }

@@ -68,13 +68,21 @@ public sealed class ScenarioLoader
     private static Document ReadText(string yaml, string fileLabel, string baseDirectory)
     {
         var stream = new YamlStream();
+        // Implementation note: YamlDotNet throws InvalidOperationException (not YamlException) on some unclosed
+        // flow collections and blames a tab on the line its block began; YamlSyntax finds the line the user must fix.
         try { stream.Load(new StringReader(yaml)); }
-        catch (YamlException ex)
+        catch (Exception ex) when (ex is YamlException or InvalidOperationException or ArgumentException)
         {
-            throw new ScenarioException([new ScenarioError(fileLabel, (int)ex.Start.Line, "yaml", $"{StripMark(ex.Message)}; expected valid YAML")]);
+            throw new ScenarioException([YamlSyntax.Explain(yaml, fileLabel, ex)]);
         }
         string defaultName = Path.GetFileNameWithoutExtension(fileLabel);
         if (string.IsNullOrEmpty(defaultName)) defaultName = "scenario";
+        if (stream.Documents.Count > 1)
+        {
+            int line = YamlSyntax.DocumentMarkerBefore(yaml, (int)stream.Documents[1].RootNode.Start.Line);
+            throw new ScenarioException([new ScenarioError(fileLabel, line, "yaml",
+                "a second YAML document starts here ('---'); expected one scenario per file (put the other one in its own file, or use sweep: to run variants)")]);
+        }
         var root = stream.Documents.Count == 0 ? null : stream.Documents[0].RootNode;
         if (root is not YamlMappingNode map)
         {
@@ -87,7 +95,7 @@ public sealed class ScenarioLoader
         return doc;
     }
 
-    private static string StripMark(string message)
+    internal static string StripMark(string message)
     {
         // YamlDotNet prefixes "(Line: 3, Col: 5, Idx: 20) - (Line: 3, Col: 9, Idx: 24): "
         int i = message.LastIndexOf("): ", StringComparison.Ordinal);
@@ -142,15 +150,20 @@ public sealed class ScenarioLoader
             string key = arg[..eq].Trim();
             string valueText = arg[(eq + 1)..];
             YamlNode value;
+            var s = new YamlStream();
             try
             {
-                var s = new YamlStream();
                 s.Load(new StringReader(valueText));
                 value = s.Documents.Count == 0 ? new YamlScalarNode("") : s.Documents[0].RootNode;
             }
-            catch (YamlException ex)
+            catch (Exception ex) when (ex is YamlException or InvalidOperationException or ArgumentException)
             {
-                doc.Errors.Add(new ScenarioError(SetSource, ordinal, key, $"value '{valueText}' is not valid YAML ({StripMark(ex.Message)}); expected a scalar or a flow list/map"));
+                doc.Errors.Add(new ScenarioError(SetSource, ordinal, key, $"value '{valueText}' is not valid YAML ({StripMark(ex.Message).TrimEnd('.')}); expected a scalar or a flow list/map"));
+                continue;
+            }
+            if (s.Documents.Count > 1)
+            {
+                doc.Errors.Add(new ScenarioError(SetSource, ordinal, key, $"value '{valueText}' holds more than one YAML document; expected a scalar or a flow list/map"));
                 continue;
             }
             RegisterOrigins(doc.Origins, value, _ => (SetSource, ordinal));
@@ -219,6 +232,11 @@ public sealed class ScenarioLoader
         if (node is not YamlMappingNode map)
         {
             Error(node, "sweep", $"expected a mapping of key.path: [values] (and optionally zip: {{...}}), got {ScenarioBinder.Describe(node)}");
+            return (SweepSpec.None, axes);
+        }
+        if (map.Children.Count == 0)
+        {
+            Error(node, "sweep", "is empty; expected at least one key.path: [values] (e.g. sweep: {parallelism.microbatches: [1, 2, 4]}), or no sweep: key");
             return (SweepSpec.None, axes);
         }
         var seenKeys = new HashSet<string>(StringComparer.Ordinal);

@@ -30,6 +30,7 @@ public static class ScenarioRunner
     /// </summary>
     public static RunResult Run(Scenario scenario, string outDir)
     {
+        OutputTarget.CheckRunTarget(outDir);
         var built = RunBuilder.Build(scenario);
         var plan = built.Plan;
         var slo = new MetricsSlo(scenario.Slo.TtftMs, scenario.Slo.TpotMs, scenario.Slo.Percentile);
@@ -70,42 +71,50 @@ public static class ScenarioRunner
     public static SweepResult Sweep(IReadOnlyList<SweepPoint> points, string outDir, int jobs, Action<SweepPointOutcome>? onPoint = null)
     {
         if (points.Count == 0) throw new ArgumentException("the scenario has no sweep points", nameof(points));
-        var root = Path.GetFullPath(outDir);
-        // A sweep directory holds one sweep: clear what an earlier sweep left (its points would be mistaken for ours).
-        if (Directory.Exists(Path.Combine(root, "points"))) Directory.Delete(Path.Combine(root, "points"), recursive: true);
-        if (Directory.Exists(Path.Combine(root, "charts"))) Directory.Delete(Path.Combine(root, "charts"), recursive: true);
-        foreach (var stale in new[] { "sweep.csv", "report.html", "report.md" })
-            if (File.Exists(Path.Combine(root, stale))) File.Delete(Path.Combine(root, stale));
-        Directory.CreateDirectory(Path.Combine(root, "points"));
-        var outcomes = new SweepPointOutcome[points.Count];
-        Parallel.For(0, points.Count, new ParallelOptions { MaxDegreeOfParallelism = Math.Max(1, jobs) }, i =>
+        var root = OutputTarget.Full(outDir);
+        OutputTarget.CheckSweepTarget(root);
+        // Implementation note: like a run, a sweep is written into a hidden sibling and moved into place at the end,
+        // replacing only an earlier sweep directory (its marker); an interrupted or failed sweep leaves nothing.
+        var parent = Path.GetDirectoryName(root)!;
+        Directory.CreateDirectory(parent);
+        var temp = PartialOutputs.TempSibling(root);
+        using var partial = PartialOutputs.Create(temp);
+        try
         {
-            var point = points[i];
-            var dir = Path.Combine(root, "points", point.Slug);
-            SweepPointOutcome outcome;
-            try
+            File.WriteAllBytes(Path.Combine(temp, OutputTarget.SweepMarker), []);
+            Directory.CreateDirectory(Path.Combine(temp, "points"));
+            var outcomes = new SweepPointOutcome[points.Count];
+            Parallel.For(0, points.Count, new ParallelOptions { MaxDegreeOfParallelism = Math.Max(1, jobs) }, i =>
             {
-                var run = Run(point.Scenario, dir);
-                outcome = new SweepPointOutcome(point, run.Directory, run.Summary, null);
-            }
-            catch (Exception ex) when (IsInputError(ex))
-            {
-                outcome = new SweepPointOutcome(point, dir, null, OneLine(ex));
-            }
-            outcomes[i] = outcome;
-            onPoint?.Invoke(outcome);
-        });
-        var keys = points[0].Labels.Select(l => l.Key).ToList();
-        var csv = Path.Combine(root, "sweep.csv");
-        var rows = outcomes.Select(o => new SweepPointResult(o.Point.Labels.Select(l => l.Value).ToList(), o.Summary, o.Error)).ToList();
-        var tmp = csv + ".partial";
-        SweepTable.Write(tmp, keys, rows);
-        File.Move(tmp, csv, overwrite: true);
-        return new SweepResult(root, csv, keys, outcomes);
+                var point = points[i];
+                var dir = Path.Combine(root, "points", point.Slug);
+                SweepPointOutcome outcome;
+                try
+                {
+                    var run = Run(point.Scenario, Path.Combine(temp, "points", point.Slug));
+                    outcome = new SweepPointOutcome(point, dir, run.Summary, null);
+                }
+                catch (Exception ex) when (IsInputError(ex) && !PartialOutputs.Interrupted)
+                {
+                    outcome = new SweepPointOutcome(point, dir, null, OneLine(ex));
+                }
+                outcomes[i] = outcome;
+                onPoint?.Invoke(outcome);
+            });
+            var keys = points[0].Labels.Select(l => l.Key).ToList();
+            var rows = outcomes.Select(o => new SweepPointResult(o.Point.Labels.Select(l => l.Value).ToList(), o.Summary, o.Error)).ToList();
+            SweepTable.Write(Path.Combine(temp, "sweep.csv"), keys, rows);
+            PartialOutputs.Publish(temp, root, () => OutputTarget.CheckSweepTarget(root));
+            return new SweepResult(root, Path.Combine(root, "sweep.csv"), keys, outcomes);
+        }
+        finally
+        {
+            if (Directory.Exists(temp)) PartialOutputs.DeleteWithRetries(temp);
+        }
     }
 
     /// <summary>True for the failures that are the user's input (exit code 2 or 3), not a bug.</summary>
-    public static bool IsInputError(Exception ex) => ex is ScenarioException or PlanDoesNotFitException
+    public static bool IsInputError(Exception ex) => ex is ScenarioException or PlanDoesNotFitException or OutputTargetException
         or Simulator.Inference.Workload.WorkloadFormatException or Simulator.Inference.Parallelism.PlanException
         or Simulator.Inference.Models.ModelConfigException or ArgumentException or IOException;
 

@@ -199,7 +199,7 @@ public sealed class ScenarioLoaderTest
     public void TraceAndSynthetic_Together_AreRejected()
     {
         var errors = Errors("model: m\nworkload:\n  trace: {path: traces/azure-llm-2023-code.csv}\n  requests: 10\n");
-        Assert.That(errors, Is.EqualTo(new[] { "error: s.yaml:4: workload.requests: cannot be combined with trace; a workload is a trace or a synthetic generator (bound a trace with trace.limit or trace.end_s)" }));
+        Assert.That(errors, Is.EqualTo(new[] { "error: s.yaml:3: workload.trace: cannot be combined with requests; a workload is a trace or a synthetic generator (bound a trace with trace.limit or trace.end_s)" }));
     }
 
     [Test]

@@ -11,6 +11,18 @@ public sealed record CollectiveProbeResult(
 /// <summary>The library call behind <c>sim collective</c>: builds a topology from presets and estimates one collective analytically.</summary>
 public static class CollectiveProbe
 {
+    /// <summary>Most ranks a probe accepts (the largest GPU clusters in service are of this order).</summary>
+    public const int MaxRanks = 65_536;
+
+    /// <summary>Most ranks on one node (the largest NVLink domains announced, NVL576, are below it).</summary>
+    public const int MaxRanksPerNode = 1_024;
+
+    /// <summary>Most ranks of an all-to-all (or any direct algorithm): every pair is a transfer, n(n-1) of them.</summary>
+    public const int MaxAllToAllRanks = 2_048;
+
+    /// <summary>Largest message a probe accepts: 1 TiB (no GPU holds more).</summary>
+    public const long MaxBytes = 1L << 40;
+
     /// <summary>
     /// Predicts one collective on <paramref name="ranks"/> GPUs spread evenly over <paramref name="nodes"/> nodes of
     /// <paramref name="gpuName"/> (its default links; at least 8 GPUs per node, as in an HGX/DGX box).
@@ -22,10 +34,15 @@ public static class CollectiveProbe
             throw new ArgumentException($"unknown GPU '{gpuName}'; allowed: {string.Join(", ", GpuPresets.Names)}");
         var collectiveOp = Names.ParseOp(op);
         var algo = Names.ParseAlgorithm(algorithm);
-        if (nodes < 1) throw new ArgumentException($"nodes must be >= 1 (got {nodes})");
-        if (ranks < 1) throw new ArgumentException($"ranks must be >= 1 (got {ranks})");
-        if (ranks % nodes != 0) throw new ArgumentException($"ranks ({ranks}) must be a multiple of nodes ({nodes})");
-        if (bytes < 0) throw new ArgumentException($"bytes must be >= 0 (got {bytes})");
+        // Implementation note: the bounds come before any allocation: a topology and its route tables grow with the ranks.
+        if (nodes < 1 || nodes > MaxRanks) throw new ArgumentException($"nodes = {nodes} is out of range; expected 1 to 65,536", nameof(nodes));
+        if (ranks < 1 || ranks > MaxRanks) throw new ArgumentException($"ranks = {ranks} is out of range; expected 1 to 65,536", nameof(ranks));
+        if (ranks % nodes != 0) throw new ArgumentException($"ranks ({ranks}) must be a multiple of nodes ({nodes})", nameof(ranks));
+        if (ranks / nodes > MaxRanksPerNode)
+            throw new ArgumentException($"{ranks / nodes} ranks on one node is out of range; expected at most 1,024 per node (spread them with --nodes)", nameof(ranks));
+        if (ranks > MaxAllToAllRanks && (collectiveOp == CollectiveOp.AllToAll || algo == CollectiveAlgorithm.Direct))
+            throw new ArgumentException($"ranks = {ranks} is out of range for all_to_all and the direct algorithm (every pair is a transfer); expected at most 2,048", nameof(ranks));
+        if (bytes < 0 || bytes > MaxBytes) throw new ArgumentException($"bytes = {bytes} is out of range; expected 0 to 1,099,511,627,776 (1 TiB)", nameof(bytes));
         if (collectiveOp == CollectiveOp.SendRecv && ranks < 2) throw new ArgumentException("send_recv needs ranks >= 2");
         int perNode = ranks / nodes;
         var intra = LinkPresets.Get(gpu.DefaultIntraNodeLink);

@@ -19,13 +19,20 @@ public sealed record StepProbeResult(double TimeMs, int Stage, IReadOnlyDictiona
 /// </summary>
 public static class StepProbe
 {
+    /// <summary>Most sequences in a probed batch (vLLM's max_num_seqs is in the hundreds).</summary>
+    public const int MaxBatch = 65_536;
+
+    /// <summary>Most tokens per sequence (prompt or context) a probe accepts: 16M, beyond any model's context window.</summary>
+    public const int MaxTokens = 16_777_216;
+
     public static StepProbeResult Run(ModelSpec model, GpuSpec gpu, int tp, int pp, int ep, StepPhase phase,
         int batch, int prompt, int? context, ICollectiveTimer timer,
         CalibrationProfile? profile = null, Precision? precision = null, int gpusPerNode = 8, CostModelOptions? options = null)
     {
-        if (batch < 1) throw new ArgumentException($"batch = {batch}: must be at least 1");
-        if (prompt < 1) throw new ArgumentException($"prompt = {prompt}: must be at least 1");
-        if (context is < 0) throw new ArgumentException($"context = {context}: must be >= 0");
+        // Implementation note: bounded before the batch array is allocated.
+        if (batch < 1 || batch > MaxBatch) throw new ArgumentException($"batch = {batch} is out of range; expected 1 to 65,536", nameof(batch));
+        if (prompt < 1 || prompt > MaxTokens) throw new ArgumentException($"prompt = {prompt} is out of range; expected 1 to 16,777,216", nameof(prompt));
+        if (context is < 0 or > MaxTokens) throw new ArgumentException($"context = {context} is out of range; expected 0 to 16,777,216", nameof(context));
         var plan = new ParallelPlan(Tp: tp, Pp: pp, Ep: ep);
         plan.EnsureValid(model);
         var nodes = Math.Max(1, (plan.GpusPerReplica + gpusPerNode - 1) / gpusPerNode) * Math.Max(1, (tp + gpusPerNode - 1) / gpusPerNode);

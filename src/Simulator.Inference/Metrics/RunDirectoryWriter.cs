@@ -17,8 +17,8 @@ public sealed record RunWriterOptions(long TimelineEventCap = 200_000, TableForm
 /// Writes a run directory as the run goes: requests, iterations and timeseries (CSV or Parquet, see
 /// <see cref="RunWriterOptions.Format"/>) and timeline.json are streamed row by row into a temporary sibling
 /// folder; <see cref="Commit"/> adds gpus.csv, links.csv, itl_histogram.csv, summary.json and perf.json and
-/// moves the folder into place, replacing an older run directory of the
-/// same name; <see cref="Abort"/> (or disposing without committing) deletes it, so a failed run leaves
+/// moves the folder into place, replacing an older run directory of the same name (never a folder holding
+/// other files: see <see cref="OutputTarget"/>); <see cref="Abort"/> (or disposing without committing) deletes it, so a failed run leaves
 /// nothing half-written. Memory grows with replicas, not requests: no record is kept, only the
 /// <see cref="RunMetricsAccumulator"/>'s 16 bytes per completed request.
 /// </summary>
@@ -81,6 +81,8 @@ public sealed class RunDirectoryWriter : IRunRecorder, IDisposable
     private readonly TableWriter _timeseries;
     private readonly TimelineWriter _timeline;
     private readonly Dictionary<int, long> _lastSampleNs = [];
+    private readonly IDisposable _partial;
+    private readonly string? _createdParent;
     private bool _closed;
 
     /// <summary>Starts a run directory that <see cref="Commit"/> will place at <paramref name="outputDirectory"/>.</summary>
@@ -89,15 +91,18 @@ public sealed class RunDirectoryWriter : IRunRecorder, IDisposable
         ArgumentException.ThrowIfNullOrWhiteSpace(outputDirectory);
         ArgumentNullException.ThrowIfNull(metadata);
         options ??= RunWriterOptions.Default;
-        OutputDirectory = Path.GetFullPath(outputDirectory.TrimEnd(Path.DirectorySeparatorChar, Path.AltDirectorySeparatorChar));
-        var parent = Path.GetDirectoryName(OutputDirectory) ?? throw new ArgumentException("the output directory needs a parent folder", nameof(outputDirectory));
+        OutputDirectory = OutputTarget.Full(outputDirectory);
+        OutputTarget.CheckRunTarget(OutputDirectory);
+        var parent = Path.GetDirectoryName(OutputDirectory) ?? throw new OutputTargetException($"{OutputDirectory} has no parent folder; expected a folder path such as results/my-run");
+        _createdParent = FirstMissing(parent);
         Directory.CreateDirectory(parent);
-        TempDirectory = Path.Combine(parent, "." + Path.GetFileName(OutputDirectory) + ".partial-" + Guid.NewGuid().ToString("N")[..12]);
-        Directory.CreateDirectory(TempDirectory);
+        TempDirectory = PartialOutputs.TempSibling(OutputDirectory);
+        _partial = PartialOutputs.Create(TempDirectory);
         _meta = metadata;
         _metrics = new RunMetricsAccumulator(metadata.Slo);
         try
         {
+            File.WriteAllBytes(Path.Combine(TempDirectory, OutputTarget.RunMarker), []);
             _requests = OpenTable("requests", options.Format, RequestTable);
             _iterations = OpenTable("iterations", options.Format, IterationTable);
             _timeseries = OpenTable("timeseries", options.Format, TimeseriesTable);
@@ -254,34 +259,47 @@ public sealed class RunDirectoryWriter : IRunRecorder, IDisposable
     {
         if (Committed) return;
         CloseStreams(complete: false);
-        if (Directory.Exists(TempDirectory)) Directory.Delete(TempDirectory, recursive: true);
+        PartialOutputs.DeleteWithRetries(TempDirectory);
+        _partial.Dispose();
+        RemoveCreatedParents();
     }
 
     /// <summary>Aborts unless committed.</summary>
     public void Dispose() => Abort();
 
+    // Implementation note: the folder at --out is moved aside and deleted only when it is empty or a run
+    // directory this tool wrote (its .sim-run marker); anything else is refused, so a user's files are never
+    // deleted. The rename happens under PartialOutputs' lock, so an interrupt either sees it published or removes it.
     private void MoveIntoPlace()
     {
-        string? old = null;
-        if (Directory.Exists(OutputDirectory))
+        PartialOutputs.Publish(TempDirectory, OutputDirectory, () => OutputTarget.CheckRunTarget(OutputDirectory));
+        _partial.Dispose();
+    }
+
+    /// <summary>The outermost folder of <paramref name="path"/> that does not exist yet (null when it exists).</summary>
+    private static string? FirstMissing(string path)
+    {
+        string? missing = null;
+        for (var p = path; p != null && !Directory.Exists(p); p = Path.GetDirectoryName(p)) missing = p;
+        return missing;
+    }
+
+    /// <summary>Removes the parent folders this writer created, if they are still empty (an aborted run leaves nothing).</summary>
+    private void RemoveCreatedParents()
+    {
+        if (_createdParent is null) return;
+        for (var p = Path.GetDirectoryName(TempDirectory); p != null && p.Length >= _createdParent.Length; p = Path.GetDirectoryName(p))
         {
-            old = TempDirectory.Replace(".partial-", ".old-", StringComparison.Ordinal);
-            Directory.Move(OutputDirectory, old);
+            try
+            {
+                if (!Directory.Exists(p) || Directory.EnumerateFileSystemEntries(p).Any()) return;
+                Directory.Delete(p);
+            }
+            catch (Exception ex) when (ex is IOException or UnauthorizedAccessException)
+            {
+                return;
+            }
         }
-        else if (File.Exists(OutputDirectory))
-        {
-            throw new IOException($"{OutputDirectory} exists and is a file, not a run directory");
-        }
-        try
-        {
-            Directory.Move(TempDirectory, OutputDirectory);
-        }
-        catch
-        {
-            if (old != null) Directory.Move(old, OutputDirectory);
-            throw;
-        }
-        if (old != null) Directory.Delete(old, recursive: true);
     }
 
     private void WriteGpus(IReadOnlyList<GpuActivity> gpus, long spanNs)

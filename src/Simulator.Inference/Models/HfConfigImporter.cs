@@ -3,7 +3,17 @@ using System.Text.Json;
 namespace Simulator.Inference.Models;
 
 /// <summary>Thrown when a Hugging Face config cannot be read; the message names the file and the key.</summary>
-public sealed class ModelConfigException(string message) : Exception(message);
+/// <param name="message">The whole message: source, key and problem.</param>
+/// <param name="key">The config key at fault, when there is one (lets a scenario blame the key's own line).</param>
+/// <param name="problem">What is wrong with <paramref name="key"/>; what is allowed (without the source).</param>
+public sealed class ModelConfigException(string message, string? key = null, string? problem = null) : Exception(message)
+{
+    /// <summary>The config key at fault, or null.</summary>
+    public string? Key { get; } = key;
+
+    /// <summary>What is wrong with <see cref="Key"/>; what is allowed.</summary>
+    public string Problem { get; } = problem ?? message;
+}
 
 /// <summary>
 /// Reads a Hugging Face <c>config.json</c> as published (Llama, Mixtral, Qwen3-MoE, DeepSeek-V3 field
@@ -33,8 +43,9 @@ public static class HfConfigImporter
         {
             var r = doc.RootElement;
             if (r.ValueKind != JsonValueKind.Object) throw new ModelConfigException($"{origin}: expected a JSON object");
-            int Req(string key) => GetInt(r, origin, key) ?? throw new ModelConfigException($"{origin}: missing key '{key}' (required for a model shape)");
-            int Opt(string key, int fallback) => GetInt(r, origin, key) ?? fallback;
+            ModelConfigException Bad(string key, string problem) => new($"{origin}: key '{key}' {problem}", key, problem);
+            int Req(string key) => GetInt(r, origin, key, min: 1) ?? throw new ModelConfigException($"{origin}: missing key '{key}' (required for a model shape)", key, "missing; required for a model shape");
+            int Opt(string key, int fallback) => GetInt(r, origin, key, min: 1) ?? fallback;
 
             var hidden = Req("hidden_size");
             var heads = Req("num_attention_heads");
@@ -42,7 +53,9 @@ public static class HfConfigImporter
             var vocab = Req("vocab_size");
             var ffn = Req("intermediate_size");
             var kvHeads = Opt("num_key_value_heads", heads);
-            var headDim = Opt("head_dim", hidden / heads);
+            if (heads % kvHeads != 0)
+                throw Bad("num_key_value_heads", $"is {kvHeads}, which does not divide num_attention_heads {heads}; expected a divisor of {heads} (each KV head serves a whole group of query heads)");
+            var headDim = Opt("head_dim", Math.Max(1, hidden / heads));
             var tied = r.TryGetProperty("tie_word_embeddings", out var t) && t.ValueKind == JsonValueKind.True;
             var act = r.TryGetProperty("hidden_act", out var a) && a.ValueKind == JsonValueKind.String ? a.GetString() : "silu";
             var gated = act is "silu" or "swiglu" or "gelu_pytorch_tanh" && !IsNonGatedFamily(r);
@@ -89,10 +102,14 @@ public static class HfConfigImporter
     private static bool IsNonGatedFamily(JsonElement r) =>
         r.TryGetProperty("model_type", out var m) && m.ValueKind == JsonValueKind.String && m.GetString() is "gpt2" or "opt" or "phi" or "bloom" or "falcon";
 
-    private static int? GetInt(JsonElement r, string origin, string key)
+    private static int? GetInt(JsonElement r, string origin, string key, int min = 0)
     {
         if (!r.TryGetProperty(key, out var v) || v.ValueKind == JsonValueKind.Null) return null;
-        if (v.ValueKind == JsonValueKind.Number && v.TryGetInt32(out var i)) return i;
-        throw new ModelConfigException($"{origin}: key '{key}' must be an integer, got {v.GetRawText()}");
+        if (v.ValueKind == JsonValueKind.Number && v.TryGetInt32(out var i))
+        {
+            if (i < min) throw new ModelConfigException($"{origin}: key '{key}' is {i}; expected an integer >= {min}", key, $"is {i}; expected an integer >= {min}");
+            return i;
+        }
+        throw new ModelConfigException($"{origin}: key '{key}' must be an integer, got {v.GetRawText()}", key, $"must be an integer, got {v.GetRawText()}");
     }
 }

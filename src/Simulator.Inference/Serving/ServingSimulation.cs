@@ -152,8 +152,14 @@ public sealed class ServingSimulation
         long now = _sim.NowNs;
         for (int i = 0; i < _replicas.Length; i++) _recorder.OnSample(_replicas[i].Sample(now));
         // Keep sampling while anything else can still happen; then the queue empties and Run() returns.
-        if (_sim.Peek() != SimTime.MaxValue)
-            _sim.Schedule(new SimDuration(_options.SampleIntervalNs), _sampler, 0);
+        var next = _sim.Peek();
+        if (next == SimTime.MaxValue) return;
+        // Implementation note: idle time costs neither events nor rows. Nothing changes before the next event, so
+        // the samples on the grid before it are all alike: skip to the last of them (its rates, over the whole gap,
+        // are the true zero) and drop the ones in between. With no gap of two intervals the samples are as before.
+        long interval = _options.SampleIntervalNs;
+        long ticks = Math.Max(1, (next.Nanoseconds - 1 - now) / interval);
+        _sim.Schedule(new SimDuration(ticks * interval), _sampler, 0);
     }
 
     /// <summary>Records every request still in a replica, and every one not yet arrived, as unfinished.</summary>

@@ -71,6 +71,25 @@ public sealed class TraceWorkloadSource : IWorkloadSource
             "or mooncake (JSON lines with timestamp, input_length, output_length, hash_ids)");
     }
 
+    /// <summary>
+    /// Checks that the trace holds at least one request (a CSV header alone, or an empty file, is an error naming
+    /// the file); reads at most two non-empty lines.
+    /// </summary>
+    public static void EnsureHasRows(string path, TraceFormat format, string? displayPath = null)
+    {
+        string shown = displayPath ?? path;
+        int needed = format == TraceFormat.Mooncake ? 1 : 2;
+        int seen = 0;
+        using (var reader = new StreamReader(path, Encoding.UTF8))
+        {
+            string? line;
+            while (seen < needed && (line = reader.ReadLine()) != null)
+                if (line.Trim().Length > 0) seen++;
+        }
+        if (seen == 0) throw new WorkloadFormatException(shown, 1, "header", $"{shown} is empty; expected a CSV header and at least one request row, or JSON lines");
+        if (seen < needed) throw new WorkloadFormatException(shown, 1, "header", $"{shown} has a header but no requests; expected at least one row after the header");
+    }
+
     /// <summary>The format's name as scenarios spell it (azure, vidur, mooncake, burstgpt, auto).</summary>
     public static string FormatName(TraceFormat format) => format switch
     {

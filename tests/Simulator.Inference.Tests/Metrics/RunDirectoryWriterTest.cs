@@ -92,7 +92,7 @@ public sealed class RunDirectoryWriterTest
         var files = Directory.GetFiles(Out).Select(Path.GetFileName).Order(StringComparer.Ordinal);
         Assert.That(files, Is.EqualTo(new[]
         {
-            "gpus.csv", "iterations.csv", "itl_histogram.csv", "links.csv", "perf.json", "requests.csv", "scenario.yaml",
+            OutputTarget.RunMarker, "gpus.csv", "iterations.csv", "itl_histogram.csv", "links.csv", "perf.json", "requests.csv", "scenario.yaml",
             "summary.json", "timeline.json", "timeseries.csv",
         }));
         Assert.That(Directory.GetDirectories(_root), Is.EqualTo(new[] { Out }));
@@ -128,11 +128,40 @@ public sealed class RunDirectoryWriterTest
     [Test]
     public void Commit_ReplacesAnEarlierRunDirectory()
     {
-        Directory.CreateDirectory(Out);
+        WriteSmallRun(Out);
         File.WriteAllText(Path.Combine(Out, "stale.txt"), "old");
         WriteSmallRun(Out);
         Assert.That(File.Exists(Path.Combine(Out, "stale.txt")), Is.False);
         Assert.That(Directory.GetDirectories(_root), Is.EqualTo(new[] { Out }));
+    }
+
+    [Test]
+    public void NewWriter_RefusesAFolderOfOtherFiles_AndDeletesNothing()
+    {
+        Directory.CreateDirectory(Out);
+        File.WriteAllText(Path.Combine(Out, "thesis.tex"), "precious");
+        Assert.That(() => new RunDirectoryWriter(Out, Meta()), Throws.TypeOf<OutputTargetException>().With.Message.Contains("nothing was deleted"));
+        Assert.That(File.ReadAllText(Path.Combine(Out, "thesis.tex")), Is.EqualTo("precious"));
+        Assert.That(Directory.GetFileSystemEntries(_root), Is.EqualTo(new[] { Out }), "no temporary folder left");
+    }
+
+    [Test]
+    public void Commit_RefusesUserFilesThatAppearedDuringTheRun()
+    {
+        var w = new RunDirectoryWriter(Out, Meta());
+        Directory.CreateDirectory(Out);
+        File.WriteAllText(Path.Combine(Out, "thesis.tex"), "precious");
+        Assert.That(() => w.Commit(End()), Throws.TypeOf<OutputTargetException>());
+        Assert.That(File.ReadAllText(Path.Combine(Out, "thesis.tex")), Is.EqualTo("precious"));
+        Assert.That(Directory.GetFileSystemEntries(_root), Is.EqualTo(new[] { Out }), "the temporary folder is removed");
+    }
+
+    [Test]
+    public void Abort_RemovesTheParentFoldersItCreated()
+    {
+        var deep = Path.Combine(_root, "a", "b", "run");
+        using (var w = new RunDirectoryWriter(deep, Meta())) Feed(w);
+        Assert.That(Directory.GetFileSystemEntries(_root), Is.Empty);
     }
 
     [Test]

@@ -1,0 +1,209 @@
+namespace Simulator.Inference.Metrics;
+
+/// <summary>
+/// An output folder that cannot be used (a file, a kernel file system, not writable, or a folder holding someone
+/// else's files). The message says why and what to do; nothing has been written or deleted.
+/// </summary>
+public sealed class OutputTargetException(string message) : IOException(message);
+
+/// <summary>
+/// The rules for where a run or sweep may write: checked before anything is simulated, and again just before a
+/// finished directory is moved into place. A folder is replaced only when it is empty or carries the marker file
+/// this tool writes into every run (<see cref="RunMarker"/>) or sweep (<see cref="SweepMarker"/>) directory, so
+/// <c>--out</c> never deletes a user's files.
+/// </summary>
+public static class OutputTarget
+{
+    /// <summary>Marks a run directory written by this tool (an empty file).</summary>
+    public const string RunMarker = ".sim-run";
+
+    /// <summary>Marks a sweep directory written by this tool (an empty file).</summary>
+    public const string SweepMarker = ".sim-sweep";
+
+    private static readonly string[] KernelFileSystems = ["/proc", "/sys", "/dev"];
+
+    /// <summary>Whether <paramref name="path"/> is a run directory this tool wrote (its marker, or an older run's summary.json and scenario.yaml).</summary>
+    public static bool IsRunDirectory(string path) =>
+        File.Exists(Path.Combine(path, RunMarker))
+        || (File.Exists(Path.Combine(path, "summary.json")) && File.Exists(Path.Combine(path, "scenario.yaml")));
+
+    /// <summary>Whether <paramref name="path"/> is a sweep directory this tool wrote (its marker, or an older sweep's sweep.csv and points/).</summary>
+    public static bool IsSweepDirectory(string path) =>
+        File.Exists(Path.Combine(path, SweepMarker))
+        || (File.Exists(Path.Combine(path, "sweep.csv")) && Directory.Exists(Path.Combine(path, "points")));
+
+    /// <summary>Checks that a run directory may be written at <paramref name="path"/>; throws <see cref="OutputTargetException"/> if not.</summary>
+    public static void CheckRunTarget(string path) => Check(path, IsRunDirectory, "run", RunMarker);
+
+    /// <summary>Checks that a sweep directory may be written at <paramref name="path"/>; throws <see cref="OutputTargetException"/> if not.</summary>
+    public static void CheckSweepTarget(string path) => Check(path, IsSweepDirectory, "sweep", SweepMarker);
+
+    /// <summary>
+    /// Throws unless <paramref name="path"/> is new, an empty folder or one of ours (<paramref name="isOurs"/>), lies
+    /// outside the kernel's file systems and sits in a folder this process can write.
+    /// </summary>
+    public static void Check(string path, Func<string, bool> isOurs, string kind, string marker)
+    {
+        ArgumentNullException.ThrowIfNull(isOurs);
+        if (string.IsNullOrWhiteSpace(path)) throw new OutputTargetException("the output folder is empty; expected a folder path such as results/my-run");
+        string full;
+        try { full = Full(path); }
+        catch (Exception ex) when (ex is ArgumentException or NotSupportedException or PathTooLongException)
+        {
+            throw new OutputTargetException($"'{path}' is not a usable path ({ex.Message}); expected a folder path such as results/my-run");
+        }
+        foreach (var kfs in KernelFileSystems)
+        {
+            if (full == kfs || full.StartsWith(kfs + "/", StringComparison.Ordinal))
+                throw new OutputTargetException($"{full} is under {kfs}, a kernel file system, not storage; expected a folder on a disk, such as results/my-run");
+        }
+        string? parent = Path.GetDirectoryName(full);
+        if (parent is null) throw new OutputTargetException($"{full} is a file-system root; expected a folder below it, such as {Path.Combine(full, "results", "my-run")}");
+        if (File.Exists(full)) throw new OutputTargetException($"{full} is a file, not a folder; nothing was written; expected a new folder, an empty one or an earlier {kind} directory");
+        if (Directory.Exists(full) && !isOurs(full))
+        {
+            int entries;
+            try { entries = Directory.EnumerateFileSystemEntries(full).Count(); }
+            catch (Exception ex) when (ex is IOException or UnauthorizedAccessException)
+            {
+                throw new OutputTargetException($"{full} cannot be read ({ex.Message}); expected a folder you can read and write");
+            }
+            if (entries > 0)
+                throw new OutputTargetException($"{full} holds {entries} file(s) or folder(s) that are not a {kind} directory of sim (no {marker} marker), so it is not replaced and nothing was deleted; " +
+                    $"choose a new or empty folder, or an earlier {kind} directory");
+        }
+        // The nearest folder that exists must be a folder we can create entries in (the temporary sibling goes there).
+        string existing = parent;
+        while (!Directory.Exists(existing))
+        {
+            if (File.Exists(existing)) throw new OutputTargetException($"{full} lies inside {existing}, which is a file; expected a folder path");
+            existing = Path.GetDirectoryName(existing) ?? throw new OutputTargetException($"{full}: no parent folder exists; expected a folder path");
+        }
+        try
+        {
+            using var probe = new FileStream(Path.Combine(existing, ".sim-write-check-" + Guid.NewGuid().ToString("N")[..12]),
+                FileMode.CreateNew, FileAccess.Write, FileShare.None, 1, FileOptions.DeleteOnClose);
+        }
+        catch (Exception ex) when (ex is IOException or UnauthorizedAccessException)
+        {
+            throw new OutputTargetException($"cannot write in {existing} ({ex.Message}); expected a folder you can write");
+        }
+    }
+
+    /// <summary>The absolute path without a trailing separator.</summary>
+    public static string Full(string path)
+    {
+        var full = Path.GetFullPath(path);
+        var trimmed = full.TrimEnd(Path.DirectorySeparatorChar, Path.AltDirectorySeparatorChar);
+        return trimmed.Length == 0 || Path.GetPathRoot(full) == full ? full : trimmed;
+    }
+}
+
+/// <summary>
+/// The temporary folders being written right now (runs and sweeps in progress). An interrupted process (SIGINT,
+/// SIGTERM) calls <see cref="DeleteAll"/> so nothing half-written is left behind; after it, no new folder can be
+/// registered and nothing more is moved into place.
+/// </summary>
+public static class PartialOutputs
+{
+    private static readonly object Gate = new();
+    private static readonly HashSet<string> Live = new(StringComparer.Ordinal);
+    private static bool _interrupted;
+
+    /// <summary>Whether <see cref="DeleteAll"/> has run: the process is stopping.</summary>
+    public static bool Interrupted
+    {
+        get { lock (Gate) return _interrupted; }
+    }
+
+    /// <summary>The hidden sibling a folder is written in before it is moved into place: <c>.NAME.partial-ID</c>.</summary>
+    public static string TempSibling(string target) =>
+        Path.Combine(Path.GetDirectoryName(target)!, "." + Path.GetFileName(target) + ".partial-" + Guid.NewGuid().ToString("N")[..12]);
+
+    /// <summary>Creates <paramref name="tempDirectory"/> and registers it; disposing the token unregisters it.</summary>
+    public static IDisposable Create(string tempDirectory)
+    {
+        lock (Gate)
+        {
+            if (_interrupted) throw new OperationCanceledException("the run was interrupted");
+            Directory.CreateDirectory(tempDirectory);
+            Live.Add(tempDirectory);
+        }
+        return new Token(tempDirectory);
+    }
+
+    /// <summary>
+    /// Moves the finished <paramref name="tempDirectory"/> to <paramref name="target"/>, replacing what is there once
+    /// <paramref name="check"/> (the target's rules) passes, unless the process is being interrupted: the two never
+    /// interleave, so an interrupted run is either wholly published or wholly removed.
+    /// </summary>
+    public static void Publish(string tempDirectory, string target, Action check)
+    {
+        ArgumentNullException.ThrowIfNull(check);
+        lock (Gate)
+        {
+            if (_interrupted) throw new OperationCanceledException("the run was interrupted");
+            check();
+            string? old = null;
+            if (Directory.Exists(target))
+            {
+                old = tempDirectory.Replace(".partial-", ".old-", StringComparison.Ordinal);
+                Directory.Move(target, old);
+            }
+            try
+            {
+                Directory.Move(tempDirectory, target);
+            }
+            catch
+            {
+                if (old != null) Directory.Move(old, target);
+                throw;
+            }
+            Live.Remove(tempDirectory);
+            if (old != null) Directory.Delete(old, recursive: true);
+        }
+    }
+
+    /// <summary>Deletes every registered temporary folder and refuses new ones; returns how many were removed.</summary>
+    public static int DeleteAll()
+    {
+        lock (Gate)
+        {
+            _interrupted = true;
+            int removed = 0;
+            foreach (var dir in Live.OrderByDescending(d => d.Length))
+            {
+                if (DeleteWithRetries(dir)) removed++;
+            }
+            Live.Clear();
+            return removed;
+        }
+    }
+
+    /// <summary>Deletes a folder tree; retries while another thread is still adding files to it.</summary>
+    public static bool DeleteWithRetries(string dir)
+    {
+        for (int attempt = 0; attempt < 20; attempt++)
+        {
+            try
+            {
+                if (!Directory.Exists(dir)) return attempt > 0;
+                Directory.Delete(dir, recursive: true);
+                return true;
+            }
+            catch (Exception ex) when (ex is IOException or UnauthorizedAccessException)
+            {
+                Thread.Sleep(10);
+            }
+        }
+        return false;
+    }
+
+    private sealed class Token(string dir) : IDisposable
+    {
+        public void Dispose()
+        {
+            lock (Gate) Live.Remove(dir);
+        }
+    }
+}
