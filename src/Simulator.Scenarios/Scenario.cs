@@ -125,6 +125,12 @@ public sealed record SchedulerSpec
 
     /// <summary>Prefill chunk size in tokens (Sarathi); default 512 under sarathi, unset otherwise.</summary>
     public int? ChunkSize { get; init; }
+
+    /// <summary>Automatic prefix caching (vLLM's flag; on by default, as in vLLM V1).</summary>
+    public bool EnablePrefixCaching { get; init; } = true;
+
+    /// <summary>CPU KV tier per replica in GB (10^9 bytes) for blocks evicted from GPU memory (vLLM's --kv-offloading-size); null = none.</summary>
+    public double? KvOffloadingSizeGB { get; init; }
 }
 
 /// <summary>The requests: a trace replay or a synthetic generator (exactly one is set).</summary>
@@ -169,8 +175,14 @@ public sealed record SyntheticSpec
     public long? Requests { get; init; }
     public double? DurationS { get; init; }
 
+    /// <summary>Tokens of the system prompt every request starts with (<c>workload.prefix.shared_tokens</c>; 0 = none).</summary>
+    public int SharedPrefixTokens { get; init; }
+
+    /// <summary>Multi-turn sessions (<c>workload.sessions</c>); null = independent requests.</summary>
+    public SessionSpec? Sessions { get; init; }
+
     /// <summary>The workload layer's spec.</summary>
-    public SyntheticWorkloadSpec ToWorkloadSpec() => new(Arrivals, InputTokens, OutputTokens, Requests, DurationS);
+    public SyntheticWorkloadSpec ToWorkloadSpec() => new(Arrivals, InputTokens, OutputTokens, Requests, DurationS, SharedPrefixTokens, Sessions);
 }
 
 /// <summary>Latency objectives: a request meets them when TTFT &lt;= ttft_ms and TPOT &lt;= tpot_ms (null = no bound).</summary>

@@ -58,7 +58,7 @@ public static class ScenarioRunner
             r.StageTotals.Select(s => s.BusyNs).ToList())).ToList();
         var gpus = GpuRows(built, result, costModels);
         var links = network?.LinkRows() ?? accounting.LinkRows();
-        var summary = writer.Commit(new RunEndInputs(perf, pipelines, gpus, links));
+        var summary = writer.Commit(new RunEndInputs(perf, pipelines, gpus, links, PrefixCacheTotals(result)));
         return new RunResult(writer.OutputDirectory, summary, perf, built);
     }
 
@@ -135,6 +135,14 @@ public static class ScenarioRunner
                 mem.ReserveGB, free, stats.BusyNs, stats.ComputeNs + stats.OverheadNs, stats.CommNs, load));
         }
         return rows;
+    }
+
+    /// <summary>The run's prefix-cache figures summed over replicas.</summary>
+    private static PrefixCacheSummary PrefixCacheTotals(ServingResult result)
+    {
+        var stats = result.Replicas.Select(r => r.PrefixCache ?? PrefixCacheStats.Disabled).ToList();
+        return PrefixCacheSummary.From(stats.Any(s => s.Enabled), stats.Sum(s => s.PromptTokens), stats.Sum(s => s.HbmHitTokens),
+            stats.Sum(s => s.CpuHitTokens), stats.Sum(s => s.EvictedBlocks));
     }
 
     /// <summary>Relative routed load of each EP rank (1 = fair share) for MoE models, else null.</summary>

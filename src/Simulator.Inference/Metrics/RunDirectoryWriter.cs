@@ -26,7 +26,7 @@ public sealed class RunDirectoryWriter : IRunRecorder, IDisposable
     [
         "request_id", "arrival_s", "replica", "input_tokens", "output_tokens", "cached_tokens", "status",
         "first_token_s", "completion_s", "ttft_ms", "tpot_ms", "e2e_ms", "queue_ms", "preemptions",
-        "generated_tokens", "scheduled_s",
+        "generated_tokens", "scheduled_s", "cpu_cached_tokens", "session_id",
     ];
 
     /// <summary>iterations.csv's header.</summary>
@@ -41,6 +41,7 @@ public sealed class RunDirectoryWriter : IRunRecorder, IDisposable
     public static readonly IReadOnlyList<string> TimeseriesColumns =
     [
         "time_s", "replica", "queued", "running", "kv_utilization", "prefill_tokens_per_s", "output_tokens_per_s", "completed",
+        "prefix_hit_ratio",
     ];
 
     /// <summary>gpus.csv's header.</summary>
@@ -157,6 +158,8 @@ public sealed class RunDirectoryWriter : IRunRecorder, IDisposable
         w.WriteField(r.Preemptions, default);
         w.WriteField(r.GeneratedTokens, default);
         WriteSeconds(w, r.ScheduledNs);
+        w.WriteField(r.CpuCachedTokens, default);
+        w.WriteField(r.SessionId ?? "");
         w.EndRecord();
     }
 
@@ -177,6 +180,8 @@ public sealed class RunDirectoryWriter : IRunRecorder, IDisposable
         w.WriteField(Rate(s.PrefillTokensSinceLast), MsFormat);
         w.WriteField(Rate(s.OutputTokensSinceLast), MsFormat);
         w.WriteField(s.CompletedSinceLast, default);
+        if (s.PromptTokensLookedUpSinceLast > 0) w.WriteField((double)s.PrefixHitTokensSinceLast / s.PromptTokensLookedUpSinceLast, FractionFormat);
+        else w.WriteField("");
         w.EndRecord();
     }
 

@@ -133,7 +133,7 @@ public sealed class ServingSimulation
         {
             _rejected++;
             _recorder.OnRequestFinished(new RequestRecord(request.Id, request.ArrivalNs, target, request.InputTokens,
-                request.OutputTokens, 0, 0, RequestStatus.Rejected, null, null, null, 0));
+                request.OutputTokens, 0, 0, RequestStatus.Rejected, null, null, null, 0, SessionId: request.Session));
         }
         else
         {
@@ -170,7 +170,7 @@ public sealed class ServingSimulation
         {
             _requests++;
             _recorder.OnRequestFinished(new RequestRecord(unseen.Id, unseen.ArrivalNs, -1, unseen.InputTokens,
-                unseen.OutputTokens, 0, 0, RequestStatus.Unfinished, null, null, null, 0));
+                unseen.OutputTokens, 0, 0, RequestStatus.Unfinished, null, null, null, 0, SessionId: unseen.Session));
             unseen = !_sourceDone && _source!.MoveNext() ? _source.Current : null;
         }
         _pending = null;
