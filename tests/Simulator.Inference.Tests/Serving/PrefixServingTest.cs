@@ -45,7 +45,7 @@ public sealed class PrefixServingTest
         Assert.That(result.Replicas[0].PrefixCache, Is.EqualTo(new PrefixCacheStats(true, 64, 28, 0, 0)));
         var (off, _, _) = Run(requests, Setup(Config(caching: false)));
         Assert.That(off.Requests.All(r => r.CachedTokens == 0 && r.CpuCachedTokens == 0), Is.True);
-        Assert.That(second.FirstTokenNs - second.ArrivalNs, Is.LessThan(off.Requests.Single(r => r.RequestId == 1).FirstTokenNs - 50 * Ms));
+        Assert.That(second.FirstTokenNs!.Value - second.ArrivalNs, Is.LessThan(off.Requests.Single(r => r.RequestId == 1).FirstTokenNs!.Value - 50 * Ms));
     }
 
     [Test]
