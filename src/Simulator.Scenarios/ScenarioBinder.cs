@@ -90,6 +90,15 @@ internal sealed partial class ScenarioBinder
         var parallelism = BindParallelism(m.Node("parallelism"), root);
         var scheduler = BindScheduler(m.Node("scheduler"), root);
         string router = m.Enum("router", "round_robin", ScenarioEnums.Routers);
+        var routerReader = new MapReader(this, m.Node("router_options"), "router_options", root);
+        var routerDefaults = new RouterOptionsSpec();
+        var routerOptions = new RouterOptionsSpec
+        {
+            CacheThreshold = routerReader.Double("cache_threshold", routerDefaults.CacheThreshold, 0, max: 1),
+            BalanceAbsThreshold = routerReader.Int("balance_abs_threshold", routerDefaults.BalanceAbsThreshold, 0),
+            BalanceRelThreshold = routerReader.Double("balance_rel_threshold", routerDefaults.BalanceRelThreshold, 1),
+        };
+        routerReader.Finish();
         string engine = m.Enum("engine", "vllm", Simulator.Inference.Cost.CalibrationProfile.EngineNames);
         string calibration = m.Enum("calibration", "auto", Simulator.Inference.Cost.CalibrationProfile.Names);
         var workloadNode = m.Node("workload");
@@ -113,7 +122,7 @@ internal sealed partial class ScenarioBinder
         return new Scenario
         {
             Name = name, Seed = seed, Cluster = cluster, Network = networkSpec, Model = model, Precision = precision,
-            Parallelism = parallelism, Scheduler = scheduler, Router = router, Engine = engine, Calibration = calibration, Workload = workload, Slo = slo, Moe = moe, Sweep = sweep,
+            Parallelism = parallelism, Scheduler = scheduler, Router = router, RouterOptions = routerOptions, Engine = engine, Calibration = calibration, Workload = workload, Slo = slo, Moe = moe, Sweep = sweep,
             Output = outputSpec, Locations = new ScenarioLocations(File, _locations),
         };
     }

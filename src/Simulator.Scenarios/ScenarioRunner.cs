@@ -46,7 +46,9 @@ public static class ScenarioRunner
         var scheduler = built.SchedulerConfig();
         var replicas = costModels.Select(c => new ReplicaSetup(c, scheduler, plan.Microbatches)).ToList();
         var options = new ServingOptions(scenario.Router, Simulator.Kernel.RandomStreams.DeriveSeed(scenario.Seed, "router"),
-            SimDuration.FromSeconds(scenario.Output.TimeseriesIntervalS).Nanoseconds);
+            SimDuration.FromSeconds(scenario.Output.TimeseriesIntervalS).Nanoseconds,
+            PrefixRouter: new PrefixRouterOptions(scenario.RouterOptions.CacheThreshold, scenario.RouterOptions.BalanceAbsThreshold,
+                scenario.RouterOptions.BalanceRelThreshold));
         var serving = new ServingSimulation(sim, source, replicas, options, accounting, network);
 
         var wall = Stopwatch.StartNew();

@@ -57,6 +57,10 @@ public static class ScenarioWriter
         w.Line(1, "enable_prefix_caching", sc.EnablePrefixCaching ? "true" : "false");
         w.Line(1, "kv_offloading_size_gb", sc.KvOffloadingSizeGB is double gb ? Num(gb) : "null");
         w.Line(0, "router", s.Router);
+        w.Open(0, "router_options");
+        w.Line(1, "cache_threshold", Num(s.RouterOptions.CacheThreshold));
+        w.Line(1, "balance_abs_threshold", Int(s.RouterOptions.BalanceAbsThreshold));
+        w.Line(1, "balance_rel_threshold", Num(s.RouterOptions.BalanceRelThreshold));
         w.Line(0, "engine", s.Engine);
         w.Line(0, "calibration", s.Calibration);
         w.Open(0, "workload");

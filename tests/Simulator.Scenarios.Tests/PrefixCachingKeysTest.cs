@@ -47,6 +47,16 @@ public sealed class PrefixCachingKeysTest
     }
 
     [Test]
+    public void RouterOptions_DefaultToSglangs_AndParse()
+    {
+        Assert.That(Load(Minimal).RouterOptions, Is.EqualTo(new RouterOptionsSpec { CacheThreshold = 0.3, BalanceAbsThreshold = 64, BalanceRelThreshold = 1.5 }));
+        var s = Load(Minimal + "\nrouter: prefix_aware\nrouter_options: {cache_threshold: 0.5, balance_abs_threshold: 8, balance_rel_threshold: 1.2}\n");
+        Assert.That(s.RouterOptions, Is.EqualTo(new RouterOptionsSpec { CacheThreshold = 0.5, BalanceAbsThreshold = 8, BalanceRelThreshold = 1.2 }));
+        Assert.That(Loader.LoadText(ScenarioWriter.ToYaml(s, TestPaths.DataRoot), "s.yaml", TestPaths.DataRoot), Is.EqualTo(s));
+        Assert.That(Errors(Minimal + "\nrouter_options: {cache_threshold: 2}\n"), Has.One.Contains("router_options.cache_threshold"));
+    }
+
+    [Test]
     public void BadValues_AreReportedAtTheirLines()
     {
         var errors = Errors(Minimal + "\nscheduler:\n  enable_prefix_caching: false\n  kv_offloading_size_gb: 10\n");

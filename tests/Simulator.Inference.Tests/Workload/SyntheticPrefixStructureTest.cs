@@ -30,17 +30,18 @@ public sealed class SyntheticPrefixStructureTest
     [Test]
     public void Sessions_TurnExtendsThePreviousTurn_ArrivesThinkTimeLater_InArrivalOrder()
     {
-        var rows = Read(shared: 64, sessions: new SessionSpec(Turns: 4, ThinkTimeS: 30), requests: 400);
+        var rows = Read(shared: 64, sessions: new SessionSpec(Turns: 4, ThinkTimeS: 3), requests: 400, rate: 0.5);
         Assert.That(rows.Select(r => r.Id), Is.EqualTo(Enumerable.Range(0, rows.Count).Select(i => (long)i)));
         for (int i = 1; i < rows.Count; i++) Assert.That(rows[i].ArrivalNs, Is.GreaterThanOrEqualTo(rows[i - 1].ArrivalNs));
         var bySession = rows.GroupBy(r => r.Session!).ToList();
-        Assert.That(bySession.Count(g => g.Count() == 4), Is.GreaterThan(50));
+        Assert.That(bySession.Count(g => g.Count() == 4), Is.GreaterThan(90));
+        Assert.That(rows.Zip(rows.Skip(1)).Any(p => p.First.Session != p.Second.Session && int.Parse(p.First.Session!) > int.Parse(p.Second.Session!)), Is.True, "sessions interleave");
         foreach (var turns in bySession.Select(g => g.ToList()))
         {
             for (int k = 1; k < turns.Count; k++)
             {
                 var (prev, cur) = (turns[k - 1], turns[k]);
-                Assert.That(cur.ArrivalNs - prev.ArrivalNs, Is.EqualTo(30_000_000_000L));
+                Assert.That(cur.ArrivalNs - prev.ArrivalNs, Is.EqualTo(3_000_000_000L));
                 Assert.That(cur.InputTokens - prev.InputTokens - prev.OutputTokens, Is.InRange(20, 300), "new user tokens");
                 // Every id of the previous turn's prompt and output that was a whole chunk is a prefix of this turn's ids.
                 int whole = (prev.InputTokens + prev.OutputTokens) / 16;
@@ -48,6 +49,6 @@ public sealed class SyntheticPrefixStructureTest
             }
         }
         Assert.That(rows.Select(r => r.PrefixBlockIds![0]).Distinct().Count(), Is.EqualTo(1), "the 64-token system prompt is shared");
-        Assert.That(Read(64, new SessionSpec(4, 30), 400).Select(r => (r.Id, r.ArrivalNs, r.InputTokens, r.Session)), Is.EqualTo(rows.Select(r => (r.Id, r.ArrivalNs, r.InputTokens, r.Session))), "deterministic");
+        Assert.That(Read(64, new SessionSpec(4, 3), 400, rate: 0.5).Select(r => (r.Id, r.ArrivalNs, r.InputTokens, r.Session)), Is.EqualTo(rows.Select(r => (r.Id, r.ArrivalNs, r.InputTokens, r.Session))), "deterministic");
     }
 }
