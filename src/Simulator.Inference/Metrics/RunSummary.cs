@@ -44,7 +44,8 @@ public sealed record PrefixCacheSummary(bool Enabled, double HitRatioTokens, lon
 
 /// <summary>
 /// The headline figures of one run, as written to summary.json (figures already rounded to the
-/// precision written, so the object and the file agree). Latencies in ms over completed requests.
+/// precision written, so the object and the file agree). Latencies in ms over completed requests;
+/// <see cref="ItlMs"/> over every gap between consecutive output tokens of a request, pooled over requests.
 /// </summary>
 public sealed record RunSummary(
     string Scenario,
@@ -60,4 +61,5 @@ public sealed record RunSummary(
     SimulationSummary Simulation,
     MemorySummary? Memory,
     ExpertSummary? Experts,
+    LatencyStats? ItlMs = null,
     PrefixCacheSummary? PrefixCache = null);

@@ -125,6 +125,7 @@ public sealed class PrefixServingTest
 
         public void OnRequestFinished(RequestRecord record) => Requests.Add(record);
         public void OnSample(in ReplicaSample sample) { }
+        public void OnTokenGaps(long gapNs, int count) { }
     }
 
     private sealed record Load(int Outstanding, int CachedTokens) : IReplicaLoad
