@@ -45,6 +45,31 @@ public sealed class ChartModelTests
     }
 
     [Test]
+    public void PrefixHitRatio_OneLinePerReplicaInPercent_IntervalsWithoutAdmissionsLeftOut_AbsentColumnNoChart()
+    {
+        using var tmp = new Fixtures.TempDir();
+        var spec = new Fixtures.RunSpec("pc");
+        Assert.That(BuildRun(tmp, spec).Charts.Any(c => c.Name == "prefix_hit_ratio"), Is.False, "no column, no chart");
+        using var tmp2 = new Fixtures.TempDir();
+        var result = BuildRun(tmp2, spec, run =>
+        {
+            var path = Path.Combine(run, "timeseries.csv");
+            var lines = File.ReadAllLines(path);
+            var rows = lines.Skip(1).Select((l, i) => l + "," + (i % 3 == 2 ? "" : (0.1 * (i % 5)).ToString("0.0000", CultureInfo.InvariantCulture)));
+            File.WriteAllLines(path, new[] { lines[0] + ",prefix_hit_ratio" }.Concat(rows));
+        });
+        var plot = PlotOf(result, "prefix_hit_ratio");
+        var lines2 = plot.GetPlottables<Scatter>().ToList();
+        Assert.That(Legend(plot), Is.EqualTo(new[] { "replica 0", "replica 1" }));
+        var ys = lines2.SelectMany(l => l.Data.GetScatterPoints().Select(p => p.Y)).ToList();
+        Assert.That(ys, Has.All.InRange(0.0, 100.0));
+        Assert.That(ys.Max(), Is.EqualTo(40.0).Within(1e-9), "fractions drawn as percent");
+        Assert.That(lines2.Sum(l => l.Data.GetScatterPoints().Count), Is.EqualTo(28), "42 rows, every third without a value");
+        Assert.That(plot.Axes.Title.Label.Text, Is.EqualTo("Prefix-cache hit ratio over time"));
+        Assert.That(plot.Axes.GetLimits().Top, Is.EqualTo(100));
+    }
+
+    [Test]
     public void Cdf_OfManyValues_IsThinnedToAtMostMaxLinePointsAndStillSpansMinToMax()
     {
         var plot = new Plot();
