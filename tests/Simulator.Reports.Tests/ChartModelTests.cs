@@ -70,6 +70,32 @@ public sealed class ChartModelTests
     }
 
     [Test]
+    public void TtftWithAndWithoutCaching_PoolsTheOffPoints_OneLinePerCachingConfiguration_OnlyWhenTheSweepVariesIt()
+    {
+        using var tmp = new Fixtures.TempDir();
+        var dir = tmp.Sub("sweep");
+        var sb = new System.Text.StringBuilder("scheduler.enable_prefix_caching,router,completed,ttft_p50_ms,ttft_p95_ms,tpot_p50_ms,tpot_p95_ms,output_tokens_per_s,bubble_fraction,slo_attainment,goodput_requests_per_s,status,error\n");
+        var points = new[] { ("false", "least_outstanding", 1.0), ("false", "prefix_aware", 1.0), ("true", "least_outstanding", 0.8), ("true", "prefix_aware", 0.6) };
+        for (var i = 0; i < points.Length; i++)
+        {
+            var (caching, router, scale) = points[i];
+            var pd = Path.Combine(dir, "points", $"{i:D4}-enable_prefix_caching={caching}-router={router}");
+            Fixtures.WriteRun(pd, new Fixtures.RunSpec("pc-sweep", LatencyScale: scale));
+            sb.Append($"{caching},{router},200,100,200,10,20,1500,0.1,0.9,1.0,ok,\n");
+        }
+        File.WriteAllText(Path.Combine(dir, "sweep.csv"), sb.ToString());
+        var result = ReportBuilder.Build(new[] { dir }, tmp.Sub("out"));
+        var plot = PlotOf(result, "compare_ttft_cdf_prefix_caching");
+        Assert.That(Legend(plot).Take(3), Is.EqualTo(new[] { "prefix caching off (2 configurations pooled)", "caching on, router=least_outstanding", "caching on, router=prefix_aware" }));
+        var cdfs = plot.GetPlottables<Scatter>().ToList();
+        Assert.That(cdfs.Select(c => c.Data.GetScatterPoints()[^1].Y), Has.All.EqualTo(1.0));
+        Assert.That(plot.Axes.Title.Label.Text, Is.EqualTo("TTFT with and without prefix caching"));
+
+        using var tmp2 = new Fixtures.TempDir();
+        Assert.That(ReportBuilder.Build(new[] { Fixtures.WriteMicrobatchSweep(tmp2.Sub("sweep")) }, tmp2.Sub("out")).Charts.Any(c => c.Name == "compare_ttft_cdf_prefix_caching"), Is.False);
+    }
+
+    [Test]
     public void Cdf_OfManyValues_IsThinnedToAtMostMaxLinePointsAndStillSpansMinToMax()
     {
         var plot = new Plot();
