@@ -10,6 +10,7 @@ internal static class CompareCharts
     {
         var withRuns = configs.Where(c => c.Run is not null).ToList();
         OverlaidCdf(withRuns, slo, sink, "ttft_ms", "TTFT", slo.TtftMs);
+        PrefixCharts.TtftWithAndWithoutCaching(withRuns, slo, sink);
         OverlaidCdf(withRuns, slo, sink, "tpot_ms", "TPOT", slo.TpotMs);
         OverlaidThroughput(withRuns, sink);
         ThroughputBars(configs, sink);

@@ -51,6 +51,7 @@ internal static class RunCharts
             "How full are the batches each replica runs?", sum: true);
         OverTime(run, sink, prefix, "kv_utilization", "kv_utilization", "KV cache utilization over time", "KV blocks in use (fraction)",
             "Is admission limited by KV cache capacity?", sum: false);
+        PrefixCharts.HitRatioOverTime(run, sink, prefix);
         ItlCdf(run, sink, prefix);
         StageTimeline(run, options, sink, prefix);
         Memory(run, sink, prefix);

@@ -50,6 +50,7 @@ public sealed class BuiltScenario
     public SchedulerConfig SchedulerConfig()
     {
         var s = Scenario.Scheduler;
+        long kvBytesPerTokenPerGpu = (long)Math.Ceiling(MemoryPlanner.KvBytesPerTokenPerGpu(Model, Precision, Plan, Plan.StageLayerCounts(Model.Layers).Max()));
         return new SchedulerConfig(
             Policy: s.Policy,
             MaxNumSeqs: s.MaxNumSeqs,
@@ -59,8 +60,21 @@ public sealed class BuiltScenario
             KvCapacityBlocks: (int)Math.Min(int.MaxValue, Memory.KvBlocks),
             Preemption: s.Preemption == "swap" ? PreemptionMode.Swap : PreemptionMode.Recompute,
             ChunkSize: s.ChunkSize ?? 512,
-            KvBytesPerTokenPerGpu: (long)Math.Ceiling(MemoryPlanner.KvBytesPerTokenPerGpu(Model, Precision, Plan, Plan.StageLayerCounts(Model.Layers).Max())),
-            HostLinkGBps: HostLink.BandwidthGBps);
+            KvBytesPerTokenPerGpu: kvBytesPerTokenPerGpu,
+            HostLinkGBps: HostLink.BandwidthGBps,
+            EnablePrefixCaching: s.EnablePrefixCaching,
+            CpuOffloadBlocks: CpuOffloadBlocks(s.KvOffloadingSizeGB, s.BlockSize, kvBytesPerTokenPerGpu));
+    }
+
+    /// <summary>
+    /// Blocks of a CPU KV tier of <paramref name="sizeGB"/> GB per replica: the size over a block's bytes on every GPU of
+    /// the replica (as vLLM's --kv-offloading-size, the total over ranks; each GPU offloads its own shard).
+    /// </summary>
+    private long CpuOffloadBlocks(double? sizeGB, int blockSize, long kvBytesPerTokenPerGpu)
+    {
+        if (sizeGB is not double gb || kvBytesPerTokenPerGpu <= 0) return 0;
+        double blockBytes = (double)blockSize * kvBytesPerTokenPerGpu * Plan.Tp * Plan.Pp * Plan.Cp;
+        return (long)Math.Min(long.MaxValue / 2, Math.Floor(gb * 1e9 / blockBytes));
     }
 }
 

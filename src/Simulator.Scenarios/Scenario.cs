@@ -25,6 +25,9 @@ public sealed record Scenario
     /// <summary>The router's registered name (<see cref="ScenarioEnums.Routers"/>).</summary>
     public string Router { get; init; } = "round_robin";
 
+    /// <summary>The cache-aware router's thresholds (used by <c>router: prefix_aware</c> only).</summary>
+    public RouterOptionsSpec RouterOptions { get; init; } = new();
+
     /// <summary>Engine host-side overheads: vllm (CUDA graphs; estimate) | splitwise (fitted, no CUDA graphs) | none.</summary>
     public string Engine { get; init; } = "vllm";
 
@@ -45,9 +48,21 @@ public sealed record Scenario
     public bool Equals(Scenario? other) =>
         other is not null && Name == other.Name && Seed == other.Seed && Cluster == other.Cluster && Network == other.Network
         && Model == other.Model && Precision == other.Precision && Parallelism == other.Parallelism && Scheduler == other.Scheduler
-        && Router == other.Router && Engine == other.Engine && Calibration == other.Calibration && Workload == other.Workload && Slo == other.Slo && Moe == other.Moe && Sweep == other.Sweep && Output == other.Output;
+        && Router == other.Router && RouterOptions == other.RouterOptions && Engine == other.Engine && Calibration == other.Calibration && Workload == other.Workload && Slo == other.Slo && Moe == other.Moe && Sweep == other.Sweep && Output == other.Output;
 
     public override int GetHashCode() => HashCode.Combine(Name, Seed, Cluster, Model, Parallelism, Scheduler, Workload);
+}
+
+/// <summary>
+/// <c>router_options:</c> the thresholds of the <c>prefix_aware</c> router, SGLang's names and defaults: the cache decides
+/// when the best replica holds at least <see cref="CacheThreshold"/> of the prompt, unless max - min outstanding requests
+/// exceeds <see cref="BalanceAbsThreshold"/> and max exceeds min x <see cref="BalanceRelThreshold"/> (then least load).
+/// </summary>
+public sealed record RouterOptionsSpec
+{
+    public double CacheThreshold { get; init; } = 0.3;
+    public int BalanceAbsThreshold { get; init; } = 64;
+    public double BalanceRelThreshold { get; init; } = 1.5;
 }
 
 /// <summary>A preset name or an inline spec map (for GPUs and links); exactly one is set.</summary>
@@ -125,6 +140,12 @@ public sealed record SchedulerSpec
 
     /// <summary>Prefill chunk size in tokens (Sarathi); default 512 under sarathi, unset otherwise.</summary>
     public int? ChunkSize { get; init; }
+
+    /// <summary>Automatic prefix caching (vLLM's flag; on by default, as in vLLM V1).</summary>
+    public bool EnablePrefixCaching { get; init; } = true;
+
+    /// <summary>CPU KV tier per replica in GB (10^9 bytes) for blocks evicted from GPU memory (vLLM's --kv-offloading-size); null = none.</summary>
+    public double? KvOffloadingSizeGB { get; init; }
 }
 
 /// <summary>The requests: a trace replay or a synthetic generator (exactly one is set).</summary>
@@ -169,8 +190,14 @@ public sealed record SyntheticSpec
     public long? Requests { get; init; }
     public double? DurationS { get; init; }
 
+    /// <summary>Tokens of the system prompt every request starts with (<c>workload.prefix.shared_tokens</c>; 0 = none).</summary>
+    public int SharedPrefixTokens { get; init; }
+
+    /// <summary>Multi-turn sessions (<c>workload.sessions</c>); null = independent requests.</summary>
+    public SessionSpec? Sessions { get; init; }
+
     /// <summary>The workload layer's spec.</summary>
-    public SyntheticWorkloadSpec ToWorkloadSpec() => new(Arrivals, InputTokens, OutputTokens, Requests, DurationS);
+    public SyntheticWorkloadSpec ToWorkloadSpec() => new(Arrivals, InputTokens, OutputTokens, Requests, DurationS, SharedPrefixTokens, Sessions);
 }
 
 /// <summary>Latency objectives: a request meets them when TTFT &lt;= ttft_ms and TPOT &lt;= tpot_ms (null = no bound).</summary>

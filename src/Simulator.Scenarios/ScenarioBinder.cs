@@ -97,6 +97,15 @@ internal sealed partial class ScenarioBinder
         var parallelism = BindParallelism(m.Node("parallelism"), root);
         var scheduler = BindScheduler(m.Node("scheduler"), root);
         string router = m.Enum("router", "round_robin", ScenarioEnums.Routers);
+        var routerReader = new MapReader(this, m.Node("router_options"), "router_options", root);
+        var routerDefaults = new RouterOptionsSpec();
+        var routerOptions = new RouterOptionsSpec
+        {
+            CacheThreshold = routerReader.Double("cache_threshold", routerDefaults.CacheThreshold, 0, max: 1),
+            BalanceAbsThreshold = routerReader.Int("balance_abs_threshold", routerDefaults.BalanceAbsThreshold, 0),
+            BalanceRelThreshold = routerReader.Double("balance_rel_threshold", routerDefaults.BalanceRelThreshold, 1),
+        };
+        routerReader.Finish();
         string engine = m.Enum("engine", "vllm", Simulator.Inference.Cost.CalibrationProfile.EngineNames);
         string calibration = m.Enum("calibration", "auto", Simulator.Inference.Cost.CalibrationProfile.Names);
         var workloadNode = m.Node("workload");
@@ -121,7 +130,7 @@ internal sealed partial class ScenarioBinder
         return new Scenario
         {
             Name = name, Seed = seed, Cluster = cluster, Network = networkSpec, Model = model, Precision = precision,
-            Parallelism = parallelism, Scheduler = scheduler, Router = router, Engine = engine, Calibration = calibration, Workload = workload, Slo = slo, Moe = moe, Sweep = sweep,
+            Parallelism = parallelism, Scheduler = scheduler, Router = router, RouterOptions = routerOptions, Engine = engine, Calibration = calibration, Workload = workload, Slo = slo, Moe = moe, Sweep = sweep,
             Output = outputSpec, Locations = new ScenarioLocations(File, _locations),
         };
     }
@@ -237,7 +246,12 @@ internal sealed partial class ScenarioBinder
             GpuMemoryUtilization = m.DoubleOrNull("gpu_memory_utilization", 0, minExclusive: true, max: 1.0, nullable: false) ?? d.GpuMemoryUtilization,
             Preemption = m.Enum("preemption", d.Preemption, ScenarioEnums.Preemptions),
             ChunkSize = m.IntOrNull("chunk_size", 1, nullable: true) ?? (policy == "sarathi" ? 512 : null),
+            EnablePrefixCaching = m.Bool("enable_prefix_caching", d.EnablePrefixCaching),
+            KvOffloadingSizeGB = m.DoubleOrNull("kv_offloading_size_gb", 0, minExclusive: true),
         };
+        if (spec.KvOffloadingSizeGB != null && !spec.EnablePrefixCaching)
+            Error(m.Node("kv_offloading_size_gb"), "scheduler.kv_offloading_size_gb",
+                "a CPU KV tier holds blocks evicted from the prefix cache; it needs enable_prefix_caching: true");
         if (maxTokens < maxSeqs && m.Has("max_num_batched_tokens"))
             Error(m.Node("max_num_batched_tokens"), "scheduler.max_num_batched_tokens",
                 $"{maxTokens} is smaller than max_num_seqs {maxSeqs}; expected max_num_batched_tokens >= max_num_seqs (as vLLM requires)");
@@ -245,7 +259,7 @@ internal sealed partial class ScenarioBinder
         return spec;
     }
 
-    private static readonly string[] SyntheticKeys = ["arrivals", "input_tokens", "output_tokens", "requests", "duration_s"];
+    private static readonly string[] SyntheticKeys = ["arrivals", "input_tokens", "output_tokens", "requests", "duration_s", "prefix", "sessions"];
 
     private WorkloadSpec? BindWorkload(YamlNode node)
     {
@@ -277,8 +291,12 @@ internal sealed partial class ScenarioBinder
             double? durationS = m.DoubleOrNull("duration_s", 0, minExclusive: true);
             if (!m.Has("requests") && !m.Has("duration_s"))
                 ErrorAtOwner(node, "workload", "a synthetic workload needs a bound; expected requests: N and/or duration_s: S");
+            var prefix = new MapReader(this, m.Node("prefix"), "workload.prefix", node);
+            int shared = prefix.Int("shared_tokens", 0, 0);
+            prefix.Finish();
+            var sessions = BindSessions(m.Node("sessions"), node);
             if (arrivals != null && input != null && output != null)
-                spec = new WorkloadSpec { Synthetic = new SyntheticSpec { Arrivals = arrivals, InputTokens = input, OutputTokens = output, Requests = requests, DurationS = durationS } };
+                spec = new WorkloadSpec { Synthetic = new SyntheticSpec { Arrivals = arrivals, InputTokens = input, OutputTokens = output, Requests = requests, DurationS = durationS, SharedPrefixTokens = shared, Sessions = sessions } };
         }
         else
         {
@@ -286,6 +304,16 @@ internal sealed partial class ScenarioBinder
         }
         m.Finish();
         return spec;
+    }
+
+    private SessionSpec? BindSessions(YamlNode? node, YamlNode owner)
+    {
+        if (node is null || IsNull(node)) return null;
+        var m = new MapReader(this, node, "workload.sessions", owner);
+        int? turns = m.IntOrNull("turns", 1, required: true);
+        double think = m.Double("think_time_s", 0, 0);
+        m.Finish();
+        return turns is int k ? new SessionSpec(k, think) : null;
     }
 
     private TraceSpec? BindTrace(YamlNode node)

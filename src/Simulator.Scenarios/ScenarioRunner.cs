@@ -48,7 +48,9 @@ public static class ScenarioRunner
         var scheduler = built.SchedulerConfig();
         var replicas = costModels.Select(c => new ReplicaSetup(c, scheduler, plan.Microbatches)).ToList();
         var options = new ServingOptions(scenario.Router, Simulator.Kernel.RandomStreams.DeriveSeed(scenario.Seed, "router"),
-            SimDuration.FromSeconds(scenario.Output.TimeseriesIntervalS).Nanoseconds);
+            SimDuration.FromSeconds(scenario.Output.TimeseriesIntervalS).Nanoseconds,
+            PrefixRouter: new PrefixRouterOptions(scenario.RouterOptions.CacheThreshold, scenario.RouterOptions.BalanceAbsThreshold,
+                scenario.RouterOptions.BalanceRelThreshold));
         var serving = new ServingSimulation(sim, source, replicas, options, accounting, network);
 
         var wall = Stopwatch.StartNew();
@@ -60,7 +62,7 @@ public static class ScenarioRunner
             r.StageTotals.Select(s => s.BusyNs).ToList())).ToList();
         var gpus = GpuRows(built, result, costModels);
         var links = network?.LinkRows() ?? accounting.LinkRows();
-        var summary = writer.Commit(new RunEndInputs(perf, pipelines, gpus, links));
+        var summary = writer.Commit(new RunEndInputs(perf, pipelines, gpus, links, PrefixCacheTotals(result)));
         return new RunResult(writer.OutputDirectory, summary, perf, built);
     }
 
@@ -145,6 +147,14 @@ public static class ScenarioRunner
                 mem.ReserveGB, free, stats.BusyNs, stats.ComputeNs + stats.OverheadNs, stats.CommNs, load));
         }
         return rows;
+    }
+
+    /// <summary>The run's prefix-cache figures summed over replicas.</summary>
+    private static PrefixCacheSummary PrefixCacheTotals(ServingResult result)
+    {
+        var stats = result.Replicas.Select(r => r.PrefixCache ?? PrefixCacheStats.Disabled).ToList();
+        return PrefixCacheSummary.From(stats.Any(s => s.Enabled), stats.Sum(s => s.PromptTokens), stats.Sum(s => s.HbmHitTokens),
+            stats.Sum(s => s.CpuHitTokens), stats.Sum(s => s.EvictedBlocks));
     }
 
     /// <summary>Relative routed load of each EP rank (1 = fair share) for MoE models, else null.</summary>

@@ -54,7 +54,13 @@ public static class ScenarioWriter
         w.Line(1, "gpu_memory_utilization", Num(sc.GpuMemoryUtilization));
         w.Line(1, "preemption", sc.Preemption);
         w.Line(1, "chunk_size", sc.ChunkSize is int c ? Int(c) : "null");
+        w.Line(1, "enable_prefix_caching", sc.EnablePrefixCaching ? "true" : "false");
+        w.Line(1, "kv_offloading_size_gb", sc.KvOffloadingSizeGB is double gb ? Num(gb) : "null");
         w.Line(0, "router", s.Router);
+        w.Open(0, "router_options");
+        w.Line(1, "cache_threshold", Num(s.RouterOptions.CacheThreshold));
+        w.Line(1, "balance_abs_threshold", Int(s.RouterOptions.BalanceAbsThreshold));
+        w.Line(1, "balance_rel_threshold", Num(s.RouterOptions.BalanceRelThreshold));
         w.Line(0, "engine", s.Engine);
         w.Line(0, "calibration", s.Calibration);
         w.Open(0, "workload");
@@ -81,6 +87,14 @@ public static class ScenarioWriter
             w.Length(1, "output_tokens", syn.OutputTokens);
             w.Line(1, "requests", syn.Requests is long n ? n.ToString(CultureInfo.InvariantCulture) : "null");
             w.Line(1, "duration_s", syn.DurationS is double d ? Num(d) : "null");
+            w.Open(1, "prefix");
+            w.Line(2, "shared_tokens", Int(syn.SharedPrefixTokens));
+            if (syn.Sessions is { } ss)
+            {
+                w.Open(1, "sessions");
+                w.Line(2, "turns", Int(ss.Turns));
+                w.Line(2, "think_time_s", Num(ss.ThinkTimeS));
+            }
         }
         w.Open(0, "slo");
         w.Line(1, "ttft_ms", s.Slo.TtftMs is double ttft ? Num(ttft) : "null");

@@ -44,6 +44,57 @@ public sealed class ChartModelTests
     }
 
     [Test]
+    public void PrefixHitRatio_OneLinePerReplicaInPercent_IntervalsWithoutAdmissionsLeftOut_AbsentColumnNoChart()
+    {
+        using var tmp = new Fixtures.TempDir();
+        var spec = new Fixtures.RunSpec("pc");
+        Assert.That(BuildRun(tmp, spec).Charts.Any(c => c.Name == "prefix_hit_ratio"), Is.False, "no column, no chart");
+        using var tmp2 = new Fixtures.TempDir();
+        var result = BuildRun(tmp2, spec, run =>
+        {
+            var path = Path.Combine(run, "timeseries.csv");
+            var lines = File.ReadAllLines(path);
+            var rows = lines.Skip(1).Select((l, i) => l + "," + (i % 3 == 2 ? "" : (0.1 * (i % 5)).ToString("0.0000", CultureInfo.InvariantCulture)));
+            File.WriteAllLines(path, new[] { lines[0] + ",prefix_hit_ratio" }.Concat(rows));
+        });
+        var plot = PlotOf(result, "prefix_hit_ratio");
+        var lines2 = plot.GetPlottables<Scatter>().ToList();
+        Assert.That(Legend(plot), Is.EqualTo(new[] { "replica 0", "replica 1" }));
+        var ys = lines2.SelectMany(l => l.Data.GetScatterPoints().Select(p => p.Y)).ToList();
+        Assert.That(ys, Has.All.InRange(0.0, 100.0));
+        Assert.That(ys.Max(), Is.EqualTo(40.0).Within(1e-9), "fractions drawn as percent");
+        Assert.That(lines2.Sum(l => l.Data.GetScatterPoints().Count), Is.EqualTo(28), "42 rows, every third without a value");
+        Assert.That(plot.Axes.Title.Label.Text, Is.EqualTo("Prefix-cache hit ratio over time"));
+        Assert.That(plot.Axes.GetLimits().Top, Is.EqualTo(100));
+    }
+
+    [Test]
+    public void TtftWithAndWithoutCaching_PoolsTheOffPoints_OneLinePerCachingConfiguration_OnlyWhenTheSweepVariesIt()
+    {
+        using var tmp = new Fixtures.TempDir();
+        var dir = tmp.Sub("sweep");
+        var sb = new System.Text.StringBuilder("scheduler.enable_prefix_caching,router,completed,ttft_p50_ms,ttft_p95_ms,tpot_p50_ms,tpot_p95_ms,output_tokens_per_s,bubble_fraction,slo_attainment,goodput_requests_per_s,status,error\n");
+        var points = new[] { ("false", "least_outstanding", 1.0), ("false", "prefix_aware", 1.0), ("true", "least_outstanding", 0.8), ("true", "prefix_aware", 0.6) };
+        for (var i = 0; i < points.Length; i++)
+        {
+            var (caching, router, scale) = points[i];
+            var pd = Path.Combine(dir, "points", $"{i:D4}-enable_prefix_caching={caching}-router={router}");
+            Fixtures.WriteRun(pd, new Fixtures.RunSpec("pc-sweep", LatencyScale: scale));
+            sb.Append($"{caching},{router},200,100,200,10,20,1500,0.1,0.9,1.0,ok,\n");
+        }
+        File.WriteAllText(Path.Combine(dir, "sweep.csv"), sb.ToString());
+        var result = ReportBuilder.Build(new[] { dir }, tmp.Sub("out"));
+        var plot = PlotOf(result, "compare_ttft_cdf_prefix_caching");
+        Assert.That(Legend(plot).Take(3), Is.EqualTo(new[] { "prefix caching off (2 configurations pooled)", "caching on, router=least_outstanding", "caching on, router=prefix_aware" }));
+        var cdfs = plot.GetPlottables<Scatter>().ToList();
+        Assert.That(cdfs.Select(c => c.Data.GetScatterPoints()[^1].Y), Has.All.EqualTo(1.0));
+        Assert.That(plot.Axes.Title.Label.Text, Is.EqualTo("TTFT with and without prefix caching"));
+
+        using var tmp2 = new Fixtures.TempDir();
+        Assert.That(ReportBuilder.Build(new[] { Fixtures.WriteMicrobatchSweep(tmp2.Sub("sweep")) }, tmp2.Sub("out")).Charts.Any(c => c.Name == "compare_ttft_cdf_prefix_caching"), Is.False);
+    }
+
+    [Test]
     public void Cdf_OfManyValues_IsThinnedToAtMostMaxLinePointsAndStillSpansMinToMax()
     {
         var plot = new Plot();

@@ -172,7 +172,7 @@ public sealed class ScenarioLoaderTest
             "error: s.yaml:2: seed: -1 is out of range; expected an integer >= 0",
             "error: s.yaml:4: cluster.nodez: unknown key; did you mean 'nodes'? allowed: fabric, gpu, gpus_per_node, inter_node, intra_node, nodes, oversubscription",
             "error: s.yaml:6: parallelism.replicas: 0 is out of range; expected an integer >= 1",
-            "error: s.yaml:7: router: 'fastest' is not allowed; expected one of round_robin | random | least_outstanding | least_kv | power_of_two",
+            "error: s.yaml:7: router: 'fastest' is not allowed; expected one of round_robin | random | least_outstanding | least_kv | power_of_two | prefix_aware | session_affinity",
             "error: s.yaml:8: workload: a synthetic workload needs a bound; expected requests: N and/or duration_s: S",
             "error: s.yaml:9: workload.arrivals.rate_per_s: missing; expected a number > 0",
             "error: s.yaml:11: workload.output_tokens: expected a token count >= 1 or {dist: ...}, got '0'",
@@ -279,7 +279,7 @@ public sealed class ScenarioLoaderTest
         Assert.That(errors, Is.EqualTo(new[]
         {
             "error: --set:1: parallelism.microbatches: 0 is out of range; expected an integer >= 1",
-            "error: --set:2: scheduler.polcy: unknown key; did you mean 'policy'? allowed: block_size, chunk_size, enable_chunked_prefill, gpu_memory_utilization, max_num_batched_tokens, max_num_seqs, policy, preemption",
+            "error: --set:2: scheduler.polcy: unknown key; did you mean 'policy'? allowed: block_size, chunk_size, enable_chunked_prefill, enable_prefix_caching, gpu_memory_utilization, kv_offloading_size_gb, max_num_batched_tokens, max_num_seqs, policy, preemption",
             "error: --set:3: novalue: expected key.path=value (e.g. parallelism.microbatches=4)",
             "error: --set:4: model.x: 'model' is 'llama-3.1-8b', not a mapping; set it as a whole instead",
         }));

@@ -33,6 +33,10 @@ public static class ConsoleSummary
                       $"activations {F(m.ActivationGB, 2)} GB, reserve {F(m.ReserveGB, 2)} GB, free {F(m.FreeGB, 2)} GB");
         if (s.Experts is { } e)
             lines.Add($"Experts: hotspot ratio {F(e.HotspotRatio, 3)} (max GPU expert load / mean)");
+        // Only when the cache did something: a workload without prefix ids (most traces) gets no line.
+        if (s.PrefixCache is { Enabled: true } pc && (pc.HbmHitTokens + pc.CpuHitTokens > 0 || pc.EvictedBlocks > 0))
+            lines.Add($"Prefix cache: hit ratio {F(pc.HitRatioTokens * 100, 2)} % of {I(pc.PromptTokens)} prompt tokens (GPU {I(pc.HbmHitTokens)}, " +
+                      $"CPU tier {I(pc.CpuHitTokens)} tokens), {I(pc.EvictedBlocks)} blocks evicted from GPU memory");
         var simLine = $"Simulation: {I(s.Simulation.Events)} events, {F(s.Simulation.SimulatedS, 3)} s simulated";
         if (perf is { WallSeconds: > 0 } p)
             simLine += $" in {F(p.WallSeconds, 2)} s wall ({F(p.Events / p.WallSeconds, 0)} events/s)";

@@ -31,6 +31,7 @@ public sealed class RunDirectoryWriter : IRunRecorder, IDisposable
         TableColumn.Int("output_tokens"), TableColumn.Int("cached_tokens"), TableColumn.Text("status"), TableColumn.Seconds("first_token_s"),
         TableColumn.Seconds("completion_s"), TableColumn.Ms("ttft_ms"), TableColumn.Ms("tpot_ms"), TableColumn.Ms("e2e_ms"),
         TableColumn.Ms("queue_ms"), TableColumn.Int("preemptions"), TableColumn.Int("generated_tokens"), TableColumn.Seconds("scheduled_s"),
+        TableColumn.Int("cpu_cached_tokens"), TableColumn.Text("session_id"),
     ];
 
     /// <summary>iterations' columns and types.</summary>
@@ -47,7 +48,7 @@ public sealed class RunDirectoryWriter : IRunRecorder, IDisposable
     [
         TableColumn.Seconds("time_s"), TableColumn.Int("replica"), TableColumn.Int("queued"), TableColumn.Int("running"),
         TableColumn.Fixed("kv_utilization", 4), TableColumn.Fixed("prefill_tokens_per_s", 3), TableColumn.Fixed("output_tokens_per_s", 3),
-        TableColumn.Long("completed"),
+        TableColumn.Long("completed"), TableColumn.Fixed("prefix_hit_ratio", 4),
     ];
 
     /// <summary>requests.csv's header.</summary>
@@ -176,6 +177,8 @@ public sealed class RunDirectoryWriter : IRunRecorder, IDisposable
         w.Int(r.Preemptions);
         w.Int(r.GeneratedTokens);
         w.Ns(r.ScheduledNs);
+        w.Int(r.CpuCachedTokens);
+        w.Text(r.SessionId ?? "");
         w.EndRow();
         _timeline.AddRequest(r);
     }
@@ -204,6 +207,7 @@ public sealed class RunDirectoryWriter : IRunRecorder, IDisposable
         w.Double(Rate(s.PrefillTokensSinceLast));
         w.Double(Rate(s.OutputTokensSinceLast));
         w.Int(s.CompletedSinceLast);
+        w.Double(s.PromptTokensLookedUpSinceLast > 0 ? (double)s.PrefixHitTokensSinceLast / s.PromptTokensLookedUpSinceLast : null);
         w.EndRow();
         _timeline.AddSample(s);
     }

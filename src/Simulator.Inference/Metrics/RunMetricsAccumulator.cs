@@ -97,7 +97,7 @@ public sealed class RunMetricsAccumulator
 
         return new RunSummary(meta.Scenario, meta.Seed,
             new RequestCounts(Count, _completed, _rejected, _failed, _unfinished),
-            ttft, tpot, e2e, queue, throughput, slo, pipeline, sim, Memory(end.Gpus), Experts(end.Gpus), itl);
+            ttft, tpot, e2e, queue, throughput, slo, pipeline, sim, Memory(end.Gpus), Experts(end.Gpus), itl, end.PrefixCache);
     }
 
     /// <summary>

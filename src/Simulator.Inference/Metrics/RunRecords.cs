@@ -10,15 +10,25 @@ public readonly record struct IterationRecord(
     int Replica, int Stage, long Iteration, int Microbatch, long StartNs, long EndNs,
     int BatchSize, int PrefillTokens, int DecodeTokens, StageCost Cost, int KvBlocksUsed);
 
-/// <summary>The fate of one request (a row of requests.csv). Times are absolute simulation ns; null where they never happened.</summary>
+/// <summary>
+/// The fate of one request (a row of requests.csv). Times are absolute simulation ns; null where they never happened.
+/// <see cref="CachedTokens"/> are prompt tokens found in the GPU prefix cache, <see cref="CpuCachedTokens"/> those
+/// found in the CPU tier (both at the first admission); <see cref="SessionId"/> is the workload's session, if any.
+/// </summary>
 public sealed record RequestRecord(
     long RequestId, long ArrivalNs, int Replica, int InputTokens, int OutputTokens, int GeneratedTokens,
-    int CachedTokens, RequestStatus Status, long? FirstTokenNs, long? CompletionNs, long? ScheduledNs, int Preemptions);
+    int CachedTokens, RequestStatus Status, long? FirstTokenNs, long? CompletionNs, long? ScheduledNs, int Preemptions,
+    int CpuCachedTokens = 0, string? SessionId = null);
 
-/// <summary>A replica's state at one sampling instant; token and completion counts are since the previous sample.</summary>
+/// <summary>
+/// A replica's state at one sampling instant; token and completion counts are since the previous sample.
+/// <see cref="PromptTokensLookedUpSinceLast"/> are the prompt tokens of requests first admitted in the interval (with
+/// prefix caching on), <see cref="PrefixHitTokensSinceLast"/> the part of them served from the prefix cache.
+/// </summary>
 public readonly record struct ReplicaSample(
     long TimeNs, int Replica, int Queued, int Running, double KvUtilization,
-    long PrefillTokensSinceLast, long OutputTokensSinceLast, long CompletedSinceLast);
+    long PrefillTokensSinceLast, long OutputTokensSinceLast, long CompletedSinceLast,
+    long PromptTokensLookedUpSinceLast = 0, long PrefixHitTokensSinceLast = 0);
 
 /// <summary>Receives everything the serving simulation reports while it runs; writers stream it to disk.</summary>
 public interface IRunRecorder

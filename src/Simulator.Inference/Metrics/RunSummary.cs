@@ -31,6 +31,18 @@ public sealed record MemorySummary(int Gpus, int Gpu, double WeightsGB, double K
 public sealed record ExpertSummary(double HotspotRatio);
 
 /// <summary>
+/// Prefix caching over the run: <see cref="HitRatioTokens"/> = (GPU + CPU-tier hit tokens) / prompt tokens of the
+/// requests looked up at their first admission; <see cref="EvictedBlocks"/> = blocks evicted from GPU memory.
+/// </summary>
+public sealed record PrefixCacheSummary(bool Enabled, double HitRatioTokens, long HbmHitTokens, long CpuHitTokens, long EvictedBlocks, long PromptTokens)
+{
+    /// <summary>The summary of these totals, the ratio rounded to <paramref name="decimals"/> decimals (0 when no prompt was looked up).</summary>
+    public static PrefixCacheSummary From(bool enabled, long promptTokens, long hbmHitTokens, long cpuHitTokens, long evictedBlocks, int decimals = 4) =>
+        new(enabled, promptTokens > 0 ? MetricFormat.Round((double)(hbmHitTokens + cpuHitTokens) / promptTokens, decimals) : 0,
+            hbmHitTokens, cpuHitTokens, evictedBlocks, promptTokens);
+}
+
+/// <summary>
 /// The headline figures of one run, as written to summary.json (figures already rounded to the
 /// precision written, so the object and the file agree). Latencies in ms over completed requests;
 /// <see cref="ItlMs"/> over every gap between consecutive output tokens of a request, pooled over requests.
@@ -49,4 +61,5 @@ public sealed record RunSummary(
     SimulationSummary Simulation,
     MemorySummary? Memory,
     ExpertSummary? Experts,
-    LatencyStats? ItlMs = null);
+    LatencyStats? ItlMs = null,
+    PrefixCacheSummary? PrefixCache = null);

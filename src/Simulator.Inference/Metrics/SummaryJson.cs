@@ -93,6 +93,17 @@ public static class SummaryJson
                 w.WriteNumber("hotspot_ratio", e.HotspotRatio);
                 w.WriteEndObject();
             }
+            if (s.PrefixCache is { } pc)
+            {
+                w.WriteStartObject("prefix_cache");
+                w.WriteBoolean("enabled", pc.Enabled);
+                w.WriteNumber("hit_ratio_tokens", pc.HitRatioTokens);
+                w.WriteNumber("hbm_hit_tokens", pc.HbmHitTokens);
+                w.WriteNumber("cpu_hit_tokens", pc.CpuHitTokens);
+                w.WriteNumber("evicted_blocks", pc.EvictedBlocks);
+                w.WriteNumber("prompt_tokens", pc.PromptTokens);
+                w.WriteEndObject();
+            }
             w.WriteEndObject();
         }
         stream.WriteByte((byte)'\n');
@@ -115,6 +126,11 @@ public static class SummaryJson
                 m.GetProperty("weights_gb").GetDouble(), m.GetProperty("kv_capacity_gb").GetDouble(),
                 m.GetProperty("activation_gb").GetDouble(), m.GetProperty("reserve_gb").GetDouble(), m.GetProperty("free_gb").GetDouble());
         ExpertSummary? experts = r.TryGetProperty("experts", out var e) ? new ExpertSummary(e.GetProperty("hotspot_ratio").GetDouble()) : null;
+        PrefixCacheSummary? prefix = r.TryGetProperty("prefix_cache", out var pc)
+            ? new PrefixCacheSummary(pc.GetProperty("enabled").GetBoolean(), pc.GetProperty("hit_ratio_tokens").GetDouble(),
+                pc.GetProperty("hbm_hit_tokens").GetInt64(), pc.GetProperty("cpu_hit_tokens").GetInt64(),
+                pc.GetProperty("evicted_blocks").GetInt64(), pc.GetProperty("prompt_tokens").GetInt64())
+            : null;
         return new RunSummary(
             r.GetProperty("scenario").GetString() ?? "",
             r.GetProperty("seed").GetInt64(),
@@ -132,7 +148,7 @@ public static class SummaryJson
             new PipelineSummary(pipe.GetProperty("stages").GetInt32(), pipe.GetProperty("microbatches").GetInt32(),
                 pipe.GetProperty("bubble_fraction").GetDouble()),
             new SimulationSummary(sim.GetProperty("events").GetInt64(), sim.GetProperty("simulated_s").GetDouble()),
-            memory, experts, r.TryGetProperty("itl_ms", out var itl) ? ReadStats(itl) : null);
+            memory, experts, r.TryGetProperty("itl_ms", out var itl) ? ReadStats(itl) : null, prefix);
     }
 
     /// <summary>Writes perf.json: the run's wall-clock figures, kept out of summary.json so that file is reproducible.</summary>

@@ -95,6 +95,7 @@ public sealed class ContinuousBatchingScheduler : IReplicaScheduler
             int n = PrefillChunk(seq, tokensLeft, prefillLeft);
             if (n == 0) return;
             if (!replica.TryAdmit(group)) return;
+            n = PrefillChunk(seq, tokensLeft, prefillLeft); // a prefix-cache hit shortened the prefill
             Add(replica, seq, n, ref seqsLeft, ref tokensLeft, ref prefillLeft); // fits: admission reserved the prompt plus one
         }
     }

@@ -14,6 +14,9 @@ public interface IReplicaLoad
 
     /// <summary>KV blocks in use / capacity, in [0, 1].</summary>
     double KvUtilization { get; }
+
+    /// <summary>Leading prompt tokens of <paramref name="request"/> the replica has cached (GPU or CPU tier, whole blocks); 0 without prefix caching.</summary>
+    int CachedPrefixTokens(Request request) => 0;
 }
 
 /// <summary>
@@ -22,7 +25,7 @@ public interface IReplicaLoad
 /// enters stage 0 only after its previous batch left the last stage; each stage runs one batch at a time,
 /// first come first served; the send between stages occupies the link, not the stages.
 /// </summary>
-public sealed class Replica : IReplicaLoad
+public sealed partial class Replica : IReplicaLoad
 {
     private readonly Simulation _sim;
     private readonly IStageCostModel _cost;
@@ -64,7 +67,7 @@ public sealed class Replica : IReplicaLoad
         _executor = executor;
         _recorder = recorder;
         _onFinished = onFinished;
-        Kv = new KvBlockManager(Config.KvCapacityBlocks, Config.BlockSize);
+        Kv = new KvBlockManager(Config.KvCapacityBlocks, Config.BlockSize, Config.EnablePrefixCaching, Config.CpuOffloadBlocks);
         _watermarkBlocks = (int)Math.Floor(Config.WatermarkFraction * Config.KvCapacityBlocks);
         Stages = _cost.Stages;
         Microbatches = setup.Microbatches;
@@ -128,13 +131,15 @@ public sealed class Replica : IReplicaLoad
                 st.FirstStartNs < 0 ? 0 : st.FirstStartNs, st.LastEndNs);
         }
         return new ReplicaStats(Index, Stages, Microbatches, stages, PipelineActiveNs, Iterations, PrefillTokens,
-            DecodeTokens, OutputTokens, Preemptions, Completed, Kv.PeakUsedBlocks, Kv.CapacityBlocks);
+            DecodeTokens, OutputTokens, Preemptions, Completed, Kv.PeakUsedBlocks, Kv.CapacityBlocks, PrefixTotals());
     }
 
     internal ReplicaSample Sample(long nowNs)
     {
         var sample = new ReplicaSample(nowNs, Index, Waiting.Count + Swapped.Count, _runningCount, Kv.Utilization,
-            _samplePrefillTokens, _sampleOutputTokens, _sampleCompleted);
+            _samplePrefillTokens, _sampleOutputTokens, _sampleCompleted, _samplePromptTokensLookedUp, _samplePrefixHitTokens);
+        _samplePromptTokensLookedUp = 0;
+        _samplePrefixHitTokens = 0;
         _samplePrefillTokens = 0;
         _sampleOutputTokens = 0;
         _sampleCompleted = 0;
@@ -198,9 +203,12 @@ public sealed class Replica : IReplicaLoad
         var seq = Waiting.PeekFront();
         int tokens = reserveTokens >= 0 ? reserveTokens : seq.PrefillTargetTokens + 1;
         int blocks = Kv.BlocksFor(tokens);
-        if (!Kv.CanAllocate(blocks, _watermarkBlocks)) return false;
+        var hit = LookUpPrefix(seq);
+        if (!Kv.CanAllocate(blocks - hit.SharedBlocks, _watermarkBlocks)) return false;
         Waiting.PopFront();
-        Kv.Allocate(blocks);
+        if (hit.Granules > 0) AcquirePrefix(seq, hit, group);
+        else RecordLookup(seq, hit);
+        Kv.Allocate(blocks - hit.EntryBlocks);
         seq.HeldBlocks = blocks;
         seq.State = SequenceState.Running;
         seq.Group = group;
@@ -242,6 +250,7 @@ public sealed class Replica : IReplicaLoad
         if (!Kv.CanAllocate(growth)) return false;
         Kv.Allocate(growth);
         seq.HeldBlocks += growth;
+        if (seq.Keys != null) RegisterFullBlocks(seq, seq.ComputedTokens + newTokens);
         seq.BatchStamp = _nextIteration;
         var g = _groups[_building];
         bool prefill = seq.IsPrefilling;
@@ -278,7 +287,7 @@ public sealed class Replica : IReplicaLoad
         seq.Preemptions++;
         Preemptions++;
         seq.Group = -1;
-        Kv.Release(seq.HeldBlocks);
+        ReleaseBlocks(seq);
         if (Config.Preemption == PreemptionMode.Swap)
         {
             _groups[group].SwapNs += SwapTimeNs(seq);
@@ -289,16 +298,20 @@ public sealed class Replica : IReplicaLoad
         {
             seq.HeldBlocks = 0;
             seq.ComputedTokens = 0;
+            seq.RegisteredGranules = 0;
             seq.PrefillTargetTokens = seq.Request.InputTokens + seq.GeneratedTokens;
             seq.State = SequenceState.Waiting;
             Waiting.PushFront(seq);
         }
     }
 
-    private long SwapTimeNs(Sequence seq)
+    private long SwapTimeNs(Sequence seq) => HostTransferNs(seq.ComputedTokens);
+
+    /// <summary>Time to move the KV of <paramref name="tokens"/> tokens between GPU and host memory (each GPU over its own host link).</summary>
+    private long HostTransferNs(long tokens)
     {
         // 1 GB/s moves 1 byte per ns.
-        double bytes = (double)seq.ComputedTokens * Config.KvBytesPerTokenPerGpu;
+        double bytes = (double)tokens * Config.KvBytesPerTokenPerGpu;
         return SimDuration.RoundToNs(bytes / Config.HostLinkGBps);
     }
 
@@ -445,7 +458,7 @@ public sealed class Replica : IReplicaLoad
                 var seq = running[i];
                 if (seq.State == SequenceState.Finished)
                 {
-                    Kv.Release(seq.HeldBlocks);
+                    ReleaseBlocks(seq);
                     seq.HeldBlocks = 0;
                     seq.Group = -1;
                     _runningCount--;
@@ -473,7 +486,8 @@ public sealed class Replica : IReplicaLoad
     {
         var r = seq.Request;
         return new RequestRecord(r.Id, r.ArrivalNs, seq.Replica, r.InputTokens, r.OutputTokens, seq.GeneratedTokens,
-            0, status, seq.FirstTokenNs, status == RequestStatus.Completed ? nowNs : null, seq.ScheduledNs, seq.Preemptions);
+            seq.CachedTokens, status, seq.FirstTokenNs, status == RequestStatus.Completed ? nowNs : null, seq.ScheduledNs, seq.Preemptions,
+            seq.CpuCachedTokens, r.Session);
     }
 
     /// <summary>Every sequence still held (waiting, swapped, running), for end-of-run records.</summary>

@@ -16,12 +16,13 @@ public sealed record StageStats(
 
 /// <summary>
 /// One replica's figures at the end of a run. <see cref="PipelineActiveNs"/> is the time with at least one
-/// microbatch somewhere in the pipeline; token counts are totals over the run.
+/// microbatch somewhere in the pipeline; token counts are totals over the run; <see cref="PrefixCache"/> holds the
+/// prefix-cache lookups and evictions (null = not reported).
 /// </summary>
 public sealed record ReplicaStats(
     int Replica, int Stages, int Microbatches, IReadOnlyList<StageStats> StageTotals, long PipelineActiveNs,
     long Iterations, long PrefillTokens, long DecodeTokens, long OutputTokens, long Preemptions, long Completed,
-    int PeakKvBlocks, int KvCapacityBlocks)
+    int PeakKvBlocks, int KvCapacityBlocks, PrefixCacheStats? PrefixCache = null)
 {
     /// <summary>Sum of stage busy time over stages x active time: the pipeline's utilization while it had work.</summary>
     public double Utilization

@@ -89,6 +89,8 @@ public static class RouterRegistry
             ["least_outstanding"] = _ => new LeastOutstandingRouter(),
             ["least_kv"] = _ => new LeastKvRouter(),
             ["power_of_two"] = seed => new PowerOfTwoRouter(seed),
+            ["prefix_aware"] = _ => new PrefixAwareRouter(),
+            ["session_affinity"] = _ => new SessionAffinityRouter(),
         });
 
     /// <summary>Registered names, sorted.</summary>

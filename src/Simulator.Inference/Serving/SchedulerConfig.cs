@@ -27,6 +27,8 @@ public enum PreemptionMode
 /// <param name="KvBytesPerTokenPerGpu">KV bytes one token occupies on one GPU (swap traffic per GPU link).</param>
 /// <param name="HostLinkGBps">Host (PCIe) bandwidth per GPU in GB/s, for swap.</param>
 /// <param name="WatermarkFraction">Fraction of KV blocks kept free when admitting new requests (vLLM watermark; 0 = none).</param>
+/// <param name="EnablePrefixCaching">Keep full prompt blocks for reuse by later requests with the same prefix (vLLM's enable_prefix_caching).</param>
+/// <param name="CpuOffloadBlocks">Blocks of the CPU KV tier that receives blocks evicted from GPU memory (0 = none; needs prefix caching).</param>
 public sealed record SchedulerConfig(
     string Policy = "vllm",
     int MaxNumSeqs = 256,
@@ -38,7 +40,9 @@ public sealed record SchedulerConfig(
     int ChunkSize = 512,
     long KvBytesPerTokenPerGpu = 0,
     double HostLinkGBps = 0,
-    double WatermarkFraction = 0)
+    double WatermarkFraction = 0,
+    bool EnablePrefixCaching = false,
+    long CpuOffloadBlocks = 0)
 {
     /// <summary>Problems with these settings, one line each (empty when valid).</summary>
     public IReadOnlyList<string> Validate()
@@ -54,6 +58,11 @@ public sealed record SchedulerConfig(
         if (WatermarkFraction < 0 || WatermarkFraction >= 1) errors.Add(Fmt($"watermark: {WatermarkFraction} must lie in [0, 1)"));
         if (Preemption == PreemptionMode.Swap && (HostLinkGBps <= 0 || KvBytesPerTokenPerGpu <= 0))
             errors.Add("preemption: swap needs a host link bandwidth (GB/s) and the KV bytes per token per GPU, both positive");
+        if (CpuOffloadBlocks < 0) errors.Add(Fmt($"kv_offloading_size: {CpuOffloadBlocks} blocks must not be negative"));
+        if (CpuOffloadBlocks > 0 && !EnablePrefixCaching)
+            errors.Add("kv_offloading_size: a CPU KV tier holds evicted prefix-cache blocks; it needs enable_prefix_caching");
+        if (CpuOffloadBlocks > 0 && (HostLinkGBps <= 0 || KvBytesPerTokenPerGpu <= 0))
+            errors.Add("kv_offloading_size: a CPU KV tier needs a host link bandwidth (GB/s) and the KV bytes per token per GPU, both positive");
         return errors;
     }
 

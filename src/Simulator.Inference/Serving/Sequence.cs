@@ -59,6 +59,24 @@ public sealed class Sequence
     /// <summary>Prompt tokens still to prefill.</summary>
     public int RemainingPrefillTokens => Math.Max(0, PrefillTargetTokens - ComputedTokens);
 
+    /// <summary>Prompt tokens found in the GPU prefix cache when it was first admitted (requests.csv cached_tokens).</summary>
+    public int CachedTokens { get; internal set; }
+
+    /// <summary>Prompt tokens found in the CPU tier when it was first admitted (loaded back over the host link).</summary>
+    public int CpuCachedTokens { get; internal set; }
+
+    /// <summary>Whether it has been admitted at least once (its prefix lookup is recorded then).</summary>
+    internal bool Admitted { get; set; }
+
+    /// <summary>Identities of its KV blocks (null when caching is off or the request has no prefix ids).</summary>
+    internal PrefixBlockKeys? Keys { get; set; }
+
+    /// <summary>The identified blocks it references, in block order (null until it holds one).</summary>
+    internal List<CachedBlock>? CachedBlockRefs { get; set; }
+
+    /// <summary>Leading granules already looked up or registered: the next granule to give an identity to.</summary>
+    internal int RegisteredGranules { get; set; }
+
     /// <summary>Iteration stamp of the batch it was last put in (internal bookkeeping).</summary>
     internal long BatchStamp { get; set; } = -1;
 

@@ -10,11 +10,13 @@ namespace Simulator.Inference.Serving;
 /// <param name="RouterSeed">Seed of the random routers (derive it from the scenario seed).</param>
 /// <param name="SampleIntervalNs">Interval of the per-replica time series; 0 = no samples.</param>
 /// <param name="EndNs">Stop the run here; requests not finished by then are recorded as unfinished. Null = run until every request is done.</param>
+/// <param name="PrefixRouter">Thresholds of the prefix_aware router (null = SGLang's defaults).</param>
 public sealed record ServingOptions(
     string Router = "round_robin",
     ulong RouterSeed = 1,
     long SampleIntervalNs = 1_000_000_000,
-    long? EndNs = null);
+    long? EndNs = null,
+    PrefixRouterOptions? PrefixRouter = null);
 
 /// <summary>What a serving run produced besides the streamed records.</summary>
 public sealed record ServingResult(
@@ -59,7 +61,9 @@ public sealed class ServingSimulation
         if (replicas.Count == 0) throw new ArgumentException("at least one replica is needed", nameof(replicas));
         if (options.SampleIntervalNs < 0) throw new ArgumentException("the sample interval cannot be negative", nameof(options));
         executor ??= new AnalyticStageExecutor(sim);
-        _router = RouterRegistry.Create(options.Router, options.RouterSeed);
+        _router = options.PrefixRouter is { } pr && options.Router == "prefix_aware"
+            ? new PrefixAwareRouter(pr)
+            : RouterRegistry.Create(options.Router, options.RouterSeed);
         _replicas = new Replica[replicas.Count];
         for (int i = 0; i < replicas.Count; i++)
             _replicas[i] = new Replica(i, sim, replicas[i], executor, recorder, OnFinished);
@@ -133,7 +137,7 @@ public sealed class ServingSimulation
         {
             _rejected++;
             _recorder.OnRequestFinished(new RequestRecord(request.Id, request.ArrivalNs, target, request.InputTokens,
-                request.OutputTokens, 0, 0, RequestStatus.Rejected, null, null, null, 0));
+                request.OutputTokens, 0, 0, RequestStatus.Rejected, null, null, null, 0, SessionId: request.Session));
         }
         else
         {
@@ -176,7 +180,7 @@ public sealed class ServingSimulation
         {
             _requests++;
             _recorder.OnRequestFinished(new RequestRecord(unseen.Id, unseen.ArrivalNs, -1, unseen.InputTokens,
-                unseen.OutputTokens, 0, 0, RequestStatus.Unfinished, null, null, null, 0));
+                unseen.OutputTokens, 0, 0, RequestStatus.Unfinished, null, null, null, 0, SessionId: unseen.Session));
             unseen = !_sourceDone && _source!.MoveNext() ? _source.Current : null;
         }
         _pending = null;

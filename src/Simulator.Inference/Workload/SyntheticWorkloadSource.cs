@@ -90,10 +90,16 @@ public sealed record LengthSpec(
 
 /// <summary>
 /// A synthetic workload: an arrival process, input and output length distributions and a bound (a request count,
-/// a duration, or both: whichever ends first).
+/// a duration, or both: whichever ends first). <see cref="SharedPrefixTokens"/> puts the same system prompt of that
+/// many tokens in front of every prompt; <see cref="Sessions"/> makes multi-turn sessions (see
+/// <see cref="SessionSpec"/>). Either gives the requests prefix ids (<see cref="Request.PrefixBlockIds"/>).
 /// </summary>
-public sealed record SyntheticWorkloadSpec(ArrivalSpec Arrivals, LengthSpec InputTokens, LengthSpec OutputTokens, long? Requests, double? DurationS)
+public sealed record SyntheticWorkloadSpec(ArrivalSpec Arrivals, LengthSpec InputTokens, LengthSpec OutputTokens, long? Requests, double? DurationS,
+    int SharedPrefixTokens = 0, SessionSpec? Sessions = null)
 {
+    /// <summary>Whether the requests carry prefix structure (a shared system prompt or sessions).</summary>
+    public bool HasPrefixStructure => SharedPrefixTokens > 0 || Sessions != null;
+
     /// <summary>Throws <see cref="ArgumentException"/> when the spec cannot generate a bounded workload.</summary>
     public void Validate()
     {
@@ -103,6 +109,8 @@ public sealed record SyntheticWorkloadSpec(ArrivalSpec Arrivals, LengthSpec Inpu
         if (Requests is null && DurationS is null) throw new ArgumentException("a synthetic workload needs requests or duration_s");
         if (Requests is < 0) throw new ArgumentException($"requests must be >= 0, got {Requests}");
         if (DurationS is double d && (!(d > 0) || double.IsInfinity(d))) throw new ArgumentException($"duration_s must be a finite number > 0, got {d}");
+        if (SharedPrefixTokens < 0) throw new ArgumentException($"prefix.shared_tokens must be >= 0, got {SharedPrefixTokens}");
+        Sessions?.Validate();
     }
 }
 
@@ -111,7 +119,7 @@ public sealed record SyntheticWorkloadSpec(ArrivalSpec Arrivals, LengthSpec Inpu
 /// streams (<c>workload.arrivals</c>, <c>workload.input_tokens</c>, <c>workload.output_tokens</c>): changing one
 /// distribution never changes the draws of the others. Each <see cref="Read"/> restarts the same sequence.
 /// </summary>
-public sealed class SyntheticWorkloadSource : IWorkloadSource
+public sealed partial class SyntheticWorkloadSource : IWorkloadSource
 {
     /// <summary>Stream names, one per independent random sequence.</summary>
     public const string ArrivalsStream = "workload.arrivals", InputStream = "workload.input_tokens", OutputStream = "workload.output_tokens";
@@ -147,11 +155,20 @@ public sealed class SyntheticWorkloadSource : IWorkloadSource
     /// <inheritdoc />
     public IEnumerable<Request> Read()
     {
-        var arrivals = ArrivalTimesS(WorkloadRandom.Create(_seed, ArrivalsStream)).GetEnumerator();
-        var inputs = LengthSampler(Spec.InputTokens, WorkloadRandom.Create(_seed, InputStream), useOutput: false);
-        var outputs = LengthSampler(Spec.OutputTokens, WorkloadRandom.Create(_seed, OutputStream), useOutput: true);
-        long limit = Spec.Requests ?? long.MaxValue;
-        double endS = Spec.DurationS ?? double.PositiveInfinity;
+        if (Spec.HasPrefixStructure) return ReadStructured();
+        return ReadPlain();
+    }
+
+    /// <summary>The three independent streams and the bounds (requests, end of arrivals in s) of one read.</summary>
+    private (IEnumerator<double> Arrivals, Func<int> Inputs, Func<int> Outputs, long Limit, double EndS) Streams() =>
+        (ArrivalTimesS(WorkloadRandom.Create(_seed, ArrivalsStream)).GetEnumerator(),
+         LengthSampler(Spec.InputTokens, WorkloadRandom.Create(_seed, InputStream), useOutput: false),
+         LengthSampler(Spec.OutputTokens, WorkloadRandom.Create(_seed, OutputStream), useOutput: true),
+         Spec.Requests ?? long.MaxValue, Spec.DurationS ?? double.PositiveInfinity);
+
+    private IEnumerable<Request> ReadPlain()
+    {
+        var (arrivals, inputs, outputs, limit, endS) = Streams();
         for (long id = 0; id < limit; id++)
         {
             arrivals.MoveNext();
