@@ -26,7 +26,7 @@ public sealed class RunDirectoryWriter : IRunRecorder, IDisposable
     [
         "request_id", "arrival_s", "replica", "input_tokens", "output_tokens", "cached_tokens", "status",
         "first_token_s", "completion_s", "ttft_ms", "tpot_ms", "e2e_ms", "queue_ms", "preemptions",
-        "generated_tokens", "scheduled_s",
+        "generated_tokens", "scheduled_s", "reason", "retries",
     ];
 
     /// <summary>iterations.csv's header.</summary>
@@ -41,6 +41,7 @@ public sealed class RunDirectoryWriter : IRunRecorder, IDisposable
     public static readonly IReadOnlyList<string> TimeseriesColumns =
     [
         "time_s", "replica", "queued", "running", "kv_utilization", "prefill_tokens_per_s", "output_tokens_per_s", "completed",
+        "live",
     ];
 
     /// <summary>gpus.csv's header.</summary>
@@ -157,6 +158,8 @@ public sealed class RunDirectoryWriter : IRunRecorder, IDisposable
         w.WriteField(r.Preemptions, default);
         w.WriteField(r.GeneratedTokens, default);
         WriteSeconds(w, r.ScheduledNs);
+        w.WriteField(r.Reason ?? "");
+        w.WriteField(r.Retries, default);
         w.EndRecord();
     }
 
@@ -177,6 +180,7 @@ public sealed class RunDirectoryWriter : IRunRecorder, IDisposable
         w.WriteField(Rate(s.PrefillTokensSinceLast), MsFormat);
         w.WriteField(Rate(s.OutputTokensSinceLast), MsFormat);
         w.WriteField(s.CompletedSinceLast, default);
+        w.WriteField(s.Live ? 1 : 0, default);
         w.EndRecord();
     }
 
@@ -213,6 +217,7 @@ public sealed class RunDirectoryWriter : IRunRecorder, IDisposable
             WriteLinks(end.Links, end.Simulation.SimulatedNs);
             using (var f = OpenFile("summary.json")) SummaryJson.Write(summary, f);
             using (var f = OpenFile("perf.json")) SummaryJson.WritePerf(end.Simulation, f);
+            if (end.Faults is { } faults) _timeline.AddFaults(faults.Faults, end.Simulation.SimulatedNs);
             CloseStreams(complete: true);
             MoveIntoPlace();
             Committed = true;

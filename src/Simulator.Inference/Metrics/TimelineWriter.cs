@@ -84,6 +84,47 @@ public sealed class TimelineWriter : IDisposable
         }
     }
 
+    /// <summary>The timeline process (pid) of the faults track, after any replica's.</summary>
+    public const int FaultsPid = 1_000_000;
+
+    /// <summary>
+    /// Adds a "faults" track (pid <see cref="FaultsPid"/>): one slice per fault from its start for its duration (a
+    /// permanent fault lasts to <paramref name="endNs"/>), named "kind target", one thread per target. Not counted
+    /// against <see cref="EventCap"/> (a run has few faults).
+    /// </summary>
+    public void AddFaults(IReadOnlyList<FaultRecord> faults, long endNs)
+    {
+        ArgumentNullException.ThrowIfNull(faults);
+        ObjectDisposedException.ThrowIf(_finished, this);
+        if (faults.Count == 0) return;
+        Metadata("process_name", FaultsPid, 0, "faults");
+        var threads = new Dictionary<string, int>(StringComparer.Ordinal);
+        foreach (var f in faults)
+        {
+            if (!threads.TryGetValue(f.Target, out int tid))
+            {
+                threads[f.Target] = tid = threads.Count;
+                Metadata("thread_name", FaultsPid, tid, f.Target);
+            }
+            long end = f.DurationNs is long d ? f.AtNs + d : Math.Max(f.AtNs, endNs);
+            _w.WriteStartObject();
+            _w.WriteString("name", f.Kind + " " + f.Target);
+            _w.WriteString("cat", "fault");
+            _w.WriteString("ph", "X");
+            _w.WriteNumber("pid", FaultsPid);
+            _w.WriteNumber("tid", tid);
+            _w.WriteNumber("ts", (f.AtNs + 500) / 1000);
+            _w.WriteNumber("dur", Math.Max(1, (end - f.AtNs + 500) / 1000));
+            _w.WriteStartObject("args");
+            _w.WriteString("kind", f.Kind);
+            _w.WriteString("target", f.Target);
+            _w.WriteBoolean("permanent", f.DurationNs is null);
+            if (f.Factor is double factor) _w.WriteNumber("factor", factor);
+            _w.WriteEndObject();
+            _w.WriteEndObject();
+        }
+    }
+
     /// <summary>Closes the event list, writes <c>otherData</c> (written, dropped, cap) and closes the stream.</summary>
     public void Finish()
     {
