@@ -32,6 +32,10 @@ public static class ConsoleSummary
                       $"activations {F(m.ActivationGB, 2)} GB, reserve {F(m.ReserveGB, 2)} GB, free {F(m.FreeGB, 2)} GB");
         if (s.Experts is { } e)
             lines.Add($"Experts: hotspot ratio {F(e.HotspotRatio, 3)} (max GPU expert load / mean)");
+        if (s.Faults is { } f)
+            lines.Add($"Faults: {I(f.Faults.Count)} applied, availability {F(f.Availability * 100, 2)} % of replica-seconds live");
+        if (r.Reasons is { } reasons)
+            lines.Add("Not completed, by reason: " + string.Join(", ", reasons.Items.Select(x => $"{x.Key} {I(x.Value)}")));
         var simLine = $"Simulation: {I(s.Simulation.Events)} events, {F(s.Simulation.SimulatedS, 3)} s simulated";
         if (perf is { WallSeconds: > 0 } p)
             simLine += $" in {F(p.WallSeconds, 2)} s wall ({F(p.Events / p.WallSeconds, 0)} events/s)";

@@ -161,6 +161,19 @@ public sealed class FaultsTest
         Assert.That(c.Result.Faults, Is.Not.EqualTo(a.Result.Faults));
     }
 
+    [Test]
+    public void Rejected_TooLongForKv_AndUnfinishedAtTheEnd_CarryAReason()
+    {
+        var config = new SchedulerConfig("vllm", BlockSize: 4, KvCapacityBlocks: 10);
+        var requests = new List<Request> { new(0, 0, 100, 10), new(1, 0, 10, 10), new(2, 0, 10, 500) };
+        var (rec, _, _) = Run(requests, Setup(config), new ServingOptions(SampleIntervalNs: 0, EndNs: 3 * Ms));
+        Assert.That(rec.Requests.Single(r => r.RequestId == 0), Has.Property("Status").EqualTo(RequestStatus.Rejected)
+            .And.Property("Reason").EqualTo(RequestReasons.TooLongForKv));
+        Assert.That(rec.Requests.Single(r => r.RequestId == 2).Reason, Is.EqualTo(RequestReasons.TooLongForKv));
+        Assert.That(rec.Requests.Single(r => r.RequestId == 1), Has.Property("Status").EqualTo(RequestStatus.Unfinished)
+            .And.Property("Reason").EqualTo(RequestReasons.RunEnded));
+    }
+
     [FsProperty(MaxTest = 40)]
     public void AnyFaults_EveryRequestEndsWithExactlyOneRowAndOneStatus(int seed, byte layout, byte faultCount)
     {
