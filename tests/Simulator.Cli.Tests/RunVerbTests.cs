@@ -34,6 +34,7 @@ public sealed class RunVerbTests
         "ttft_ms.mean", "ttft_ms.p50", "ttft_ms.p90", "ttft_ms.p95", "ttft_ms.p99", "ttft_ms.max",
         "tpot_ms.mean", "tpot_ms.p50", "tpot_ms.p90", "tpot_ms.p95", "tpot_ms.p99", "tpot_ms.max",
         "e2e_ms.mean", "e2e_ms.p50", "e2e_ms.p90", "e2e_ms.p95", "e2e_ms.p99", "e2e_ms.max",
+        "itl_ms.mean", "itl_ms.p50", "itl_ms.p90", "itl_ms.p95", "itl_ms.p99",
         "throughput.requests_per_s", "throughput.input_tokens_per_s", "throughput.output_tokens_per_s",
         "slo.attainment", "slo.goodput_requests_per_s",
         "pipeline.stages", "pipeline.microbatches", "pipeline.bubble_fraction",

@@ -47,6 +47,7 @@ public static class SummaryJson
             WriteStats(w, "tpot_ms", s.TpotMs);
             WriteStats(w, "e2e_ms", s.E2eMs);
             WriteStats(w, "queue_ms", s.QueueMs);
+            WriteStats(w, "itl_ms", s.ItlMs ?? LatencyStats.Empty);
 
             w.WriteStartObject("throughput");
             w.WriteNumber("requests_per_s", s.Throughput.RequestsPerS);
@@ -142,7 +143,7 @@ public static class SummaryJson
             new PipelineSummary(pipe.GetProperty("stages").GetInt32(), pipe.GetProperty("microbatches").GetInt32(),
                 pipe.GetProperty("bubble_fraction").GetDouble()),
             new SimulationSummary(sim.GetProperty("events").GetInt64(), sim.GetProperty("simulated_s").GetDouble()),
-            memory, experts, faults);
+            memory, experts, r.TryGetProperty("itl_ms", out var itl) ? ReadStats(itl) : null, faults);
     }
 
     private static void WriteFaults(Utf8JsonWriter w, FaultSummary f)

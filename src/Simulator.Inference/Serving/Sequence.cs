@@ -30,6 +30,7 @@ public sealed class Sequence
         GeneratedTokens = previous.GeneratedTokens;
         PrefillTargetTokens = previous.Request.InputTokens + previous.GeneratedTokens;
         FirstTokenNs = previous.FirstTokenNs;
+        LastTokenNs = previous.LastTokenNs; // the stall across the retry is an inter-token gap the client sees
         ScheduledNs = previous.ScheduledNs;
         Preemptions = previous.Preemptions;
         Retries = previous.Retries + 1;
@@ -69,6 +70,9 @@ public sealed class Sequence
     public long? ScheduledNs { get; internal set; }
 
     public long? FirstTokenNs { get; internal set; }
+
+    /// <summary>When it emitted its latest output token (ns); meaningful once <see cref="FirstTokenNs"/> is set.</summary>
+    public long LastTokenNs { get; internal set; }
 
     /// <summary>True while its prompt (or recompute prefill) is not fully in the KV cache.</summary>
     public bool IsPrefilling => ComputedTokens < PrefillTargetTokens;
