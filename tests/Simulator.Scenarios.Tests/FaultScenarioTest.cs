@@ -115,6 +115,25 @@ public sealed class FaultScenarioTest
     }
 
     [Test]
+    public void RandomGpuFailures_AreSeededFromTheRunSeed_EveryRequestKept_ScenarioYamlReproducesThem()
+    {
+        // Two 1-GPU replicas, each GPU failing every 10 s on average for 2 s: many faults in a 20 s run.
+        string yaml = OneNode.Replace("{tensor_parallel_size: 2}", "{tensor_parallel_size: 1, replicas: 2}");
+        string faults = "random_faults: {gpu_mtbf_hours: 0.0027778, repair_s: 2}\nretry: {max_retries: 5}\n";
+        var a = ScenarioRunner.Run(Text(yaml, faults), Path.Combine(_root, "a"));
+        var again = new ScenarioLoader(RunBuilder.Catalog).Load(Path.Combine(a.Directory, "scenario.yaml"));
+        var b = ScenarioRunner.Run(again, Path.Combine(_root, "b"));
+        var c = ScenarioRunner.Run(Text(yaml, "seed: 2", faults), Path.Combine(_root, "c"));
+
+        Assert.That(a.Summary.Faults!.Faults.Count, Is.GreaterThan(1));
+        Assert.That(a.Summary.Faults.Faults.All(f => f.Kind == "gpu_down" && f.DurationNs == 2_000_000_000L), Is.True);
+        Assert.That(Csv(Path.Combine(a.Directory, "requests.csv")), Has.Count.EqualTo(200));
+        Assert.That(File.ReadAllBytes(Path.Combine(b.Directory, "requests.csv")), Is.EqualTo(File.ReadAllBytes(Path.Combine(a.Directory, "requests.csv"))));
+        Assert.That(b.Summary.Faults, Is.EqualTo(a.Summary.Faults));
+        Assert.That(c.Summary.Faults!.Faults, Is.Not.EqualTo(a.Summary.Faults.Faults), "another seed, other failures");
+    }
+
+    [Test]
     public void TwoXStraggler_InOneTpGroup_RoughlyDoublesThatReplicasTpot_AndNoOthers()
     {
         const string twoReplicas = """
