@@ -1,12 +1,11 @@
 using System.Globalization;
-using CsvHelper;
 
 namespace Simulator.Reports;
 
 /// <summary>
 /// A table of a run directory read by header name. Missing columns and empty cells read as NaN / empty,
 /// so optional columns never break a report. Cells are kept as invariant-culture text: whatever the file
-/// format (CSV today), a reader fills one of these and every chart reads it the same way.
+/// format (CSV or Parquet), a reader fills one of these and every chart reads it the same way.
 /// </summary>
 public sealed class RunTable
 {
@@ -29,28 +28,12 @@ public sealed class RunTable
     /// <summary>Number of data rows.</summary>
     public int RowCount => _rows.Count;
 
-    /// <summary>Reads a CSV file (CsvHelper, invariant culture); null when it does not exist.</summary>
-    public static RunTable? TryReadCsv(string path)
+    /// <summary>Reads a CSV or Parquet table file (by its extension); null when it does not exist.</summary>
+    public static RunTable? TryReadFile(string path)
     {
         if (!File.Exists(path)) return null;
-        // CsvHelper 34: rows shorter than the header read as empty cells; ragged rows are allowed.
-        var options = CsvReaderOptions.Default with
-        {
-            MissingField = CsvMissingFieldHandling.ReturnEmpty,
-            FieldCountMismatch = CsvFieldCountHandling.Allow,
-            TrimWhitespace = true,
-            FormatProvider = CultureInfo.InvariantCulture,
-        };
-        using var reader = CsvReader.FromFile(path, options);
-        var headers = reader.Headers.ToArray();
-        var rows = new List<string[]>();
-        while (reader.Read())
-        {
-            var row = new string[headers.Length];
-            for (var i = 0; i < headers.Length; i++) row[i] = i < reader.FieldCount ? reader.GetString(i) : "";
-            rows.Add(row);
-        }
-        return new RunTable(headers, rows);
+        var table = Simulator.Inference.Metrics.RunTables.ReadFile(path);
+        return new RunTable(table.Columns, table.Rows);
     }
 
     /// <summary>Whether the column exists.</summary>
@@ -85,18 +68,8 @@ public sealed class RunTable
 /// </summary>
 public static class RunTables
 {
-    /// <summary>The file names a table may have in a run directory, in the order they are tried.</summary>
-    public static IReadOnlyList<string> FileNames(string table) => new[] { table + ".csv" };
-
-    /// <summary>The table named <paramref name="table"/> ("requests", "iterations", "timeseries") of a run directory; null when absent.</summary>
-    public static RunTable? Open(string runDir, string table)
-    {
-        foreach (var name in FileNames(table))
-        {
-            var path = Path.Combine(runDir, name);
-            if (!File.Exists(path)) continue;
-            if (name.EndsWith(".csv", StringComparison.Ordinal)) return RunTable.TryReadCsv(path);
-        }
-        return null;
-    }
+    /// <summary>The table named <paramref name="table"/> ("requests", "iterations", "timeseries") of a run directory,
+    /// as <c>.csv</c> or <c>.parquet</c> (<c>output.format</c>); null when absent.</summary>
+    public static RunTable? Open(string runDir, string table) =>
+        Simulator.Inference.Metrics.RunTables.Find(runDir, table) is { } path ? RunTable.TryReadFile(path) : null;
 }
