@@ -52,6 +52,7 @@ internal static class RunCharts
         OverTime(run, sink, prefix, "kv_utilization", "kv_utilization", "KV cache utilization over time", "KV blocks in use (fraction)",
             "Is admission limited by KV cache capacity?", sum: false);
         PrefixCharts.HitRatioOverTime(run, sink, prefix);
+        TtftOverTime(run, sink, prefix);
         ItlCdf(run, sink, prefix);
         StageTimeline(run, options, sink, prefix);
         Memory(run, sink, prefix);
@@ -205,10 +206,88 @@ internal static class RunCharts
             s.LineWidth = 2.5f;
             s.LegendText = sum ? "all replicas (sum)" : "all replicas (mean)";
         }
+        if (file == "throughput_over_time") ShadeDown(plot, DownIntervals(run));
         plot.XLabel("simulated time (s)");
         plot.YLabel(scale == 100 ? "KV blocks in use (%)" : yLabel);
         Charts.LegendOutsideRight(plot);
         sink.Add($"{prefix}{file}", title, question + (byReplica.Count > 8 ? $" ({byReplica.Count} replicas: only the aggregate is drawn)" : ""), plot);
+    }
+
+    /// <summary>
+    /// When each replica was down or reloading its weights after a fault: runs of timeseries.csv rows with <c>live</c> = 0,
+    /// from the first such sample to the replica's next sample (or its last one). Empty without the column.
+    /// </summary>
+    internal static List<(int Replica, double StartS, double EndS)> DownIntervals(RunData run)
+    {
+        var result = new List<(int, double, double)>();
+        var t = run.Timeseries;
+        if (t is null || !t.HasNumbers("live") || !t.HasNumbers("time_s")) return result;
+        var byReplica = new SortedDictionary<int, List<(double T, bool Live)>>();
+        for (var r = 0; r < t.RowCount; r++)
+        {
+            var rep = t.Number(r, "replica");
+            var key = double.IsFinite(rep) ? (int)rep : 0;
+            if (!byReplica.TryGetValue(key, out var list)) byReplica[key] = list = new List<(double, bool)>();
+            list.Add((t.Number(r, "time_s"), t.Number(r, "live") != 0));
+        }
+        foreach (var (rep, list) in byReplica)
+        {
+            var ordered = list.Where(p => double.IsFinite(p.T)).OrderBy(p => p.T).ToList();
+            for (var i = 0; i < ordered.Count; i++)
+            {
+                if (ordered[i].Live) continue;
+                var j = i;
+                while (j + 1 < ordered.Count && !ordered[j + 1].Live) j++;
+                result.Add((rep, ordered[i].T, j + 1 < ordered.Count ? ordered[j + 1].T : ordered[j].T));
+                i = j;
+            }
+        }
+        return result;
+    }
+
+    /// <summary>Shades every down interval (one legend entry per replica).</summary>
+    internal static void ShadeDown(Plot plot, IReadOnlyList<(int Replica, double StartS, double EndS)> down)
+    {
+        var named = new HashSet<int>();
+        foreach (var (rep, start, end) in down)
+        {
+            var span = plot.Add.HorizontalSpan(start, Math.Max(end, start + 1e-3), Charts.Red.WithAlpha(0.15));
+            span.LineStyle.Width = 0;
+            if (named.Add(rep)) span.LegendText = $"replica {rep.ToString(CultureInfo.InvariantCulture)} down";
+        }
+    }
+
+    /// <summary>
+    /// With faults only: every completed request's TTFT at its arrival time, with the down intervals shaded, so the
+    /// latency a failure costs shows where it happened (retried requests keep their first token, so a spike follows).
+    /// </summary>
+    private static void TtftOverTime(RunData run, ChartSink sink, string prefix)
+    {
+        var down = DownIntervals(run);
+        if (down.Count == 0) return;
+        const string title = "TTFT over time";
+        var t = run.Requests;
+        if (t is null || !t.HasNumbers("ttft_ms") || !t.HasNumbers("arrival_s")) { sink.Skip(title, "requests.csv has no ttft_ms values"); return; }
+        var xs = new List<double>();
+        var ys = new List<double>();
+        for (var r = 0; r < t.RowCount; r++)
+        {
+            double x = t.Number(r, "arrival_s"), y = t.Number(r, "ttft_ms");
+            if (t.Text(r, "status") is { Length: > 0 } st && !st.Equals("completed", StringComparison.OrdinalIgnoreCase)) continue;
+            if (!double.IsFinite(x) || !double.IsFinite(y)) continue;
+            xs.Add(x);
+            ys.Add(y);
+        }
+        var plot = new Plot();
+        ShadeDown(plot, down);
+        var points = plot.Add.ScatterPoints(xs.ToArray(), ys.ToArray(), Charts.Blue);
+        points.MarkerSize = 3;
+        points.LegendText = $"{run.Name}: TTFT of each completed request";
+        plot.XLabel("arrival time (s)");
+        plot.YLabel("TTFT (ms)");
+        Charts.LegendOutsideRight(plot);
+        sink.Add($"{prefix}ttft_over_time", title,
+            "How much first-token latency does a failure cost, and how long until the survivors catch up? (shaded: replica down or reloading weights)", plot);
     }
 
     /// <summary>

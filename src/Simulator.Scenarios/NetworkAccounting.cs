@@ -44,6 +44,8 @@ internal sealed class CommAccounting : IRunRecorder
 
     public void OnTokenGaps(long gapNs, int count) => _inner.OnTokenGaps(gapNs, count);
 
+    public void OnFault(FaultRecord record) => _inner.OnFault(record);
+
     public List<LinkActivity> LinkRows()
     {
         var rows = new List<LinkActivity>();
@@ -160,6 +162,9 @@ internal sealed class FlowStageExecutor : IStageExecutor
                 .AddCallback(_ => arrived.Handle(token));
         });
     }
+
+    /// <summary>Degrades (or restores) a physical link: in-flight flows move on at their old rates, then shares are recomputed.</summary>
+    public void SetPortFactor(string port, double factor) => _network.SetPortFactor(port, factor);
 
     public List<LinkActivity> LinkRows()
     {

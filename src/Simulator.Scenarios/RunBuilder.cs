@@ -127,6 +127,8 @@ public static class RunBuilder
         var topology = new ClusterTopology(gpu!, scenario.Cluster.Nodes, scenario.Cluster.GpusPerNode, intra!, inter!,
             ClusterTopology.DefaultFabricFor(intra!),
             scenario.Cluster.Fabric == "fat_tree" ? scenario.Cluster.Oversubscription : 1.0);
+        FaultPlanning.CheckLinks(scenario, topology, errors);
+        if (errors.Count > 0) throw new ScenarioException(errors);
         var placement = PlacementTable.Build(plan, new ClusterShape(scenario.Cluster.Nodes, scenario.Cluster.GpusPerNode));
         var s = scenario.Scheduler;
         var memory = MemoryPlanner.Plan(model!, precision!, plan, gpu!,
@@ -136,7 +138,7 @@ public static class RunBuilder
             var at = loc.ErrorAt("parallelism", "");
             throw new PlanDoesNotFitException(at.File, at.Line, memory);
         }
-        var timer = new CachingCollectiveTimer(new AnalyticCollectives(topology));
+        var timer = new CachingCollectiveTimer(new AnalyticCollectives(topology), topology);
         var hostLink = LinkPresets.Get(gpu!.Name.Contains("A100", StringComparison.OrdinalIgnoreCase) || gpu.Name.Contains("L40S", StringComparison.OrdinalIgnoreCase) ? "pcie4" : "pcie5");
         return new BuiltScenario(scenario, gpu, intra!, inter!, topology, model!, precision!, plan, placement, memory, timer,
             CalibrationProfile.Named(scenario.Calibration, gpu).WithEngine(scenario.Engine), hostLink);

@@ -42,13 +42,16 @@ public sealed record Scenario
     public SweepSpec Sweep { get; init; } = SweepSpec.None;
     public OutputSpec Output { get; init; } = new();
 
+    /// <summary>Scripted and random faults, the retry policy and weight reloading (keys faults, random_faults, retry, recovery).</summary>
+    public FaultsSpec Faults { get; init; } = FaultsSpec.None;
+
     /// <summary>Where each key was written: lets later stages (plans, presets) report errors at the right line.</summary>
     public ScenarioLocations Locations { get; init; } = ScenarioLocations.None;
 
     public bool Equals(Scenario? other) =>
         other is not null && Name == other.Name && Seed == other.Seed && Cluster == other.Cluster && Network == other.Network
         && Model == other.Model && Precision == other.Precision && Parallelism == other.Parallelism && Scheduler == other.Scheduler
-        && Router == other.Router && RouterOptions == other.RouterOptions && Engine == other.Engine && Calibration == other.Calibration && Workload == other.Workload && Slo == other.Slo && Moe == other.Moe && Sweep == other.Sweep && Output == other.Output;
+        && Router == other.Router && RouterOptions == other.RouterOptions && Engine == other.Engine && Calibration == other.Calibration && Workload == other.Workload && Slo == other.Slo && Moe == other.Moe && Sweep == other.Sweep && Output == other.Output && Faults == other.Faults;
 
     public override int GetHashCode() => HashCode.Combine(Name, Seed, Cluster, Model, Parallelism, Scheduler, Workload);
 }

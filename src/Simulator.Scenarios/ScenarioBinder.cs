@@ -116,6 +116,7 @@ internal sealed partial class ScenarioBinder
         var moeReader = new MapReader(this, m.Node("moe"), "moe", root);
         var moe = new MoeSpec { RoutingSkew = moeReader.Double("routing_skew", 0.0, 0.0) };
         moeReader.Finish();
+        var faults = BindFaults(m, root, cluster);
         m.Node("sweep"); // parsed by the loader
         var output = new MapReader(this, m.Node("output"), "output", root);
         var outputSpec = new OutputSpec
@@ -131,7 +132,7 @@ internal sealed partial class ScenarioBinder
         {
             Name = name, Seed = seed, Cluster = cluster, Network = networkSpec, Model = model, Precision = precision,
             Parallelism = parallelism, Scheduler = scheduler, Router = router, RouterOptions = routerOptions, Engine = engine, Calibration = calibration, Workload = workload, Slo = slo, Moe = moe, Sweep = sweep,
-            Output = outputSpec, Locations = new ScenarioLocations(File, _locations),
+            Output = outputSpec, Faults = faults, Locations = new ScenarioLocations(File, _locations),
         };
     }
 

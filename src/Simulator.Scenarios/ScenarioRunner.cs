@@ -47,10 +47,11 @@ public static class ScenarioRunner
         var network = scenario.Network.Model == "flow" ? new FlowStageExecutor(sim, built) : null;
         var scheduler = built.SchedulerConfig();
         var replicas = costModels.Select(c => new ReplicaSetup(c, scheduler, plan.Microbatches)).ToList();
+        var faults = FaultPlanning.Settings(built, network is null ? built.Topology.SetPortFactor : network.SetPortFactor);
         var options = new ServingOptions(scenario.Router, Simulator.Kernel.RandomStreams.DeriveSeed(scenario.Seed, "router"),
             SimDuration.FromSeconds(scenario.Output.TimeseriesIntervalS).Nanoseconds,
             PrefixRouter: new PrefixRouterOptions(scenario.RouterOptions.CacheThreshold, scenario.RouterOptions.BalanceAbsThreshold,
-                scenario.RouterOptions.BalanceRelThreshold));
+                scenario.RouterOptions.BalanceRelThreshold), Faults: faults);
         var serving = new ServingSimulation(sim, source, replicas, options, accounting, network);
 
         var wall = Stopwatch.StartNew();
@@ -62,7 +63,7 @@ public static class ScenarioRunner
             r.StageTotals.Select(s => s.BusyNs).ToList())).ToList();
         var gpus = GpuRows(built, result, costModels);
         var links = network?.LinkRows() ?? accounting.LinkRows();
-        var summary = writer.Commit(new RunEndInputs(perf, pipelines, gpus, links, PrefixCacheTotals(result)));
+        var summary = writer.Commit(new RunEndInputs(perf, pipelines, gpus, links, PrefixCacheTotals(result), faults is null ? null : Availability(result)));
         return new RunResult(writer.OutputDirectory, summary, perf, built);
     }
 
@@ -165,6 +166,14 @@ public static class ScenarioRunner
         int ranks = Math.Max(1, built.Plan.Ep);
         var routing = new ExpertRouting(m.Experts, m.TopK, ranks, built.Scenario.Moe.RoutingSkew);
         return routing.RankLoads();
+    }
+
+    /// <summary>Applied faults and the fraction of replica-seconds live over the run.</summary>
+    private static FaultSummary Availability(ServingResult result)
+    {
+        var live = result.LiveNs ?? [];
+        double span = (double)result.EndNs * live.Count;
+        return new FaultSummary(span > 0 ? live.Sum(x => (double)x) / span : 1.0, result.Faults ?? []);
     }
 
     /// <summary>The timeline's names: the replica layout ("TP4 x PP2, H100-SXM-80GB") and the GPUs of every stage.</summary>

@@ -122,7 +122,36 @@ public static class ScenarioWriter
         w.Line(1, "timeseries_interval_s", Num(s.Output.TimeseriesIntervalS));
         w.Line(1, "timeline_max_events", Int(s.Output.TimelineMaxEvents));
         w.Line(1, "format", s.Output.Format);
+        if (s.Faults != FaultsSpec.None) WriteFaults(w, s.Faults);
         return w.ToString();
+    }
+
+    /// <summary>faults, random_faults, retry and recovery, every default filled in (written only when one differs from its default).</summary>
+    private static void WriteFaults(Writer w, FaultsSpec f)
+    {
+        if (f.Scripted.Count == 0) w.Line(0, "faults", "[]");
+        else w.Open(0, "faults");
+        foreach (var x in f.Scripted)
+        {
+            var parts = new List<string> { "at_s: " + Num(x.AtS), "kind: " + x.Kind };
+            if (x.Gpu is int gpu) parts.Add("gpu: " + Int(gpu));
+            if (x.Node is int node) parts.Add("node: " + Int(node));
+            if (x.Link is { } link) parts.Add("link: " + YamlText.String(link));
+            parts.Add("duration_s: " + (x.DurationS is double d ? Num(d) : "null"));
+            if (x.Kind == "straggler") parts.Add("slowdown: " + Num(x.Slowdown));
+            if (x.Kind == "link_degraded") parts.Add("bandwidth_factor: " + Num(x.BandwidthFactor));
+            w.Item(1, "{" + string.Join(", ", parts) + "}");
+        }
+        if (f.GpuMtbfHours is double mtbf)
+        {
+            w.Open(0, "random_faults");
+            w.Line(1, "gpu_mtbf_hours", Num(mtbf));
+            w.Line(1, "repair_s", Num(f.RepairS));
+        }
+        w.Open(0, "retry");
+        w.Line(1, "max_retries", Int(f.MaxRetries));
+        w.Open(0, "recovery");
+        w.Line(1, "weight_load_gbps", Num(f.WeightLoadGBps));
     }
 
     private static string Int(long v) => v.ToString(CultureInfo.InvariantCulture);
@@ -141,6 +170,8 @@ public static class ScenarioWriter
         public void Line(int depth, string key, string value) => _sb.Append(' ', depth * 2).Append(key).Append(": ").Append(value).Append('\n');
 
         public void Open(int depth, string key) => _sb.Append(' ', depth * 2).Append(key).Append(":\n");
+
+        public void Item(int depth, string value) => _sb.Append(' ', depth * 2).Append("- ").Append(value).Append('\n');
 
         public void Preset(int depth, string key, PresetOrSpec value)
         {

@@ -60,6 +60,12 @@ public sealed class AnalyticCollectives : ICollectiveTimer
     public double TimeUs(CollectiveOp op, IReadOnlyList<int> gpus, long bytes, CollectiveAlgorithm algorithm = CollectiveAlgorithm.Auto)
     {
         if (bytes <= 0 || gpus.Count < 2 || bytes > long.MaxValue / 4) return Estimate(op, gpus, bytes, algorithm).TimeUs;
+        if (Topology.ConditionsVersion != _compiledVersion)
+        {
+            // Compiled plans hold link bandwidths: a degraded (or restored) link makes them stale.
+            _compiled.Clear();
+            _compiledVersion = Topology.ConditionsVersion;
+        }
         var key = ((int)op, (int)algorithm, string.Join(',', gpus));
         var candidates = _compiled.GetOrAdd(key, _ => Compile(op, gpus, algorithm));
         double best = double.PositiveInfinity;
@@ -72,6 +78,7 @@ public sealed class AnalyticCollectives : ICollectiveTimer
     }
 
     private readonly System.Collections.Concurrent.ConcurrentDictionary<(int, int, string), CompiledPlan[]> _compiled = new();
+    private long _compiledVersion;
 
     private CompiledPlan[] Compile(CollectiveOp op, IReadOnlyList<int> gpus, CollectiveAlgorithm algorithm)
     {

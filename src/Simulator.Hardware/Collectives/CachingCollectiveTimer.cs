@@ -14,7 +14,18 @@ public sealed class CachingCollectiveTimer : ICollectiveTimer
     private readonly Dictionary<string, int> _groupIdsByContent = new(StringComparer.Ordinal);
     private readonly Dictionary<(int Op, int Algorithm, int Group, long Bytes), double> _cache = new();
 
-    public CachingCollectiveTimer(ICollectiveTimer inner) => _inner = inner ?? throw new ArgumentNullException(nameof(inner));
+    private readonly Topology.ClusterTopology? _conditions;
+    private long _version;
+
+    /// <param name="inner">The timer to memoise.</param>
+    /// <param name="conditions">The topology whose link conditions (degraded links) the cached times depend on: when its
+    /// <see cref="Topology.ClusterTopology.ConditionsVersion"/> changes the cache is dropped. Null: links never change.</param>
+    public CachingCollectiveTimer(ICollectiveTimer inner, Topology.ClusterTopology? conditions = null)
+    {
+        _inner = inner ?? throw new ArgumentNullException(nameof(inner));
+        _conditions = conditions;
+        _version = conditions?.ConditionsVersion ?? 0;
+    }
 
     public double TimeUs(CollectiveOp op, IReadOnlyList<int> gpus, long bytes, CollectiveAlgorithm algorithm = CollectiveAlgorithm.Auto)
     {
@@ -27,6 +38,11 @@ public sealed class CachingCollectiveTimer : ICollectiveTimer
                 _groupIdsByContent[content] = group;
             }
             _groupIds[gpus] = group;
+        }
+        if (_conditions is { } c && c.ConditionsVersion != _version)
+        {
+            _cache.Clear();
+            _version = c.ConditionsVersion;
         }
         var key = ((int)op, (int)algorithm, group, bytes);
         if (_cache.TryGetValue(key, out double us)) return us;

@@ -127,6 +127,17 @@ public sealed class FlowNetwork
         return done;
     }
 
+    /// <summary>
+    /// Changes the bandwidth of physical link <paramref name="port"/> (both directions) to <paramref name="factor"/> of
+    /// nominal: flows are moved forward at their old rates up to now, then every share is recomputed.
+    /// </summary>
+    public void SetPortFactor(string port, double factor)
+    {
+        Advance();
+        Topology.SetPortFactor(port, factor);
+        RequestRecompute();
+    }
+
     /// <summary>Per-link traffic so far, in link id order.</summary>
     public IReadOnlyList<LinkUsage> LinkStatistics()
     {

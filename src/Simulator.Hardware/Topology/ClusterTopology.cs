@@ -19,10 +19,11 @@ public enum LinkTier { IntraNode, Nic, Spine }
 /// <summary>One direction of one physical link of a <see cref="ClusterTopology"/>. Ids are dense, 0-based.</summary>
 public sealed class Link
 {
-    internal Link(int id, string name, LinkTier tier, LinkSpec spec, string from, string to, double bandwidthGBps)
+    internal Link(int id, string name, string port, LinkTier tier, LinkSpec spec, string from, string to, double bandwidthGBps)
     {
         Id = id;
         Name = name;
+        Port = port;
         Tier = tier;
         Spec = spec;
         From = from;
@@ -34,6 +35,12 @@ public sealed class Link
 
     /// <summary>Readable name, e.g. <c>n0.gpu3-&gt;nvswitch</c>, <c>n0.gpu3.nic.tx</c>, <c>n1-&gt;spine</c>.</summary>
     public string Name { get; }
+
+    /// <summary>
+    /// The physical link this direction belongs to (both directions share it), e.g. <c>n0.gpu3.nic</c>,
+    /// <c>n0.gpu3.nvswitch</c>, <c>n0.gpu1-gpu2</c>, <c>n1.spine</c>: what a <c>link_degraded</c> fault names.
+    /// </summary>
+    public string Port { get; }
 
     public LinkTier Tier { get; }
 
@@ -49,8 +56,14 @@ public sealed class Link
     /// <summary>Capacity of this direction in GB/s (may differ from the spec: pairwise splits, spine aggregation).</summary>
     public double BandwidthGBps { get; }
 
-    /// <summary>Capacity in bytes per microsecond (1 GB/s = 1e3 B/us); infinity for ideal links.</summary>
-    public double BytesPerUs => BandwidthGBps * 1e3;
+    /// <summary>
+    /// Fraction of <see cref="BandwidthGBps"/> the link delivers now (1 = healthy; a <c>link_degraded</c> fault lowers it
+    /// through <see cref="ClusterTopology.SetPortFactor"/>).
+    /// </summary>
+    public double BandwidthFactor { get; internal set; } = 1.0;
+
+    /// <summary>Current capacity in bytes per microsecond (1 GB/s = 1e3 B/us, times <see cref="BandwidthFactor"/>); infinity for ideal links.</summary>
+    public double BytesPerUs => BandwidthGBps * 1e3 * BandwidthFactor;
 
     public bool IsIdeal => double.IsPositiveInfinity(BandwidthGBps);
 
@@ -64,6 +77,8 @@ public sealed class Link
 public sealed class ClusterTopology
 {
     private readonly List<Link> _links = new();
+    private readonly Dictionary<string, List<Link>> _ports = new(StringComparer.Ordinal);
+    private readonly List<string> _portNames = new();
     private readonly Link[] _up;        // NvSwitch / PcieTree: gpu -> switch
     private readonly Link[] _down;      // switch -> gpu
     private readonly Link[][]? _pairByNode;
@@ -120,7 +135,7 @@ public sealed class ClusterTopology
                 for (int a = 0; a < gpusPerNode; a++)
                     for (int b = 0; b < gpusPerNode; b++)
                         if (a != b)
-                            row[a * gpusPerNode + b] = Add($"n{node}.gpu{a}->gpu{b}", LinkTier.IntraNode, intraNode,
+                            row[a * gpusPerNode + b] = Add($"n{node}.gpu{a}->gpu{b}", $"n{node}.gpu{Math.Min(a, b)}-gpu{Math.Max(a, b)}", LinkTier.IntraNode, intraNode,
                                 $"n{node}.gpu{a}", $"n{node}.gpu{b}", perPair);
                 _pairByNode[node] = row;
             }
@@ -129,8 +144,8 @@ public sealed class ClusterTopology
                 for (int l = 0; l < gpusPerNode; l++)
                 {
                     int g = node * gpusPerNode + l;
-                    _up[g] = Add($"n{node}.gpu{l}->{sw}", LinkTier.IntraNode, intraNode, $"n{node}.gpu{l}", $"n{node}.{sw}", intraNode.BandwidthGBps);
-                    _down[g] = Add($"n{node}.{sw}->gpu{l}", LinkTier.IntraNode, intraNode, $"n{node}.{sw}", $"n{node}.gpu{l}", intraNode.BandwidthGBps);
+                    _up[g] = Add($"n{node}.gpu{l}->{sw}", $"n{node}.gpu{l}.{sw}", LinkTier.IntraNode, intraNode, $"n{node}.gpu{l}", $"n{node}.{sw}", intraNode.BandwidthGBps);
+                    _down[g] = Add($"n{node}.{sw}->gpu{l}", $"n{node}.gpu{l}.{sw}", LinkTier.IntraNode, intraNode, $"n{node}.{sw}", $"n{node}.gpu{l}", intraNode.BandwidthGBps);
                 }
             }
         }
@@ -139,14 +154,14 @@ public sealed class ClusterTopology
             for (int g = 0; g < n; g++)
             {
                 int node = g / gpusPerNode, l = g % gpusPerNode;
-                _nicTx[g] = Add($"n{node}.gpu{l}.nic.tx", LinkTier.Nic, interNode, $"n{node}.gpu{l}", $"n{node}.leaf", interNode.BandwidthGBps);
-                _nicRx[g] = Add($"n{node}.gpu{l}.nic.rx", LinkTier.Nic, interNode, $"n{node}.leaf", $"n{node}.gpu{l}", interNode.BandwidthGBps);
+                _nicTx[g] = Add($"n{node}.gpu{l}.nic.tx", $"n{node}.gpu{l}.nic", LinkTier.Nic, interNode, $"n{node}.gpu{l}", $"n{node}.leaf", interNode.BandwidthGBps);
+                _nicRx[g] = Add($"n{node}.gpu{l}.nic.rx", $"n{node}.gpu{l}.nic", LinkTier.Nic, interNode, $"n{node}.leaf", $"n{node}.gpu{l}", interNode.BandwidthGBps);
             }
             double uplink = interNode.BandwidthGBps * gpusPerNode / fabricOversubscription;
             for (int node = 0; node < nodes; node++)
             {
-                _nodeUp[node] = Add($"n{node}->spine", LinkTier.Spine, interNode, $"n{node}.leaf", "spine", uplink);
-                _nodeDown[node] = Add($"spine->n{node}", LinkTier.Spine, interNode, "spine", $"n{node}.leaf", uplink);
+                _nodeUp[node] = Add($"n{node}->spine", $"n{node}.spine", LinkTier.Spine, interNode, $"n{node}.leaf", "spine", uplink);
+                _nodeDown[node] = Add($"spine->n{node}", $"n{node}.spine", LinkTier.Spine, interNode, "spine", $"n{node}.leaf", uplink);
             }
         }
     }
@@ -178,6 +193,44 @@ public sealed class ClusterTopology
 
     /// <summary>Every directed link, indexed by <see cref="Link.Id"/>.</summary>
     public IReadOnlyList<Link> Links => _links;
+
+    /// <summary>Physical link names (<see cref="Link.Port"/>), in link id order: what a <c>link_degraded</c> fault may name.</summary>
+    public IReadOnlyList<string> Ports => _portNames;
+
+    /// <summary>
+    /// Bumped whenever a link's <see cref="Link.BandwidthFactor"/> changes, so timers that precompute from link
+    /// bandwidths (the analytic collectives, the caching timer) know to recompute.
+    /// </summary>
+    public long ConditionsVersion { get; private set; }
+
+    /// <summary>
+    /// The physical link a user's name means: a <see cref="Ports"/> name (<c>n0.gpu3.nic</c>), a directed link name as
+    /// links.csv writes it in flow mode (<c>n0.gpu3.nic.tx</c>), or <c>node&lt;N&gt;.nic&lt;M&gt;</c> for GPU M's NIC on
+    /// node N. Null when nothing matches.
+    /// </summary>
+    public string? ResolvePort(string name)
+    {
+        ArgumentNullException.ThrowIfNull(name);
+        if (_ports.ContainsKey(name)) return name;
+        foreach (var l in _links)
+            if (string.Equals(l.Name, name, StringComparison.Ordinal)) return l.Port;
+        var m = System.Text.RegularExpressions.Regex.Match(name, @"^node(\d+)\.nic(\d+)$");
+        if (m.Success)
+        {
+            string port = $"n{m.Groups[1].Value}.gpu{m.Groups[2].Value}.nic";
+            if (_ports.ContainsKey(port)) return port;
+        }
+        return null;
+    }
+
+    /// <summary>Sets both directions of physical link <paramref name="port"/> to deliver <paramref name="factor"/> of their bandwidth.</summary>
+    public void SetPortFactor(string port, double factor)
+    {
+        if (!_ports.TryGetValue(port, out var links)) throw new ArgumentException($"no link named '{port}'", nameof(port));
+        if (!(factor > 0) || double.IsInfinity(factor)) throw new ArgumentOutOfRangeException(nameof(factor), factor, "a bandwidth factor must be a finite number > 0");
+        foreach (var l in links) l.BandwidthFactor = factor;
+        ConditionsVersion++;
+    }
 
     /// <summary>The node a global GPU id belongs to.</summary>
     public int NodeOf(int gpu)
@@ -224,10 +277,16 @@ public sealed class ClusterTopology
         return CrossesNodes(srcGpu, dstGpu) ? InterNode.LatencyUs : IntraNode.LatencyUs;
     }
 
-    private Link Add(string name, LinkTier tier, LinkSpec spec, string from, string to, double bandwidthGBps)
+    private Link Add(string name, string port, LinkTier tier, LinkSpec spec, string from, string to, double bandwidthGBps)
     {
-        var link = new Link(_links.Count, name, tier, spec, from, to, bandwidthGBps);
+        var link = new Link(_links.Count, name, port, tier, spec, from, to, bandwidthGBps);
         _links.Add(link);
+        if (!_ports.TryGetValue(port, out var list))
+        {
+            _ports[port] = list = new List<Link>(2);
+            _portNames.Add(port);
+        }
+        list.Add(link);
         return link;
     }
 

@@ -37,6 +37,10 @@ public static class ConsoleSummary
         if (s.PrefixCache is { Enabled: true } pc && (pc.HbmHitTokens + pc.CpuHitTokens > 0 || pc.EvictedBlocks > 0))
             lines.Add($"Prefix cache: hit ratio {F(pc.HitRatioTokens * 100, 2)} % of {I(pc.PromptTokens)} prompt tokens (GPU {I(pc.HbmHitTokens)}, " +
                       $"CPU tier {I(pc.CpuHitTokens)} tokens), {I(pc.EvictedBlocks)} blocks evicted from GPU memory");
+        if (s.Faults is { } f)
+            lines.Add($"Faults: {I(f.Faults.Count)} applied, availability {F(f.Availability * 100, 2)} % of replica-seconds live");
+        if (r.Reasons is { } reasons)
+            lines.Add("Not completed, by reason: " + string.Join(", ", reasons.Items.Select(x => $"{x.Key} {I(x.Value)}")));
         var simLine = $"Simulation: {I(s.Simulation.Events)} events, {F(s.Simulation.SimulatedS, 3)} s simulated";
         if (perf is { WallSeconds: > 0 } p)
             simLine += $" in {F(p.WallSeconds, 2)} s wall ({F(p.Events / p.WallSeconds, 0)} events/s)";

@@ -32,6 +32,7 @@ public sealed class RunDirectoryWriter : IRunRecorder, IDisposable
         TableColumn.Seconds("completion_s"), TableColumn.Ms("ttft_ms"), TableColumn.Ms("tpot_ms"), TableColumn.Ms("e2e_ms"),
         TableColumn.Ms("queue_ms"), TableColumn.Int("preemptions"), TableColumn.Int("generated_tokens"), TableColumn.Seconds("scheduled_s"),
         TableColumn.Int("cpu_cached_tokens"), TableColumn.Text("session_id"),
+        TableColumn.Text("reason"), TableColumn.Int("retries"),
     ];
 
     /// <summary>iterations' columns and types.</summary>
@@ -49,6 +50,7 @@ public sealed class RunDirectoryWriter : IRunRecorder, IDisposable
         TableColumn.Seconds("time_s"), TableColumn.Int("replica"), TableColumn.Int("queued"), TableColumn.Int("running"),
         TableColumn.Fixed("kv_utilization", 4), TableColumn.Fixed("prefill_tokens_per_s", 3), TableColumn.Fixed("output_tokens_per_s", 3),
         TableColumn.Long("completed"), TableColumn.Fixed("prefix_hit_ratio", 4),
+        TableColumn.Long("completed"), TableColumn.Int("live"),
     ];
 
     /// <summary>requests.csv's header.</summary>
@@ -179,6 +181,8 @@ public sealed class RunDirectoryWriter : IRunRecorder, IDisposable
         w.Ns(r.ScheduledNs);
         w.Int(r.CpuCachedTokens);
         w.Text(r.SessionId ?? "");
+        w.Text(r.Reason ?? "");
+        w.Int(r.Retries);
         w.EndRow();
         _timeline.AddRequest(r);
     }
@@ -208,6 +212,7 @@ public sealed class RunDirectoryWriter : IRunRecorder, IDisposable
         w.Double(Rate(s.OutputTokensSinceLast));
         w.Int(s.CompletedSinceLast);
         w.Double(s.PromptTokensLookedUpSinceLast > 0 ? (double)s.PrefixHitTokensSinceLast / s.PromptTokensLookedUpSinceLast : null);
+        w.Int(s.Live ? 1 : 0);
         w.EndRow();
         _timeline.AddSample(s);
     }
@@ -246,6 +251,7 @@ public sealed class RunDirectoryWriter : IRunRecorder, IDisposable
             WriteItlHistogram(_metrics.Itl);
             using (var f = OpenFile("summary.json")) SummaryJson.Write(summary, f);
             using (var f = OpenFile("perf.json")) SummaryJson.WritePerf(end.Simulation, f);
+            if (end.Faults is { } faults) _timeline.AddFaults(faults.Faults, end.Simulation.SimulatedNs);
             CloseStreams(complete: true);
             MoveIntoPlace();
             Committed = true;

@@ -59,13 +59,17 @@ public sealed record ReplicaPipelineStats(int Replica, long ActiveNs, IReadOnlyL
 /// <summary>Figures about the simulation itself. <see cref="WallSeconds"/> goes only to perf.json and the console.</summary>
 public sealed record SimulationStats(long Events, long SimulatedNs, double WallSeconds);
 
-/// <summary>Everything the run reports once, at its end, to complete the run directory (<see cref="PrefixCache"/>: null = not reported).</summary>
+/// <summary>
+/// Everything the run reports once, at its end, to complete the run directory (<see cref="PrefixCache"/>: null = not
+/// reported). <c>Faults</c>: with fault injection, the faults applied and the replicas' availability; null otherwise.
+/// </summary>
 public sealed record RunEndInputs(
     SimulationStats Simulation,
     IReadOnlyList<ReplicaPipelineStats> Pipelines,
     IReadOnlyList<GpuActivity> Gpus,
     IReadOnlyList<LinkActivity> Links,
-    PrefixCacheSummary? PrefixCache = null)
+    PrefixCacheSummary? PrefixCache = null,
+    FaultSummary? Faults = null)
 {
     /// <summary>End inputs with no GPUs, links or pipeline statistics (tests, request-only runs).</summary>
     public static RunEndInputs Minimal(SimulationStats simulation) => new(simulation, [], [], []);

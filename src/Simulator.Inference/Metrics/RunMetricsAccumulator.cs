@@ -19,6 +19,7 @@ public sealed class RunMetricsAccumulator
     private readonly List<float> _e2eMs = [];
     private readonly List<float> _queueMs = [];
     private long _completed, _rejected, _failed, _unfinished, _met;
+    private readonly SortedDictionary<string, long> _reasons = new(StringComparer.Ordinal);
     private long _inputTokens, _outputTokens;
     private long _firstArrivalNs = long.MaxValue, _lastCompletionNs = long.MinValue;
 
@@ -43,6 +44,7 @@ public sealed class RunMetricsAccumulator
     {
         ArgumentNullException.ThrowIfNull(r);
         _firstArrivalNs = Math.Min(_firstArrivalNs, r.ArrivalNs);
+        if (r.Reason is { } reason) _reasons[reason] = _reasons.GetValueOrDefault(reason) + 1;
         switch (r.Status)
         {
             case RequestStatus.Completed:
@@ -96,8 +98,9 @@ public sealed class RunMetricsAccumulator
         var sim = new SimulationSummary(end.Simulation.Events, MetricFormat.Round(end.Simulation.SimulatedNs / 1e9, 6));
 
         return new RunSummary(meta.Scenario, meta.Seed,
-            new RequestCounts(Count, _completed, _rejected, _failed, _unfinished),
-            ttft, tpot, e2e, queue, throughput, slo, pipeline, sim, Memory(end.Gpus), Experts(end.Gpus), itl, end.PrefixCache);
+            new RequestCounts(Count, _completed, _rejected, _failed, _unfinished, _reasons.Count > 0 ? new ReasonCounts(_reasons.ToList()) : null),
+            ttft, tpot, e2e, queue, throughput, slo, pipeline, sim, Memory(end.Gpus), Experts(end.Gpus), itl, end.PrefixCache,
+            end.Faults is { } f ? f with { Availability = MetricFormat.Round(f.Availability, d) } : null);
     }
 
     /// <summary>

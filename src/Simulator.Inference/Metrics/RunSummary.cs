@@ -1,7 +1,29 @@
 namespace Simulator.Inference.Metrics;
 
-/// <summary>How many requests ended each way; <see cref="Total"/> is their sum.</summary>
-public sealed record RequestCounts(long Total, long Completed, long Rejected, long Failed, long Unfinished);
+/// <summary>
+/// How many requests ended each way; <see cref="Total"/> is their sum. <see cref="Reasons"/> counts the non-completed
+/// ones by requests.csv <c>reason</c> (null when every request completed).
+/// </summary>
+public sealed record RequestCounts(long Total, long Completed, long Rejected, long Failed, long Unfinished, ReasonCounts? Reasons = null);
+
+/// <summary>Request counts by <c>reason</c>, sorted by reason (summary.json <c>requests.reasons</c>).</summary>
+public sealed record ReasonCounts(IReadOnlyList<KeyValuePair<string, long>> Items)
+{
+    public bool Equals(ReasonCounts? other) => other is not null && Items.SequenceEqual(other.Items);
+
+    public override int GetHashCode() => Items.Count;
+}
+
+/// <summary>
+/// Fault injection results (summary.json <c>faults</c> and <c>availability</c>): every fault as applied, and the
+/// fraction of replica-seconds the replicas were live (not down, not reloading weights).
+/// </summary>
+public sealed record FaultSummary(double Availability, IReadOnlyList<FaultRecord> Faults)
+{
+    public bool Equals(FaultSummary? other) => other is not null && Availability == other.Availability && Faults.SequenceEqual(other.Faults);
+
+    public override int GetHashCode() => HashCode.Combine(Availability, Faults.Count);
+}
 
 /// <summary>Completed work per second over the throughput window (first arrival to last completion).</summary>
 public sealed record ThroughputSummary(double RequestsPerS, double InputTokensPerS, double OutputTokensPerS, double WindowS, long InputTokens, long OutputTokens);
@@ -62,4 +84,5 @@ public sealed record RunSummary(
     MemorySummary? Memory,
     ExpertSummary? Experts,
     LatencyStats? ItlMs = null,
-    PrefixCacheSummary? PrefixCache = null);
+    PrefixCacheSummary? PrefixCache = null,
+    FaultSummary? Faults = null);

@@ -35,6 +35,12 @@ public static class SummaryJson
             w.WriteNumber("rejected", s.Requests.Rejected);
             w.WriteNumber("failed", s.Requests.Failed);
             w.WriteNumber("unfinished", s.Requests.Unfinished);
+            if (s.Requests.Reasons is { } reasons)
+            {
+                w.WriteStartObject("reasons");
+                foreach (var (reason, n) in reasons.Items) w.WriteNumber(reason, n);
+                w.WriteEndObject();
+            }
             w.WriteEndObject();
 
             WriteStats(w, "ttft_ms", s.TtftMs);
@@ -104,6 +110,7 @@ public static class SummaryJson
                 w.WriteNumber("prompt_tokens", pc.PromptTokens);
                 w.WriteEndObject();
             }
+            if (s.Faults is { } f) WriteFaults(w, f);
             w.WriteEndObject();
         }
         stream.WriteByte((byte)'\n');
@@ -131,11 +138,15 @@ public static class SummaryJson
                 pc.GetProperty("hbm_hit_tokens").GetInt64(), pc.GetProperty("cpu_hit_tokens").GetInt64(),
                 pc.GetProperty("evicted_blocks").GetInt64(), pc.GetProperty("prompt_tokens").GetInt64())
             : null;
+        ReasonCounts? reasons = req.TryGetProperty("reasons", out var rs)
+            ? new ReasonCounts(rs.EnumerateObject().Select(p => new KeyValuePair<string, long>(p.Name, p.Value.GetInt64())).ToList())
+            : null;
+        FaultSummary? faults = r.TryGetProperty("availability", out var av) ? ReadFaults(av.GetDouble(), r.GetProperty("faults")) : null;
         return new RunSummary(
             r.GetProperty("scenario").GetString() ?? "",
             r.GetProperty("seed").GetInt64(),
             new RequestCounts(req.GetProperty("total").GetInt64(), req.GetProperty("completed").GetInt64(),
-                req.GetProperty("rejected").GetInt64(), req.GetProperty("failed").GetInt64(), req.GetProperty("unfinished").GetInt64()),
+                req.GetProperty("rejected").GetInt64(), req.GetProperty("failed").GetInt64(), req.GetProperty("unfinished").GetInt64(), reasons),
             ReadStats(r.GetProperty("ttft_ms")), ReadStats(r.GetProperty("tpot_ms")),
             ReadStats(r.GetProperty("e2e_ms")), ReadStats(r.GetProperty("queue_ms")),
             new ThroughputSummary(th.GetProperty("requests_per_s").GetDouble(), th.GetProperty("input_tokens_per_s").GetDouble(),
@@ -148,8 +159,32 @@ public static class SummaryJson
             new PipelineSummary(pipe.GetProperty("stages").GetInt32(), pipe.GetProperty("microbatches").GetInt32(),
                 pipe.GetProperty("bubble_fraction").GetDouble()),
             new SimulationSummary(sim.GetProperty("events").GetInt64(), sim.GetProperty("simulated_s").GetDouble()),
-            memory, experts, r.TryGetProperty("itl_ms", out var itl) ? ReadStats(itl) : null, prefix);
+            memory, experts, r.TryGetProperty("itl_ms", out var itl) ? ReadStats(itl) : null, prefix, faults);
     }
+
+    private static void WriteFaults(Utf8JsonWriter w, FaultSummary f)
+    {
+        w.WriteNumber("availability", f.Availability);
+        w.WriteStartArray("faults");
+        foreach (var x in f.Faults)
+        {
+            w.WriteStartObject();
+            w.WriteNumber("at_s", MetricFormat.Round(x.AtNs / 1e9, 6));
+            w.WriteString("kind", x.Kind);
+            w.WriteString("target", x.Target);
+            WriteNullable(w, "duration_s", x.DurationNs is long d ? MetricFormat.Round(d / 1e9, 6) : null);
+            if (x.Factor is double factor) w.WriteNumber("factor", factor);
+            w.WriteEndObject();
+        }
+        w.WriteEndArray();
+    }
+
+    private static FaultSummary ReadFaults(double availability, JsonElement list) =>
+        new(availability, list.EnumerateArray().Select(x => new FaultRecord(
+            (long)Math.Round(x.GetProperty("at_s").GetDouble() * 1e9), x.GetProperty("kind").GetString() ?? "",
+            x.GetProperty("target").GetString() ?? "",
+            ReadNullable(x, "duration_s") is double d ? (long)Math.Round(d * 1e9) : null,
+            x.TryGetProperty("factor", out var factor) ? factor.GetDouble() : null)).ToList());
 
     /// <summary>Writes perf.json: the run's wall-clock figures, kept out of summary.json so that file is reproducible.</summary>
     public static void WritePerf(SimulationStats sim, Stream stream)

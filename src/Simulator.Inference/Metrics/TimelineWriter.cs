@@ -159,6 +159,42 @@ public sealed class TimelineWriter : IDisposable
         }
     }
 
+    /// <summary>The timeline process (pid) of the faults track, after any replica's.</summary>
+    public const int FaultsPid = 1_000_000;
+
+    /// <summary>
+    /// Adds a "faults" track (pid <see cref="FaultsPid"/>): one slice per fault from its start for its duration (a
+    /// permanent fault lasts to <paramref name="endNs"/>), named "kind target", one thread per target. Not counted
+    /// against <see cref="EventCap"/> (a run has few faults).
+    /// </summary>
+    public void AddFaults(IReadOnlyList<FaultRecord> faults, long endNs)
+    {
+        ArgumentNullException.ThrowIfNull(faults);
+        ObjectDisposedException.ThrowIf(_finished, this);
+        if (faults.Count == 0) return;
+        Metadata("process_name", FaultsPid, 0, "name", "faults");
+        Metadata("process_sort_index", FaultsPid, 0, "sort_index", null, FaultsPid);
+        var threads = new Dictionary<string, int>(StringComparer.Ordinal);
+        foreach (var f in faults)
+        {
+            if (!threads.TryGetValue(f.Target, out int tid))
+            {
+                threads[f.Target] = tid = threads.Count;
+                NameThread(FaultsPid, tid, f.Target);
+            }
+            long end = f.DurationNs is long d ? f.AtNs + d : Math.Max(f.AtNs, endNs);
+            Begin(f.Kind + " " + f.Target, "fault", "X", FaultsPid, tid, Us(f.AtNs));
+            _w.WriteNumber("dur", Math.Max(1, Us(end) - Us(f.AtNs)));
+            _w.WriteStartObject("args");
+            _w.WriteString("kind", f.Kind);
+            _w.WriteString("target", f.Target);
+            _w.WriteBoolean("permanent", f.DurationNs is null);
+            if (f.Factor is double factor) _w.WriteNumber("factor", factor);
+            _w.WriteEndObject();
+            End();
+        }
+    }
+
     /// <summary>
     /// Adds a finished request's async slices (completed requests only): request (arrival to completion) with
     /// queued (arrival to first scheduled), prefill (first scheduled to first token) and decode (first token to

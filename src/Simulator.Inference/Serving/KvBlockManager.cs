@@ -131,6 +131,16 @@ public sealed class KvBlockManager
         Release(heldBlocks);
     }
 
+    /// <summary>
+    /// The GPU lost its memory (a replica went down): every unreferenced cached block leaves HBM (to the CPU tier when
+    /// there is one: host memory survives a GPU failure). Call after every sequence has released its blocks.
+    /// </summary>
+    public void DropGpuCache()
+    {
+        if (_cache == null) return;
+        while (_cache.EvictableBlocks > 0) _cache.EvictOne();
+    }
+
     /// <summary>A description of a broken invariant of the cache, or null (tests).</summary>
     public string? CheckInvariants()
     {

@@ -19,6 +19,9 @@ public interface IReplicaLoad
     int CachedPrefixTokens(Request request) => 0;
 }
 
+/// <summary>Whether a replica serves: live, down (a GPU or node of it failed), or loading its weights after the repair.</summary>
+public enum ReplicaState { Live, Down, Loading }
+
 /// <summary>
 /// One data-parallel copy of the model: a KV cache, a scheduler, and <see cref="Stages"/> pipeline stages
 /// through which <see cref="Microbatches"/> groups of sequences flow independently. A group's next batch
@@ -43,6 +46,10 @@ public sealed partial class Replica : IReplicaLoad
 
     private int _runningCount;
     private int _groupsInFlight;
+    private int _epoch;                 // bumped when the replica goes down: stage events of abandoned batches are ignored
+    private readonly double[] _computeSlowdown;
+    private long _liveNs;
+    private long _liveSinceNs;
     private long _activeSinceNs;
     private long _pipelineActiveNs;
     private long _nextIteration;
@@ -75,6 +82,9 @@ public sealed partial class Replica : IReplicaLoad
         for (int g = 0; g < Microbatches; g++) _groups[g] = new Group();
         _stages = new StageState[Stages];
         for (int s = 0; s < Stages; s++) _stages[s] = new StageState();
+        _computeSlowdown = new double[Stages];
+        Array.Fill(_computeSlowdown, 1.0);
+        _liveSinceNs = sim.NowNs;
         _stageDone = new StageDoneHandler(this);
         _arrived = new ArrivedHandler(this);
         _kick = new KickHandler(this);
@@ -100,6 +110,18 @@ public sealed partial class Replica : IReplicaLoad
     public int RunningCount => _runningCount;
 
     public int Outstanding => Waiting.Count + Swapped.Count + _runningCount;
+
+    /// <summary>Live (serving), down (a GPU or node of it failed) or loading its weights after recovering.</summary>
+    public ReplicaState State { get; private set; } = ReplicaState.Live;
+
+    /// <summary>Whether the router may send it requests.</summary>
+    public bool IsLive => State == ReplicaState.Live;
+
+    /// <summary>Time it has been live so far (ns): the numerator of summary.json's availability.</summary>
+    public long LiveNs => _liveNs + (IsLive ? _sim.NowNs - _liveSinceNs : 0);
+
+    /// <summary>The factor a straggler multiplies stage <paramref name="stage"/>'s compute time by (1 = healthy).</summary>
+    public double ComputeSlowdown(int stage) => _computeSlowdown[stage];
     public double KvUtilization => Kv.Utilization;
 
     /// <summary>The running sequences of microbatch group <paramref name="group"/>, oldest admission first.</summary>
@@ -137,7 +159,7 @@ public sealed partial class Replica : IReplicaLoad
     internal ReplicaSample Sample(long nowNs)
     {
         var sample = new ReplicaSample(nowNs, Index, Waiting.Count + Swapped.Count, _runningCount, Kv.Utilization,
-            _samplePrefillTokens, _sampleOutputTokens, _sampleCompleted, _samplePromptTokensLookedUp, _samplePrefixHitTokens);
+            _samplePrefillTokens, _sampleOutputTokens, _sampleCompleted, _samplePromptTokensLookedUp, _samplePrefixHitTokens, IsLive);
         _samplePromptTokensLookedUp = 0;
         _samplePrefixHitTokens = 0;
         _samplePrefillTokens = 0;
@@ -147,6 +169,15 @@ public sealed partial class Replica : IReplicaLoad
     }
 
     // ---------------------------------------------------------------- arrival
+
+    /// <summary>The requests.csv reason code of <see cref="WhyNeverServable"/> (<see cref="RequestReasons"/>), or null when it can serve it.</summary>
+    public string? ReasonNeverServable(Request request)
+    {
+        long maxTokens = (long)request.InputTokens + Math.Max(0, request.OutputTokens);
+        if (Kv.BlocksFor(maxTokens) > Kv.CapacityBlocks - _watermarkBlocks) return RequestReasons.TooLongForKv;
+        if (!_scheduler.CanEverSchedule(request)) return RequestReasons.OverTokenBudget;
+        return null;
+    }
 
     /// <summary>Why the replica can never serve <paramref name="request"/>, or null when it can.</summary>
     public string? WhyNeverServable(Request request)
@@ -159,9 +190,13 @@ public sealed partial class Replica : IReplicaLoad
         return null;
     }
 
-    internal Sequence Enqueue(Request request)
+    internal Sequence Enqueue(Request request) => Enqueue(new Sequence(request, Index));
+
+    /// <summary>Queues a sequence built for this replica (a new request, or the retry of one from a replica that went down).</summary>
+    internal Sequence Enqueue(Sequence seq)
     {
-        var seq = new Sequence(request, Index);
+        if (seq.Replica != Index) throw new ArgumentException($"request {seq.Request.Id} was built for replica {seq.Replica}, not {Index}", nameof(seq));
+        if (!IsLive) throw new InvalidOperationException($"replica {Index} is {State.ToString().ToLowerInvariant()}; routers pick live replicas only");
         Waiting.PushBack(seq);
         // Implementation note: the scheduler runs after every other event at this instant (priority 1), so
         // requests arriving together are batched together, as an engine's step loop would see them.
@@ -176,7 +211,68 @@ public sealed partial class Replica : IReplicaLoad
     private void OnKick()
     {
         _kickPending = false;
-        TryScheduleIdleGroups(-1);
+        if (IsLive) TryScheduleIdleGroups(-1);
+    }
+
+    // ---------------------------------------------------------------- faults
+
+    /// <summary>
+    /// Stops the replica at once (a GPU or node of it failed): batches in flight are abandoned (their stage events are
+    /// ignored), its KV cache is lost, and every request it held (running, swapped, waiting) is returned, oldest
+    /// request first, for the router to retry elsewhere. The replica takes no work until <see cref="Recover"/>.
+    /// </summary>
+    internal List<Sequence> GoDown()
+    {
+        if (State == ReplicaState.Down) return [];
+        long now = _sim.NowNs;
+        if (IsLive) _liveNs += now - _liveSinceNs;
+        State = ReplicaState.Down;
+        var held = ActiveSequences().ToList();
+        held.Sort((a, b) => a.Request.Id.CompareTo(b.Request.Id));
+        Waiting.Clear();
+        Swapped.Clear();
+        foreach (var g in _groups)
+        {
+            foreach (var seq in g.Running) ReleaseBlocks(seq);
+            g.Running.Clear();
+            g.ClearBatch();
+            g.SwapNs = 0;
+            g.InFlight = false;
+            g.Cost = null;
+        }
+        Kv.DropGpuCache();
+        foreach (var st in _stages)
+        {
+            st.Busy = false;
+            st.Queue.Clear();
+        }
+        if (_groupsInFlight > 0) _pipelineActiveNs += now - _activeSinceNs;
+        _groupsInFlight = 0;
+        _runningCount = 0;
+        _epoch = (_epoch + 1) & 0x7FFF;
+        foreach (var seq in held) seq.State = SequenceState.Finished;
+        return held;
+    }
+
+    /// <summary>The failure is repaired; the replica reloads its weights (not live yet).</summary>
+    internal void BeginLoading()
+    {
+        if (State == ReplicaState.Down) State = ReplicaState.Loading;
+    }
+
+    /// <summary>Weights are loaded: the replica is live and takes requests again.</summary>
+    internal void Recover()
+    {
+        if (State == ReplicaState.Live) return;
+        State = ReplicaState.Live;
+        _liveSinceNs = _sim.NowNs;
+    }
+
+    /// <summary>Sets the straggler factor of stage <paramref name="stage"/>'s compute time (1 = healthy); batches that start later see it.</summary>
+    internal void SetComputeSlowdown(int stage, double factor)
+    {
+        if (!(factor >= 1.0) || double.IsInfinity(factor)) throw new ArgumentOutOfRangeException(nameof(factor), factor, "a slowdown must be a finite number >= 1");
+        _computeSlowdown[stage] = factor;
     }
 
     // ---------------------------------------------------------------- scheduler actions
@@ -361,6 +457,8 @@ public sealed partial class Replica : IReplicaLoad
         var g = _groups[group];
         st.Busy = true;
         var cost = _cost.Estimate(stage, g.Work);
+        // A straggler slows the stage's compute (the slowest GPU of its TP group sets the pace); communication is unchanged.
+        if (_computeSlowdown[stage] != 1.0) cost = cost with { ComputeNs = SimDuration.RoundToNs(cost.ComputeNs * _computeSlowdown[stage]) };
         if (g.SwapNs > 0) cost = cost with { OverheadNs = cost.OverheadNs + g.SwapNs };
         g.Cost = cost;
         g.StageStartNs = _sim.NowNs;
@@ -368,11 +466,14 @@ public sealed partial class Replica : IReplicaLoad
         _executor.Execute(Index, stage, cost, _stageDone, Token(stage, group));
     }
 
-    private static long Token(int stage, int group) => ((long)stage << 32) | (uint)group;
+    private long Token(int stage, int group) => ((long)_epoch << 48) | ((long)stage << 32) | (uint)group;
+
+    private bool IsStale(long token) => (token >> 48) != _epoch || !IsLive;
 
     private void OnStageDone(long token)
     {
-        int stage = (int)(token >> 32);
+        if (IsStale(token)) return; // a batch abandoned when the replica went down
+        int stage = (int)((token >> 32) & 0xFFFF);
         int group = (int)(token & 0xFFFFFFFF);
         var st = _stages[stage];
         var g = _groups[group];
@@ -401,7 +502,8 @@ public sealed partial class Replica : IReplicaLoad
 
     private void OnArrived(long token)
     {
-        int fromStage = (int)(token >> 32);
+        if (IsStale(token)) return;
+        int fromStage = (int)((token >> 32) & 0xFFFF);
         int group = (int)(token & 0xFFFFFFFF);
         ArriveAt(fromStage + 1, group);
     }
@@ -482,12 +584,12 @@ public sealed partial class Replica : IReplicaLoad
         TryScheduleIdleGroups(group);
     }
 
-    internal static RequestRecord ToRecord(Sequence seq, RequestStatus status, long nowNs)
+    internal static RequestRecord ToRecord(Sequence seq, RequestStatus status, long nowNs, string? reason = null)
     {
         var r = seq.Request;
         return new RequestRecord(r.Id, r.ArrivalNs, seq.Replica, r.InputTokens, r.OutputTokens, seq.GeneratedTokens,
             seq.CachedTokens, status, seq.FirstTokenNs, status == RequestStatus.Completed ? nowNs : null, seq.ScheduledNs, seq.Preemptions,
-            seq.CpuCachedTokens, r.Session);
+            seq.CpuCachedTokens, r.Session, seq.Retries, reason);
     }
 
     /// <summary>Every sequence still held (waiting, swapped, running), for end-of-run records.</summary>

@@ -48,6 +48,14 @@ public sealed class RingDeque<T>
         return item;
     }
 
+    /// <summary>Removes every item (a replica that goes down drops its queues).</summary>
+    public void Clear()
+    {
+        Array.Clear(_items);
+        _head = 0;
+        Count = 0;
+    }
+
     private void Grow()
     {
         var bigger = new T[_items.Length * 2];

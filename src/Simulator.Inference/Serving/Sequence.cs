@@ -18,7 +18,28 @@ public sealed class Sequence
         PrefillTargetTokens = request.InputTokens;
     }
 
+    /// <summary>
+    /// The retry of <paramref name="previous"/> on <paramref name="replica"/> after its replica went down: a new prompt of
+    /// input + tokens already generated (whose KV must be recomputed, as a router's retry does); the tokens already
+    /// streamed, the first-token and first-scheduled times and the preemptions stay, and <see cref="Retries"/> grows by one.
+    /// </summary>
+    internal Sequence(Sequence previous, int replica)
+    {
+        Request = previous.Request;
+        Replica = replica;
+        GeneratedTokens = previous.GeneratedTokens;
+        PrefillTargetTokens = previous.Request.InputTokens + previous.GeneratedTokens;
+        FirstTokenNs = previous.FirstTokenNs;
+        LastTokenNs = previous.LastTokenNs; // the stall across the retry is an inter-token gap the client sees
+        ScheduledNs = previous.ScheduledNs;
+        Preemptions = previous.Preemptions;
+        Retries = previous.Retries + 1;
+    }
+
     public Request Request { get; }
+
+    /// <summary>How often the router re-sent the request because its replica went down.</summary>
+    public int Retries { get; }
 
     /// <summary>Index of the replica the router sent it to.</summary>
     public int Replica { get; }

@@ -11,23 +11,29 @@ namespace Simulator.Inference.Serving;
 /// <param name="SampleIntervalNs">Interval of the per-replica time series; 0 = no samples.</param>
 /// <param name="EndNs">Stop the run here; requests not finished by then are recorded as unfinished. Null = run until every request is done.</param>
 /// <param name="PrefixRouter">Thresholds of the prefix_aware router (null = SGLang's defaults).</param>
+/// <param name="Faults">Faults to inject and the retry policy; null = a fault-free run.</param>
 public sealed record ServingOptions(
     string Router = "round_robin",
     ulong RouterSeed = 1,
     long SampleIntervalNs = 1_000_000_000,
     long? EndNs = null,
-    PrefixRouterOptions? PrefixRouter = null);
+    PrefixRouterOptions? PrefixRouter = null,
+    FaultSettings? Faults = null);
 
-/// <summary>What a serving run produced besides the streamed records.</summary>
+/// <summary>
+/// What a serving run produced besides the streamed records. <c>Failed</c>: requests that ended failed (their replica
+/// went down and no retry was possible); <c>LiveNs</c>: per replica, the time it was live (not down, not reloading
+/// weights); <c>Faults</c>: the faults applied, in the order they began (empty without fault injection).
+/// </summary>
 public sealed record ServingResult(
     IReadOnlyList<ReplicaStats> Replicas, long Requests, long Completed, long Rejected, long Unfinished,
-    long EndNs, long Events);
+    long EndNs, long Events, long Failed = 0, IReadOnlyList<long>? LiveNs = null, IReadOnlyList<FaultRecord>? Faults = null);
 
 /// <summary>
 /// A cluster of replicas behind a router, fed by a streamed workload: requests arrive one at a time (the
 /// next is read only when the previous has arrived), the router picks a replica, the replica's scheduler
 /// batches them through its pipeline. Every request of the workload ends with exactly one
-/// <see cref="RequestRecord"/> (completed, rejected or unfinished); every batch on every stage with an
+/// <see cref="RequestRecord"/> (completed, rejected, failed or unfinished, with a reason when not completed); every batch on every stage with an
 /// <see cref="IterationRecord"/>; every <see cref="ServingOptions.SampleIntervalNs"/> each replica with a
 /// <see cref="ReplicaSample"/>.
 /// </summary>
@@ -47,6 +53,10 @@ public sealed class ServingSimulation
     private long _requests;
     private long _rejected;
     private long _completed;
+    private long _failed;
+    private readonly FaultInjector? _faults;
+    private readonly List<Replica> _live = [];
+    private bool _liveStale = true;
     private long _lastArrivalNs;
     private bool _ran;
 
@@ -69,6 +79,8 @@ public sealed class ServingSimulation
             _replicas[i] = new Replica(i, sim, replicas[i], executor, recorder, OnFinished);
         _arrival = new ArrivalHandler(this);
         _sampler = new SampleHandler(this);
+        if (options.Faults is { } faults)
+            _faults = new FaultInjector(sim, faults, _replicas, recorder, OnReplicaDown, () => _liveStale = true);
     }
 
     /// <summary>The replicas, in index order (live state; read-only use).</summary>
@@ -84,7 +96,12 @@ public sealed class ServingSimulation
         {
             ScheduleNextArrival();
             if (_options.SampleIntervalNs > 0) _sim.Schedule(new SimDuration(_options.SampleIntervalNs), _sampler, 0);
-            if (_options.EndNs is long end)
+            if (_faults != null)
+            {
+                _faults.Start();
+                RunUntilAllEnded();
+            }
+            else if (_options.EndNs is long end)
             {
                 if (end > _sim.NowNs) _sim.Run(new SimTime(end));
             }
@@ -101,8 +118,80 @@ public sealed class ServingSimulation
         }
         var stats = new ReplicaStats[_replicas.Length];
         for (int i = 0; i < _replicas.Length; i++) stats[i] = _replicas[i].Snapshot();
-        return new ServingResult(stats, _requests, _completed, _rejected, _requests - _completed - _rejected,
-            _sim.NowNs, _sim.ProcessedEvents);
+        return new ServingResult(stats, _requests, _completed, _rejected, _requests - _completed - _rejected - _failed,
+            _sim.NowNs, _sim.ProcessedEvents, _failed, _replicas.Select(r => r.LiveNs).ToList(), _faults?.Applied.ToList() ?? []);
+    }
+
+    /// <summary>
+    /// With faults the event queue never empties by itself (the next random failure is always pending), so the run
+    /// stops when every request of the workload has ended, or at <see cref="ServingOptions.EndNs"/>.
+    /// </summary>
+    private void RunUntilAllEnded()
+    {
+        long until = _options.EndNs ?? long.MaxValue;
+        while (!(_sourceDone && _pending is null && _completed + _rejected + _failed == _requests))
+        {
+            var next = _sim.Peek();
+            if (next == SimTime.MaxValue || next.Nanoseconds >= until) break;
+            _sim.Step();
+        }
+        if (_options.EndNs is long end && end > _sim.NowNs && _sim.Peek().Nanoseconds >= end) _sim.Run(new SimTime(end));
+    }
+
+    /// <summary>The replica a request goes to: the router's pick among the live replicas; -1 when none is live.</summary>
+    private int Route(Request request)
+    {
+        if (_faults is null)
+        {
+            int target = _router.Route(request, _replicas);
+            if ((uint)target >= (uint)_replicas.Length)
+                throw new InvalidOperationException($"router {_router.Name} chose replica {target} of {_replicas.Length}");
+            return target;
+        }
+        if (_liveStale)
+        {
+            _live.Clear();
+            foreach (var r in _replicas) if (r.IsLive) _live.Add(r);
+            _liveStale = false;
+        }
+        if (_live.Count == 0) return -1;
+        // Implementation note: routers see only the live replicas (so none of them can pick a down one); with all live
+        // the list is the replicas in index order, so a fault-free stretch routes exactly as a run without faults.
+        int pick = _router.Route(request, _live);
+        if ((uint)pick >= (uint)_live.Count)
+            throw new InvalidOperationException($"router {_router.Name} chose replica {pick} of {_live.Count} live");
+        return _live[pick].Index;
+    }
+
+    /// <summary>A replica went down: every request it held goes back to the router, oldest first.</summary>
+    private void OnReplicaDown(Replica replica)
+    {
+        var held = replica.GoDown();
+        _liveStale = true;
+        foreach (var seq in held) Retry(seq);
+    }
+
+    private void Retry(Sequence seq)
+    {
+        long now = _sim.NowNs;
+        if (seq.Retries >= _options.Faults!.MaxRetries)
+        {
+            Fail(Replica.ToRecord(seq, RequestStatus.Failed, now, RequestReasons.RetriesExhausted));
+            return;
+        }
+        int target = Route(seq.Request);
+        if (target < 0)
+        {
+            Fail(Replica.ToRecord(seq, RequestStatus.Failed, now, RequestReasons.NoLiveReplica));
+            return;
+        }
+        _replicas[target].Enqueue(new Sequence(seq, target));
+    }
+
+    private void Fail(RequestRecord record)
+    {
+        _failed++;
+        _recorder.OnRequestFinished(record);
     }
 
     private void ScheduleNextArrival()
@@ -129,15 +218,20 @@ public sealed class ServingSimulation
         var request = _pending!;
         _pending = null;
         _requests++;
-        int target = _router.Route(request, _replicas);
-        if ((uint)target >= (uint)_replicas.Length)
-            throw new InvalidOperationException($"router {_router.Name} chose replica {target} of {_replicas.Length}");
+        int target = Route(request);
+        if (target < 0)
+        {
+            Fail(new RequestRecord(request.Id, request.ArrivalNs, -1, request.InputTokens, request.OutputTokens, 0, 0,
+                RequestStatus.Failed, null, null, null, 0, SessionId: request.Session, Reason: RequestReasons.NoLiveReplica));
+            ScheduleNextArrival();
+            return;
+        }
         var replica = _replicas[target];
-        if (replica.WhyNeverServable(request) != null)
+        if (replica.ReasonNeverServable(request) is { } reason)
         {
             _rejected++;
             _recorder.OnRequestFinished(new RequestRecord(request.Id, request.ArrivalNs, target, request.InputTokens,
-                request.OutputTokens, 0, 0, RequestStatus.Rejected, null, null, null, 0, SessionId: request.Session));
+                request.OutputTokens, 0, 0, RequestStatus.Rejected, null, null, null, 0, SessionId: request.Session, Reason: reason));
         }
         else
         {
@@ -173,14 +267,14 @@ public sealed class ServingSimulation
         foreach (var r in _replicas) left.AddRange(r.ActiveSequences());
         left.Sort((a, b) => a.Request.Id.CompareTo(b.Request.Id));
         foreach (var seq in left)
-            _recorder.OnRequestFinished(Replica.ToRecord(seq, RequestStatus.Unfinished, _sim.NowNs));
+            _recorder.OnRequestFinished(Replica.ToRecord(seq, RequestStatus.Unfinished, _sim.NowNs, RequestReasons.RunEnded));
         // Requests of the workload that never arrived: one record each, replica -1.
         var unseen = _pending;
         while (unseen != null)
         {
             _requests++;
             _recorder.OnRequestFinished(new RequestRecord(unseen.Id, unseen.ArrivalNs, -1, unseen.InputTokens,
-                unseen.OutputTokens, 0, 0, RequestStatus.Unfinished, null, null, null, 0, SessionId: unseen.Session));
+                unseen.OutputTokens, 0, 0, RequestStatus.Unfinished, null, null, null, 0, SessionId: unseen.Session, Reason: RequestReasons.RunEnded));
             unseen = !_sourceDone && _source!.MoveNext() ? _source.Current : null;
         }
         _pending = null;

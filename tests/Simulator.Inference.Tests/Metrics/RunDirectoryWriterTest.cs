@@ -33,7 +33,7 @@ public sealed class RunDirectoryWriterTest
         rec.OnIteration(new IterationRecord(0, 1, 1, 0, 2 * Ms, 4 * Ms, 4, 0, 4, StageCostOf(1000 * 1000, tpNs: 100 * 1000, overheadNs: 50_000), 26));
         rec.OnIteration(new IterationRecord(0, 0, 2, 1, 4 * Ms, 6 * Ms, 3, 100, 2, StageCostOf(2 * Ms), 27));
         rec.OnSample(new ReplicaSample(500 * Ms, 0, 3, 4, 0.25, 1000, 50, 1));
-        rec.OnSample(new ReplicaSample(1000 * Ms, 0, 0, 2, 0.5, 0, 100, 2));
+        rec.OnSample(new ReplicaSample(1000 * Ms, 0, 0, 2, 0.5, 0, 100, 2, Live: false));
         rec.OnTokenGaps(100 * Ms, 10);
         rec.OnTokenGaps(20 * Ms, 20);
         foreach (var r in SmallRun()) rec.OnRequestFinished(r);
@@ -198,9 +198,9 @@ public sealed class RunDirectoryWriterTest
         WriteSmallRun(Out);
         var lines = Lines(Path.Combine(Out, "requests.csv"));
         Assert.That(lines, Has.Length.EqualTo(1 + 7));
-        Assert.That(lines[1], Is.EqualTo("0,0.000000,0,100,11,0,completed,0.200000,1.200000,200.000,100.000,1200.000,50.000,0,11,0.050000,0,"));
-        Assert.That(lines[3], Is.EqualTo("2,0.200000,0,100,1,0,completed,1.000000,1.000000,800.000,,800.000,0.000,0,1,0.200000,0,"));
-        Assert.That(lines[5], Is.EqualTo("4,0.400000,0,100,10,0,rejected,,,,,,,0,0,,0,"));
+        Assert.That(lines[1], Is.EqualTo("0,0.000000,0,100,11,0,completed,0.200000,1.200000,200.000,100.000,1200.000,50.000,0,11,0.050000,0,,,0"));
+        Assert.That(lines[3], Is.EqualTo("2,0.200000,0,100,1,0,completed,1.000000,1.000000,800.000,,800.000,0.000,0,1,0.200000,0,,,0"));
+        Assert.That(lines[5], Is.EqualTo("4,0.400000,0,100,10,0,rejected,,,,,,,0,0,,0,,,0"));
     }
 
     [Test]
@@ -219,8 +219,8 @@ public sealed class RunDirectoryWriterTest
         WriteSmallRun(Out);
         var lines = Lines(Path.Combine(Out, "timeseries.csv"));
         // First sample: interval 0..0.5 s; second: 0.5..1.0 s.
-        Assert.That(lines[1], Is.EqualTo("0.500000,0,3,4,0.2500,2000.000,100.000,1,"));
-        Assert.That(lines[2], Is.EqualTo("1.000000,0,0,2,0.5000,0.000,200.000,2,"));
+        Assert.That(lines[1], Is.EqualTo("0.500000,0,3,4,0.2500,2000.000,100.000,1,,1"));
+        Assert.That(lines[2], Is.EqualTo("1.000000,0,0,2,0.5000,0.000,200.000,2,,0"), "live is 0 while the replica is down");
     }
 
     [Test]

@@ -55,6 +55,29 @@ public sealed class SummaryJsonTest
     }
 
     [Test]
+    public void FaultsAvailabilityAndReasons_AreWritten_AndRoundTrip()
+    {
+        var acc = new RunMetricsAccumulator(Meta().Slo);
+        foreach (var r in SmallRun()) acc.Add(r, RequestLatencies.From(r));
+        var failed = new RequestRecord(99, 0, -1, 10, 10, 0, 0, RequestStatus.Failed, null, null, null, 0, Retries: 2, Reason: RequestReasons.RetriesExhausted);
+        acc.Add(failed, RequestLatencies.From(failed));
+        var faults = new FaultSummary(0.9, [new FaultRecord(2_000_000_000, "gpu_down", "gpu5", 3_000_000_000), new FaultRecord(4_000_000, "straggler", "gpu1", null, 2.0)]);
+        var s = acc.Summarize(Meta(), End() with { Faults = faults });
+
+        using var doc = JsonDocument.Parse(SummaryJson.ToBytes(s));
+        var root = doc.RootElement;
+        Assert.That(root.GetProperty("availability").GetDouble(), Is.EqualTo(0.9));
+        var first = root.GetProperty("faults")[0];
+        Assert.That(first.GetProperty("at_s").GetDouble(), Is.EqualTo(2.0));
+        Assert.That(first.GetProperty("kind").GetString(), Is.EqualTo("gpu_down"));
+        Assert.That(first.GetProperty("target").GetString(), Is.EqualTo("gpu5"));
+        Assert.That(first.GetProperty("duration_s").GetDouble(), Is.EqualTo(3.0));
+        Assert.That(root.GetProperty("faults")[1].GetProperty("duration_s").ValueKind, Is.EqualTo(JsonValueKind.Null), "permanent");
+        Assert.That(root.GetProperty("requests").GetProperty("reasons").GetProperty("retries_exhausted").GetInt64(), Is.EqualTo(1));
+        Assert.That(SummaryJson.Read(SummaryJson.ToBytes(s)), Is.EqualTo(s));
+    }
+
+    [Test]
     public void Write_SameInputs_SameBytes()
     {
         var a = SummaryJson.ToBytes(Summary());
