@@ -1,13 +1,20 @@
 using System.Xml.Linq;
 
-namespace Simulator.Report.Tests;
+namespace Simulator.Reports.Tests;
 
 public sealed class ReportBuilderTests
 {
     private static readonly XNamespace Svg = "http://www.w3.org/2000/svg";
 
+    /// <summary>The twelve charts of a complete run directory, by name.</summary>
+    private static readonly string[] RunChartNames =
+    {
+        "ttft_cdf", "tpot_cdf", "latency_breakdown", "throughput_over_time", "queue_depth", "running_batch", "kv_utilization",
+        "stage_timeline", "memory_per_gpu", "gpu_time_split", "link_utilization", "expert_load",
+    };
+
     [Test]
-    public void Build_SingleRun_WritesHtmlMarkdownAndEveryChart()
+    public void Build_SingleRun_WritesHtmlMarkdownAndEveryChartAsPngAndSvg()
     {
         using var tmp = new Fixtures.TempDir();
         var run = Fixtures.WriteRun(tmp.Sub("run"), new Fixtures.RunSpec("llama-tp2"));
@@ -15,38 +22,68 @@ public sealed class ReportBuilderTests
 
         Assert.That(File.Exists(result.HtmlPath), Is.True);
         Assert.That(File.Exists(result.MarkdownPath), Is.True);
+        Assert.That(result.Charts.Select(c => c.Name), Is.EquivalentTo(RunChartNames));
         var names = result.ChartPaths.Select(Path.GetFileName).ToList();
-        Assert.That(names, Is.SupersetOf(new[]
-        {
-            "ttft_cdf.svg", "tpot_cdf.svg", "latency_breakdown.svg", "throughput_over_time.svg", "queue_depth.svg",
-            "running_batch.svg", "kv_utilization.svg", "stage_timeline.svg", "memory_per_gpu.svg", "gpu_time_split.svg",
-            "link_utilization.svg", "expert_load.svg",
-        }));
+        Assert.That(names, Is.EquivalentTo(RunChartNames.SelectMany(n => new[] { n + ".png", n + ".svg" })));
+        Assert.That(Directory.GetFiles(tmp.Sub("out", "charts")).Select(Path.GetFileName), Is.EquivalentTo(names));
         Assert.That(result.Notes, Is.Empty, "a complete run directory skips nothing");
     }
 
     [Test]
-    public void Build_SingleRun_EverySvgParsesAsXml()
+    public void Build_SingleRun_EverySvgParsesAsXmlWithTheChartSize()
     {
         using var tmp = new Fixtures.TempDir();
         var run = Fixtures.WriteRun(tmp.Sub("run"), new Fixtures.RunSpec("llama-tp2"));
         var result = ReportBuilder.Build(new[] { run }, tmp.Sub("out"));
-        foreach (var path in result.ChartPaths)
-            Assert.That(XDocument.Load(path).Root!.Name, Is.EqualTo(Svg + "svg"), path);
+        foreach (var path in result.ChartPaths.Where(p => p.EndsWith(".svg", StringComparison.Ordinal)))
+        {
+            var root = XDocument.Load(path).Root!;
+            Assert.That(root.Name, Is.EqualTo(Svg + "svg"), path);
+            Assert.That((root.Attribute("width")?.Value, root.Attribute("height")?.Value), Is.EqualTo(("860", "460")), path);
+            Assert.That(root.Descendants(Svg + "text").Count(), Is.GreaterThan(3), $"{path}: title, axis labels and ticks are text");
+        }
     }
 
     [Test]
-    public void Build_SingleRun_HtmlInlinesEveryChartAndIsWellFormed()
+    public void Build_SingleRun_EveryPngIsValidTwiceTheSvgSizeAndNotBlank()
+    {
+        using var tmp = new Fixtures.TempDir();
+        var run = Fixtures.WriteRun(tmp.Sub("run"), new Fixtures.RunSpec("llama-tp2"));
+        var result = ReportBuilder.Build(new[] { run }, tmp.Sub("out"));
+        var pngs = result.ChartPaths.Where(p => p.EndsWith(".png", StringComparison.Ordinal)).ToList();
+        Assert.That(pngs, Has.Count.EqualTo(result.Charts.Count));
+        foreach (var path in pngs)
+        {
+            var bytes = File.ReadAllBytes(path);
+            Assert.That(bytes.Take(8), Is.EqualTo(new byte[] { 0x89, 0x50, 0x4E, 0x47, 0x0D, 0x0A, 0x1A, 0x0A }), $"{path}: PNG signature");
+            var image = PngImage.Load(path);
+            Assert.That((image.Width, image.Height), Is.EqualTo((1720, 920)), $"{path}: IHDR size");
+            Assert.That(image.InkedFraction(), Is.GreaterThan(0.02), $"{path}: more than background");
+            Assert.That(image.DistinctColours(), Is.GreaterThan(4), $"{path}: data, text and axes in several colours");
+        }
+    }
+
+    [Test]
+    public void Build_SingleRun_HtmlEmbedsEveryChartSvgAndMarkdownLinksEveryPng()
     {
         using var tmp = new Fixtures.TempDir();
         var run = Fixtures.WriteRun(tmp.Sub("run"), new Fixtures.RunSpec("llama-tp2"));
         var result = ReportBuilder.Build(new[] { run }, tmp.Sub("out"));
         var html = File.ReadAllText(result.HtmlPath);
-        Assert.That(CountOf(html, "<svg "), Is.EqualTo(result.ChartPaths.Count));
-        // The page is also well-formed XML once the doctype is dropped: every tag is closed, every text escaped.
-        Assert.DoesNotThrow(() => XDocument.Parse(html.Replace("<!DOCTYPE html>", "")));
+        // The page is well-formed XML once the doctype is dropped: every tag is closed, every text escaped.
+        var page = XDocument.Parse(html.Replace("<!DOCTYPE html>", ""));
+        var images = page.Descendants("img").Select(i => i.Attribute("src")!.Value).ToList();
+        Assert.That(images, Has.Count.EqualTo(result.Charts.Count));
+        const string prefix = "data:image/svg+xml;base64,";
+        Assert.That(images, Has.All.StartWith(prefix), "self-contained: no file or network references");
+        for (var i = 0; i < images.Count; i++)
+        {
+            var svg = System.Text.Encoding.UTF8.GetString(Convert.FromBase64String(images[i][prefix.Length..]));
+            Assert.That(svg, Is.EqualTo(File.ReadAllText(Path.Combine(tmp.Sub("out", "charts"), result.Charts[i].SvgFile))));
+        }
         var md = File.ReadAllText(result.MarkdownPath);
-        foreach (var path in result.ChartPaths) Assert.That(md, Does.Contain("](charts/" + Path.GetFileName(path) + ")"));
+        foreach (var chart in result.Charts) Assert.That(md, Does.Contain("](charts/" + chart.Name + ".png)"));
+        Assert.That(md, Does.Not.Contain(".svg)"));
     }
 
     [Test]
@@ -80,12 +117,12 @@ public sealed class ReportBuilderTests
         // Drop the optional gpus.csv memory columns: only the required ones stay.
         File.WriteAllText(Path.Combine(run, "gpus.csv"), "gpu,node,replica,stage,weights_gb,kv_capacity_gb,busy_fraction,idle_fraction\n0,0,0,0,35,30,0.7,0.3\n1,0,0,1,35,30,0.6,0.4\n");
         var result = ReportBuilder.Build(new[] { run }, tmp.Sub("out"));
-        var names = result.ChartPaths.Select(Path.GetFileName).ToList();
-        Assert.That(names, Does.Not.Contain("link_utilization.svg"));
-        Assert.That(names, Does.Not.Contain("throughput_over_time.svg"));
-        Assert.That(names, Does.Not.Contain("expert_load.svg"), "a dense model has no expert load");
-        Assert.That(names, Does.Contain("memory_per_gpu.svg"));
-        Assert.That(names, Does.Contain("gpu_time_split.svg"));
+        var names = result.Charts.Select(c => c.Name).ToList();
+        Assert.That(names, Does.Not.Contain("link_utilization"));
+        Assert.That(names, Does.Not.Contain("throughput_over_time"));
+        Assert.That(names, Does.Not.Contain("expert_load"), "a dense model has no expert load");
+        Assert.That(names, Does.Contain("memory_per_gpu"));
+        Assert.That(names, Does.Contain("gpu_time_split"));
         Assert.That(result.Notes, Has.Some.Contains("links.csv is missing"));
         Assert.That(result.Notes, Has.Some.Contains("timeseries.csv is missing"));
         var html = File.ReadAllText(result.HtmlPath);
@@ -110,11 +147,11 @@ public sealed class ReportBuilderTests
         Assert.That(html, Does.Contain("Best configuration: tensor_parallel_size=2, with the highest throughput among the 2 of 3 configurations that meet the SLO"));
         Assert.That(html, Does.Contain("<h2>Scenario differences</h2>"));
         Assert.That(html, Does.Contain("parallelism.tensor_parallel_size"));
-        var names = result.ChartPaths.Select(Path.GetFileName).ToList();
+        var names = result.Charts.Select(c => c.Name).ToList();
         Assert.That(names, Is.SupersetOf(new[]
         {
-            "compare_ttft_cdf.svg", "compare_tpot_cdf.svg", "compare_throughput_over_time.svg", "compare_throughput.svg",
-            "compare_ttft_vs_throughput.svg", "compare_tpot_vs_throughput.svg", "detail_stage_timeline.svg",
+            "compare_ttft_cdf", "compare_tpot_cdf", "compare_throughput_over_time", "compare_throughput",
+            "compare_ttft_vs_throughput", "compare_tpot_vs_throughput", "detail_stage_timeline",
         }));
     }
 
@@ -135,14 +172,14 @@ public sealed class ReportBuilderTests
         using var tmp = new Fixtures.TempDir();
         var sweep = Fixtures.WriteMicrobatchSweep(tmp.Sub("sweep"));
         var result = ReportBuilder.Build(new[] { sweep }, tmp.Sub("out"));
-        var names = result.ChartPaths.Select(Path.GetFileName).ToList();
+        var names = result.Charts.Select(c => c.Name).ToList();
         Assert.That(names, Is.SupersetOf(new[]
         {
-            "sweep_ttft_p95_ms.svg", "sweep_tpot_p95_ms.svg", "sweep_output_tokens_per_s.svg", "sweep_bubble_fraction.svg",
-            "sweep_slo_attainment.svg", "sweep_goodput_requests_per_s.svg", "sweep_microbatch_utilization.svg",
+            "sweep_ttft_p95_ms", "sweep_tpot_p95_ms", "sweep_output_tokens_per_s", "sweep_bubble_fraction",
+            "sweep_slo_attainment", "sweep_goodput_requests_per_s", "sweep_microbatch_utilization",
         }));
         var svg = File.ReadAllText(result.ChartPaths.Single(p => p.EndsWith("sweep_microbatch_utilization.svg", StringComparison.Ordinal)));
-        Assert.That(svg, Does.Contain("M/(M+P−1), P=4"));
+        Assert.That(svg, Does.Contain("M/(M+P−1), P=4"), "legend text is SVG text");
         Assert.That(svg, Does.Contain("measured (P=4)"));
     }
 
@@ -184,6 +221,9 @@ public sealed class ReportBuilderTests
         var second = ReportBuilder.Build(new[] { sweep }, tmp.Sub("out2"));
         Assert.That(File.ReadAllText(second.HtmlPath), Is.EqualTo(File.ReadAllText(first.HtmlPath)));
         Assert.That(File.ReadAllText(second.MarkdownPath), Is.EqualTo(File.ReadAllText(first.MarkdownPath)));
+        Assert.That(second.ChartPaths.Select(Path.GetFileName), Is.EqualTo(first.ChartPaths.Select(Path.GetFileName)));
+        for (var i = 0; i < first.ChartPaths.Count; i++)
+            Assert.That(File.ReadAllBytes(second.ChartPaths[i]), Is.EqualTo(File.ReadAllBytes(first.ChartPaths[i])), first.ChartPaths[i]);
     }
 
     [Test]
@@ -197,41 +237,10 @@ public sealed class ReportBuilderTests
     }
 
     [Test]
-    public void Cli_BadInput_ExitsTwoWithOneErrorLine()
-    {
-        using var tmp = new Fixtures.TempDir();
-        var stdout = new StringWriter();
-        var stderr = new StringWriter();
-        var code = ReportCli.Run(new[] { tmp.Sub("missing"), "--out", tmp.Sub("out") }, stdout, stderr);
-        Assert.That(code, Is.EqualTo(2));
-        Assert.That(stderr.ToString(), Does.StartWith("error: "));
-        Assert.That(stderr.ToString().TrimEnd().Split('\n'), Has.Length.EqualTo(1));
-    }
-
-    [Test]
-    public void Cli_RunDirectory_WritesReportAndPrintsVerdict()
-    {
-        using var tmp = new Fixtures.TempDir();
-        var run = Fixtures.WriteRun(tmp.Sub("run"), new Fixtures.RunSpec("cli"));
-        var stdout = new StringWriter();
-        var code = ReportCli.Run(new[] { run, "--out", tmp.Sub("out"), "--slo-ttft-ms", "10000" }, stdout, new StringWriter());
-        Assert.That(code, Is.EqualTo(0));
-        Assert.That(File.Exists(tmp.Sub("out", "report.html")), Is.True);
-        Assert.That(stdout.ToString(), Does.Contain("TTFT p95 ≤ 10000 ms"));
-    }
-
-    [Test]
     public void Percentiles_InterpolateBetweenRanksLikeNumpy()
     {
         Assert.That(Percentiles.Of(new double[] { 1, 2, 3, 4 }, 50), Is.EqualTo(2.5));
         Assert.That(Percentiles.Of(new double[] { 10, 20, 30, 40, 50 }, 95), Is.EqualTo(48).Within(1e-9));
         Assert.That(double.IsNaN(Percentiles.Of(Array.Empty<double>(), 50)), Is.True);
-    }
-
-    private static int CountOf(string s, string what)
-    {
-        var n = 0;
-        for (var i = s.IndexOf(what, StringComparison.Ordinal); i >= 0; i = s.IndexOf(what, i + 1, StringComparison.Ordinal)) n++;
-        return n;
     }
 }

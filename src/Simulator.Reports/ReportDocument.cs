@@ -1,8 +1,11 @@
 using System.Text;
 
-namespace Simulator.Report;
+namespace Simulator.Reports;
 
-/// <summary>Writes the report as self-contained HTML (inline SVG, inline CSS) and as Markdown linking charts/*.svg.</summary>
+/// <summary>
+/// Writes the report as self-contained HTML (each chart's SVG embedded as a data URI, inline CSS) and as
+/// Markdown linking <c>charts/*.png</c>.
+/// </summary>
 internal sealed class ReportDocument(
     string title,
     IReadOnlyList<string> inputs,
@@ -10,6 +13,7 @@ internal sealed class ReportDocument(
     Slo slo,
     string verdict,
     IReadOnlyList<ChartInfo> charts,
+    IReadOnlyList<string> svgs,
     IReadOnlyList<string> notes,
     bool comparing,
     string? detailName,
@@ -45,8 +49,8 @@ internal sealed class ReportDocument(
             yield return ("Charts", charts);
             yield break;
         }
-        yield return ("Comparison charts", charts.Where(c => !c.FileName.StartsWith("detail_", StringComparison.Ordinal)).ToList());
-        var detail = charts.Where(c => c.FileName.StartsWith("detail_", StringComparison.Ordinal)).ToList();
+        yield return ("Comparison charts", charts.Where(c => !c.Name.StartsWith("detail_", StringComparison.Ordinal)).ToList());
+        var detail = charts.Where(c => c.Name.StartsWith("detail_", StringComparison.Ordinal)).ToList();
         if (detail.Count > 0) yield return ($"Detail of {detailName}", detail);
     }
 
@@ -60,7 +64,7 @@ internal sealed class ReportDocument(
           .Append("table{border-collapse:collapse;font-size:13px;margin:8px 0}th,td{border:1px solid #ccc;padding:4px 8px;text-align:right}\n")
           .Append("th{background:#f3f3f3}td:first-child,th:first-child{text-align:left}tr.best td{background:#e8f5e9;font-weight:bold}\n")
           .Append(".verdict{font-size:16px;background:#f6f8fa;border-left:4px solid #2ca02c;padding:10px 14px}\n")
-          .Append("figure{margin:24px 0}figcaption{font-size:14px;margin-bottom:6px}figure svg{max-width:100%;height:auto;border:1px solid #eee}\n")
+          .Append("figure{margin:24px 0}figcaption{font-size:14px;margin-bottom:6px}figure img{max-width:100%;height:auto;border:1px solid #eee}\n")
           .Append(".muted{color:#666;font-size:13px}\n</style>\n</head>\n<body>\n");
         sb.Append("<h1>").Append(H(title)).Append("</h1>\n");
         sb.Append("<p class=\"muted\">Inputs: ").Append(H(InputsLine)).Append(". SLO: ").Append(H(slo.Describe())).Append(".</p>\n");
@@ -108,9 +112,13 @@ internal sealed class ReportDocument(
             sb.Append("<h2>").Append(H(heading)).Append("</h2>\n");
             foreach (var chart in group)
             {
-                sb.Append("<figure id=\"").Append(H(Path.GetFileNameWithoutExtension(chart.FileName))).Append("\">\n<figcaption><b>")
+                // Implementation note: an <img> with a data URI keeps each SVG in its own document, so the clip-path
+                // ids that every ScottPlot SVG numbers from the same start never collide between charts.
+                var svg = svgs[IndexOf(chart)];
+                sb.Append("<figure id=\"").Append(H(chart.Name)).Append("\">\n<figcaption><b>")
                   .Append(H(chart.Title)).Append("</b>: ").Append(H(chart.Question)).Append("</figcaption>\n")
-                  .Append(chart.Svg).Append("</figure>\n");
+                  .Append("<img class=\"chart\" alt=\"").Append(H(chart.Title)).Append("\" src=\"data:image/svg+xml;base64,")
+                  .Append(Convert.ToBase64String(Encoding.UTF8.GetBytes(svg))).Append("\"/>\n</figure>\n");
             }
         }
         if (notes.Count > 0)
@@ -121,6 +129,13 @@ internal sealed class ReportDocument(
         }
         sb.Append("</body>\n</html>\n");
         return sb.ToString();
+    }
+
+    private int IndexOf(ChartInfo chart)
+    {
+        for (var i = 0; i < charts.Count; i++)
+            if (ReferenceEquals(charts[i], chart)) return i;
+        throw new InvalidOperationException("chart is not part of this report");
     }
 
     private string? BestLabel()
@@ -159,7 +174,7 @@ internal sealed class ReportDocument(
             if (group.Count == 0) continue;
             sb.Append("\n## ").Append(heading).Append("\n");
             foreach (var chart in group)
-                sb.Append("\n### ").Append(chart.Title).Append("\n\n").Append(chart.Question).Append("\n\n![").Append(chart.Title).Append("](charts/").Append(chart.FileName).Append(")\n");
+                sb.Append("\n### ").Append(chart.Title).Append("\n\n").Append(chart.Question).Append("\n\n![").Append(chart.Title).Append("](charts/").Append(chart.PngFile).Append(")\n");
         }
         if (notes.Count > 0)
         {

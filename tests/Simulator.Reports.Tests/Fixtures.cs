@@ -1,7 +1,7 @@
 using System.Globalization;
 using System.Text;
 
-namespace Simulator.Report.Tests;
+namespace Simulator.Reports.Tests;
 
 /// <summary>Writes small but complete run and sweep directories with the columns of docs/outputs.md.</summary>
 internal static class Fixtures

@@ -1,6 +1,6 @@
 using System.Globalization;
 
-namespace Simulator.Report;
+namespace Simulator.Reports;
 
 /// <summary>Options of a report; every field has a sensible default.</summary>
 public sealed record ReportOptions
@@ -14,11 +14,14 @@ public sealed record ReportOptions
     /// <summary>At most this many iterations of the busiest stage appear in the timeline (keeps bubbles visible).</summary>
     public int TimelineMaxIterationsPerRow { get; init; } = 60;
 
-    /// <summary>Chart size in pixels.</summary>
+    /// <summary>Chart width in pixels (of the SVG; the PNG has <see cref="PngScale"/> times as many).</summary>
     public int ChartWidth { get; init; } = 860;
 
-    /// <summary>Chart size in pixels.</summary>
+    /// <summary>Chart height in pixels (of the SVG; the PNG has <see cref="PngScale"/> times as many).</summary>
     public int ChartHeight { get; init; } = 460;
+
+    /// <summary>PNG pixels per SVG pixel: 2 gives slides a sharp image at the same layout.</summary>
+    public int PngScale { get; init; } = 2;
 
     /// <summary>Overrides the TTFT bound of the SLO (ms).</summary>
     public double? SloTtftMs { get; init; }
@@ -30,13 +33,27 @@ public sealed record ReportOptions
     public double? SloPercentile { get; init; }
 }
 
-/// <summary>One chart written by the report.</summary>
-public sealed record ChartInfo(string FileName, string Title, string Question, string Svg);
+/// <summary>
+/// One chart of the report: <paramref name="Name"/> names its files <c>charts/NAME.png</c> and <c>charts/NAME.svg</c>;
+/// <paramref name="Plot"/> is the ScottPlot model they are rendered from.
+/// </summary>
+public sealed record ChartInfo(string Name, string Title, string Question, ScottPlot.Plot Plot)
+{
+    /// <summary>The PNG's file name.</summary>
+    public string PngFile => Name + ".png";
 
-/// <summary>What <see cref="ReportBuilder.Build"/> wrote and concluded.</summary>
+    /// <summary>The SVG's file name.</summary>
+    public string SvgFile => Name + ".svg";
+}
+
+/// <summary>
+/// What <see cref="ReportBuilder.Build"/> wrote and concluded: <see cref="Charts"/> are the charts (with their
+/// ScottPlot models), <see cref="ChartPaths"/> every chart file written (charts/NAME.png and charts/NAME.svg per chart).
+/// </summary>
 public sealed record ReportResult(
     string HtmlPath,
     string MarkdownPath,
+    IReadOnlyList<ChartInfo> Charts,
     IReadOnlyList<string> ChartPaths,
     IReadOnlyList<ConfigurationResult> Configurations,
     ConfigurationResult? Best,

@@ -1,6 +1,6 @@
 using System.Diagnostics;
 
-namespace Simulator.Report.Tests;
+namespace Simulator.Reports.Tests;
 
 /// <summary>Loads report.html in headless Chromium: the page must render its charts, not a blank page.</summary>
 public sealed class BrowserTests
@@ -46,7 +46,7 @@ public sealed class BrowserTests
 
         var (domCode, dom) = RunChromium(tmp.Sub("profile-dom"), "--dump-dom", url);
         Assert.That(domCode, Is.EqualTo(0));
-        Assert.That(dom.Split("<svg").Length - 1, Is.EqualTo(result.ChartPaths.Count), "every chart is in the DOM after load");
+        Assert.That(dom.Split("<img class=\"chart\"").Length - 1, Is.EqualTo(result.Charts.Count), "every chart is in the DOM after load");
         Assert.That(dom, Does.Contain("Best configuration:"));
 
         var png = tmp.Sub("report.png");
@@ -55,16 +55,7 @@ public sealed class BrowserTests
         Assert.That(new FileInfo(png).Length, Is.GreaterThan(20_000), "a page of charts compresses to more than 20 kB");
         var image = PngImage.Load(png);
         Assert.That((image.Width, image.Height), Is.EqualTo((1280, 2000)));
-        var inked = 0;
-        var total = 0;
-        for (var y = 0; y < image.Height; y += 4)
-            for (var x = 0; x < image.Width; x += 4)
-            {
-                total++;
-                var (r, g, b) = image.Pixel(x, y);
-                if (r < 235 || g < 235 || b < 235) inked++;
-            }
-        var inkedFraction = (double)inked / total;
+        var inkedFraction = image.InkedFraction();
         Assert.That(inkedFraction, Is.GreaterThan(0.03), "the page is not mostly blank");
         var keep = Environment.GetEnvironmentVariable("REPORT_SCREENSHOT_DIR");
         if (!string.IsNullOrEmpty(keep))

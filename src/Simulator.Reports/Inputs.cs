@@ -2,7 +2,7 @@ using System.Globalization;
 using System.Text.Json;
 using YamlDotNet.RepresentationModel;
 
-namespace Simulator.Report;
+namespace Simulator.Reports;
 
 /// <summary>An input directory that is neither a run directory nor a sweep directory, or cannot be read.</summary>
 public sealed class ReportInputException(string message) : Exception(message);
@@ -41,11 +41,23 @@ public sealed class RunData
     /// <summary>scenario.yaml flattened to dotted paths ("parallelism.tensor_parallel_size" -> "4").</summary>
     public required IReadOnlyDictionary<string, string> Scenario { get; init; }
 
-    public CsvTable? Requests { get; init; }
-    public CsvTable? Iterations { get; init; }
-    public CsvTable? Gpus { get; init; }
-    public CsvTable? Links { get; init; }
-    public CsvTable? Timeseries { get; init; }
+    /// <summary>requests (one row per request), through <see cref="RunTables.Open"/>.</summary>
+    public RunTable? Requests { get; init; }
+
+    /// <summary>iterations (one row per batch per stage), through <see cref="RunTables.Open"/>.</summary>
+    public RunTable? Iterations { get; init; }
+
+    /// <summary>gpus.csv (one row per GPU).</summary>
+    public RunTable? Gpus { get; init; }
+
+    /// <summary>links.csv (one row per link).</summary>
+    public RunTable? Links { get; init; }
+
+    /// <summary>timeseries (one row per interval per replica), through <see cref="RunTables.Open"/>.</summary>
+    public RunTable? Timeseries { get; init; }
+
+    /// <summary>itl_histogram.csv: log-spaced inter-token latency buckets (itl_ms_lo, itl_ms_hi, count), pooled over requests.</summary>
+    public RunTable? ItlHistogram { get; init; }
 
     /// <summary>The SLO from summary.json's slo block, else scenario.yaml's slo block.</summary>
     public required Slo Slo { get; init; }
@@ -85,11 +97,12 @@ public sealed class RunData
             Name = scenarioName ?? Path.GetFileName(Path.TrimEndingDirectorySeparator(Path.GetFullPath(dir))),
             Summary = summary,
             Scenario = scenario,
-            Requests = CsvTable.TryRead(Path.Combine(dir, "requests.csv")),
-            Iterations = CsvTable.TryRead(Path.Combine(dir, "iterations.csv")),
-            Gpus = CsvTable.TryRead(Path.Combine(dir, "gpus.csv")),
-            Links = CsvTable.TryRead(Path.Combine(dir, "links.csv")),
-            Timeseries = CsvTable.TryRead(Path.Combine(dir, "timeseries.csv")),
+            Requests = RunTables.Open(dir, "requests"),
+            Iterations = RunTables.Open(dir, "iterations"),
+            Gpus = RunTable.TryReadFile(Path.Combine(dir, "gpus.csv")),
+            Links = RunTable.TryReadFile(Path.Combine(dir, "links.csv")),
+            Timeseries = RunTables.Open(dir, "timeseries"),
+            ItlHistogram = RunTable.TryReadFile(Path.Combine(dir, "itl_histogram.csv")),
             Slo = slo,
         };
     }
@@ -158,7 +171,7 @@ public sealed class SweepData
     };
 
     public required string Dir { get; init; }
-    public required CsvTable Table { get; init; }
+    public required RunTable Table { get; init; }
 
     /// <summary>The swept keys (columns named by scenario path, e.g. parallelism.microbatches).</summary>
     public required IReadOnlyList<string> Keys { get; init; }
@@ -169,7 +182,7 @@ public sealed class SweepData
     /// <summary>Reads a sweep directory.</summary>
     public static SweepData Load(string dir)
     {
-        var table = CsvTable.TryRead(Path.Combine(dir, "sweep.csv")) ?? throw new ReportInputException($"{dir}: no sweep.csv");
+        var table = RunTable.TryReadFile(Path.Combine(dir, "sweep.csv")) ?? throw new ReportInputException($"{dir}: no sweep.csv");
         var firstMetric = table.Headers.Select((h, i) => (h, i)).Where(x => MetricColumns.Contains(x.h) || x.h is "status" or "error").Select(x => x.i).DefaultIfEmpty(table.Headers.Count).First();
         var keys = table.Headers.Take(firstMetric).Where(h => h is not ("point" or "dir" or "directory" or "index" or "label")).ToList();
 

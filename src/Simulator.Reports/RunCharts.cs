@@ -1,27 +1,42 @@
 using System.Globalization;
-using Simulator.Charts;
+using ScottPlot;
+using ScottPlot.Plottables;
 
-namespace Simulator.Report;
+namespace Simulator.Reports;
 
-/// <summary>Collects rendered charts and the reasons charts were skipped.</summary>
-internal sealed class ChartSink(ReportOptions options)
+/// <summary>Collects the report's charts (as ScottPlot models) and the reasons charts were skipped.</summary>
+internal sealed class ChartSink
 {
     public List<ChartInfo> Charts { get; } = new();
     public List<string> Notes { get; } = new();
 
-    public void Add(string fileName, string title, string question, Plot plot)
+    /// <summary>Adds a chart named <paramref name="name"/> (its files are charts/NAME.png and charts/NAME.svg).</summary>
+    public void Add(string name, string title, string question, Plot plot)
     {
         plot.Title(title);
-        Charts.Add(new ChartInfo(fileName, title, question, plot.GetSvg(options.ChartWidth, options.ChartHeight)));
+        Simulator.Reports.Charts.ApplyStyle(plot);
+        Charts.Add(new ChartInfo(name, title, question, plot));
     }
 
     public void Skip(string chart, string why) => Notes.Add($"{chart}: skipped, {why}.");
+
+    /// <summary>Renders a chart as PNG bytes (<see cref="ReportOptions.PngScale"/> times the size) and as SVG text.</summary>
+    public static (byte[] Png, string Svg) Render(ChartInfo chart, ReportOptions options)
+    {
+        var plot = chart.Plot;
+        var scale = Math.Max(1, options.PngScale);
+        plot.ScaleFactor = scale;
+        var png = plot.GetImageBytes(options.ChartWidth * scale, options.ChartHeight * scale, ImageFormat.Png);
+        plot.ScaleFactor = 1;
+        var svg = Simulator.Reports.Charts.NumberSvgIds(plot.GetSvgXml(options.ChartWidth, options.ChartHeight));
+        return (png, svg);
+    }
 }
 
 /// <summary>The charts of one run directory.</summary>
 internal static class RunCharts
 {
-    private static readonly Color SloColor = Colors.Red;
+    private static readonly Color SloColor = Simulator.Reports.Charts.Red;
 
     public static void All(RunData run, Slo slo, ReportOptions options, ChartSink sink, string prefix)
     {
@@ -36,6 +51,7 @@ internal static class RunCharts
             "How full are the batches each replica runs?", sum: true);
         OverTime(run, sink, prefix, "kv_utilization", "kv_utilization", "KV cache utilization over time", "KV blocks in use (fraction)",
             "Is admission limited by KV cache capacity?", sum: false);
+        ItlCdf(run, sink, prefix);
         StageTimeline(run, options, sink, prefix);
         Memory(run, sink, prefix);
         GpuFractions(run, sink, prefix);
@@ -72,28 +88,42 @@ internal static class RunCharts
         if (!run.Requests.HasNumbers(column)) { sink.Skip(chart, $"requests.csv has no {column} values"); return; }
         var values = CompletedValues(run, column);
         var plot = new Plot();
-        var cdf = plot.Add.Cdf(values);
+        var x = new Charts.Scale(WantsLog(values));
+        var cdf = Charts.Cdf(plot, values, x);
         cdf.LegendText = $"{run.Name} (n={values.Length.ToString(CultureInfo.InvariantCulture)})";
-        AddSloLines(plot, slo, sloMs, metric);
-        if (WantsLog(values)) plot.Axes.LogX();
-        plot.Axes.SetLimitsY(0, 1.02);
-        plot.XLabel($"{metric} (ms)");
-        plot.YLabel("fraction of completed requests");
-        plot.ShowLegend();
+        AddSloLines(plot, slo, sloMs, metric, x);
+        FinishCdfAxes(plot, x, values.Append(sloMs ?? double.NaN), $"{metric} (ms)", "fraction of completed requests");
         var p = Percentiles.Of(values, slo.Percentile);
-        sink.Add($"{prefix}{column.Replace("_ms", "")}_cdf.svg", $"{metric} distribution",
+        sink.Add($"{prefix}{column.Replace("_ms", "")}_cdf", $"{metric} distribution",
             $"What share of requests get their {(metric == "TTFT" ? "first token" : "next tokens")} within a given time? {slo.PercentileName} = {Fmt.Num(p)} ms" +
             (sloMs is { } s ? $" against an SLO of {Fmt.Num(s)} ms." : "."), plot);
     }
 
-    internal static void AddSloLines(Plot plot, Slo slo, double? sloMs, string metric)
+    internal static void AddSloLines(Plot plot, Slo slo, double? sloMs, string metric, Charts.Scale x)
     {
-        if (sloMs is { } s)
+        if (sloMs is { } s && double.IsFinite(x.Map(s)))
         {
-            var line = plot.Add.VerticalLine(s, $"SLO {Fmt.Num(s)} ms", SloColor);
-            line.LegendText = $"{metric} SLO";
+            Charts.Marker(plot.Add.VerticalLine(x.Map(s), 2, SloColor, LinePattern.Dashed), $"SLO {Fmt.Num(s)} ms", $"{metric} SLO");
         }
-        if (slo.IsSet) plot.Add.HorizontalLine(slo.Percentile / 100, slo.PercentileName, Colors.Gray);
+        if (slo.IsSet)
+            Charts.Marker(plot.Add.HorizontalLine(slo.Percentile / 100, 1, Charts.Gray, LinePattern.Dotted), slo.PercentileName, $"{slo.PercentileName} level");
+    }
+
+    /// <summary>The axes every CDF shares: shares 0..1 up the side, the value (log when it spans decades) along the bottom.</summary>
+    internal static void FinishCdfAxes(Plot plot, Charts.Scale x, IEnumerable<double> xValues, string xLabel, string yLabel)
+    {
+        var shown = xValues.Select(x.Map).Where(double.IsFinite).ToList();
+        if (x.Log) Charts.LogTicks(plot.Axes.Bottom, xValues);
+        if (shown.Count > 0)
+        {
+            // Room beyond the largest value (often the SLO line) for the marker labels drawn at the top.
+            double lo = shown.Min(), hi = shown.Max(), pad = Math.Max(hi - lo, Math.Abs(hi) * 0.1 + 1e-9) * 0.05;
+            plot.Axes.SetLimitsX(lo - pad, hi + pad);
+        }
+        plot.Axes.SetLimitsY(0, 1.02);
+        plot.XLabel(x.Log ? xLabel + ", log scale" : xLabel);
+        plot.YLabel(yLabel);
+        plot.ShowLegend(Alignment.LowerRight);
     }
 
     private static readonly (string Label, double Max)[] InputBuckets =
@@ -129,18 +159,15 @@ internal static class RunCharts
         if (used.Count == 0) { sink.Skip(chart, "no completed requests"); return; }
         var plot = new Plot();
         var positions = Enumerable.Range(0, used.Count).Select(i => (double)i).ToArray();
-        var stack = plot.Add.StackedBars(positions);
         string[] parts = { "queue", "prefill (TTFT − queue)", "decode (E2E − TTFT)" };
-        for (var k = 0; k < 3; k++)
-        {
-            var kk = k;
-            stack.AddLayer(parts[k], used.Select(b => sums[b, kk] / counts[b]).ToArray());
-        }
-        plot.Axes.Bottom.SetTicks(positions, used.Select(b => $"{InputBuckets[b].Label} (n={counts[b].ToString(CultureInfo.InvariantCulture)})").ToArray());
+        Charts.StackedBars(plot, positions, Enumerable.Range(0, 3).Select(k =>
+            (parts[k], used.Select(b => sums[b, k] / counts[b]).ToArray(), (Color?)null)));
+        Charts.CategoryTicks(plot, positions, used.Select(b => $"{InputBuckets[b].Label} (n={counts[b].ToString(CultureInfo.InvariantCulture)})").ToArray());
+        Charts.BarsFromZero(plot);
         plot.XLabel("input length (tokens)");
         plot.YLabel("mean time per request (ms)");
-        plot.ShowLegend();
-        sink.Add($"{prefix}latency_breakdown.svg", "Where request time goes, by input length",
+        Charts.LegendOutsideRight(plot);
+        sink.Add($"{prefix}latency_breakdown", "Where request time goes, by input length",
             "Is latency spent waiting in the queue, in prefill, or in decode, and how does that change with prompt length?" +
             (hasQueue ? "" : " (requests.csv has no queue_ms: queue time counted as zero)"), plot);
     }
@@ -166,7 +193,7 @@ internal static class RunCharts
             {
                 var ordered = list.OrderBy(p => p.T).ToList();
                 var s = plot.Add.ScatterLine(ordered.Select(p => p.T).ToArray(), ordered.Select(p => p.V * scale).ToArray());
-                s.LineWidth = 1.5;
+                s.LineWidth = 1.5f;
                 s.LegendText = $"replica {rep.ToString(CultureInfo.InvariantCulture)}";
             }
         if (byReplica.Count > 1)
@@ -174,13 +201,63 @@ internal static class RunCharts
             var combined = byReplica.Values.SelectMany(l => l).Where(p => double.IsFinite(p.T)).GroupBy(p => p.T).OrderBy(g => g.Key).ToList();
             var s = plot.Add.ScatterLine(combined.Select(g => g.Key).ToArray(),
                 combined.Select(g => (sum ? g.Sum(p => p.V) : g.Average(p => p.V)) * scale).ToArray(), Colors.Black);
-            s.LineWidth = 2.5;
+            s.LineWidth = 2.5f;
             s.LegendText = sum ? "all replicas (sum)" : "all replicas (mean)";
         }
         plot.XLabel("simulated time (s)");
         plot.YLabel(scale == 100 ? "KV blocks in use (%)" : yLabel);
-        plot.ShowLegend();
-        sink.Add($"{prefix}{file}.svg", title, question + (byReplica.Count > 8 ? $" ({byReplica.Count} replicas: only the aggregate is drawn)" : ""), plot);
+        Charts.LegendOutsideRight(plot);
+        sink.Add($"{prefix}{file}", title, question + (byReplica.Count > 8 ? $" ({byReplica.Count} replicas: only the aggregate is drawn)" : ""), plot);
+    }
+
+    /// <summary>
+    /// The inter-token latency CDF from itl_histogram.csv (log-spaced buckets pooled over requests): the share of
+    /// gaps at or below each bucket's upper edge, joined by straight lines (exact at the edges, interpolated inside
+    /// a bucket), with summary.json's itl_ms p50 / p95 / p99 marked. Absent file: no chart, no note (older runs).
+    /// </summary>
+    private static void ItlCdf(RunData run, ChartSink sink, string prefix)
+    {
+        var t = run.ItlHistogram;
+        if (t is null || !t.HasNumbers("itl_ms_hi") || !t.HasNumbers("count")) return;
+        var buckets = Enumerable.Range(0, t.RowCount)
+            .Select(r => (Lo: t.Number(r, "itl_ms_lo"), Hi: t.Number(r, "itl_ms_hi"), Count: t.Number(r, "count")))
+            .Where(b => double.IsFinite(b.Hi) && double.IsFinite(b.Count) && b.Count >= 0)
+            .OrderBy(b => b.Hi).ToList();
+        var total = buckets.Sum(b => b.Count);
+        if (total <= 0) return;
+        var edges = new List<double>();
+        var shares = new List<double>();
+        var first = buckets.FirstOrDefault(b => b.Count > 0);
+        var start = double.IsFinite(first.Lo) ? first.Lo : first.Hi;
+        edges.Add(start);
+        shares.Add(0);
+        double cumulative = 0;
+        foreach (var b in buckets.SkipWhile(b => b.Count <= 0))
+        {
+            cumulative += b.Count;
+            edges.Add(b.Hi);
+            shares.Add(cumulative / total);
+        }
+        var marks = new[] { ("p50", run.Get("itl_ms.p50")), ("p95", run.Get("itl_ms.p95")), ("p99", run.Get("itl_ms.p99")) }
+            .Where(m => m.Item2 is not null).Select(m => (Name: m.Item1, Ms: m.Item2!.Value)).ToList();
+        var positive = edges.Where(e => e > 0).ToArray();
+        var x = new Charts.Scale(positive.Length > 1 && positive.Max() / positive.Min() > 50);
+        var plot = new Plot();
+        var keep = Enumerable.Range(0, edges.Count).Where(i => double.IsFinite(x.Map(edges[i]))).ToList();
+        var line = plot.Add.ScatterLine(keep.Select(i => x.Map(edges[i])).ToArray(), keep.Select(i => shares[i]).ToArray(), Charts.Blue);
+        line.LineWidth = 2;
+        line.LegendText = $"{run.Name} ({Fmt.Num(total)} gaps)";
+        var markColors = new[] { Charts.Green, Charts.Orange, Charts.Red };
+        for (var i = 0; i < marks.Count; i++)
+        {
+            if (!double.IsFinite(x.Map(marks[i].Ms))) continue;
+            Charts.Marker(plot.Add.VerticalLine(x.Map(marks[i].Ms), 1.5f, markColors[i], LinePattern.Dashed),
+                marks[i].Name, $"{marks[i].Name} {Fmt.Num(marks[i].Ms)} ms");
+        }
+        FinishCdfAxes(plot, x, edges.Concat(marks.Select(m => m.Ms)), "inter-token latency (ms)", "fraction of token gaps");
+        sink.Add($"{prefix}itl_cdf", "Inter-token latency distribution",
+            "How long do users wait between consecutive output tokens (every gap of every request, vLLM's ITL)?" +
+            (marks.Count > 0 ? $" {marks[^1].Name} = {Fmt.Num(marks[^1].Ms)} ms." : ""), plot);
     }
 
     private static void StageTimeline(RunData run, ReportOptions options, ChartSink sink, string prefix)
@@ -210,12 +287,12 @@ internal static class RunCharts
                 end = Math.Min(end, t.Number(list[options.TimelineMaxIterationsPerRow - 1], "end_s"));
 
         var plot = new Plot();
-        var g = plot.Add.Gantt();
-        g.SetCategoryColor("compute", Colors.Blue);
-        g.SetCategoryColor("communication", Colors.Orange);
+        var g = new Gantt();
+        g.Category("compute", Charts.Blue);
+        g.Category("communication", Charts.Orange);
         var hasOverhead = t.HasNumbers("overhead_ms");
-        if (hasOverhead) g.SetCategoryColor("overhead", Color.FromHex("#9467bd"));
-        g.SetCategoryColor("idle (bubble)", Color.FromHex("#e6e6e6"));
+        if (hasOverhead) g.Category("overhead", Charts.Purple);
+        g.Category("idle (bubble)", Charts.IdleGray);
         double busyMs = 0, spanMs = 0;
         foreach (var ((rep, st), list) in shown)
         {
@@ -226,7 +303,7 @@ internal static class RunCharts
                 double s = t.Number(r, "start_s"), e = t.Number(r, "end_s");
                 if (s >= end) break;
                 e = Math.Min(e, end);
-                if (s > cursor) g.AddSpan(row, cursor * 1000, s * 1000, "idle (bubble)");
+                if (s > cursor) g.Span(row, cursor * 1000, s * 1000, "idle (bubble)");
                 var durMs = (e - s) * 1000;
                 var full = (t.Number(r, "end_s") - s) * 1000;
                 double Part(string c) { var v = t.Number(r, c); return double.IsFinite(v) ? v : 0; }
@@ -237,34 +314,36 @@ internal static class RunCharts
                 // Parts are drawn in proportion to the measured iteration length: compute, then communication, then overhead.
                 var f = total > 0 && full > 0 ? durMs / Math.Max(total, full) : 0;
                 var x = s * 1000;
-                if (total <= 0) { g.AddSpan(row, x, x + durMs, "compute"); }
+                if (total <= 0) { g.Span(row, x, x + durMs, "compute"); }
                 else
                 {
-                    g.AddSpan(row, x, x + compute * f, "compute"); x += compute * f;
-                    g.AddSpan(row, x, x + comm * f, "communication"); x += comm * f;
-                    if (overhead > 0) { g.AddSpan(row, x, x + overhead * f, "overhead"); x += overhead * f; }
-                    if (x < e * 1000) g.AddSpan(row, x, e * 1000, "idle (bubble)");
+                    g.Span(row, x, x + compute * f, "compute"); x += compute * f;
+                    g.Span(row, x, x + comm * f, "communication"); x += comm * f;
+                    if (overhead > 0) { g.Span(row, x, x + overhead * f, "overhead"); x += overhead * f; }
+                    if (x < e * 1000) g.Span(row, x, e * 1000, "idle (bubble)");
                 }
                 busyMs += durMs;
                 cursor = Math.Max(cursor, e);
             }
-            if (cursor < end) g.AddSpan(row, cursor * 1000, end * 1000, "idle (bubble)");
+            if (cursor < end) g.Span(row, cursor * 1000, end * 1000, "idle (bubble)");
             spanMs += (end - start) * 1000;
         }
+        g.AddTo(plot);
         plot.Axes.SetLimitsX(start * 1000, end * 1000);
         plot.XLabel("simulated time (ms)");
-        plot.ShowLegend(LegendPosition.OutsideRight);
+        Charts.LegendOutsideRight(plot);
         var note = rows.Count > maxRows ? $" Showing the first {maxRows} of {rows.Count} stages." : "";
-        sink.Add($"{prefix}stage_timeline.svg", $"Stage timeline, first {Fmt.Num((end - start) * 1000)} ms",
+        sink.Add($"{prefix}stage_timeline", $"Stage timeline, first {Fmt.Num((end - start) * 1000)} ms",
             $"Where do pipeline stages wait (bubbles) and how much of each iteration is communication? Busy {Fmt.Pct(spanMs > 0 ? busyMs / spanMs : 0)} of the window.{note}", plot);
     }
 
-    private static IReadOnlyList<string> GpuLabels(CsvTable t, double[] positions, out double[] tickPositions)
+    /// <summary>Labels every GPU's bar ("gpu 3"), or every n-th when more than 24 would crowd the axis.</summary>
+    private static void GpuTicks(Plot plot, RunTable t, double[] positions)
     {
         var every = Math.Max(1, (int)Math.Ceiling(t.RowCount / 24.0));
         var idx = Enumerable.Range(0, t.RowCount).Where(i => i % every == 0).ToList();
-        tickPositions = idx.Select(i => positions[i]).ToArray();
-        return idx.Select(i => t.Text(i, "gpu") is { Length: > 0 } id ? "gpu " + id : "gpu " + i.ToString(CultureInfo.InvariantCulture)).ToList();
+        Charts.CategoryTicks(plot, idx.Select(i => positions[i]).ToArray(),
+            idx.Select(i => t.Text(i, "gpu") is { Length: > 0 } id ? "gpu " + id : "gpu " + i.ToString(CultureInfo.InvariantCulture)).ToArray());
     }
 
     private static void Memory(RunData run, ChartSink sink, string prefix)
@@ -275,20 +354,19 @@ internal static class RunCharts
         (string Column, string Label, Color? Color)[] layers =
         {
             ("weights_gb", "weights", null), ("kv_capacity_gb", "KV cache", null), ("activation_gb", "activations", null),
-            ("reserve_gb", "reserve", null), ("free_gb", "free", Colors.LightGray),
+            ("reserve_gb", "reserve", null), ("free_gb", "free", Charts.LightGray),
         };
         var present = layers.Where(l => t.HasNumbers(l.Column)).ToList();
         if (present.Count == 0) { sink.Skip(chart, "gpus.csv has no memory columns"); return; }
         var plot = new Plot();
         var positions = Enumerable.Range(0, t.RowCount).Select(i => (double)i).ToArray();
-        var stack = plot.Add.StackedBars(positions);
-        foreach (var (column, label, color) in present) stack.AddLayer(label, t.Numbers(column), color);
-        var labels = GpuLabels(t, positions, out var tickPos);
-        plot.Axes.Bottom.SetTicks(tickPos, labels.ToArray());
+        Charts.StackedBars(plot, positions, present.Select(l => (l.Label, t.Numbers(l.Column), l.Color)));
+        GpuTicks(plot, t, positions);
+        Charts.BarsFromZero(plot);
         plot.YLabel("memory (GB)");
-        plot.ShowLegend(LegendPosition.OutsideRight);
+        Charts.LegendOutsideRight(plot);
         var missing = layers.Except(present).Select(l => l.Column).ToList();
-        sink.Add($"{prefix}memory_per_gpu.svg", chart,
+        sink.Add($"{prefix}memory_per_gpu", chart,
             "How is each GPU's memory split between weights, KV cache, activations and reserve, and how much is left?" +
             (missing.Count > 0 ? $" (gpus.csv lacks {string.Join(", ", missing)})" : ""), plot);
     }
@@ -299,21 +377,19 @@ internal static class RunCharts
         var t = run.Gpus;
         if (t is null) { sink.Skip(chart, "gpus.csv is missing"); return; }
         (string Column, string Label, Color Color)[] layers = t.HasNumbers("compute_fraction") || t.HasNumbers("comm_fraction")
-            ? new[] { ("compute_fraction", "compute", Colors.Blue), ("comm_fraction", "communication", Colors.Orange), ("idle_fraction", "idle", Color.FromHex("#d9d9d9")) }
-            : new[] { ("busy_fraction", "busy", Colors.Blue), ("idle_fraction", "idle", Color.FromHex("#d9d9d9")) };
+            ? new[] { ("compute_fraction", "compute", Charts.Blue), ("comm_fraction", "communication", Charts.Orange), ("idle_fraction", "idle", Charts.LightGray) }
+            : new[] { ("busy_fraction", "busy", Charts.Blue), ("idle_fraction", "idle", Charts.LightGray) };
         var present = layers.Where(l => t.HasNumbers(l.Column)).ToList();
         if (present.Count == 0) { sink.Skip(chart, "gpus.csv has no busy / idle fractions"); return; }
         var plot = new Plot();
         var positions = Enumerable.Range(0, t.RowCount).Select(i => (double)i).ToArray();
-        var stack = plot.Add.StackedBars(positions);
-        foreach (var (column, label, color) in present) stack.AddLayer(label, t.Numbers(column).Select(v => v * 100).ToArray(), color);
-        var labels = GpuLabels(t, positions, out var tickPos);
-        plot.Axes.Bottom.SetTicks(tickPos, labels.ToArray());
+        Charts.StackedBars(plot, positions, present.Select(l => (l.Label, t.Numbers(l.Column).Select(v => v * 100).ToArray(), (Color?)l.Color)));
+        GpuTicks(plot, t, positions);
         plot.Axes.SetLimitsY(0, 100);
         plot.YLabel("share of simulated time (%)");
-        plot.ShowLegend(LegendPosition.OutsideRight);
+        Charts.LegendOutsideRight(plot);
         var busy = t.HasNumbers("busy_fraction") ? t.Numbers("busy_fraction").Where(double.IsFinite).DefaultIfEmpty(double.NaN).Average() : double.NaN;
-        sink.Add($"{prefix}gpu_time_split.svg", chart,
+        sink.Add($"{prefix}gpu_time_split", chart,
             "Which GPUs are busy computing, which wait on communication, and which sit idle?" +
             (double.IsFinite(busy) ? $" Mean busy fraction {Fmt.Pct(busy)}." : ""), plot);
     }
@@ -332,10 +408,12 @@ internal static class RunCharts
         var kinds = order.Select(r => t.Text(r, "kind")).Distinct(StringComparer.Ordinal).ToList();
         var positions = new List<double>();
         for (var i = 0; i < order.Count; i++) positions.Add(i);
-        foreach (var kind in kinds)
+        for (var k = 0; k < kinds.Count; k++)
         {
+            var kind = kinds[k];
             var idx = Enumerable.Range(0, order.Count).Where(i => t.Text(order[i], "kind") == kind).ToList();
             var bars = plot.Add.Bars(idx.Select(i => positions[i]).ToArray(), idx.Select(i => t.Number(order[i], "busy_fraction") * 100).ToArray());
+            bars.Color = Colors.Category10[k % Colors.Category10.Length];
             bars.LegendText = kind.Length > 0 ? kind : "link";
         }
         string LinkLabel(int r)
@@ -346,11 +424,11 @@ internal static class RunCharts
         }
         var every = Math.Max(1, (int)Math.Ceiling(order.Count / 24.0));
         var tickIdx = Enumerable.Range(0, order.Count).Where(i => i % every == 0).ToList();
-        plot.Axes.Bottom.SetTicks(tickIdx.Select(i => positions[i]).ToArray(), tickIdx.Select(i => LinkLabel(order[i])).ToArray());
+        Charts.CategoryTicks(plot, tickIdx.Select(i => positions[i]).ToArray(), tickIdx.Select(i => LinkLabel(order[i])).ToArray());
         plot.Axes.SetLimitsY(0, 100);
         plot.YLabel("busy (% of simulated time)");
-        plot.ShowLegend();
-        sink.Add($"{prefix}link_utilization.svg", chart,
+        Charts.LegendOutsideRight(plot);
+        sink.Add($"{prefix}link_utilization", chart,
             "Which links carry the traffic and are any close to saturation?" +
             (t.RowCount > maxLinks ? $" Showing the {maxLinks} busiest of {t.RowCount} links." : ""), plot);
     }
@@ -362,15 +440,18 @@ internal static class RunCharts
         var values = t.Numbers("expert_load");
         var plot = new Plot();
         var positions = Enumerable.Range(0, t.RowCount).Select(i => (double)i).ToArray();
-        plot.Add.Bars(positions, values);
+        var bars = plot.Add.Bars(positions, values.Select(v => double.IsFinite(v) ? v : 0).ToArray());
+        bars.Color = Charts.Blue;
+        bars.LegendText = "routed load";
         var finite = values.Where(double.IsFinite).ToArray();
         var mean = finite.Average();
-        plot.Add.HorizontalLine(mean, "mean", Colors.DarkGray);
-        var labels = GpuLabels(t, positions, out var tickPos);
-        plot.Axes.Bottom.SetTicks(tickPos, labels.ToArray());
+        Charts.Marker(plot.Add.HorizontalLine(mean, 2, Colors.DarkGray, LinePattern.Dashed), "mean", $"mean {Fmt.Num(mean)}");
+        GpuTicks(plot, t, positions);
+        Charts.BarsFromZero(plot);
         plot.YLabel("expert load (routed tokens)");
+        Charts.LegendOutsideRight(plot);
         var ratio = mean > 0 ? finite.Max() / mean : double.NaN;
-        sink.Add($"{prefix}expert_load.svg", "Expert load per GPU",
+        sink.Add($"{prefix}expert_load", "Expert load per GPU",
             $"Is MoE routing balanced across devices? Hottest / mean = {Fmt.Num(ratio)}.", plot);
     }
 }

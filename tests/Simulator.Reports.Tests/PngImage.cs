@@ -1,9 +1,9 @@
 using System.Buffers.Binary;
 using System.IO.Compression;
 
-namespace Simulator.Report.Tests;
+namespace Simulator.Reports.Tests;
 
-/// <summary>A minimal PNG decoder (8-bit RGB / RGBA, non-interlaced: what Chromium writes) for checking screenshots.</summary>
+/// <summary>A minimal PNG decoder (8-bit RGB / RGBA, non-interlaced: what Chromium and SkiaSharp write) for checking screenshots and charts.</summary>
 internal sealed class PngImage
 {
     public int Width { get; private init; }
@@ -15,6 +15,33 @@ internal sealed class PngImage
     {
         var i = (y * Width + x) * _channels;
         return (_pixels[i], _pixels[i + 1], _pixels[i + 2]);
+    }
+
+    /// <summary>Share of pixels (sampled every <paramref name="step"/>-th row and column) darker than near-white.</summary>
+    public double InkedFraction(int step = 4)
+    {
+        int inked = 0, total = 0;
+        for (var y = 0; y < Height; y += step)
+            for (var x = 0; x < Width; x += step)
+            {
+                total++;
+                var (r, g, b) = Pixel(x, y);
+                if (r < 235 || g < 235 || b < 235) inked++;
+            }
+        return total == 0 ? 0 : (double)inked / total;
+    }
+
+    /// <summary>Number of distinct RGB colours among the pixels (sampled every <paramref name="step"/>-th row and column).</summary>
+    public int DistinctColours(int step = 2)
+    {
+        var seen = new HashSet<int>();
+        for (var y = 0; y < Height; y += step)
+            for (var x = 0; x < Width; x += step)
+            {
+                var (r, g, b) = Pixel(x, y);
+                seen.Add(r << 16 | g << 8 | b);
+            }
+        return seen.Count;
     }
 
     public static PngImage Load(string path)

@@ -1,7 +1,7 @@
 using System.Globalization;
-using Simulator.Charts;
+using ScottPlot;
 
-namespace Simulator.Report;
+namespace Simulator.Reports;
 
 /// <summary>Charts that compare configurations: overlaid distributions, sweep metrics, latency against throughput.</summary>
 internal static class CompareCharts
@@ -29,21 +29,17 @@ internal static class CompareCharts
         var usable = configs.Where(c => c.Run!.Requests?.HasNumbers(column) == true).ToList();
         if (usable.Count == 0) { sink.Skip(chart, $"no configuration has requests.csv with {column}"); return; }
         var plot = new Plot();
-        var all = new List<double>();
-        foreach (var c in usable)
+        var perConfig = usable.Select(c => RunCharts.CompletedValues(c.Run!, column)).ToList();
+        var all = perConfig.SelectMany(v => v).ToList();
+        var x = new Charts.Scale(RunCharts.WantsLog(all));
+        for (var i = 0; i < usable.Count; i++)
         {
-            var values = RunCharts.CompletedValues(c.Run!, column);
-            all.AddRange(values);
-            var s = plot.Add.Cdf(values);
-            s.LegendText = c.Label;
+            var s = Charts.Cdf(plot, perConfig[i], x, Colors.Category10[i % Colors.Category10.Length]);
+            s.LegendText = usable[i].Label;
         }
-        RunCharts.AddSloLines(plot, slo, sloMs, metric);
-        if (RunCharts.WantsLog(all)) plot.Axes.LogX();
-        plot.Axes.SetLimitsY(0, 1.02);
-        plot.XLabel($"{metric} (ms)");
-        plot.YLabel("fraction of completed requests");
-        plot.ShowLegend();
-        sink.Add($"compare_{column.Replace("_ms", "")}_cdf.svg", $"{metric} distribution per configuration",
+        RunCharts.AddSloLines(plot, slo, sloMs, metric, x);
+        RunCharts.FinishCdfAxes(plot, x, all.Append(sloMs ?? double.NaN), $"{metric} (ms)", "fraction of completed requests");
+        sink.Add($"compare_{column.Replace("_ms", "")}_cdf", $"{metric} distribution per configuration",
             $"Which configuration gives the lower {metric} across the whole distribution, not just at one percentile?", plot);
     }
 
@@ -60,13 +56,13 @@ internal static class CompareCharts
                 .Select(r => (T: t.Number(r, "time_s"), V: t.Number(r, "output_tokens_per_s")))
                 .Where(p => double.IsFinite(p.T)).GroupBy(p => p.T).OrderBy(g => g.Key).ToList();
             var s = plot.Add.ScatterLine(byTime.Select(g => g.Key).ToArray(), byTime.Select(g => g.Where(p => double.IsFinite(p.V)).Sum(p => p.V)).ToArray());
-            s.LineWidth = 1.5;
+            s.LineWidth = 1.5f;
             s.LegendText = c.Label;
         }
         plot.XLabel("simulated time (s)");
         plot.YLabel("output tokens/s (all replicas)");
-        plot.ShowLegend();
-        sink.Add("compare_throughput_over_time.svg", chart, "Does any configuration sustain more output tokens per second over the run?", plot);
+        Charts.LegendOutsideRight(plot);
+        sink.Add("compare_throughput_over_time", chart, "Does any configuration sustain more output tokens per second over the run?", plot);
     }
 
     private static void ThroughputBars(IReadOnlyList<ConfigurationResult> configs, ChartSink sink)
@@ -77,22 +73,21 @@ internal static class CompareCharts
         var positions = Enumerable.Range(0, ok.Count).Select(i => (double)i).ToArray();
         var meets = positions.Where(i => ok[(int)i].MeetsSlo == true).ToArray();
         var misses = positions.Where(i => ok[(int)i].MeetsSlo != true).ToArray();
-        if (meets.Length > 0)
+        void Group(double[] at, Color color, string legend)
         {
-            var b = plot.Add.Bars(meets, meets.Select(i => ok[(int)i].OutputTokensPerS!.Value).ToArray(), Colors.Green);
-            b.LegendText = "meets SLO";
-            b.ValueLabelFormat = "0";
+            if (at.Length == 0) return;
+            var b = plot.Add.Bars(at, at.Select(i => ok[(int)i].OutputTokensPerS!.Value).ToArray());
+            b.Color = color;
+            b.LegendText = legend;
+            foreach (var bar in b.Bars) bar.Label = Fmt.Num(bar.Value);
         }
-        if (misses.Length > 0)
-        {
-            var b = plot.Add.Bars(misses, misses.Select(i => ok[(int)i].OutputTokensPerS!.Value).ToArray(), Colors.Gray);
-            b.LegendText = ok.Any(c => c.MeetsSlo is not null) ? "misses SLO" : "no SLO given";
-            b.ValueLabelFormat = "0";
-        }
-        plot.Axes.Bottom.SetTicks(positions, ok.Select(c => c.Label).ToArray());
+        Group(meets, Charts.Green, "meets SLO");
+        Group(misses, Charts.Gray, ok.Any(c => c.MeetsSlo is not null) ? "misses SLO" : "no SLO given");
+        Charts.CategoryTicks(plot, positions, ok.Select(c => c.Label).ToArray());
+        Charts.BarsFromZero(plot);
         plot.YLabel("output tokens/s");
-        plot.ShowLegend(LegendPosition.OutsideRight);
-        sink.Add("compare_throughput.svg", "Output throughput per configuration",
+        Charts.LegendOutsideRight(plot);
+        sink.Add("compare_throughput", "Output throughput per configuration",
             "Which configuration serves the most tokens per second, and does it also meet the SLO?", plot);
     }
 
@@ -103,38 +98,47 @@ internal static class CompareCharts
         var pts = configs.Where(c => c.OutputTokensPerS is not null && latency(c) is not null).ToList();
         if (pts.Count == 0) { sink.Skip(chart, $"no configuration has both throughput and {metric} {slo.PercentileName}"); return; }
         var plot = new Plot();
-        var all = plot.Add.ScatterPoints(pts.Select(c => c.OutputTokensPerS!.Value).ToArray(), pts.Select(c => latency(c)!.Value).ToArray(), Colors.Gray);
+        var latencies = pts.Select(c => latency(c)!.Value).Append(sloMs ?? double.NaN).ToList();
+        var y = new Charts.Scale(RunCharts.WantsLog(latencies));
+        var all = plot.Add.ScatterPoints(pts.Select(c => c.OutputTokensPerS!.Value).ToArray(), pts.Select(c => y.Map(latency(c)!.Value)).ToArray(), Charts.Gray);
         all.LegendText = "configuration";
         all.MarkerSize = 8;
         var good = pts.Where(c => c.MeetsSlo == true).ToList();
         if (good.Count > 0)
         {
-            var g = plot.Add.ScatterPoints(good.Select(c => c.OutputTokensPerS!.Value).ToArray(), good.Select(c => latency(c)!.Value).ToArray(), Colors.Green);
-            g.MarkerShape = MarkerShape.Star;
+            var g = plot.Add.ScatterPoints(good.Select(c => c.OutputTokensPerS!.Value).ToArray(), good.Select(c => y.Map(latency(c)!.Value)).ToArray(), Charts.Green);
+            g.MarkerShape = MarkerShape.FilledDiamond;
             g.MarkerSize = 14;
             g.LegendText = "meets SLO";
         }
         if (pts.Count <= 16)
+        {
+            // Room right of the rightmost point for its label.
+            double lo = pts.Min(c => c.OutputTokensPerS!.Value), hi = pts.Max(c => c.OutputTokensPerS!.Value);
+            var span = Math.Max(hi - lo, Math.Max(Math.Abs(hi) * 0.1, 1));
+            plot.Axes.SetLimitsX(lo - span * 0.06, hi + span * 0.22);
+        }
+        if (pts.Count <= 16)
             foreach (var c in pts)
             {
-                var label = plot.Add.Text(c.Label, c.OutputTokensPerS!.Value, latency(c)!.Value);
-                label.FontSize = 10;
-                label.Color = Colors.DarkGray;
+                var label = plot.Add.Text(c.Label, c.OutputTokensPerS!.Value, y.Map(latency(c)!.Value));
+                label.LabelFontSize = 10;
+                label.LabelFontColor = Colors.DarkGray;
+                label.OffsetX = 6;
             }
-        if (sloMs is { } s)
+        if (sloMs is { } s && double.IsFinite(y.Map(s)))
         {
-            var line = plot.Add.HorizontalLine(s, $"SLO {Fmt.Num(s)} ms", Colors.Red);
-            line.LegendText = $"{metric} SLO";
+            Charts.Marker(plot.Add.HorizontalLine(y.Map(s), 2, Charts.Red, LinePattern.Dashed), $"SLO {Fmt.Num(s)} ms", $"{metric} SLO");
         }
-        if (RunCharts.WantsLog(pts.Select(c => latency(c)!.Value).Append(sloMs ?? double.NaN))) plot.Axes.LogY();
+        if (y.Log) Charts.LogTicks(plot.Axes.Left, latencies);
         plot.XLabel("output tokens/s");
-        plot.YLabel($"{metric} {slo.PercentileName} (ms)");
-        plot.ShowLegend();
-        sink.Add($"compare_{metric.ToLowerInvariant()}_vs_throughput.svg", $"{metric} {slo.PercentileName} against throughput",
+        plot.YLabel($"{metric} {slo.PercentileName} (ms)" + (y.Log ? ", log scale" : ""));
+        Charts.LegendOutsideRight(plot);
+        sink.Add($"compare_{metric.ToLowerInvariant()}_vs_throughput", $"{metric} {slo.PercentileName} against throughput",
             $"Which configurations trade latency for throughput, and which stay under the {metric} SLO?", plot);
     }
 
-    private static bool IsNumeric(CsvTable t, string column) =>
+    private static bool IsNumeric(RunTable t, string column) =>
         Enumerable.Range(0, t.RowCount).All(r => t.Text(r, column).Length == 0 || double.IsFinite(t.Number(r, column)));
 
     private static readonly Dictionary<string, string> MetricTitles = new(StringComparer.Ordinal)
@@ -160,7 +164,7 @@ internal static class CompareCharts
         var categories = numeric ? new List<string>() : Enumerable.Range(0, t.RowCount).Select(r => t.Text(r, xKey)).Distinct(StringComparer.Ordinal).ToList();
         if (!numeric) xs = Enumerable.Range(0, t.RowCount).Select(r => (double)categories.IndexOf(t.Text(r, xKey))).ToArray();
         var positive = xs.Where(double.IsFinite).ToArray();
-        var logX = numeric && positive.Length > 2 && positive.All(v => v > 0) && positive.Max() / positive.Min() >= 8;
+        var x = new Charts.Scale(numeric && positive.Length > 2 && positive.All(v => v > 0) && positive.Max() / positive.Min() >= 8);
         var otherKeys = sweep.Keys.Skip(1).ToList();
         var groups = Enumerable.Range(0, t.RowCount)
             .GroupBy(r => string.Join(", ", otherKeys.Select(k => $"{Short(k)}={t.Text(r, k)}")), StringComparer.Ordinal)
@@ -169,25 +173,28 @@ internal static class CompareCharts
         foreach (var metric in metrics)
         {
             var plot = new Plot();
-            foreach (var g in groups)
+            for (var gi = 0; gi < groups.Count; gi++)
             {
-                var rows = g.OrderBy(r => xs[r]).ToList();
-                var s = plot.Add.Scatter(rows.Select(r => xs[r]).ToArray(), rows.Select(r => t.Number(r, metric)).ToArray());
-                if (otherKeys.Count > 0) s.LegendText = g.Key;
+                var rows = groups[gi].Where(r => double.IsFinite(t.Number(r, metric))).OrderBy(r => xs[r]).ToList();
+                var s = plot.Add.Scatter(rows.Select(r => x.Map(xs[r])).ToArray(), rows.Select(r => t.Number(r, metric)).ToArray(),
+                    Colors.Category10[gi % Colors.Category10.Length]);
+                s.LineWidth = 2;
+                s.MarkerSize = 7;
+                if (otherKeys.Count > 0) s.LegendText = groups[gi].Key;
             }
-            if (logX) plot.Axes.LogX();
-            if (!numeric) plot.Axes.Bottom.SetTicks(Enumerable.Range(0, categories.Count).Select(i => (double)i).ToArray(), categories);
+            if (!numeric) Charts.CategoryTicks(plot, Enumerable.Range(0, categories.Count).Select(i => (double)i).ToArray(), categories);
             else if (positive.Distinct().Count() <= 12)
             {
                 var distinct = positive.Distinct().OrderBy(v => v).ToArray();
-                plot.Axes.Bottom.SetTicks(distinct, distinct.Select(Fmt.Inv).ToArray());
+                plot.Axes.Bottom.SetTicks(distinct.Select(x.Map).ToArray(), distinct.Select(Fmt.Inv).ToArray());
             }
+            else if (x.Log) Charts.LogTicks(plot.Axes.Bottom, positive);
             var label = MetricTitles.TryGetValue(metric, out var title) ? title : metric;
-            plot.XLabel(xKey);
+            plot.XLabel(x.Log ? xKey + ", log scale" : xKey);
             plot.YLabel(label);
-            if (otherKeys.Count > 0) plot.ShowLegend();
+            if (otherKeys.Count > 0) Charts.LegendOutsideRight(plot);
             var failed = Enumerable.Range(0, t.RowCount).Count(r => !double.IsFinite(t.Number(r, metric)));
-            sink.Add($"{prefix}{Safe(metric)}.svg", $"{label} against {Short(xKey)}",
+            sink.Add($"{prefix}{Safe(metric)}", $"{label} against {Short(xKey)}",
                 $"How does {label} change with {xKey}?" + (failed > 0 ? $" {failed} point(s) without a value are left out." : ""), plot);
         }
     }
@@ -213,29 +220,33 @@ internal static class CompareCharts
         }
         if (rows.Count == 0) { sink.Skip(chart, "the pipeline depth P is unknown (no parallelism.pipeline_parallel_size column and no point summary.json with pipeline.stages)"); return; }
         var plot = new Plot();
-        foreach (var group in rows.GroupBy(x => x.P).OrderBy(g => g.Key))
+        var allM = rows.Select(r => r.M).Distinct().OrderBy(v => v).ToArray();
+        var x = new Charts.Scale(allM.Length > 2 && allM.Max() / allM.Min() >= 8);
+        var gi = 0;
+        foreach (var group in rows.GroupBy(r => r.P).OrderBy(g => g.Key))
         {
-            var pts = group.OrderBy(x => x.M).ToList();
+            var color = Colors.Category10[gi++ % Colors.Category10.Length];
+            var pts = group.OrderBy(r => r.M).ToList();
             var pName = Fmt.Inv(group.Key);
-            var measured = plot.Add.Scatter(pts.Select(x => x.M).ToArray(), pts.Select(x => x.Measured).ToArray());
+            var measured = plot.Add.Scatter(pts.Select(r => x.Map(r.M)).ToArray(), pts.Select(r => r.Measured).ToArray(), color);
+            measured.LineWidth = 2;
+            measured.MarkerSize = 8;
             measured.LegendText = $"measured (P={pName})";
-            var ms = pts.Select(x => x.M).Distinct().ToList();
+            var ms = pts.Select(r => r.M).Distinct().ToList();
             var lo = ms.Min();
             var hi = ms.Max();
             var curveM = Enumerable.Range(0, 41).Select(i => lo * Math.Pow(hi / lo, i / 40.0)).ToArray();
-            var textbook = plot.Add.ScatterLine(curveM, curveM.Select(mm => mm / (mm + group.Key - 1)).ToArray(), measured.Color);
+            var textbook = plot.Add.ScatterLine(curveM.Select(x.Map).ToArray(), curveM.Select(mm => mm / (mm + group.Key - 1)).ToArray(), color);
             textbook.LinePattern = LinePattern.Dashed;
-            textbook.LineWidth = 1.5;
+            textbook.LineWidth = 1.5f;
             textbook.LegendText = $"M/(M+P−1), P={pName}";
         }
-        var allM = rows.Select(x => x.M).Distinct().OrderBy(v => v).ToArray();
-        if (allM.Length > 2 && allM.Max() / allM.Min() >= 8) plot.Axes.LogX();
-        plot.Axes.Bottom.SetTicks(allM, allM.Select(Fmt.Inv).ToArray());
+        plot.Axes.Bottom.SetTicks(allM.Select(x.Map).ToArray(), allM.Select(Fmt.Inv).ToArray());
         plot.Axes.SetLimitsY(0, 1.05);
-        plot.XLabel("microbatches M");
+        plot.XLabel(x.Log ? "microbatches M, log scale" : "microbatches M");
         plot.YLabel("stage utilization (1 − bubble fraction)");
-        plot.ShowLegend();
-        sink.Add($"{prefix}microbatch_utilization.svg", chart,
+        Charts.LegendOutsideRight(plot);
+        sink.Add($"{prefix}microbatch_utilization", chart,
             "Does the simulated pipeline follow the textbook fill-and-drain utilization M/(M+P−1)? Gaps show what the textbook leaves out (decode dependencies, communication).", plot);
     }
 

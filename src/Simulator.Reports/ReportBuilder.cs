@@ -2,11 +2,11 @@ using System.Globalization;
 using System.Net;
 using System.Text;
 
-namespace Simulator.Report;
+namespace Simulator.Reports;
 
 /// <summary>
-/// Turns run and sweep directories into <c>charts/*.svg</c>, a self-contained <c>report.html</c> and <c>report.md</c>.
-/// Called by <c>sim run</c> / <c>sim sweep</c> and by the <c>Simulator.Report</c> tool.
+/// Turns run and sweep directories into <c>charts/*.png</c> and <c>charts/*.svg</c> (ScottPlot), a self-contained
+/// <c>report.html</c> and <c>report.md</c>. Called by <c>sim run</c>, <c>sim sweep</c> and <c>sim report</c>.
 /// </summary>
 public static class ReportBuilder
 {
@@ -34,7 +34,7 @@ public static class ReportBuilder
         var comparing = configs.Count > 1 || sweeps.Count > 0;
         var (best, verdict) = Verdict(configs, slo, comparing);
 
-        var sink = new ChartSink(options);
+        var sink = new ChartSink();
         if (comparing)
         {
             CompareCharts.All(configs, sweeps, slo, sink);
@@ -47,22 +47,28 @@ public static class ReportBuilder
         var chartDir = Path.Combine(outDir, "charts");
         Directory.CreateDirectory(chartDir);
         var chartPaths = new List<string>();
+        var svgs = new List<string>();
         foreach (var chart in sink.Charts)
         {
-            var path = Path.Combine(chartDir, chart.FileName);
-            File.WriteAllText(path, chart.Svg, new UTF8Encoding(false));
-            chartPaths.Add(path);
+            var (png, svg) = ChartSink.Render(chart, options);
+            var pngPath = Path.Combine(chartDir, chart.PngFile);
+            var svgPath = Path.Combine(chartDir, chart.SvgFile);
+            File.WriteAllBytes(pngPath, png);
+            File.WriteAllText(svgPath, svg, new UTF8Encoding(false));
+            chartPaths.Add(pngPath);
+            chartPaths.Add(svgPath);
+            svgs.Add(svg);
         }
 
         var title = options.Title ?? (runs.Count == 1 && sweeps.Count == 0 ? $"Simulation report: {runs[0].Name}" : "Simulation comparison report");
         var detailName = comparing ? (best ?? configs.FirstOrDefault(c => c.Run is not null))?.Label : null;
-        var doc = new ReportDocument(title, inputDirs, configs, slo, verdict, sink.Charts, sink.Notes, comparing, detailName,
+        var doc = new ReportDocument(title, inputDirs, configs, slo, verdict, sink.Charts, svgs, sink.Notes, comparing, detailName,
             ScenarioDifferences(configs));
         var htmlPath = Path.Combine(outDir, "report.html");
         var mdPath = Path.Combine(outDir, "report.md");
         File.WriteAllText(htmlPath, doc.Html(), new UTF8Encoding(false));
         File.WriteAllText(mdPath, doc.Markdown(), new UTF8Encoding(false));
-        return new ReportResult(htmlPath, mdPath, chartPaths, configs, best, verdict, sink.Notes);
+        return new ReportResult(htmlPath, mdPath, sink.Charts, chartPaths, configs, best, verdict, sink.Notes);
     }
 
     private static Slo ResolveSlo(IEnumerable<RunData> runs, ReportOptions options)
