@@ -72,7 +72,12 @@ public abstract class TableWriter : IDisposable
 
     /// <summary>Opens a writer of <paramref name="format"/> on <paramref name="stream"/> (which it owns and closes).</summary>
     public static TableWriter Open(Stream stream, TableFormat format, IReadOnlyList<TableColumn> columns, int parquetRowGroupRows = ParquetTableWriter.DefaultRowGroupRows) =>
-        format == TableFormat.Parquet ? new ParquetTableWriter(stream, columns, parquetRowGroupRows) : new CsvTableWriter(stream, columns);
+        format == TableFormat.Parquet ? OpenParquet(stream, columns, parquetRowGroupRows) : new CsvTableWriter(stream, columns);
+
+    // Implementation note: a separate, never-inlined method, so a CSV run does not load Parquet.Net at all.
+    [System.Runtime.CompilerServices.MethodImpl(System.Runtime.CompilerServices.MethodImplOptions.NoInlining)]
+    private static TableWriter OpenParquet(Stream stream, IReadOnlyList<TableColumn> columns, int rowGroupRows) =>
+        new ParquetTableWriter(stream, columns, rowGroupRows);
 
     /// <summary>The next cell: an integer (int32 or int64 column).</summary>
     public void Int(long value) => PutInt(Next(ColumnType.Int32, ColumnType.Int64), value);

@@ -534,7 +534,7 @@ public sealed partial class Replica : IReplicaLoad
                 }
                 else
                 {
-                    long gap = now - seq.LastTokenNs;
+                    long gap = now - (seq.LastTokenNs ?? seq.FirstTokenNs.Value);
                     if (gap != gapRunNs && gapRunCount > 0) _recorder.OnTokenGaps(gapRunNs, gapRunCount);
                     if (gap != gapRunNs) gapRunCount = 0;
                     gapRunNs = gap;
