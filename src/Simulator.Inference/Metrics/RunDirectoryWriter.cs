@@ -14,9 +14,10 @@ public sealed record RunWriterOptions(long TimelineEventCap = 200_000, TableForm
 }
 
 /// <summary>
-/// Writes a run directory as the run goes: requests.csv, iterations.csv, timeseries.csv and timeline.json
-/// are streamed row by row into a temporary sibling folder; <see cref="Commit"/> adds gpus.csv, links.csv,
-/// summary.json and perf.json and moves the folder into place, replacing an older run directory of the
+/// Writes a run directory as the run goes: requests, iterations and timeseries (CSV or Parquet, see
+/// <see cref="RunWriterOptions.Format"/>) and timeline.json are streamed row by row into a temporary sibling
+/// folder; <see cref="Commit"/> adds gpus.csv, links.csv, itl_histogram.csv, summary.json and perf.json and
+/// moves the folder into place, replacing an older run directory of the
 /// same name; <see cref="Abort"/> (or disposing without committing) deletes it, so a failed run leaves
 /// nothing half-written. Memory grows with replicas, not requests: no record is kept, only the
 /// <see cref="RunMetricsAccumulator"/>'s 16 bytes per completed request.

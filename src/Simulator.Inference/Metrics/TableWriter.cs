@@ -181,6 +181,7 @@ internal sealed class ParquetTableWriter : TableWriter
     private readonly ParquetWriter _writer;
     private readonly DataField[] _fields;
     private readonly Array[] _buffers;
+    private int _capacity;
     private int _row;
     private bool _disposed;
 
@@ -191,7 +192,9 @@ internal sealed class ParquetTableWriter : TableWriter
         RowGroupRows = rowGroupRows;
         _stream = stream;
         _fields = columns.Select(Field).ToArray();
-        _buffers = columns.Select(c => Buffer(c.Type, rowGroupRows)).ToArray();
+        // Buffers start small and double up to a row group, so a short table costs little memory.
+        _capacity = Math.Min(rowGroupRows, 1024);
+        _buffers = columns.Select(c => Buffer(c.Type, _capacity)).ToArray();
         // Implementation note: Parquet.Net's API is asynchronous; the run writer is called from the simulation's
         // single thread, which has no synchronization context, so waiting on its tasks cannot deadlock.
         _writer = ParquetWriter.CreateAsync(new ParquetSchema(_fields), stream).GetAwaiter().GetResult();
@@ -239,6 +242,18 @@ internal sealed class ParquetTableWriter : TableWriter
     private protected override void PutEndRow()
     {
         if (++_row == RowGroupRows) Flush();
+        else if (_row == _capacity) Grow(Math.Min(RowGroupRows, 2 * _capacity));
+    }
+
+    private void Grow(int capacity)
+    {
+        for (int i = 0; i < _buffers.Length; i++)
+        {
+            var grown = Buffer(Columns[i].Type, capacity);
+            Array.Copy(_buffers[i], grown, _row);
+            _buffers[i] = grown;
+        }
+        _capacity = capacity;
     }
 
     private void Flush()
