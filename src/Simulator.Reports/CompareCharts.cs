@@ -139,7 +139,7 @@ internal static class CompareCharts
             $"Which configurations trade latency for throughput, and which stay under the {metric} SLO?", plot);
     }
 
-    private static bool IsNumeric(ReportTable t, string column) =>
+    private static bool IsNumeric(RunTable t, string column) =>
         Enumerable.Range(0, t.RowCount).All(r => t.Text(r, column).Length == 0 || double.IsFinite(t.Number(r, column)));
 
     private static readonly Dictionary<string, string> MetricTitles = new(StringComparer.Ordinal)

@@ -41,23 +41,23 @@ public sealed class RunData
     /// <summary>scenario.yaml flattened to dotted paths ("parallelism.tensor_parallel_size" -> "4").</summary>
     public required IReadOnlyDictionary<string, string> Scenario { get; init; }
 
-    /// <summary>requests (one row per request), through <see cref="ReportTables.Open"/>.</summary>
-    public ReportTable? Requests { get; init; }
+    /// <summary>requests (one row per request), through <see cref="RunTables.Open"/>.</summary>
+    public RunTable? Requests { get; init; }
 
-    /// <summary>iterations (one row per batch per stage), through <see cref="ReportTables.Open"/>.</summary>
-    public ReportTable? Iterations { get; init; }
+    /// <summary>iterations (one row per batch per stage), through <see cref="RunTables.Open"/>.</summary>
+    public RunTable? Iterations { get; init; }
 
     /// <summary>gpus.csv (one row per GPU).</summary>
-    public ReportTable? Gpus { get; init; }
+    public RunTable? Gpus { get; init; }
 
     /// <summary>links.csv (one row per link).</summary>
-    public ReportTable? Links { get; init; }
+    public RunTable? Links { get; init; }
 
-    /// <summary>timeseries (one row per interval per replica), through <see cref="ReportTables.Open"/>.</summary>
-    public ReportTable? Timeseries { get; init; }
+    /// <summary>timeseries (one row per interval per replica), through <see cref="RunTables.Open"/>.</summary>
+    public RunTable? Timeseries { get; init; }
 
     /// <summary>itl_histogram.csv: log-spaced inter-token latency buckets (itl_ms_lo, itl_ms_hi, count), pooled over requests.</summary>
-    public ReportTable? ItlHistogram { get; init; }
+    public RunTable? ItlHistogram { get; init; }
 
     /// <summary>The SLO from summary.json's slo block, else scenario.yaml's slo block.</summary>
     public required Slo Slo { get; init; }
@@ -98,11 +98,11 @@ public sealed class RunData
             Summary = summary,
             Scenario = scenario,
             Requests = CheckedRequests(dir),
-            Iterations = ReportTables.Open(dir, "iterations"),
-            Gpus = ReportTable.TryReadCsv(Path.Combine(dir, "gpus.csv")),
-            Links = ReportTable.TryReadCsv(Path.Combine(dir, "links.csv")),
-            Timeseries = ReportTables.Open(dir, "timeseries"),
-            ItlHistogram = ReportTable.TryReadCsv(Path.Combine(dir, "itl_histogram.csv")),
+            Iterations = RunTables.Open(dir, "iterations"),
+            Gpus = RunTable.TryReadFile(Path.Combine(dir, "gpus.csv")),
+            Links = RunTable.TryReadFile(Path.Combine(dir, "links.csv")),
+            Timeseries = RunTables.Open(dir, "timeseries"),
+            ItlHistogram = RunTable.TryReadFile(Path.Combine(dir, "itl_histogram.csv")),
             Slo = slo,
         };
     }
@@ -115,10 +115,10 @@ public sealed class RunData
     };
 
     /// <summary>requests.csv, checked row by row: a corrupt file is an error naming its line, never a silently wrong chart.</summary>
-    private static ReportTable? CheckedRequests(string dir)
+    private static RunTable? CheckedRequests(string dir)
     {
-        var table = ReportTables.Open(dir, "requests");
-        table?.EnsureWellFormed(Path.Combine(dir, "requests.csv"), RequestTextColumns, RequestValues);
+        var table = RunTables.Open(dir, "requests");
+        table?.EnsureWellFormed(Simulator.Inference.Metrics.RunTables.Find(dir, "requests") ?? Path.Combine(dir, "requests.csv"), RequestTextColumns, RequestValues);
         return table;
     }
 
@@ -186,7 +186,7 @@ public sealed class SweepData
     };
 
     public required string Dir { get; init; }
-    public required ReportTable Table { get; init; }
+    public required RunTable Table { get; init; }
 
     /// <summary>The swept keys (columns named by scenario path, e.g. parallelism.microbatches).</summary>
     public required IReadOnlyList<string> Keys { get; init; }
@@ -197,7 +197,7 @@ public sealed class SweepData
     /// <summary>Reads a sweep directory.</summary>
     public static SweepData Load(string dir)
     {
-        var table = ReportTable.TryReadCsv(Path.Combine(dir, "sweep.csv")) ?? throw new ReportInputException($"{dir}: no sweep.csv");
+        var table = RunTable.TryReadFile(Path.Combine(dir, "sweep.csv")) ?? throw new ReportInputException($"{dir}: no sweep.csv");
         var firstMetric = table.Headers.Select((h, i) => (h, i)).Where(x => MetricColumns.Contains(x.h) || x.h is "status" or "error").Select(x => x.i).DefaultIfEmpty(table.Headers.Count).First();
         var keys = table.Headers.Take(firstMetric).Where(h => h is not ("point" or "dir" or "directory" or "index" or "label")).ToList();
 

@@ -427,7 +427,7 @@ internal static class RunCharts
     }
 
     /// <summary>Labels every GPU's bar ("gpu 3"), or every n-th when more than 24 would crowd the axis.</summary>
-    private static void GpuTicks(Plot plot, ReportTable t, double[] positions)
+    private static void GpuTicks(Plot plot, RunTable t, double[] positions)
     {
         var every = Math.Max(1, (int)Math.Ceiling(t.RowCount / 24.0));
         var idx = Enumerable.Range(0, t.RowCount).Where(i => i % every == 0).ToList();

@@ -313,11 +313,11 @@ public sealed class ChartModelTests
     {
         using var tmp = new Fixtures.TempDir();
         File.WriteAllText(tmp.Sub("requests.csv"), "request_id,ttft_ms\n0,12.5\n1,\n");
-        var t = ReportTables.Open(tmp.Path, "requests")!;
+        var t = RunTables.Open(tmp.Path, "requests")!;
         Assert.That(t.RowCount, Is.EqualTo(2));
         Assert.That(t.Number(0, "ttft_ms"), Is.EqualTo(12.5));
         Assert.That(double.IsNaN(t.Number(1, "ttft_ms")), Is.True);
         Assert.That(double.IsNaN(t.Number(0, "missing")), Is.True);
-        Assert.That(ReportTables.Open(tmp.Path, "iterations"), Is.Null);
+        Assert.That(RunTables.Open(tmp.Path, "iterations"), Is.Null);
     }
 }

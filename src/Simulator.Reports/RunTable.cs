@@ -1,14 +1,13 @@
 using System.Globalization;
-using CsvHelper;
 
 namespace Simulator.Reports;
 
 /// <summary>
 /// A table of a run directory read by header name. Missing columns and empty cells read as NaN / empty,
 /// so optional columns never break a report. Cells are kept as invariant-culture text: whatever the file
-/// format (CSV today), a reader fills one of these and every chart reads it the same way.
+/// format (CSV or Parquet), a reader fills one of these and every chart reads it the same way.
 /// </summary>
-public sealed class ReportTable
+public sealed class RunTable
 {
     private readonly Dictionary<string, int> _index;
     private readonly IReadOnlyList<string[]> _rows;
@@ -16,7 +15,7 @@ public sealed class ReportTable
     private IReadOnlyList<int>? _fieldCounts; // fields each CSV row really had (null for other sources)
 
     /// <summary>A table from its headers and rows (each row one cell per header, invariant-culture text).</summary>
-    public ReportTable(IReadOnlyList<string> headers, IReadOnlyList<string[]> rows)
+    public RunTable(IReadOnlyList<string> headers, IReadOnlyList<string[]> rows)
     {
         Headers = headers;
         _rows = rows;
@@ -30,30 +29,37 @@ public sealed class ReportTable
     /// <summary>Number of data rows.</summary>
     public int RowCount => _rows.Count;
 
-    /// <summary>Reads a CSV file (CsvHelper, invariant culture); null when it does not exist.</summary>
-    public static ReportTable? TryReadCsv(string path)
+    /// <summary>Reads a CSV or Parquet table file (by its extension); null when it does not exist.</summary>
+    public static RunTable? TryReadFile(string path)
     {
         if (!File.Exists(path)) return null;
-        // CsvHelper 34: rows shorter than the header read as empty cells; ragged rows are allowed.
-        var options = CsvReaderOptions.Default with
+        var table = Simulator.Inference.Metrics.RunTables.ReadFile(path);
+        var counts = path.EndsWith(".csv", StringComparison.OrdinalIgnoreCase) ? CsvFieldCounts(path) : null;
+        return new RunTable(table.Columns, table.Rows) { _fieldCounts = counts?.Count == table.Rows.Count ? counts : null };
+    }
+
+    /// <summary>The number of fields of every data record of a CSV file (quote-aware; the header and a final empty line skipped).</summary>
+    private static List<int> CsvFieldCounts(string path)
+    {
+        var counts = new List<int>();
+        bool quoted = false, header = true, any = false;
+        int fields = 1;
+        foreach (char c in File.ReadAllText(path))
         {
-            MissingField = CsvMissingFieldHandling.ReturnEmpty,
-            FieldCountMismatch = CsvFieldCountHandling.Allow,
-            TrimWhitespace = true,
-            FormatProvider = CultureInfo.InvariantCulture,
-        };
-        using var reader = CsvReader.FromFile(path, options);
-        var headers = reader.Headers.ToArray();
-        var rows = new List<string[]>();
-        var fields = new List<int>();
-        while (reader.Read())
-        {
-            var row = new string[headers.Length];
-            for (var i = 0; i < headers.Length; i++) row[i] = i < reader.FieldCount ? reader.GetString(i) : "";
-            rows.Add(row);
-            fields.Add(reader.FieldCount);
+            if (c == '"') quoted = !quoted;
+            else if (!quoted && c == ',') fields++;
+            else if (!quoted && c == '\n')
+            {
+                if (!header) counts.Add(fields);
+                header = false;
+                fields = 1;
+                any = false;
+                continue;
+            }
+            if (c != '\r') any = true;
         }
-        return new ReportTable(headers, rows) { _fieldCounts = fields };
+        if (any && !header) counts.Add(fields);
+        return counts;
     }
 
     /// <summary>Whether the column exists.</summary>
@@ -111,29 +117,13 @@ public sealed class ReportTable
 
 /// <summary>
 /// Opens the per-request, per-iteration and per-interval tables of a run directory. Every read of
-/// <c>requests</c>, <c>iterations</c> and <c>timeseries</c> goes through <see cref="Open"/>, which takes
-/// whichever of <c>NAME.csv</c> and <c>NAME.parquet</c> the run wrote (<c>output.format</c>) through the
-/// simulator's own reader, <see cref="Simulator.Inference.Metrics.RunTables"/>: Parquet cells come back as the
-/// CSV text of the same run, so every chart reads both formats the same way.
+/// <c>requests</c>, <c>iterations</c> and <c>timeseries</c> goes through <see cref="Open"/>, so another
+/// file format (e.g. <c>output.format: parquet</c>) is one more branch here and nowhere else.
 /// </summary>
-public static class ReportTables
+public static class RunTables
 {
-    /// <summary>The table named <paramref name="table"/> ("requests", "iterations", "timeseries") of a run directory; null when absent.</summary>
-    public static ReportTable? Open(string runDir, string table)
-    {
-        // Implementation note: CSV goes through CsvHelper with trimmed cells here as before (hand-edited files
-        // may pad them); Parquet through the simulator's reader, which formats cells as its CSV writer does.
-        var path = Simulator.Inference.Metrics.RunTables.Find(runDir, table);
-        if (path is null) return null;
-        if (path.EndsWith(".csv", StringComparison.OrdinalIgnoreCase)) return ReportTable.TryReadCsv(path);
-        try
-        {
-            var read = Simulator.Inference.Metrics.RunTables.ReadFile(path);
-            return new ReportTable(read.Columns, read.Rows);
-        }
-        catch (Exception e) when (e is IOException or InvalidDataException or NotSupportedException or FormatException)
-        {
-            throw new ReportInputException($"{path}: not a readable Parquet table: {e.Message}");
-        }
-    }
+    /// <summary>The table named <paramref name="table"/> ("requests", "iterations", "timeseries") of a run directory,
+    /// as <c>.csv</c> or <c>.parquet</c> (<c>output.format</c>); null when absent.</summary>
+    public static RunTable? Open(string runDir, string table) =>
+        Simulator.Inference.Metrics.RunTables.Find(runDir, table) is { } path ? RunTable.TryReadFile(path) : null;
 }
