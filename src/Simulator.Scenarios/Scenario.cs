@@ -108,6 +108,17 @@ public sealed record ParallelismSpec
     public int Replicas { get; init; } = 1;
     public int Microbatches { get; init; } = 1;
 
+    /// <summary>Layers of each pipeline stage (length = PP, each >= 1, sum = the model's layers); null = even split, remainder to early stages.</summary>
+    public IReadOnlyList<int>? LayersPerStage { get; init; }
+
+    public bool Equals(ParallelismSpec? other) =>
+        other is not null && TensorParallelSize == other.TensorParallelSize && PipelineParallelSize == other.PipelineParallelSize
+        && ExpertParallelSize == other.ExpertParallelSize && ContextParallelSize == other.ContextParallelSize
+        && Replicas == other.Replicas && Microbatches == other.Microbatches
+        && (LayersPerStage is null ? other.LayersPerStage is null : other.LayersPerStage is not null && LayersPerStage.SequenceEqual(other.LayersPerStage));
+
+    public override int GetHashCode() => HashCode.Combine(TensorParallelSize, PipelineParallelSize, ExpertParallelSize, ContextParallelSize, Replicas, Microbatches);
+
     /// <summary>GPUs one replica occupies: TP x PP x CP (experts are spread over these GPUs).</summary>
     public int GpusPerReplica => TensorParallelSize * PipelineParallelSize * ContextParallelSize;
 }

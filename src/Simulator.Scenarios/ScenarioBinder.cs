@@ -206,8 +206,40 @@ internal sealed partial class ScenarioBinder
             Replicas = m.Int("replicas", 1, 1),
             Microbatches = m.Int("microbatches", 1, 1),
         };
+        spec = spec with { LayersPerStage = BindLayersPerStage(m, spec.PipelineParallelSize) };
         m.Finish();
         return spec;
+    }
+
+    /// <summary>parallelism.layers_per_stage: one layer count >= 1 per pipeline stage (the sum is checked against the model when the run is built).</summary>
+    private IReadOnlyList<int>? BindLayersPerStage(MapReader m, int pp)
+    {
+        var node = m.Node("layers_per_stage");
+        if (node is null || IsNull(node)) return null;
+        string path = m.KeyPath("layers_per_stage");
+        string expected = $"a list of {pp} layer counts (one per pipeline stage, each >= 1, summing to the model's layers)";
+        if (node is not YamlSequenceNode seq)
+        {
+            Error(node, path, $"expected {expected}, got {Describe(node)}");
+            return null;
+        }
+        var counts = new List<int>();
+        foreach (var item in seq.Children)
+        {
+            if (item is YamlScalarNode s && int.TryParse(s.Value, System.Globalization.NumberStyles.None, System.Globalization.CultureInfo.InvariantCulture, out int n) && n >= 1)
+                counts.Add(n);
+            else
+            {
+                Error(item, path, $"{Describe(item)} is not a layer count; expected {expected}");
+                return null;
+            }
+        }
+        if (counts.Count != pp)
+        {
+            Error(node, path, $"lists {counts.Count} stages but pipeline_parallel_size is {pp}; expected {expected}");
+            return null;
+        }
+        return counts;
     }
 
     private SchedulerSpec BindScheduler(YamlNode? node, YamlNode owner)

@@ -44,6 +44,7 @@ public static class ScenarioWriter
         w.Line(1, "context_parallel_size", Int(p.ContextParallelSize));
         w.Line(1, "replicas", Int(p.Replicas));
         w.Line(1, "microbatches", Int(p.Microbatches));
+        if (p.LayersPerStage is { } split) w.Line(1, "layers_per_stage", "[" + string.Join(", ", split.Select(n => Int(n))) + "]");
         var sc = s.Scheduler;
         w.Open(0, "scheduler");
         w.Line(1, "policy", sc.Policy);
