@@ -44,8 +44,19 @@ public static class CliVerbs
         var result = ScenarioRunner.Run(scenario, dir);
         foreach (var line in ConsoleSummary.Lines(result.Summary, result.Directory, result.Perf)) Console.WriteLine(line);
         Console.WriteLine();
-        Console.WriteLine("memory per GPU (GB):");
-        foreach (var line in result.Built.Memory.Describe().Split('\n')) Console.WriteLine("  " + line);
+        if (result.Pools is { } pools)
+        {
+            foreach (var p in pools.Pools)
+            {
+                Console.WriteLine($"memory per GPU (GB), pool {p.Spec.Name} ({p.Spec.Role}, {p.Built.Gpu.Name}):");
+                foreach (var line in p.Built.Memory.Describe().Split('\n')) Console.WriteLine("  " + line);
+            }
+        }
+        else
+        {
+            Console.WriteLine("memory per GPU (GB):");
+            foreach (var line in result.Built.Memory.Describe().Split('\n')) Console.WriteLine("  " + line);
+        }
         if (report)
         {
             var r = ReportBuilder.Build(new[] { result.Directory }, result.Directory);
@@ -261,8 +272,10 @@ public static class CliVerbs
         throw new ArgumentException($"--bytes '{text}': expected a non-negative size such as 1048576, 16K, 1M, 1GiB");
     }
 
-    private static string Describe(Scenario s) =>
-        $"{(s.Model.Preset ?? "custom model")} on {s.Parallelism.Replicas} x (TP={s.Parallelism.TensorParallelSize}, PP={s.Parallelism.PipelineParallelSize}" +
+    private static string Describe(Scenario s) => s.Pools.Count > 0
+        ? $"{(s.Model.Preset ?? "custom model")} on pools " + string.Join(", ", s.Pools.Select(p =>
+            $"{p.Name}: {p.Role} {p.Parallelism.Replicas} x (TP={p.Parallelism.TensorParallelSize}, PP={p.Parallelism.PipelineParallelSize}) {p.Gpu.Preset ?? "custom GPU"}"))
+        : $"{(s.Model.Preset ?? "custom model")} on {s.Parallelism.Replicas} x (TP={s.Parallelism.TensorParallelSize}, PP={s.Parallelism.PipelineParallelSize}" +
         (s.Parallelism.ExpertParallelSize > 1 ? $", EP={s.Parallelism.ExpertParallelSize}" : "") + $") {s.Cluster.Gpu.Preset ?? "custom GPU"}";
 
     private static double Round(double v) => Math.Round(v, 3);

@@ -67,8 +67,8 @@ public sealed class BuiltScenario
 /// <summary>A plan whose weights and buffers do not fit the GPUs: exit code 3, every bucket listed.</summary>
 public sealed class PlanDoesNotFitException : Exception
 {
-    public PlanDoesNotFitException(string file, int line, MemoryPlan plan)
-        : base($"error: {file}:{line}: parallelism: the plan does not fit in GPU memory; {plan.Describe()}")
+    public PlanDoesNotFitException(string file, int line, MemoryPlan plan, string key = "parallelism", string? problem = null)
+        : base($"error: {file}:{line}: {key}: {problem ?? "the plan does not fit in GPU memory"}; {plan.Describe()}")
     {
         Plan = plan;
     }

@@ -39,13 +39,23 @@ public sealed record Scenario
     public SweepSpec Sweep { get; init; } = SweepSpec.None;
     public OutputSpec Output { get; init; } = new();
 
+    /// <summary>The <c>pools:</c> block in the order written; empty = one mixed pool made of the top-level cluster and plan.</summary>
+    public IReadOnlyList<PoolSpec> Pools { get; init; } = [];
+
+    /// <summary>How KV moves from prefill to decode pools (used only with prefill / decode pools).</summary>
+    public KvTransferSpec KvTransfer { get; init; } = new();
+
+    /// <summary>The router that picks a decode replica for a prefilled request (<see cref="ScenarioEnums.Routers"/>).</summary>
+    public string DecodeRouter { get; init; } = "least_outstanding";
+
     /// <summary>Where each key was written: lets later stages (plans, presets) report errors at the right line.</summary>
     public ScenarioLocations Locations { get; init; } = ScenarioLocations.None;
 
     public bool Equals(Scenario? other) =>
         other is not null && Name == other.Name && Seed == other.Seed && Cluster == other.Cluster && Network == other.Network
         && Model == other.Model && Precision == other.Precision && Parallelism == other.Parallelism && Scheduler == other.Scheduler
-        && Router == other.Router && Engine == other.Engine && Calibration == other.Calibration && Workload == other.Workload && Slo == other.Slo && Moe == other.Moe && Sweep == other.Sweep && Output == other.Output;
+        && Router == other.Router && Engine == other.Engine && Calibration == other.Calibration && Workload == other.Workload && Slo == other.Slo && Moe == other.Moe && Sweep == other.Sweep && Output == other.Output
+        && Pools.SequenceEqual(other.Pools) && KvTransfer == other.KvTransfer && DecodeRouter == other.DecodeRouter;
 
     public override int GetHashCode() => HashCode.Combine(Name, Seed, Cluster, Model, Parallelism, Scheduler, Workload);
 }

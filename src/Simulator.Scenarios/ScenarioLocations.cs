@@ -19,6 +19,9 @@ public sealed class ScenarioLocations
     /// <summary>No locations (a scenario built in code): errors point at line 1 of "scenario".</summary>
     public static ScenarioLocations None { get; } = new("scenario", []);
 
+    /// <summary>Every recorded key and its location, in key order.</summary>
+    public IEnumerable<KeyValuePair<string, (string File, int Line)>> Entries => _byKey;
+
     /// <summary>The scenario file as the user named it.</summary>
     public string File => _file;
 

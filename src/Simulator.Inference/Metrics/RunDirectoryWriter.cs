@@ -5,11 +5,16 @@ namespace Simulator.Inference.Metrics;
 
 /// <summary>Options of a <see cref="RunDirectoryWriter"/>.</summary>
 /// <param name="TimelineEventCap">Most batch events written to timeline.json (the first ones); 0 writes an empty timeline.</param>
-public sealed record RunWriterOptions(long TimelineEventCap = 200_000)
+/// <param name="Pools">With pools: each replica's pool and role, by replica index. Adds <see cref="RunDirectoryWriter.PoolRequestColumns"/>
+/// to requests.csv, <c>pool</c> to iterations.csv and <c>pool, gpu_type</c> to gpus.csv (null: no pool columns).</param>
+public sealed record RunWriterOptions(long TimelineEventCap = 200_000, IReadOnlyList<ReplicaPool>? Pools = null)
 {
     /// <summary>The defaults.</summary>
     public static RunWriterOptions Default { get; } = new();
 }
+
+/// <summary>The pool a replica belongs to and the phases it serves (<c>prefill</c>, <c>decode</c>, <c>mixed</c>).</summary>
+public sealed record ReplicaPool(string Pool, string Role);
 
 /// <summary>
 /// Writes a run directory as the run goes: requests.csv, iterations.csv, timeseries.csv and timeline.json
@@ -36,6 +41,9 @@ public sealed class RunDirectoryWriter : IRunRecorder, IDisposable
         "decode_tokens", "compute_ms", "tp_comm_ms", "ep_comm_ms", "pp_comm_ms", "cp_comm_ms", "overhead_ms",
         "kv_blocks_used",
     ];
+
+    /// <summary>requests.csv's extra columns with pools: where the request was prefilled and decoded, and its KV transfer.</summary>
+    public static readonly IReadOnlyList<string> PoolRequestColumns = ["prefill_replica", "decode_replica", "kv_transfer_ms", "kv_transfer_bytes"];
 
     /// <summary>timeseries.csv's header.</summary>
     public static readonly IReadOnlyList<string> TimeseriesColumns =
@@ -67,6 +75,7 @@ public sealed class RunDirectoryWriter : IRunRecorder, IDisposable
     private readonly CsvWriter _timeseries;
     private readonly TimelineWriter _timeline;
     private readonly Dictionary<int, long> _lastSampleNs = [];
+    private readonly IReadOnlyList<ReplicaPool>? _pools;
     private bool _closed;
 
     /// <summary>Starts a run directory that <see cref="Commit"/> will place at <paramref name="outputDirectory"/>.</summary>
@@ -82,10 +91,11 @@ public sealed class RunDirectoryWriter : IRunRecorder, IDisposable
         Directory.CreateDirectory(TempDirectory);
         _meta = metadata;
         _metrics = new RunMetricsAccumulator(metadata.Slo);
+        _pools = options.Pools;
         try
         {
-            _requests = OpenCsv("requests.csv", RequestColumns);
-            _iterations = OpenCsv("iterations.csv", IterationColumns);
+            _requests = OpenCsv("requests.csv", _pools is null ? RequestColumns : [.. RequestColumns, .. PoolRequestColumns]);
+            _iterations = OpenCsv("iterations.csv", _pools is null ? IterationColumns : [.. IterationColumns, "pool"]);
             _timeseries = OpenCsv("timeseries.csv", TimeseriesColumns);
             _timeline = new TimelineWriter(OpenFile("timeline.json"), options.TimelineEventCap);
         }
@@ -129,6 +139,7 @@ public sealed class RunDirectoryWriter : IRunRecorder, IDisposable
         WriteMs(w, r.Cost.CpCommNs);
         WriteMs(w, r.Cost.OverheadNs);
         w.WriteField(r.KvBlocksUsed, default);
+        if (_pools is not null) w.WriteField(_pools[r.Replica].Pool);
         w.EndRecord();
         _timeline.Add(r);
     }
@@ -157,7 +168,18 @@ public sealed class RunDirectoryWriter : IRunRecorder, IDisposable
         w.WriteField(r.Preemptions, default);
         w.WriteField(r.GeneratedTokens, default);
         WriteSeconds(w, r.ScheduledNs);
+        if (_pools is not null) WritePoolFields(w, r);
         w.EndRecord();
+    }
+
+    private void WritePoolFields(CsvWriter w, RequestRecord r)
+    {
+        bool handedOff = r.PrefillReplica >= 0;
+        bool prefillOnly = r.Replica >= 0 && _pools![r.Replica].Role == "prefill";
+        w.WriteField(handedOff ? r.PrefillReplica : r.Replica, default);
+        w.WriteField(handedOff || (r.Replica >= 0 && !prefillOnly) ? r.Replica : -1, default);
+        WriteMs(w, r.KvTransferNs);
+        w.WriteField(r.KvTransferBytes, default);
     }
 
     /// <inheritdoc />
@@ -262,7 +284,7 @@ public sealed class RunDirectoryWriter : IRunRecorder, IDisposable
 
     private void WriteGpus(IReadOnlyList<GpuActivity> gpus, long spanNs)
     {
-        using var w = OpenCsv("gpus.csv", GpuColumns);
+        using var w = OpenCsv("gpus.csv", _pools is null ? GpuColumns : [.. GpuColumns, "pool", "gpu_type"]);
         foreach (var g in gpus.OrderBy(g => g.Gpu))
         {
             var busy = Fraction(g.BusyNs, spanNs);
@@ -281,6 +303,11 @@ public sealed class RunDirectoryWriter : IRunRecorder, IDisposable
             w.WriteField(MetricFormat.Fixed(g.FreeGB, 3));
             w.WriteField(g.ExpertLoad is { } load ? MetricFormat.Fraction(load) : "");
             w.WriteField(MetricFormat.Integer(g.TpRank));
+            if (_pools is not null)
+            {
+                w.WriteField(g.Pool ?? "");
+                w.WriteField(g.GpuType ?? "");
+            }
             w.EndRecord();
         }
     }

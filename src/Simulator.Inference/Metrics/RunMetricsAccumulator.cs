@@ -20,6 +20,8 @@ public sealed class RunMetricsAccumulator
     private long _completed, _rejected, _failed, _unfinished, _met;
     private long _inputTokens, _outputTokens;
     private long _firstArrivalNs = long.MaxValue, _lastCompletionNs = long.MinValue;
+    private readonly List<float> _kvTransferMs = [];
+    private long _kvTransferBytes;
 
     /// <summary>An empty accumulator judging requests against <paramref name="slo"/>.</summary>
     public RunMetricsAccumulator(SloSpec slo)
@@ -36,6 +38,11 @@ public sealed class RunMetricsAccumulator
     {
         ArgumentNullException.ThrowIfNull(r);
         _firstArrivalNs = Math.Min(_firstArrivalNs, r.ArrivalNs);
+        if (r.KvTransferNs is { } kvNs)
+        {
+            _kvTransferMs.Add((float)(kvNs / 1e6));
+            _kvTransferBytes += r.KvTransferBytes;
+        }
         switch (r.Status)
         {
             case RequestStatus.Completed:
@@ -89,7 +96,14 @@ public sealed class RunMetricsAccumulator
 
         return new RunSummary(meta.Scenario, meta.Seed,
             new RequestCounts(Count, _completed, _rejected, _failed, _unfinished),
-            ttft, tpot, e2e, queue, throughput, slo, pipeline, sim, Memory(end.Gpus), Experts(end.Gpus));
+            ttft, tpot, e2e, queue, throughput, slo, pipeline, sim, Memory(end.Gpus), Experts(end.Gpus),
+            meta.Disaggregated ? KvTransfer() : null);
+    }
+
+    private KvTransferSummary KvTransfer()
+    {
+        var kv = Rounded(LatencyStats.FromSorted(SortedSpan(_kvTransferMs)));
+        return new KvTransferSummary(_kvTransferBytes, _kvTransferMs.Count, kv.Count > 0 ? kv.Mean : null, kv.Count > 0 ? kv.P95 : null);
     }
 
     /// <summary>

@@ -10,10 +10,14 @@ public readonly record struct IterationRecord(
     int Replica, int Stage, long Iteration, int Microbatch, long StartNs, long EndNs,
     int BatchSize, int PrefillTokens, int DecodeTokens, StageCost Cost, int KvBlocksUsed);
 
-/// <summary>The fate of one request (a row of requests.csv). Times are absolute simulation ns; null where they never happened.</summary>
+/// <summary>The fate of one request (a row of requests.csv). Times are absolute simulation ns; null where they never happened.
+/// With disaggregated pools, <see cref="Replica"/> is the decode replica and <see cref="PrefillReplica"/> the prefill one
+/// (-1 when the request was not handed off); <see cref="KvTransferNs"/> runs from the first token until the KV was on the
+/// decode replica, <see cref="KvTransferBytes"/> is what moved.</summary>
 public sealed record RequestRecord(
     long RequestId, long ArrivalNs, int Replica, int InputTokens, int OutputTokens, int GeneratedTokens,
-    int CachedTokens, RequestStatus Status, long? FirstTokenNs, long? CompletionNs, long? ScheduledNs, int Preemptions);
+    int CachedTokens, RequestStatus Status, long? FirstTokenNs, long? CompletionNs, long? ScheduledNs, int Preemptions,
+    int PrefillReplica = -1, long? KvTransferNs = null, long KvTransferBytes = 0);
 
 /// <summary>A replica's state at one sampling instant; token and completion counts are since the previous sample.</summary>
 public readonly record struct ReplicaSample(

@@ -92,6 +92,15 @@ public static class SummaryJson
                 w.WriteNumber("hotspot_ratio", e.HotspotRatio);
                 w.WriteEndObject();
             }
+            if (s.KvTransfer is { } kv)
+            {
+                w.WriteStartObject("kv_transfer");
+                w.WriteNumber("bytes", kv.Bytes);
+                w.WriteNumber("transfers", kv.Transfers);
+                WriteNullable(w, "mean_ms", kv.MeanMs);
+                WriteNullable(w, "p95_ms", kv.P95Ms);
+                w.WriteEndObject();
+            }
             w.WriteEndObject();
         }
         stream.WriteByte((byte)'\n');
@@ -114,6 +123,9 @@ public static class SummaryJson
                 m.GetProperty("weights_gb").GetDouble(), m.GetProperty("kv_capacity_gb").GetDouble(),
                 m.GetProperty("activation_gb").GetDouble(), m.GetProperty("reserve_gb").GetDouble(), m.GetProperty("free_gb").GetDouble());
         ExpertSummary? experts = r.TryGetProperty("experts", out var e) ? new ExpertSummary(e.GetProperty("hotspot_ratio").GetDouble()) : null;
+        KvTransferSummary? kvTransfer = r.TryGetProperty("kv_transfer", out var kv)
+            ? new KvTransferSummary(kv.GetProperty("bytes").GetInt64(), kv.GetProperty("transfers").GetInt64(), ReadNullable(kv, "mean_ms"), ReadNullable(kv, "p95_ms"))
+            : null;
         return new RunSummary(
             r.GetProperty("scenario").GetString() ?? "",
             r.GetProperty("seed").GetInt64(),
@@ -131,7 +143,7 @@ public static class SummaryJson
             new PipelineSummary(pipe.GetProperty("stages").GetInt32(), pipe.GetProperty("microbatches").GetInt32(),
                 pipe.GetProperty("bubble_fraction").GetDouble()),
             new SimulationSummary(sim.GetProperty("events").GetInt64(), sim.GetProperty("simulated_s").GetDouble()),
-            memory, experts);
+            memory, experts, kvTransfer);
     }
 
     /// <summary>Writes perf.json: the run's wall-clock figures, kept out of summary.json so that file is reproducible.</summary>

@@ -37,6 +37,9 @@ public sealed class ServingSimulation
     private readonly ServingOptions _options;
     private readonly Replica[] _replicas;
     private readonly IRouter _router;
+    private readonly int[] _entry;              // replicas that take new requests (mixed and prefill), in index order
+    private readonly IReplicaLoad[] _entryLoads;
+    private readonly KvHandoff? _handoff;
     private readonly ArrivalHandler _arrival;
     private readonly SampleHandler _sampler;
     private IEnumerator<Request>? _source;
@@ -49,7 +52,7 @@ public sealed class ServingSimulation
     private bool _ran;
 
     public ServingSimulation(Simulation sim, IWorkloadSource workload, IReadOnlyList<ReplicaSetup> replicas,
-        ServingOptions options, IRunRecorder recorder, IStageExecutor? executor = null)
+        ServingOptions options, IRunRecorder recorder, IStageExecutor? executor = null, DisaggregationOptions? disaggregation = null)
     {
         _sim = sim ?? throw new ArgumentNullException(nameof(sim));
         _workload = workload ?? throw new ArgumentNullException(nameof(workload));
@@ -63,6 +66,14 @@ public sealed class ServingSimulation
         _replicas = new Replica[replicas.Count];
         for (int i = 0; i < replicas.Count; i++)
             _replicas[i] = new Replica(i, sim, replicas[i], executor, recorder, OnFinished);
+        _entry = Enumerable.Range(0, _replicas.Length).Where(i => _replicas[i].Role != ReplicaRole.Decode).ToArray();
+        _entryLoads = _entry.Select(i => (IReplicaLoad)_replicas[i]).ToArray();
+        if (_entry.Length == 0) throw new ArgumentException("at least one replica must take new requests (role mixed or prefill)", nameof(replicas));
+        if (_replicas.Any(r => r.Role == ReplicaRole.Prefill))
+        {
+            if (disaggregation is null) throw new ArgumentException("prefill replicas need disaggregation options (decode router, KV transport)", nameof(disaggregation));
+            _handoff = new KvHandoff(sim, _replicas, disaggregation, OnHandOffRejected);
+        }
         _arrival = new ArrivalHandler(this);
         _sampler = new SampleHandler(this);
     }
@@ -125,9 +136,10 @@ public sealed class ServingSimulation
         var request = _pending!;
         _pending = null;
         _requests++;
-        int target = _router.Route(request, _replicas);
-        if ((uint)target >= (uint)_replicas.Length)
-            throw new InvalidOperationException($"router {_router.Name} chose replica {target} of {_replicas.Length}");
+        int pick = _router.Route(request, _entryLoads);
+        if ((uint)pick >= (uint)_entry.Length)
+            throw new InvalidOperationException($"router {_router.Name} chose replica {pick} of {_entry.Length}");
+        int target = _entry[pick];
         var replica = _replicas[target];
         if (replica.WhyNeverServable(request) != null)
         {
@@ -147,6 +159,14 @@ public sealed class ServingSimulation
         _completed++;
     }
 
+    private void OnHandOffRejected(Sequence seq, Replica prefill, string why)
+    {
+        _rejected++;
+        var r = seq.Request;
+        _recorder.OnRequestFinished(new RequestRecord(r.Id, r.ArrivalNs, prefill.Index, r.InputTokens, r.OutputTokens,
+            seq.GeneratedTokens, 0, RequestStatus.Rejected, seq.FirstTokenNs, null, seq.ScheduledNs, seq.Preemptions));
+    }
+
     private void OnSample()
     {
         long now = _sim.NowNs;
@@ -161,6 +181,7 @@ public sealed class ServingSimulation
     {
         var left = new List<Sequence>();
         foreach (var r in _replicas) left.AddRange(r.ActiveSequences());
+        if (_handoff != null) left.AddRange(_handoff.InTransit().Select(t => t.Seq));
         left.Sort((a, b) => a.Request.Id.CompareTo(b.Request.Id));
         foreach (var seq in left)
             _recorder.OnRequestFinished(Replica.ToRecord(seq, RequestStatus.Unfinished, _sim.NowNs));
