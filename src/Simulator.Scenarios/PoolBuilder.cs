@@ -88,7 +88,9 @@ public static class PoolBuilder
         [("gpu", "cluster.gpu"), ("nodes", "cluster.nodes"), ("gpus_per_node", "cluster.gpus_per_node"), ("intra_node", "cluster.intra_node")];
 
     /// <summary>Resolves every pool; throws <see cref="ScenarioException"/> (located errors) or <see cref="PlanDoesNotFitException"/>.</summary>
-    public static BuiltPools Build(Scenario scenario)
+    /// <param name="scenario">A scenario with pools.</param>
+    /// <param name="requireFit">False: build pools whose plan does not fit too (<c>sim memory</c> lists their buckets).</param>
+    public static BuiltPools Build(Scenario scenario, bool requireFit = true)
     {
         if (scenario.Pools.Count == 0) throw new ArgumentException("the scenario has no pools", nameof(scenario));
         var loc = scenario.Locations;
@@ -105,7 +107,7 @@ public static class PoolBuilder
             };
             try
             {
-                var b = RunBuilder.Build(one);
+                var b = RunBuilder.Build(one, requireFit);
                 built.Add(new BuiltPool(pool, b, gpu, replica));
                 replica += b.Plan.Replicas;
             }

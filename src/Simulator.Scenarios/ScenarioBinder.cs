@@ -244,6 +244,8 @@ internal sealed partial class ScenarioBinder
             {
                 if (pool.Parallelism.PipelineParallelSize > 1)
                     ErrorAtOwner(k, path + ".parallelism.pipeline_parallel_size", $"{pool.Parallelism.PipelineParallelSize} in a {role} pool; expected 1 (KV transfer between pools is modelled for one pipeline stage per replica)");
+                if (pool.Scheduler.Policy == "static")
+                    ErrorAtOwner(k, path + ".scheduler.policy", $"static in a {role} pool; expected vllm, sarathi or orca (a static batch cannot hand requests off or take them in)");
                 if (pool.Parallelism.ContextParallelSize > 1)
                     ErrorAtOwner(k, path + ".parallelism.context_parallel_size", $"{pool.Parallelism.ContextParallelSize} in a {role} pool; expected 1 (KV transfer between pools is modelled without context parallelism)");
             }

@@ -274,4 +274,16 @@ public sealed class PoolsTests
         Assert.That(OneError(PrefillDecode, 3, "workload.input_tokens=30000", "workload.output_tokens=2000",
                 "pools.decode.gpu=L40S-48GB", "pools.decode.scheduler={gpu_memory_utilization: 0.4}", "pools.decode.parallelism={tensor_parallel_size: 1}"),
             Does.Contain("pools.decode.parallelism: decode pool decode's KV cache holds").And.Contain("needs 32000"));
+
+    [Test]
+    public void MemoryVerb_ListsEveryPoolsPlan()
+    {
+        using var tmp = new TempDir();
+        var r = CliHarness.Run("memory", tmp.Write("pd.yaml", PrefillDecode), "--json");
+        Assert.That(r.ExitCode, Is.EqualTo(0), r.ToString());
+        var pools = JsonDocument.Parse(r.StdOut).RootElement.GetProperty("pools");
+        Assert.That(pools.EnumerateArray().Select(p => p.GetProperty("gpu").GetString()), Is.EqualTo(new[] { "H100-SXM-80GB", "H200-SXM-141GB" }));
+        Assert.That(pools[1].GetProperty("kv_capacity_tokens").GetInt64(), Is.GreaterThan(pools[0].GetProperty("kv_capacity_tokens").GetInt64()),
+            "the H200 decode replica (TP4, 141 GB) holds more KV than an H100 TP2 prefill replica");
+    }
 }
