@@ -55,7 +55,7 @@ public static class ScenarioEnums
     public static readonly IReadOnlyList<string> KvDtypes = ["auto", "bf16", "fp16", "fp8", "fp32"];
     public static readonly IReadOnlyList<string> SchedulerPolicies = ["vllm", "sarathi", "orca", "static"];
     public static readonly IReadOnlyList<string> Preemptions = ["recompute", "swap"];
-    public static readonly IReadOnlyList<string> Routers = ["round_robin", "random", "least_outstanding", "least_kv", "power_of_two"];
+    public static readonly IReadOnlyList<string> Routers = ["round_robin", "random", "least_outstanding", "least_kv", "power_of_two", "speed_weighted"];
     public static readonly IReadOnlyList<string> TraceFormats = ["auto", "azure", "vidur", "mooncake", "burstgpt"];
     public static readonly IReadOnlyList<string> ZeroOutputPolicies = ["skip", "one", "error"];
     public static readonly IReadOnlyList<string> ArrivalProcesses = ["poisson", "gamma", "constant", "burst"];

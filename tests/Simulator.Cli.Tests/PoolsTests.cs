@@ -177,6 +177,11 @@ public sealed class PoolsTests
         Assert.That(PrefillMsPerToken("a100"), Is.GreaterThan(1.5 * PrefillMsPerToken("h100")), "the A100 replica is priced on the A100's peak");
         var gpus = Csv(tmp, "mixed", "gpus.csv");
         Assert.That(gpus.Rows.Select(g => g[gpus.Column("gpu_type")]).Distinct(), Is.EquivalentTo(new[] { "H100-SXM-80GB", "A100-SXM-80GB" }));
+
+        RunOk(tmp, yaml, "speed", "router=speed_weighted", "workload.arrivals.rate_per_s=20");
+        var speed = Csv(tmp, "speed", "requests.csv");
+        int h100 = speed.Rows.Count(r => r[speed.Column("replica")] == "0");
+        Assert.That(h100, Is.GreaterThan(speed.Rows.Count - h100), "the speed-aware router sends the H100 replica more than the A100 one");
     }
 
     [Test]

@@ -14,6 +14,12 @@ public interface IReplicaLoad
 
     /// <summary>KV blocks in use / capacity, in [0, 1].</summary>
     double KvUtilization { get; }
+
+    /// <summary>
+    /// How long the replica takes for a reference unit of work (one 1,024-token prefill through every stage, ns):
+    /// lets a router weigh replicas of different GPUs. 1 where unknown.
+    /// </summary>
+    double ReferenceWorkNs => 1;
 }
 
 /// <summary>
@@ -118,6 +124,19 @@ public sealed class Replica : IReplicaLoad
 
     public int Outstanding => Waiting.Count + Swapped.Count + _runningCount + _handedOff + _incoming;
     public double KvUtilization => Kv.Utilization;
+
+    /// <inheritdoc />
+    public double ReferenceWorkNs => _referenceWorkNs ??= ReferenceWork();
+
+    private double? _referenceWorkNs;
+
+    private double ReferenceWork()
+    {
+        long ns = 0;
+        var work = new[] { new SequenceWork(1024, 0) };
+        for (int s = 0; s < Stages; s++) ns += _cost.Estimate(s, work).StageBusyNs;
+        return Math.Max(1, ns);
+    }
 
     /// <summary>The running sequences of microbatch group <paramref name="group"/>, oldest admission first.</summary>
     public IReadOnlyList<Sequence> RunningOf(int group) => _groups[group].Running;
