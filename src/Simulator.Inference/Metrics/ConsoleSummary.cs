@@ -33,7 +33,7 @@ public static class ConsoleSummary
         if (s.Experts is { } e)
             lines.Add($"Experts: hotspot ratio {F(e.HotspotRatio, 3)} (max GPU expert load / mean)");
         if (s.KvTransfer is { } kv)
-            lines.Add($"KV transfer: {I(kv.Transfers)} hand-offs, {F(kv.Bytes / 1e9, 3)} GB, mean {Opt(kv.MeanMs)} ms, p95 {Opt(kv.P95Ms)} ms (first token -> KV on the decode replica)");
+            lines.Add($"KV transfer: {I(kv.Transfers)} hand-offs, {F(kv.Bytes / 1e9, 3)} GB, mean {(kv.MeanMs is { } mean ? F(mean, 3) : "-")} ms, p95 {(kv.P95Ms is { } p95 ? F(p95, 3) : "-")} ms (first token -> KV on the decode replica)");
         var simLine = $"Simulation: {I(s.Simulation.Events)} events, {F(s.Simulation.SimulatedS, 3)} s simulated";
         if (perf is { WallSeconds: > 0 } p)
             simLine += $" in {F(p.WallSeconds, 2)} s wall ({F(p.Events / p.WallSeconds, 0)} events/s)";
