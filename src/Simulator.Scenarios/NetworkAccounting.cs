@@ -42,6 +42,8 @@ internal sealed class CommAccounting : IRunRecorder
 
     public void OnSample(in ReplicaSample sample) => _inner.OnSample(sample);
 
+    public void OnTokenGaps(long gapNs, int count) => _inner.OnTokenGaps(gapNs, count);
+
     /// <param name="firstReplica">With pools: the run-wide index of this pool's replica 0 (row names use run-wide numbers).</param>
     /// <param name="firstGpu">With pools: the global id of this pool's GPU 0.</param>
     public List<LinkActivity> LinkRows(int firstReplica = 0, int firstGpu = 0)

@@ -25,7 +25,8 @@ internal static class PoolRunner
             pools.Pools.Max(p => p.Built.Plan.Microbatches), pools.Disaggregated);
         var replicaPools = Enumerable.Range(0, pools.Replicas).Select(r => new ReplicaPool(pools.PoolOf(r).Spec.Name, pools.PoolOf(r).Spec.Role)).ToList();
 
-        using var writer = new RunDirectoryWriter(outDir, meta, new RunWriterOptions(scenario.Output.TimelineMaxEvents, replicaPools));
+        using var writer = new RunDirectoryWriter(outDir, meta, new RunWriterOptions(scenario.Output.TimelineMaxEvents,
+            scenario.Output.Format == "parquet" ? TableFormat.Parquet : TableFormat.Csv, Layout: null, Pools: replicaPools));
         writer.WriteText("scenario.yaml", ScenarioWriter.ToYaml(scenario, Path.GetFullPath(outDir)));
 
         var sim = new Simulation(scenario.Seed);
@@ -89,6 +90,8 @@ internal static class PoolRunner
 
         public void OnSample(in ReplicaSample sample) => _inner.OnSample(sample);
 
+        public void OnTokenGaps(long gapNs, int count) => _inner.OnTokenGaps(gapNs, count);
+
         /// <summary>Each pool's group rows, named <c>POOL.rN...</c> with run-wide replica and GPU numbers.</summary>
         public IEnumerable<LinkActivity> LinkRows()
         {
@@ -139,5 +142,6 @@ internal static class PoolRunner
         public void OnIteration(in IterationRecord record) { }
         public void OnRequestFinished(RequestRecord record) { }
         public void OnSample(in ReplicaSample sample) { }
+        public void OnTokenGaps(long gapNs, int count) { }
     }
 }

@@ -28,6 +28,7 @@ public sealed class Sequence
         Preemptions = prefilled.Preemptions;
         ScheduledNs = prefilled.ScheduledNs;
         FirstTokenNs = prefilled.FirstTokenNs;
+        LastTokenNs = prefilled.LastTokenNs; // the second token's gap (ITL) then carries the transfer
         PrefillReplica = prefilled.Replica;
         KvTransferNs = kvTransferNs;
         KvTransferBytes = kvTransferBytes;
@@ -73,6 +74,9 @@ public sealed class Sequence
     public long? ScheduledNs { get; internal set; }
 
     public long? FirstTokenNs { get; internal set; }
+
+    /// <summary>When it emitted its latest output token (ns); meaningful once <see cref="FirstTokenNs"/> is set.</summary>
+    public long LastTokenNs { get; internal set; }
 
     /// <summary>True while its prompt (or recompute prefill) is not fully in the KV cache.</summary>
     public bool IsPrefilling => ComputedTokens < PrefillTargetTokens;
