@@ -46,8 +46,19 @@ public static class CliVerbs
         var result = ScenarioRunner.Run(scenario, dir);
         foreach (var line in ConsoleSummary.Lines(result.Summary, result.Directory, result.Perf)) Console.WriteLine(line);
         Console.WriteLine();
-        Console.WriteLine("memory per GPU (GB):");
-        foreach (var line in result.Built.Memory.Describe().Split('\n')) Console.WriteLine("  " + line);
+        if (result.Pools is { } pools)
+        {
+            foreach (var p in pools.Pools)
+            {
+                Console.WriteLine($"memory per GPU (GB), pool {p.Spec.Name} ({p.Spec.Role}, {p.Built.Gpu.Name}):");
+                foreach (var line in p.Built.Memory.Describe().Split('\n')) Console.WriteLine("  " + line);
+            }
+        }
+        else
+        {
+            Console.WriteLine("memory per GPU (GB):");
+            foreach (var line in result.Built.Memory.Describe().Split('\n')) Console.WriteLine("  " + line);
+        }
         if (report)
         {
             var r = ReportBuilder.Build(new[] { result.Directory }, result.Directory);
@@ -105,6 +116,7 @@ public static class CliVerbs
     public static int Memory(string scenarioPath, IReadOnlyList<string> sets, bool json)
     {
         var scenario = RunBuilder.Load(scenarioPath, sets);
+        if (scenario.Pools.Count > 0) return PoolMemory(scenarioPath, scenario, json);
         var built = RunBuilder.Build(scenario, requireFit: false);
         var plan = built.Memory;
         if (json)
@@ -116,12 +128,7 @@ public static class CliVerbs
                 kv_capacity_tokens = plan.KvCapacityTokens,
                 kv_blocks = plan.KvBlocks,
                 block_size = plan.BlockSize,
-                stages = plan.Stages.Select(s => new
-                {
-                    stage = s.Stage, layers = s.Layers, capacity_gb = Round(s.CapacityGB), weights_gb = Round(s.WeightsGB),
-                    activation_gb = Round(s.ActivationGB), reserve_gb = Round(s.ReserveGB), kv_gb = Round(s.KvGB),
-                    kv_capacity_tokens = s.KvCapacityTokens,
-                }),
+                stages = StagesJson(plan),
             };
             Console.WriteLine(JsonSerializer.Serialize(o));
         }
@@ -141,6 +148,48 @@ public static class CliVerbs
             return ExitDoesNotFit;
         }
         return ExitOk;
+    }
+
+    private static IEnumerable<object> StagesJson(Simulator.Inference.Memory.MemoryPlan plan) => plan.Stages.Select(s => new
+    {
+        stage = s.Stage, layers = s.Layers, capacity_gb = Round(s.CapacityGB), weights_gb = Round(s.WeightsGB),
+        activation_gb = Round(s.ActivationGB), reserve_gb = Round(s.ReserveGB), kv_gb = Round(s.KvGB),
+        kv_capacity_tokens = s.KvCapacityTokens,
+    });
+
+    /// <summary><c>sim memory</c> of a scenario with pools: each pool's plan (its GPU, TP/PP, KV capacity); exit 3 when one does not fit.</summary>
+    private static int PoolMemory(string scenarioPath, Scenario scenario, bool json)
+    {
+        var pools = PoolBuilder.Build(scenario, requireFit: false).Pools;
+        if (json)
+        {
+            Console.WriteLine(JsonSerializer.Serialize(new
+            {
+                scenario = scenario.Name,
+                fits = pools.All(p => p.Built.Memory.Fits),
+                pools = pools.Select(p => new
+                {
+                    pool = p.Spec.Name, role = p.Spec.Role, gpu = p.Built.Gpu.Name, fits = p.Built.Memory.Fits,
+                    kv_capacity_tokens = p.Built.Memory.KvCapacityTokens, kv_blocks = p.Built.Memory.KvBlocks, stages = StagesJson(p.Built.Memory),
+                }),
+            }));
+        }
+        else
+        {
+            foreach (var p in pools)
+            {
+                var b = p.Built;
+                Console.WriteLine($"pool {p.Spec.Name} ({p.Spec.Role}): {b.Model.Name} on {b.Gpu.Name}, TP={b.Plan.Tp} PP={b.Plan.Pp} EP={b.Plan.Ep} CP={b.Plan.Cp} x {b.Plan.Replicas} replicas");
+                foreach (var line in b.Memory.Describe().Split('\n')) Console.WriteLine("  " + line);
+                Console.WriteLine(b.Memory.Fits
+                    ? $"  fits: KV capacity {b.Memory.KvCapacityTokens.ToString("N0", Inv)} tokens per replica"
+                    : "  does not fit: weights and buffers leave no room for the KV cache");
+            }
+        }
+        var tight = pools.FirstOrDefault(p => !p.Built.Memory.Fits);
+        if (tight is null) return ExitOk;
+        Console.Error.WriteLine($"error: {scenarioPath}: pools.{tight.Spec.Name}.parallelism: the plan does not fit in GPU memory; {tight.Built.Memory.Describe().Replace('\n', ';')}");
+        return ExitDoesNotFit;
     }
 
     public static int Step(string model, string gpu, int tp, int pp, int ep, string phase, int batch, int prompt, int? context, string weights, string engine, string calibration, bool json)
@@ -323,8 +372,10 @@ public static class CliVerbs
         }
     }
 
-    private static string Describe(Scenario s) =>
-        $"{(s.Model.Preset ?? "custom model")} on {s.Parallelism.Replicas} x (TP={s.Parallelism.TensorParallelSize}, PP={s.Parallelism.PipelineParallelSize}" +
+    private static string Describe(Scenario s) => s.Pools.Count > 0
+        ? $"{(s.Model.Preset ?? "custom model")} on pools " + string.Join(", ", s.Pools.Select(p =>
+            $"{p.Name}: {p.Role} {p.Parallelism.Replicas} x (TP={p.Parallelism.TensorParallelSize}, PP={p.Parallelism.PipelineParallelSize}) {p.Gpu.Preset ?? "custom GPU"}"))
+        : $"{(s.Model.Preset ?? "custom model")} on {s.Parallelism.Replicas} x (TP={s.Parallelism.TensorParallelSize}, PP={s.Parallelism.PipelineParallelSize}" +
         (s.Parallelism.ExpertParallelSize > 1 ? $", EP={s.Parallelism.ExpertParallelSize}" : "") + $") {s.Cluster.Gpu.Preset ?? "custom GPU"}";
 
     private static double Round(double v) => Math.Round(v, 3);

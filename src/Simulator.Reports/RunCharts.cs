@@ -54,6 +54,7 @@ internal static class RunCharts
         PrefixCharts.HitRatioOverTime(run, sink, prefix);
         TtftOverTime(run, sink, prefix);
         ItlCdf(run, sink, prefix);
+        KvTransferCdf(run, sink, prefix);
         StageTimeline(run, options, sink, prefix);
         Memory(run, sink, prefix);
         GpuFractions(run, sink, prefix);
@@ -347,6 +348,43 @@ internal static class RunCharts
         sink.Add($"{prefix}itl_cdf", "Inter-token latency distribution",
             "How long do users wait between consecutive output tokens (every gap of every request, vLLM's ITL)?" +
             (marks.Count > 0 ? $" {marks[^1].Name} = {Fmt.Num(marks[^1].Ms)} ms." : ""), plot);
+    }
+
+    /// <summary>
+    /// Disaggregated pools: how long each hand-off's KV took to reach its decode replica (requests.csv kv_transfer_ms),
+    /// one curve per decode pool when the run has pools (requests.csv decode_replica, gpus.csv replica -> pool).
+    /// </summary>
+    private static void KvTransferCdf(RunData run, ChartSink sink, string prefix)
+    {
+        const string chart = "KV transfer CDF";
+        var t = run.Requests;
+        if (t is null || !t.Has("kv_transfer_ms")) return; // not a disaggregated run: no chart, nothing to say
+        if (!t.HasNumbers("kv_transfer_ms")) { sink.Skip(chart, "no request was handed off to a decode pool"); return; }
+        var poolOf = new Dictionary<string, string>(StringComparer.Ordinal);
+        if (run.Gpus is { } g && g.Has("pool"))
+            for (var r = 0; r < g.RowCount; r++)
+                if (g.Text(r, "replica") is { Length: > 0 } rep && rep != "-1") poolOf[rep] = g.Text(r, "pool");
+        var byPool = new SortedDictionary<string, List<double>>(StringComparer.Ordinal);
+        for (var r = 0; r < t.RowCount; r++)
+        {
+            var v = t.Number(r, "kv_transfer_ms");
+            if (!double.IsFinite(v)) continue;
+            var pool = poolOf.TryGetValue(t.Text(r, "decode_replica"), out var p) ? p : "all";
+            (byPool.TryGetValue(pool, out var list) ? list : byPool[pool] = new List<double>()).Add(v);
+        }
+        var plot = new Plot();
+        var all = byPool.Values.SelectMany(v => v).ToArray();
+        var x = new Charts.Scale(WantsLog(all));
+        var colors = new[] { Charts.Blue, Charts.Orange, Charts.Green, Charts.Purple };
+        int i = 0;
+        foreach (var (pool, values) in byPool)
+        {
+            var cdf = Charts.Cdf(plot, values, x, colors[i++ % colors.Length]);
+            cdf.LegendText = $"to {pool} (n={values.Count.ToString(CultureInfo.InvariantCulture)})";
+        }
+        FinishCdfAxes(plot, x, all, "first token -> KV on the decode replica (ms)", "fraction of handed-off requests");
+        sink.Add($"{prefix}kv_transfer_cdf", "KV transfer time",
+            $"How long does a prefilled request wait for its KV to reach the decode side (transfer plus any wait for decode blocks)? p95 = {Fmt.Num(Percentiles.Of(all, 95))} ms.", plot);
     }
 
     private static void StageTimeline(RunData run, ReportOptions options, ChartSink sink, string prefix)

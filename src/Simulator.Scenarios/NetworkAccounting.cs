@@ -46,7 +46,9 @@ internal sealed class CommAccounting : IRunRecorder
 
     public void OnFault(FaultRecord record) => _inner.OnFault(record);
 
-    public List<LinkActivity> LinkRows()
+    /// <param name="firstReplica">With pools: the run-wide index of this pool's replica 0 (row names use run-wide numbers).</param>
+    /// <param name="firstGpu">With pools: the global id of this pool's GPU 0.</param>
+    public List<LinkActivity> LinkRows(int firstReplica = 0, int firstGpu = 0)
     {
         var rows = new List<LinkActivity>();
         var topo = _built.Topology;
@@ -57,15 +59,16 @@ internal sealed class CommAccounting : IRunRecorder
                 : group == CommGroupKind.Context ? _built.Placement.CpGroup(replica, stage) : _built.Placement.TpGroup(replica, stage);
             bool crossNode = gpus.Select(topo.NodeOf).Distinct().Count() > 1;
             var spec = crossNode ? _built.InterNodeLink : _built.IntraNodeLink;
+            int r = firstReplica + replica;
             string name = group switch
             {
-                CommGroupKind.Pipeline => $"r{replica}.stage{stage}->stage{stage + 1}",
-                CommGroupKind.Tensor => $"r{replica}.stage{stage}.tp",
-                CommGroupKind.Expert => $"r{replica}.stage{stage}.ep",
-                _ => $"r{replica}.stage{stage}.cp",
+                CommGroupKind.Pipeline => $"r{r}.stage{stage}->stage{stage + 1}",
+                CommGroupKind.Tensor => $"r{r}.stage{stage}.tp",
+                CommGroupKind.Expert => $"r{r}.stage{stage}.ep",
+                _ => $"r{r}.stage{stage}.cp",
             };
             // A pipeline boundary is crossed by every TP rank over its own link (1/TP of the activations each).
-            rows.Add(new LinkActivity(name, spec.Kind.ToString().ToLowerInvariant(), $"gpu{gpus[0]}", $"gpu{gpus[^1]}",
+            rows.Add(new LinkActivity(name, spec.Kind.ToString().ToLowerInvariant(), $"gpu{firstGpu + gpus[0]}", $"gpu{firstGpu + gpus[^1]}",
                 spec.BandwidthGBps * (group == CommGroupKind.Pipeline ? _built.Plan.Tp : gpus.Length), (long)Math.Round(bytes), ns));
         }
         return rows;
@@ -99,12 +102,27 @@ internal sealed class FlowStageExecutor : IStageExecutor
     private readonly Simulation _sim;
     private readonly BuiltScenario _built;
     private readonly FlowNetwork _network;
+    private readonly int _gpuOffset;
 
-    public FlowStageExecutor(Simulation sim, BuiltScenario built)
+    /// <param name="sim">The run's simulation.</param>
+    /// <param name="built">The (pool's) scenario whose stages run here.</param>
+    /// <param name="network">A network shared with other pools (null: one over <paramref name="built"/>'s topology).</param>
+    /// <param name="gpuOffset">Global id of the pool's GPU 0 in <paramref name="network"/>'s topology.</param>
+    public FlowStageExecutor(Simulation sim, BuiltScenario built, FlowNetwork? network = null, int gpuOffset = 0)
     {
         _sim = sim;
         _built = built;
-        _network = new FlowNetwork(sim, built.Topology);
+        _network = network ?? new FlowNetwork(sim, built.Topology);
+        _gpuOffset = gpuOffset;
+    }
+
+    /// <summary>The flow network the stages play on.</summary>
+    public FlowNetwork Network => _network;
+
+    private int[] Global(int[] gpus)
+    {
+        if (_gpuOffset != 0) for (int i = 0; i < gpus.Length; i++) gpus[i] += _gpuOffset;
+        return gpus;
     }
 
     public void Execute(int replica, int stage, StageCost cost, IEventHandler done, long token)
@@ -121,7 +139,7 @@ internal sealed class FlowStageExecutor : IStageExecutor
             return;
         }
         var c = comms[index];
-        var gpus = c.Group == CommGroupKind.Context ? _built.Placement.CpGroup(replica, stage) : _built.Placement.TpGroup(replica, stage);
+        var gpus = Global(c.Group == CommGroupKind.Context ? _built.Placement.CpGroup(replica, stage) : _built.Placement.TpGroup(replica, stage));
         var op = Names.ParseOp(c.Op);
         if (c.Group == CommGroupKind.Context && op == CollectiveOp.SendRecv) gpus = new[] { gpus[0], gpus[1] };
         // The count collectives run as one flow of their total bytes; what separate calls cost beyond that (their
@@ -150,7 +168,7 @@ internal sealed class FlowStageExecutor : IStageExecutor
         var sends = new Event[tp];
         for (int t = 0; t < tp; t++)
             sends[t] = _network.Collective(CollectiveOp.SendRecv,
-                new[] { _built.Placement.GpuOf(replica, fromStage, t), _built.Placement.GpuOf(replica, fromStage + 1, t) }, (bytes + tp - 1) / tp);
+                Global(new[] { _built.Placement.GpuOf(replica, fromStage, t), _built.Placement.GpuOf(replica, fromStage + 1, t) }), (bytes + tp - 1) / tp);
         new AllOf(_sim, sends).AddCallback(_ =>
         {
             if (tp < 2)
@@ -158,7 +176,7 @@ internal sealed class FlowStageExecutor : IStageExecutor
                 arrived.Handle(token);
                 return;
             }
-            _network.Collective(CollectiveOp.AllGather, _built.Placement.TpGroup(replica, fromStage + 1), bytes)
+            _network.Collective(CollectiveOp.AllGather, Global(_built.Placement.TpGroup(replica, fromStage + 1)), bytes)
                 .AddCallback(_ => arrived.Handle(token));
         });
     }
@@ -166,10 +184,12 @@ internal sealed class FlowStageExecutor : IStageExecutor
     /// <summary>Degrades (or restores) a physical link: in-flight flows move on at their old rates, then shares are recomputed.</summary>
     public void SetPortFactor(string port, double factor) => _network.SetPortFactor(port, factor);
 
-    public List<LinkActivity> LinkRows()
+    public List<LinkActivity> LinkRows() => LinkRows(_network);
+
+    /// <summary>links.csv rows of a flow network: every link that carried bytes.</summary>
+    internal static List<LinkActivity> LinkRows(FlowNetwork network)
     {
-        double elapsedUs = _sim.NowNs / 1e3;
-        return _network.LinkStatistics()
+        return network.LinkStatistics()
             .Where(u => u.BytesCarried > 0)
             .Select(u => new LinkActivity(u.Link.Name, u.Link.Spec.Kind.ToString().ToLowerInvariant(), u.Link.From, u.Link.To,
                 u.Link.BandwidthGBps, (long)Math.Round(u.BytesCarried), (long)Math.Round(u.BusyUs * 1e3)))

@@ -81,8 +81,8 @@ public sealed class BuiltScenario
 /// <summary>A plan whose weights and buffers do not fit the GPUs: exit code 3, every bucket listed.</summary>
 public sealed class PlanDoesNotFitException : Exception
 {
-    public PlanDoesNotFitException(string file, int line, MemoryPlan plan)
-        : base($"error: {file}:{line}: parallelism: the plan does not fit in GPU memory; {plan.Describe()}")
+    public PlanDoesNotFitException(string file, int line, MemoryPlan plan, string key = "parallelism", string? problem = null)
+        : base($"error: {file}:{line}: {key}: {problem ?? "the plan does not fit in GPU memory"}; {plan.Describe()}")
     {
         Plan = plan;
     }
@@ -119,7 +119,7 @@ public static class RunBuilder
         if (errors.Count > 0) throw new ScenarioException(errors);
 
         var p = scenario.Parallelism;
-        var plan = new ParallelPlan(p.TensorParallelSize, p.PipelineParallelSize, p.ExpertParallelSize, p.ContextParallelSize, p.Replicas, p.Microbatches);
+        var plan = new ParallelPlan(p.TensorParallelSize, p.PipelineParallelSize, p.ExpertParallelSize, p.ContextParallelSize, p.Replicas, p.Microbatches, p.LayersPerStage);
         foreach (var problem in plan.Validate(model!, scenario.Cluster.TotalGpus))
             errors.Add(loc.ErrorAt(KeyOfPlanProblem(problem), problem));
         if (errors.Count > 0) throw new ScenarioException(errors);
@@ -147,6 +147,7 @@ public static class RunBuilder
     private static string KeyOfPlanProblem(string problem)
     {
         string p = problem.ToLowerInvariant();
+        if (p.Contains("layers per stage")) return "parallelism.layers_per_stage";
         if (p.Contains("pipeline") || p.StartsWith("pp", StringComparison.Ordinal)) return "parallelism.pipeline_parallel_size";
         if (p.Contains("expert") || p.StartsWith("ep", StringComparison.Ordinal)) return "parallelism.expert_parallel_size";
         if (p.Contains("context") || p.StartsWith("cp", StringComparison.Ordinal)) return "parallelism.context_parallel_size";

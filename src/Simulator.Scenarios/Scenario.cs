@@ -44,6 +44,14 @@ public sealed record Scenario
 
     /// <summary>Scripted and random faults, the retry policy and weight reloading (keys faults, random_faults, retry, recovery).</summary>
     public FaultsSpec Faults { get; init; } = FaultsSpec.None;
+    /// <summary>The <c>pools:</c> block in the order written; empty = one mixed pool made of the top-level cluster and plan.</summary>
+    public IReadOnlyList<PoolSpec> Pools { get; init; } = [];
+
+    /// <summary>How KV moves from prefill to decode pools (used only with prefill / decode pools).</summary>
+    public KvTransferSpec KvTransfer { get; init; } = new();
+
+    /// <summary>The router that picks a decode replica for a prefilled request (<see cref="ScenarioEnums.Routers"/>).</summary>
+    public string DecodeRouter { get; init; } = "least_outstanding";
 
     /// <summary>Where each key was written: lets later stages (plans, presets) report errors at the right line.</summary>
     public ScenarioLocations Locations { get; init; } = ScenarioLocations.None;
@@ -51,7 +59,8 @@ public sealed record Scenario
     public bool Equals(Scenario? other) =>
         other is not null && Name == other.Name && Seed == other.Seed && Cluster == other.Cluster && Network == other.Network
         && Model == other.Model && Precision == other.Precision && Parallelism == other.Parallelism && Scheduler == other.Scheduler
-        && Router == other.Router && RouterOptions == other.RouterOptions && Engine == other.Engine && Calibration == other.Calibration && Workload == other.Workload && Slo == other.Slo && Moe == other.Moe && Sweep == other.Sweep && Output == other.Output && Faults == other.Faults;
+        && Router == other.Router && RouterOptions == other.RouterOptions && Engine == other.Engine && Calibration == other.Calibration && Workload == other.Workload && Slo == other.Slo && Moe == other.Moe && Sweep == other.Sweep && Output == other.Output && Faults == other.Faults
+        && Pools.SequenceEqual(other.Pools) && KvTransfer == other.KvTransfer && DecodeRouter == other.DecodeRouter;
 
     public override int GetHashCode() => HashCode.Combine(Name, Seed, Cluster, Model, Parallelism, Scheduler, Workload);
 }
@@ -125,6 +134,17 @@ public sealed record ParallelismSpec
     public int ContextParallelSize { get; init; } = 1;
     public int Replicas { get; init; } = 1;
     public int Microbatches { get; init; } = 1;
+
+    /// <summary>Layers of each pipeline stage (length = PP, each >= 1, sum = the model's layers); null = even split, remainder to early stages.</summary>
+    public IReadOnlyList<int>? LayersPerStage { get; init; }
+
+    public bool Equals(ParallelismSpec? other) =>
+        other is not null && TensorParallelSize == other.TensorParallelSize && PipelineParallelSize == other.PipelineParallelSize
+        && ExpertParallelSize == other.ExpertParallelSize && ContextParallelSize == other.ContextParallelSize
+        && Replicas == other.Replicas && Microbatches == other.Microbatches
+        && (LayersPerStage is null ? other.LayersPerStage is null : other.LayersPerStage is not null && LayersPerStage.SequenceEqual(other.LayersPerStage));
+
+    public override int GetHashCode() => HashCode.Combine(TensorParallelSize, PipelineParallelSize, ExpertParallelSize, ContextParallelSize, Replicas, Microbatches);
 
     /// <summary>GPUs one replica occupies: TP x PP x CP (experts are spread over these GPUs).</summary>
     public int GpusPerReplica => TensorParallelSize * PipelineParallelSize * ContextParallelSize;

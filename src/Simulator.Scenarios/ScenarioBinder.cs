@@ -118,6 +118,13 @@ internal sealed partial class ScenarioBinder
         moeReader.Finish();
         var faults = BindFaults(m, root, cluster);
         m.Node("sweep"); // parsed by the loader
+        var pools = BindPools(m.Node("pools"), root, cluster, parallelism, scheduler, precision);
+        var kvReader = new MapReader(this, m.Node("kv_transfer"), "kv_transfer", root);
+        var kvTransfer = new KvTransferSpec { Mode = kvReader.Enum("mode", "after_prefill", KvTransferSpec.Modes) };
+        if (kvTransfer.Mode == "layerwise" && networkSpec.Model == "flow")
+            Error(kvReader.Node("mode"), "kv_transfer.mode", "layerwise overlap is modelled with network.model: analytic only; expected after_prefill under network.model: flow");
+        kvReader.Finish();
+        string decodeRouter = m.Enum("decode_router", "least_outstanding", ScenarioEnums.Routers);
         var output = new MapReader(this, m.Node("output"), "output", root);
         var outputSpec = new OutputSpec
         {
@@ -132,7 +139,8 @@ internal sealed partial class ScenarioBinder
         {
             Name = name, Seed = seed, Cluster = cluster, Network = networkSpec, Model = model, Precision = precision,
             Parallelism = parallelism, Scheduler = scheduler, Router = router, RouterOptions = routerOptions, Engine = engine, Calibration = calibration, Workload = workload, Slo = slo, Moe = moe, Sweep = sweep,
-            Output = outputSpec, Faults = faults, Locations = new ScenarioLocations(File, _locations),
+            Output = outputSpec, Faults = faults, Pools = pools, KvTransfer = kvTransfer, DecodeRouter = decodeRouter,
+            Locations = new ScenarioLocations(File, _locations),
         };
     }
 
@@ -204,36 +212,143 @@ internal sealed partial class ScenarioBinder
         }
     }
 
-    private PrecisionSpec BindPrecision(YamlNode? node, YamlNode owner)
+    private PrecisionSpec BindPrecision(YamlNode? node, YamlNode owner, string path = "precision", PrecisionSpec? defaults = null)
     {
-        var m = new MapReader(this, node, "precision", owner);
-        string weights = m.Enum("weights", "bf16", ScenarioEnums.Dtypes);
-        string kv = m.Enum("kv_cache", "auto", ScenarioEnums.KvDtypes);
+        var m = new MapReader(this, node, path, owner);
+        string weights = m.Enum("weights", defaults?.Weights ?? "bf16", ScenarioEnums.Dtypes);
+        string kv = m.Enum("kv_cache", defaults is not null && !m.Has("weights") ? defaults.KvCache : "auto", ScenarioEnums.KvDtypes);
         m.Finish();
         if (kv == "auto") kv = weights is "int8" or "int4" ? "bf16" : weights;
         return new PrecisionSpec { Weights = weights, KvCache = kv };
     }
 
-    private ParallelismSpec BindParallelism(YamlNode? node, YamlNode owner)
+    /// <summary>
+    /// The <c>pools:</c> block: name -> pool, each key defaulting to the top-level value. Checks what a pool layout
+    /// needs before anything is built: roles, a prefill side for every decode side (and the reverse), pools that tile
+    /// the cluster's nodes, and the limits of the disaggregated path (PP = CP = 1 in prefill and decode pools).
+    /// </summary>
+    private IReadOnlyList<PoolSpec> BindPools(YamlNode? node, YamlNode owner, ClusterSpec cluster, ParallelismSpec parallelism,
+        SchedulerSpec scheduler, PrecisionSpec precision)
     {
-        var m = new MapReader(this, node, "parallelism", owner);
+        if (node is null || IsNull(node)) return [];
+        if (node is not YamlMappingNode map)
+        {
+            Error(node, "pools", $"expected a mapping of pool name -> {{role, gpu, nodes, gpus_per_node, intra_node, parallelism, scheduler, precision}}, got {Describe(node)}");
+            return [];
+        }
+        var pools = new List<PoolSpec>();
+        var keyNodes = new List<YamlNode>();
+        int errorsBefore = Errors.Count;
+        foreach (var (k, v) in map.Children)
+        {
+            string name = (k as YamlScalarNode)?.Value ?? "";
+            string path = "pools." + name;
+            Record(path, k);
+            if (!NamePattern().IsMatch(name)) { Error(k, path, $"'{name}' is not a valid pool name; expected letters, digits, '.', '_' or '-'"); continue; }
+            var m = new MapReader(this, v, path, k);
+            string role = m.Enum("role", PoolRoles.Mixed, PoolRoles.All);
+            var pool = new PoolSpec
+            {
+                Name = name,
+                Role = role,
+                Gpu = PresetOrInline(m, "gpu", cluster.Gpu, _catalog.Gpus, "GPU"),
+                Nodes = m.Int("nodes", cluster.Nodes, 1),
+                GpusPerNode = m.Int("gpus_per_node", cluster.GpusPerNode, 1),
+                IntraNode = PresetOrInline(m, "intra_node", cluster.IntraNode, _catalog.Links, "link"),
+                Parallelism = BindParallelism(m.Node("parallelism"), k, path + ".parallelism", parallelism),
+                Scheduler = BindScheduler(m.Node("scheduler"), k, path + ".scheduler", scheduler),
+                Precision = BindPrecision(m.Node("precision"), k, path + ".precision", precision),
+            };
+            m.Finish();
+            if (role != PoolRoles.Mixed)
+            {
+                if (pool.Parallelism.PipelineParallelSize > 1)
+                    ErrorAtOwner(k, path + ".parallelism.pipeline_parallel_size", $"{pool.Parallelism.PipelineParallelSize} in a {role} pool; expected 1 (KV transfer between pools is modelled for one pipeline stage per replica)");
+                if (pool.Scheduler.Policy == "static")
+                    ErrorAtOwner(k, path + ".scheduler.policy", $"static in a {role} pool; expected vllm, sarathi or orca (a static batch cannot hand requests off or take them in)");
+                if (pool.Parallelism.ContextParallelSize > 1)
+                    ErrorAtOwner(k, path + ".parallelism.context_parallel_size", $"{pool.Parallelism.ContextParallelSize} in a {role} pool; expected 1 (KV transfer between pools is modelled without context parallelism)");
+            }
+            pools.Add(pool);
+            keyNodes.Add(k);
+        }
+        // A pool whose role was not understood would make the side check report a second, misleading problem.
+        if (pools.Count == 0 || Errors.Count > errorsBefore) return pools;
+        var decode = pools.Where(p => p.Role == PoolRoles.Decode).Select(p => p.Name).ToList();
+        var prefill = pools.Where(p => p.Role == PoolRoles.Prefill).Select(p => p.Name).ToList();
+        if (decode.Count > 0 && prefill.Count == 0)
+            Error(node, "pools", $"decode pool(s) {string.Join(", ", decode)} but no prefill side; expected at least one pool with role: prefill");
+        if (prefill.Count > 0 && decode.Count == 0)
+            Error(node, "pools", $"prefill pool(s) {string.Join(", ", prefill)} but no decode side; expected at least one pool with role: decode");
+        // Pools tile the cluster's nodes of cluster.gpus_per_node GPUs in the order written; a pool's own nodes
+        // (gpus_per_node GPUs each) must lie inside one physical node.
+        int physical = cluster.GpusPerNode, offset = 0;
+        for (int i = 0; i < pools.Count; i++)
+        {
+            var p = pools[i];
+            string path = "pools." + p.Name + ".gpus_per_node";
+            if (physical % p.GpusPerNode != 0)
+                ErrorAtOwner(keyNodes[i], path, $"{p.GpusPerNode} does not divide cluster.gpus_per_node = {physical}; expected a divisor (pools share the cluster's nodes)");
+            else if (offset % p.GpusPerNode != 0)
+                ErrorAtOwner(keyNodes[i], path, $"pool {p.Name} would start at GPU {offset % physical} of a node and straddle two nodes; expected pools that fill whole nodes, or smaller pools listed first");
+            offset += p.Gpus;
+        }
+        return pools;
+    }
+
+    private ParallelismSpec BindParallelism(YamlNode? node, YamlNode owner, string path = "parallelism", ParallelismSpec? defaults = null)
+    {
+        var m = new MapReader(this, node, path, owner);
+        var d = defaults ?? new ParallelismSpec();
         var spec = new ParallelismSpec
         {
-            TensorParallelSize = m.Int("tensor_parallel_size", 1, 1),
-            PipelineParallelSize = m.Int("pipeline_parallel_size", 1, 1),
-            ExpertParallelSize = m.Int("expert_parallel_size", 1, 1),
-            ContextParallelSize = m.Int("context_parallel_size", 1, 1),
-            Replicas = m.Int("replicas", 1, 1),
-            Microbatches = m.Int("microbatches", 1, 1),
+            TensorParallelSize = m.Int("tensor_parallel_size", d.TensorParallelSize, 1),
+            PipelineParallelSize = m.Int("pipeline_parallel_size", d.PipelineParallelSize, 1),
+            ExpertParallelSize = m.Int("expert_parallel_size", d.ExpertParallelSize, 1),
+            ContextParallelSize = m.Int("context_parallel_size", d.ContextParallelSize, 1),
+            Replicas = m.Int("replicas", d.Replicas, 1),
+            Microbatches = m.Int("microbatches", d.Microbatches, 1),
         };
+        spec = spec with { LayersPerStage = m.Has("layers_per_stage") || spec.PipelineParallelSize != d.PipelineParallelSize ? BindLayersPerStage(m, spec.PipelineParallelSize) : d.LayersPerStage };
         m.Finish();
         return spec;
     }
 
-    private SchedulerSpec BindScheduler(YamlNode? node, YamlNode owner)
+    /// <summary>parallelism.layers_per_stage: one layer count >= 1 per pipeline stage (the sum is checked against the model when the run is built).</summary>
+    private IReadOnlyList<int>? BindLayersPerStage(MapReader m, int pp)
     {
-        var m = new MapReader(this, node, "scheduler", owner);
-        var d = new SchedulerSpec();
+        var node = m.Node("layers_per_stage");
+        if (node is null || IsNull(node)) return null;
+        string path = m.KeyPath("layers_per_stage");
+        string expected = $"a list of {pp} layer counts (one per pipeline stage, each >= 1, summing to the model's layers)";
+        if (node is not YamlSequenceNode seq)
+        {
+            Error(node, path, $"expected {expected}, got {Describe(node)}");
+            return null;
+        }
+        var counts = new List<int>();
+        foreach (var item in seq.Children)
+        {
+            if (item is YamlScalarNode s && int.TryParse(s.Value, System.Globalization.NumberStyles.None, System.Globalization.CultureInfo.InvariantCulture, out int n) && n >= 1)
+                counts.Add(n);
+            else
+            {
+                Error(item, path, $"{Describe(item)} is not a layer count; expected {expected}");
+                return null;
+            }
+        }
+        if (counts.Count != pp)
+        {
+            Error(node, path, $"lists {counts.Count} stages but pipeline_parallel_size is {pp}; expected {expected}");
+            return null;
+        }
+        return counts;
+    }
+
+    private SchedulerSpec BindScheduler(YamlNode? node, YamlNode owner, string path = "scheduler", SchedulerSpec? defaults = null)
+    {
+        var m = new MapReader(this, node, path, owner);
+        var d = defaults ?? new SchedulerSpec();
         string policy = m.Enum("policy", d.Policy, ScenarioEnums.SchedulerPolicies);
         int maxSeqs = m.Int("max_num_seqs", d.MaxNumSeqs, 1);
         int maxTokens = m.Int("max_num_batched_tokens", d.MaxNumBatchedTokens, 1);
@@ -246,7 +361,7 @@ internal sealed partial class ScenarioBinder
             BlockSize = m.Int("block_size", d.BlockSize, 1),
             GpuMemoryUtilization = m.DoubleOrNull("gpu_memory_utilization", 0, minExclusive: true, max: 1.0, nullable: false) ?? d.GpuMemoryUtilization,
             Preemption = m.Enum("preemption", d.Preemption, ScenarioEnums.Preemptions),
-            ChunkSize = m.IntOrNull("chunk_size", 1, nullable: true) ?? (policy == "sarathi" ? 512 : null),
+            ChunkSize = m.IntOrNull("chunk_size", 1, nullable: true) ?? (m.Has("policy") || defaults is null ? (policy == "sarathi" ? 512 : null) : d.ChunkSize),
             EnablePrefixCaching = m.Bool("enable_prefix_caching", d.EnablePrefixCaching),
             KvOffloadingSizeGB = m.DoubleOrNull("kv_offloading_size_gb", 0, minExclusive: true),
         };
@@ -254,7 +369,7 @@ internal sealed partial class ScenarioBinder
             Error(m.Node("kv_offloading_size_gb"), "scheduler.kv_offloading_size_gb",
                 "a CPU KV tier holds blocks evicted from the prefix cache; it needs enable_prefix_caching: true");
         if (maxTokens < maxSeqs && m.Has("max_num_batched_tokens"))
-            Error(m.Node("max_num_batched_tokens"), "scheduler.max_num_batched_tokens",
+            Error(m.Node("max_num_batched_tokens"), m.KeyPath("max_num_batched_tokens"),
                 $"{maxTokens} is smaller than max_num_seqs {maxSeqs}; expected max_num_batched_tokens >= max_num_seqs (as vLLM requires)");
         m.Finish();
         return spec;

@@ -19,6 +19,9 @@ public sealed class ScenarioLocations
     /// <summary>No locations (a scenario built in code): errors point at line 1 of "scenario".</summary>
     public static ScenarioLocations None { get; } = new("scenario", []);
 
+    /// <summary>Every recorded key and its location, in key order.</summary>
+    public IEnumerable<KeyValuePair<string, (string File, int Line)>> Entries => _byKey;
+
     /// <summary>The scenario file as the user named it.</summary>
     public string File => _file;
 
@@ -53,7 +56,7 @@ public static class ScenarioEnums
     public static readonly IReadOnlyList<string> KvDtypes = ["auto", "bf16", "fp16", "fp8", "fp32"];
     public static readonly IReadOnlyList<string> SchedulerPolicies = ["vllm", "sarathi", "orca", "static"];
     public static readonly IReadOnlyList<string> Preemptions = ["recompute", "swap"];
-    public static readonly IReadOnlyList<string> Routers = ["round_robin", "random", "least_outstanding", "least_kv", "power_of_two", "prefix_aware", "session_affinity"];
+    public static readonly IReadOnlyList<string> Routers = ["round_robin", "random", "least_outstanding", "least_kv", "power_of_two", "prefix_aware", "session_affinity", "speed_weighted"];
     public static readonly IReadOnlyList<string> TraceFormats = ["auto", "azure", "vidur", "mooncake", "burstgpt"];
     public static readonly IReadOnlyList<string> ZeroOutputPolicies = ["skip", "one", "error"];
     public static readonly IReadOnlyList<string> ArrivalProcesses = ["poisson", "gamma", "constant", "burst"];

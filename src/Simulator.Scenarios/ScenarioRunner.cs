@@ -9,7 +9,8 @@ using MetricsSlo = Simulator.Inference.Metrics.SloSpec;
 namespace Simulator.Scenarios;
 
 /// <summary>What one run produced: its directory, the headline figures and the wall-clock figures (perf.json).</summary>
-public sealed record RunResult(string Directory, RunSummary Summary, SimulationStats Perf, BuiltScenario Built);
+/// <remarks>With pools, <see cref="Built"/> is the first pool's and <see cref="Pools"/> holds them all.</remarks>
+public sealed record RunResult(string Directory, RunSummary Summary, SimulationStats Perf, BuiltScenario Built, BuiltPools? Pools = null);
 
 /// <summary>One sweep point's outcome: its run directory and summary, or the reason it failed.</summary>
 public sealed record SweepPointOutcome(SweepPoint Point, string Directory, RunSummary? Summary, string? Error);
@@ -31,6 +32,7 @@ public static class ScenarioRunner
     public static RunResult Run(Scenario scenario, string outDir)
     {
         OutputTarget.CheckRunTarget(outDir);
+        if (scenario.Pools.Count > 0) return PoolRunner.Run(scenario, outDir);
         var built = RunBuilder.Build(scenario);
         var plan = built.Plan;
         var slo = new MetricsSlo(scenario.Slo.TtftMs, scenario.Slo.TpotMs, scenario.Slo.Percentile);
@@ -48,24 +50,32 @@ public static class ScenarioRunner
         var scheduler = built.SchedulerConfig();
         var replicas = costModels.Select(c => new ReplicaSetup(c, scheduler, plan.Microbatches)).ToList();
         var faults = FaultPlanning.Settings(built, network is null ? built.Topology.SetPortFactor : network.SetPortFactor);
-        var options = new ServingOptions(scenario.Router, Simulator.Kernel.RandomStreams.DeriveSeed(scenario.Seed, "router"),
+        var serving = new ServingSimulation(sim, source, replicas, ServingOptionsOf(scenario) with { Faults = faults }, accounting, network);
+        var (result, perf) = Simulate(serving);
+        var gpus = GpuRows(built, result.Replicas);
+        var links = network?.LinkRows() ?? accounting.LinkRows();
+        var summary = writer.Commit(new RunEndInputs(perf, Pipelines(result), gpus, links, PrefixCacheTotals(result),
+            faults is null ? null : Availability(result)));
+        return new RunResult(writer.OutputDirectory, summary, perf, built);
+    }
+
+    internal static ServingOptions ServingOptionsOf(Scenario scenario) =>
+        new(scenario.Router, Simulator.Kernel.RandomStreams.DeriveSeed(scenario.Seed, "router"),
             SimDuration.FromSeconds(scenario.Output.TimeseriesIntervalS).Nanoseconds,
             PrefixRouter: new PrefixRouterOptions(scenario.RouterOptions.CacheThreshold, scenario.RouterOptions.BalanceAbsThreshold,
-                scenario.RouterOptions.BalanceRelThreshold), Faults: faults);
-        var serving = new ServingSimulation(sim, source, replicas, options, accounting, network);
+                scenario.RouterOptions.BalanceRelThreshold));
 
+    /// <summary>Runs the serving simulation and times it (the wall clock goes to perf.json only).</summary>
+    internal static (ServingResult Result, SimulationStats Perf) Simulate(ServingSimulation serving)
+    {
         var wall = Stopwatch.StartNew();
         var result = serving.Run();
         wall.Stop();
-
-        var perf = new SimulationStats(result.Events, result.EndNs, wall.Elapsed.TotalSeconds);
-        var pipelines = result.Replicas.Select(r => new ReplicaPipelineStats(r.Replica, r.PipelineActiveNs,
-            r.StageTotals.Select(s => s.BusyNs).ToList())).ToList();
-        var gpus = GpuRows(built, result, costModels);
-        var links = network?.LinkRows() ?? accounting.LinkRows();
-        var summary = writer.Commit(new RunEndInputs(perf, pipelines, gpus, links, PrefixCacheTotals(result), faults is null ? null : Availability(result)));
-        return new RunResult(writer.OutputDirectory, summary, perf, built);
+        return (result, new SimulationStats(result.Events, result.EndNs, wall.Elapsed.TotalSeconds));
     }
+
+    internal static List<ReplicaPipelineStats> Pipelines(ServingResult result) =>
+        result.Replicas.Select(r => new ReplicaPipelineStats(r.Replica, r.PipelineActiveNs, r.StageTotals.Select(s => s.BusyNs).ToList())).ToList();
 
     /// <summary>
     /// Runs every point of a sweep (in parallel, up to <paramref name="jobs"/> at once; results do not depend on
@@ -127,31 +137,40 @@ public static class ScenarioRunner
         return text.Replace('\n', ' ').Replace('\r', ' ');
     }
 
-    private static List<GpuActivity> GpuRows(BuiltScenario built, ServingResult result, IReadOnlyList<RooflineStageCostModel> costModels)
+    /// <summary>
+    /// gpus.csv rows of one (pool's) scenario. With pools, <paramref name="firstGpu"/> and <paramref name="firstReplica"/>
+    /// shift its GPU and replica numbers to the run's, <paramref name="physicalGpusPerNode"/> gives the node, and each row
+    /// carries the pool's name and GPU type.
+    /// </summary>
+    internal static List<GpuActivity> GpuRows(BuiltScenario built, IReadOnlyList<ReplicaStats> replicas,
+        int firstGpu = 0, int firstReplica = 0, int? physicalGpusPerNode = null, string? pool = null)
     {
         var rows = new List<GpuActivity>();
         var byGpu = built.Placement.Rows.ToDictionary(r => r.Gpu);
         var expertLoads = ExpertLoads(built);
-        int perNode = built.Scenario.Cluster.GpusPerNode;
-        for (int gpu = 0; gpu < built.Topology.GpuCount; gpu++)
+        int perNode = physicalGpusPerNode ?? built.Scenario.Cluster.GpusPerNode;
+        string? type = pool is null ? null : built.Gpu.Name;
+        for (int local = 0; local < built.Topology.GpuCount; local++)
         {
-            if (!byGpu.TryGetValue(gpu, out var p))
+            int gpu = firstGpu + local;
+            if (!byGpu.TryGetValue(local, out var p))
             {
-                rows.Add(new GpuActivity(gpu, gpu / perNode, -1, -1, -1, 0, 0, 0, 0, built.Gpu.MemoryGB, 0, 0, 0));
+                rows.Add(new GpuActivity(gpu, gpu / perNode, -1, -1, -1, 0, 0, 0, 0, built.Gpu.MemoryGB, 0, 0, 0, null, pool, type));
                 continue;
             }
             var mem = built.Memory.Stages[p.Stage];
-            var stats = result.Replicas[p.Replica].StageTotals[p.Stage];
+            var stats = replicas[firstReplica + p.Replica].StageTotals[p.Stage];
             double free = Math.Max(0, mem.CapacityGB - mem.WeightsGB - mem.ActivationGB - mem.KvGB - mem.ReserveGB);
             double? load = expertLoads is null ? null : expertLoads[p.TpRank % expertLoads.Length];
-            rows.Add(new GpuActivity(gpu, p.Node, p.Replica, p.Stage, p.TpRank, mem.WeightsGB, mem.KvGB, mem.ActivationGB,
-                mem.ReserveGB, free, stats.BusyNs, stats.ComputeNs + stats.OverheadNs, stats.CommNs, load));
+            rows.Add(new GpuActivity(gpu, physicalGpusPerNode is null ? p.Node : gpu / perNode, firstReplica + p.Replica, p.Stage, p.TpRank,
+                mem.WeightsGB, mem.KvGB, mem.ActivationGB, mem.ReserveGB, free, stats.BusyNs, stats.ComputeNs + stats.OverheadNs, stats.CommNs,
+                load, pool, type));
         }
         return rows;
     }
 
     /// <summary>The run's prefix-cache figures summed over replicas.</summary>
-    private static PrefixCacheSummary PrefixCacheTotals(ServingResult result)
+    internal static PrefixCacheSummary PrefixCacheTotals(ServingResult result)
     {
         var stats = result.Replicas.Select(r => r.PrefixCache ?? PrefixCacheStats.Disabled).ToList();
         return PrefixCacheSummary.From(stats.Any(s => s.Enabled), stats.Sum(s => s.PromptTokens), stats.Sum(s => s.HbmHitTokens),

@@ -36,26 +36,33 @@ public static class ScenarioWriter
         w.Open(0, "precision");
         w.Line(1, "weights", s.Precision.Weights);
         w.Line(1, "kv_cache", s.Precision.KvCache);
-        var p = s.Parallelism;
-        w.Open(0, "parallelism");
-        w.Line(1, "tensor_parallel_size", Int(p.TensorParallelSize));
-        w.Line(1, "pipeline_parallel_size", Int(p.PipelineParallelSize));
-        w.Line(1, "expert_parallel_size", Int(p.ExpertParallelSize));
-        w.Line(1, "context_parallel_size", Int(p.ContextParallelSize));
-        w.Line(1, "replicas", Int(p.Replicas));
-        w.Line(1, "microbatches", Int(p.Microbatches));
-        var sc = s.Scheduler;
-        w.Open(0, "scheduler");
-        w.Line(1, "policy", sc.Policy);
-        w.Line(1, "max_num_seqs", Int(sc.MaxNumSeqs));
-        w.Line(1, "max_num_batched_tokens", Int(sc.MaxNumBatchedTokens));
-        w.Line(1, "enable_chunked_prefill", sc.EnableChunkedPrefill ? "true" : "false");
-        w.Line(1, "block_size", Int(sc.BlockSize));
-        w.Line(1, "gpu_memory_utilization", Num(sc.GpuMemoryUtilization));
-        w.Line(1, "preemption", sc.Preemption);
-        w.Line(1, "chunk_size", sc.ChunkSize is int c ? Int(c) : "null");
-        w.Line(1, "enable_prefix_caching", sc.EnablePrefixCaching ? "true" : "false");
-        w.Line(1, "kv_offloading_size_gb", sc.KvOffloadingSizeGB is double gb ? Num(gb) : "null");
+        WriteParallelism(w, 0, s.Parallelism);
+        WriteScheduler(w, 0, s.Scheduler);
+        if (s.Pools.Count > 0)
+        {
+            w.Open(0, "pools");
+            foreach (var pool in s.Pools)
+            {
+                w.Open(1, YamlText.String(pool.Name));
+                w.Line(2, "role", pool.Role);
+                w.Preset(2, "gpu", pool.Gpu);
+                w.Line(2, "nodes", Int(pool.Nodes));
+                w.Line(2, "gpus_per_node", Int(pool.GpusPerNode));
+                w.Preset(2, "intra_node", pool.IntraNode);
+                WriteParallelism(w, 2, pool.Parallelism);
+                WriteScheduler(w, 2, pool.Scheduler);
+                w.Open(2, "precision");
+                w.Line(3, "weights", pool.Precision.Weights);
+                w.Line(3, "kv_cache", pool.Precision.KvCache);
+            }
+        }
+        // Written with pools, or when set without them (a sweep may add the pools), so that reading back gives the same scenario.
+        if (s.Pools.Count > 0 || s.KvTransfer != new KvTransferSpec() || s.DecodeRouter != "least_outstanding")
+        {
+            w.Open(0, "kv_transfer");
+            w.Line(1, "mode", s.KvTransfer.Mode);
+            w.Line(0, "decode_router", s.DecodeRouter);
+        }
         w.Line(0, "router", s.Router);
         w.Open(0, "router_options");
         w.Line(1, "cache_threshold", Num(s.RouterOptions.CacheThreshold));
@@ -152,6 +159,35 @@ public static class ScenarioWriter
         w.Line(1, "max_retries", Int(f.MaxRetries));
         w.Open(0, "recovery");
         w.Line(1, "weight_load_gbps", Num(f.WeightLoadGBps));
+    }
+
+    private static void WriteParallelism(Writer w, int depth, ParallelismSpec p)
+    {
+        w.Open(depth, "parallelism");
+        int d = depth + 1;
+        w.Line(d, "tensor_parallel_size", Int(p.TensorParallelSize));
+        w.Line(d, "pipeline_parallel_size", Int(p.PipelineParallelSize));
+        w.Line(d, "expert_parallel_size", Int(p.ExpertParallelSize));
+        w.Line(d, "context_parallel_size", Int(p.ContextParallelSize));
+        w.Line(d, "replicas", Int(p.Replicas));
+        w.Line(d, "microbatches", Int(p.Microbatches));
+        if (p.LayersPerStage is { } split) w.Line(d, "layers_per_stage", "[" + string.Join(", ", split.Select(n => Int(n))) + "]");
+    }
+
+    private static void WriteScheduler(Writer w, int depth, SchedulerSpec sc)
+    {
+        w.Open(depth, "scheduler");
+        int d = depth + 1;
+        w.Line(d, "policy", sc.Policy);
+        w.Line(d, "max_num_seqs", Int(sc.MaxNumSeqs));
+        w.Line(d, "max_num_batched_tokens", Int(sc.MaxNumBatchedTokens));
+        w.Line(d, "enable_chunked_prefill", sc.EnableChunkedPrefill ? "true" : "false");
+        w.Line(d, "block_size", Int(sc.BlockSize));
+        w.Line(d, "gpu_memory_utilization", Num(sc.GpuMemoryUtilization));
+        w.Line(d, "preemption", sc.Preemption);
+        w.Line(d, "chunk_size", sc.ChunkSize is int c ? Int(c) : "null");
+        w.Line(d, "enable_prefix_caching", sc.EnablePrefixCaching ? "true" : "false");
+        w.Line(d, "kv_offloading_size_gb", sc.KvOffloadingSizeGB is double gb ? Num(gb) : "null");
     }
 
     private static string Int(long v) => v.ToString(CultureInfo.InvariantCulture);

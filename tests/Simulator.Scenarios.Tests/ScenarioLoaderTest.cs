@@ -172,7 +172,7 @@ public sealed class ScenarioLoaderTest
             "error: s.yaml:2: seed: -1 is out of range; expected an integer >= 0",
             "error: s.yaml:4: cluster.nodez: unknown key; did you mean 'nodes'? allowed: fabric, gpu, gpus_per_node, inter_node, intra_node, nodes, oversubscription",
             "error: s.yaml:6: parallelism.replicas: 0 is out of range; expected an integer >= 1",
-            "error: s.yaml:7: router: 'fastest' is not allowed; expected one of round_robin | random | least_outstanding | least_kv | power_of_two | prefix_aware | session_affinity",
+            "error: s.yaml:7: router: 'fastest' is not allowed; expected one of round_robin | random | least_outstanding | least_kv | power_of_two | prefix_aware | session_affinity | speed_weighted",
             "error: s.yaml:8: workload: a synthetic workload needs a bound; expected requests: N and/or duration_s: S",
             "error: s.yaml:9: workload.arrivals.rate_per_s: missing; expected a number > 0",
             "error: s.yaml:11: workload.output_tokens: expected a token count >= 1 or {dist: ...}, got '0'",

@@ -86,6 +86,7 @@ public sealed class ClusterTopology
     private readonly Link[] _nicRx;
     private readonly Link[] _nodeUp;    // node -> spine
     private readonly Link[] _nodeDown;  // spine -> node
+    private readonly LinkSpec[] _intraByNode;
 
     /// <param name="gpu">The GPU model of every GPU.</param>
     /// <param name="nodes">Number of nodes (>= 1).</param>
@@ -94,9 +95,12 @@ public sealed class ClusterTopology
     /// <param name="interNode">Per-GPU NIC spec (per direction).</param>
     /// <param name="fabric">How GPUs of a node connect.</param>
     /// <param name="fabricOversubscription">Spine oversubscription: a node's uplink carries (gpusPerNode x NIC) / this. 1.0 = non-blocking.</param>
+    /// <param name="intraNodeByNode">Optional: each node's own intra-node link (nodes of different pools side by side); null = <paramref name="intraNode"/> everywhere.</param>
     public ClusterTopology(GpuSpec gpu, int nodes, int gpusPerNode, LinkSpec intraNode, LinkSpec interNode,
-        IntraNodeFabric fabric = IntraNodeFabric.NvSwitch, double fabricOversubscription = 1.0)
+        IntraNodeFabric fabric = IntraNodeFabric.NvSwitch, double fabricOversubscription = 1.0, IReadOnlyList<LinkSpec>? intraNodeByNode = null)
     {
+        if (intraNodeByNode is not null && intraNodeByNode.Count != nodes)
+            throw new ArgumentException($"intraNodeByNode lists {intraNodeByNode.Count} links for {nodes} nodes", nameof(intraNodeByNode));
         ArgumentNullException.ThrowIfNull(gpu);
         ArgumentNullException.ThrowIfNull(intraNode);
         ArgumentNullException.ThrowIfNull(interNode);
@@ -125,17 +129,20 @@ public sealed class ClusterTopology
         _nodeDown = new Link[nodes];
 
         string sw = fabric == IntraNodeFabric.PcieTree ? "pcie" : "nvswitch";
+        _intraByNode = new LinkSpec[nodes];
         for (int node = 0; node < nodes; node++)
         {
+            var nodeIntra = intraNodeByNode?[node] ?? intraNode;
+            _intraByNode[node] = nodeIntra;
             if (fabric == IntraNodeFabric.PairwiseNvLink)
             {
                 _pairByNode ??= new Link[nodes][];
                 var row = new Link[gpusPerNode * gpusPerNode];
-                double perPair = gpusPerNode > 1 ? intraNode.BandwidthGBps / (gpusPerNode - 1) : intraNode.BandwidthGBps;
+                double perPair = gpusPerNode > 1 ? nodeIntra.BandwidthGBps / (gpusPerNode - 1) : nodeIntra.BandwidthGBps;
                 for (int a = 0; a < gpusPerNode; a++)
                     for (int b = 0; b < gpusPerNode; b++)
                         if (a != b)
-                            row[a * gpusPerNode + b] = Add($"n{node}.gpu{a}->gpu{b}", $"n{node}.gpu{Math.Min(a, b)}-gpu{Math.Max(a, b)}", LinkTier.IntraNode, intraNode,
+                            row[a * gpusPerNode + b] = Add($"n{node}.gpu{a}->gpu{b}", $"n{node}.gpu{Math.Min(a, b)}-gpu{Math.Max(a, b)}", LinkTier.IntraNode, nodeIntra,
                                 $"n{node}.gpu{a}", $"n{node}.gpu{b}", perPair);
                 _pairByNode[node] = row;
             }
@@ -144,8 +151,8 @@ public sealed class ClusterTopology
                 for (int l = 0; l < gpusPerNode; l++)
                 {
                     int g = node * gpusPerNode + l;
-                    _up[g] = Add($"n{node}.gpu{l}->{sw}", $"n{node}.gpu{l}.{sw}", LinkTier.IntraNode, intraNode, $"n{node}.gpu{l}", $"n{node}.{sw}", intraNode.BandwidthGBps);
-                    _down[g] = Add($"n{node}.{sw}->gpu{l}", $"n{node}.gpu{l}.{sw}", LinkTier.IntraNode, intraNode, $"n{node}.{sw}", $"n{node}.gpu{l}", intraNode.BandwidthGBps);
+                    _up[g] = Add($"n{node}.gpu{l}->{sw}", $"n{node}.gpu{l}.{sw}", LinkTier.IntraNode, nodeIntra, $"n{node}.gpu{l}", $"n{node}.{sw}", nodeIntra.BandwidthGBps);
+                    _down[g] = Add($"n{node}.{sw}->gpu{l}", $"n{node}.gpu{l}.{sw}", LinkTier.IntraNode, nodeIntra, $"n{node}.{sw}", $"n{node}.gpu{l}", nodeIntra.BandwidthGBps);
                 }
             }
         }
@@ -187,6 +194,9 @@ public sealed class ClusterTopology
     public LinkSpec InterNode { get; }
     public IntraNodeFabric Fabric { get; }
     public double FabricOversubscription { get; }
+
+    /// <summary>The intra-node link of <paramref name="node"/> (the same for every node unless built with per-node links).</summary>
+    public LinkSpec IntraNodeOf(int node) => _intraByNode[node];
 
     /// <summary>Total GPUs (nodes x gpusPerNode).</summary>
     public int GpuCount => Nodes * GpusPerNode;
@@ -274,7 +284,7 @@ public sealed class ClusterTopology
     public double RouteLatencyUs(int srcGpu, int dstGpu)
     {
         if (srcGpu == dstGpu) return 0;
-        return CrossesNodes(srcGpu, dstGpu) ? InterNode.LatencyUs : IntraNode.LatencyUs;
+        return CrossesNodes(srcGpu, dstGpu) ? InterNode.LatencyUs : _intraByNode[srcGpu / GpusPerNode].LatencyUs;
     }
 
     private Link Add(string name, string port, LinkTier tier, LinkSpec spec, string from, string to, double bandwidthGBps)

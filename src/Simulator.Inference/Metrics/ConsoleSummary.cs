@@ -41,6 +41,8 @@ public static class ConsoleSummary
             lines.Add($"Faults: {I(f.Faults.Count)} applied, availability {F(f.Availability * 100, 2)} % of replica-seconds live");
         if (r.Reasons is { } reasons)
             lines.Add("Not completed, by reason: " + string.Join(", ", reasons.Items.Select(x => $"{x.Key} {I(x.Value)}")));
+        if (s.KvTransfer is { } kv)
+            lines.Add($"KV transfer: {I(kv.Transfers)} hand-offs, {F(kv.Bytes / 1e9, 3)} GB, mean {(kv.MeanMs is { } mean ? F(mean, 3) : "-")} ms, p95 {(kv.P95Ms is { } p95 ? F(p95, 3) : "-")} ms (first token -> KV on the decode replica)");
         var simLine = $"Simulation: {I(s.Simulation.Events)} events, {F(s.Simulation.SimulatedS, 3)} s simulated";
         if (perf is { WallSeconds: > 0 } p)
             simLine += $" in {F(p.WallSeconds, 2)} s wall ({F(p.Events / p.WallSeconds, 0)} events/s)";

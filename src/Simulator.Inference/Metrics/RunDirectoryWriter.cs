@@ -7,11 +7,17 @@ namespace Simulator.Inference.Metrics;
 /// <param name="TimelineEventCap">Most events written to timeline.json (the first ones); 0 writes an empty timeline.</param>
 /// <param name="Format">The format of requests, iterations and timeseries (CSV or Parquet).</param>
 /// <param name="Layout">What the timeline's track names say about replicas and stages (null: plain names).</param>
-public sealed record RunWriterOptions(long TimelineEventCap = 200_000, TableFormat Format = TableFormat.Csv, TimelineLayout? Layout = null)
+/// <param name="Pools">With pools: each replica's pool and role, by replica index. Adds <see cref="RunDirectoryWriter.PoolRequestTable"/>
+/// to requests, <c>pool</c> to iterations and <c>pool, gpu_type</c> to gpus.csv (null: no pool columns).</param>
+public sealed record RunWriterOptions(long TimelineEventCap = 200_000, TableFormat Format = TableFormat.Csv, TimelineLayout? Layout = null,
+    IReadOnlyList<ReplicaPool>? Pools = null)
 {
     /// <summary>The defaults.</summary>
     public static RunWriterOptions Default { get; } = new();
 }
+
+/// <summary>The pool a replica belongs to and the phases it serves (<c>prefill</c>, <c>decode</c>, <c>mixed</c>).</summary>
+public sealed record ReplicaPool(string Pool, string Role);
 
 /// <summary>
 /// Writes a run directory as the run goes: requests, iterations and timeseries (CSV or Parquet, see
@@ -42,6 +48,12 @@ public sealed class RunDirectoryWriter : IRunRecorder, IDisposable
         TableColumn.Seconds("start_s"), TableColumn.Seconds("end_s"), TableColumn.Int("batch_size"), TableColumn.Int("prefill_tokens"),
         TableColumn.Int("decode_tokens"), TableColumn.Ms("compute_ms"), TableColumn.Ms("tp_comm_ms"), TableColumn.Ms("ep_comm_ms"),
         TableColumn.Ms("pp_comm_ms"), TableColumn.Ms("cp_comm_ms"), TableColumn.Ms("overhead_ms"), TableColumn.Int("kv_blocks_used"),
+    ];
+
+    /// <summary>requests' extra columns with pools: where the request was prefilled and decoded, and its KV transfer.</summary>
+    public static readonly IReadOnlyList<TableColumn> PoolRequestTable =
+    [
+        TableColumn.Int("prefill_replica"), TableColumn.Int("decode_replica"), TableColumn.Ms("kv_transfer_ms"), TableColumn.Long("kv_transfer_bytes"),
     ];
 
     /// <summary>timeseries' columns and types.</summary>
@@ -86,6 +98,7 @@ public sealed class RunDirectoryWriter : IRunRecorder, IDisposable
     private readonly Dictionary<int, long> _lastSampleNs = [];
     private readonly IDisposable _partial;
     private readonly string? _createdParent;
+    private readonly IReadOnlyList<ReplicaPool>? _pools;
     private bool _closed;
 
     /// <summary>Starts a run directory that <see cref="Commit"/> will place at <paramref name="outputDirectory"/>.</summary>
@@ -103,11 +116,12 @@ public sealed class RunDirectoryWriter : IRunRecorder, IDisposable
         _partial = PartialOutputs.Create(TempDirectory);
         _meta = metadata;
         _metrics = new RunMetricsAccumulator(metadata.Slo);
+        _pools = options.Pools;
         try
         {
             File.WriteAllBytes(Path.Combine(TempDirectory, OutputTarget.RunMarker), []);
-            _requests = OpenTable("requests", options.Format, RequestTable);
-            _iterations = OpenTable("iterations", options.Format, IterationTable);
+            _requests = OpenTable("requests", options.Format, _pools is null ? RequestTable : [.. RequestTable, .. PoolRequestTable]);
+            _iterations = OpenTable("iterations", options.Format, _pools is null ? IterationTable : [.. IterationTable, TableColumn.Text("pool")]);
             _timeseries = OpenTable("timeseries", options.Format, TimeseriesTable);
             _timeline = new TimelineWriter(OpenFile("timeline.json"), options.TimelineEventCap, options.Layout);
         }
@@ -151,6 +165,7 @@ public sealed class RunDirectoryWriter : IRunRecorder, IDisposable
         w.Ns(r.Cost.CpCommNs);
         w.Ns(r.Cost.OverheadNs);
         w.Int(r.KvBlocksUsed);
+        if (_pools is not null) w.Text(_pools[r.Replica].Pool);
         w.EndRow();
         _timeline.Add(r);
     }
@@ -183,8 +198,19 @@ public sealed class RunDirectoryWriter : IRunRecorder, IDisposable
         w.Text(r.SessionId ?? "");
         w.Text(r.Reason ?? "");
         w.Int(r.Retries);
+        if (_pools is not null) WritePoolFields(w, r);
         w.EndRow();
         _timeline.AddRequest(r);
+    }
+
+    private void WritePoolFields(TableWriter w, RequestRecord r)
+    {
+        bool handedOff = r.PrefillReplica >= 0;
+        bool prefillOnly = r.Replica >= 0 && _pools![r.Replica].Role == "prefill";
+        w.Int(handedOff ? r.PrefillReplica : r.Replica);
+        w.Int(handedOff || (r.Replica >= 0 && !prefillOnly) ? r.Replica : -1);
+        w.Ns(r.KvTransferNs);
+        w.Int(r.KvTransferBytes);
     }
 
     /// <inheritdoc />
@@ -314,7 +340,7 @@ public sealed class RunDirectoryWriter : IRunRecorder, IDisposable
 
     private void WriteGpus(IReadOnlyList<GpuActivity> gpus, long spanNs)
     {
-        using var w = OpenCsv("gpus.csv", GpuColumns);
+        using var w = OpenCsv("gpus.csv", _pools is null ? GpuColumns : [.. GpuColumns, "pool", "gpu_type"]);
         foreach (var g in gpus.OrderBy(g => g.Gpu))
         {
             var busy = Fraction(g.BusyNs, spanNs);
@@ -333,6 +359,11 @@ public sealed class RunDirectoryWriter : IRunRecorder, IDisposable
             w.WriteField(MetricFormat.Fixed(g.FreeGB, 3));
             w.WriteField(g.ExpertLoad is { } load ? MetricFormat.Fraction(load) : "");
             w.WriteField(MetricFormat.Integer(g.TpRank));
+            if (_pools is not null)
+            {
+                w.WriteField(g.Pool ?? "");
+                w.WriteField(g.GpuType ?? "");
+            }
             w.EndRecord();
         }
     }

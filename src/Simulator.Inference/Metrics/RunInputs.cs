@@ -17,7 +17,8 @@ public sealed record SloSpec(double? TtftMs, double? TpotMs, double Percentile =
 /// <param name="Slo">The latency objectives.</param>
 /// <param name="PipelineStages">Pipeline-parallel size (stages per replica).</param>
 /// <param name="Microbatches">Microbatches in flight per replica.</param>
-public sealed record RunMetadata(string Scenario, long Seed, SloSpec Slo, int PipelineStages = 1, int Microbatches = 1);
+/// <param name="Disaggregated">Prefill and decode pools: summary.json gets <c>kv_transfer</c>.</param>
+public sealed record RunMetadata(string Scenario, long Seed, SloSpec Slo, int PipelineStages = 1, int Microbatches = 1, bool Disaggregated = false);
 
 /// <summary>One GPU's placement, memory plan and activity over the run (a row of gpus.csv).</summary>
 /// <param name="Gpu">Global GPU index.</param>
@@ -34,10 +35,12 @@ public sealed record RunMetadata(string Scenario, long Seed, SloSpec Slo, int Pi
 /// <param name="ComputeNs">Time spent computing.</param>
 /// <param name="CommNs">Time spent in collectives (not overlapped with compute).</param>
 /// <param name="ExpertLoad">For MoE: this GPU's share of routed expert tokens divided by the mean share (1 = balanced); null otherwise.</param>
+/// <param name="Pool">With pools: the pool the GPU belongs to (null without pools or outside every pool's replicas).</param>
+/// <param name="GpuType">With pools: the GPU's type (each pool has its own).</param>
 public sealed record GpuActivity(
     int Gpu, int Node, int Replica, int Stage, int TpRank,
     double WeightsGB, double KvCapacityGB, double ActivationGB, double ReserveGB, double FreeGB,
-    long BusyNs, long ComputeNs, long CommNs, double? ExpertLoad = null);
+    long BusyNs, long ComputeNs, long CommNs, double? ExpertLoad = null, string? Pool = null, string? GpuType = null);
 
 /// <summary>One link's capacity and use over the run (a row of links.csv).</summary>
 /// <param name="Link">Link name (unique).</param>

@@ -22,6 +22,8 @@ public sealed class RunMetricsAccumulator
     private readonly SortedDictionary<string, long> _reasons = new(StringComparer.Ordinal);
     private long _inputTokens, _outputTokens;
     private long _firstArrivalNs = long.MaxValue, _lastCompletionNs = long.MinValue;
+    private readonly List<float> _kvTransferMs = [];
+    private long _kvTransferBytes;
 
     /// <summary>An empty accumulator judging requests against <paramref name="slo"/>.</summary>
     public RunMetricsAccumulator(SloSpec slo)
@@ -45,6 +47,11 @@ public sealed class RunMetricsAccumulator
         ArgumentNullException.ThrowIfNull(r);
         _firstArrivalNs = Math.Min(_firstArrivalNs, r.ArrivalNs);
         if (r.Reason is { } reason) _reasons[reason] = _reasons.GetValueOrDefault(reason) + 1;
+        if (r.KvTransferNs is { } kvNs)
+        {
+            _kvTransferMs.Add((float)(kvNs / 1e6));
+            _kvTransferBytes += r.KvTransferBytes;
+        }
         switch (r.Status)
         {
             case RequestStatus.Completed:
@@ -100,7 +107,14 @@ public sealed class RunMetricsAccumulator
         return new RunSummary(meta.Scenario, meta.Seed,
             new RequestCounts(Count, _completed, _rejected, _failed, _unfinished, _reasons.Count > 0 ? new ReasonCounts(_reasons.ToList()) : null),
             ttft, tpot, e2e, queue, throughput, slo, pipeline, sim, Memory(end.Gpus), Experts(end.Gpus), itl, end.PrefixCache,
-            end.Faults is { } f ? f with { Availability = MetricFormat.Round(f.Availability, d) } : null);
+            end.Faults is { } f ? f with { Availability = MetricFormat.Round(f.Availability, d) } : null,
+            meta.Disaggregated ? KvTransfer() : null);
+    }
+
+    private KvTransferSummary KvTransfer()
+    {
+        var kv = Rounded(LatencyStats.FromSorted(SortedSpan(_kvTransferMs)));
+        return new KvTransferSummary(_kvTransferBytes, _kvTransferMs.Count, kv.Count > 0 ? kv.Mean : null, kv.Count > 0 ? kv.P95 : null);
     }
 
     /// <summary>

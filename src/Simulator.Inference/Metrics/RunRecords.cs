@@ -16,11 +16,15 @@ public readonly record struct IterationRecord(
 /// found in the CPU tier (both at the first admission); <see cref="SessionId"/> is the workload's session, if any.
 /// <see cref="Retries"/> counts how often the router re-sent it after its replica went down; <see cref="Reason"/> says
 /// why a request did not complete (one of <see cref="RequestReasons"/>; null for completed ones).
+/// With disaggregated pools, <see cref="Replica"/> is the decode replica and <see cref="PrefillReplica"/> the prefill one
+/// (-1 when the request was not handed off); <see cref="KvTransferNs"/> runs from the first token until the KV was on the
+/// decode replica, <see cref="KvTransferBytes"/> is what moved.
 /// </summary>
 public sealed record RequestRecord(
     long RequestId, long ArrivalNs, int Replica, int InputTokens, int OutputTokens, int GeneratedTokens,
     int CachedTokens, RequestStatus Status, long? FirstTokenNs, long? CompletionNs, long? ScheduledNs, int Preemptions,
-    int CpuCachedTokens = 0, string? SessionId = null, int Retries = 0, string? Reason = null);
+    int CpuCachedTokens = 0, string? SessionId = null, int Retries = 0, string? Reason = null,
+    int PrefillReplica = -1, long? KvTransferNs = null, long KvTransferBytes = 0);
 
 /// <summary>
 /// A replica's state at one sampling instant; token and completion counts are since the previous sample.

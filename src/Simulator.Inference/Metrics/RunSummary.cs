@@ -49,6 +49,12 @@ public sealed record SimulationSummary(long Events, double SimulatedS);
 /// <summary>The memory plan of the GPU with the least free memory (ties: lowest index), GB.</summary>
 public sealed record MemorySummary(int Gpus, int Gpu, double WeightsGB, double KvCapacityGB, double ActivationGB, double ReserveGB, double FreeGB);
 
+/// <summary>
+/// KV moved from prefill to decode replicas (disaggregated pools): total bytes over the hand-offs of requests that
+/// reached their decode replica, and the time from first token until the KV was there (mean, p95 in ms).
+/// </summary>
+public sealed record KvTransferSummary(long Bytes, long Transfers, double? MeanMs, double? P95Ms);
+
 /// <summary>MoE routing balance: the most loaded GPU's expert load over the mean load (1 = balanced).</summary>
 public sealed record ExpertSummary(double HotspotRatio);
 
@@ -85,4 +91,5 @@ public sealed record RunSummary(
     ExpertSummary? Experts,
     LatencyStats? ItlMs = null,
     PrefixCacheSummary? PrefixCache = null,
-    FaultSummary? Faults = null);
+    FaultSummary? Faults = null,
+    KvTransferSummary? KvTransfer = null);

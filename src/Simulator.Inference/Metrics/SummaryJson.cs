@@ -111,6 +111,15 @@ public static class SummaryJson
                 w.WriteEndObject();
             }
             if (s.Faults is { } f) WriteFaults(w, f);
+            if (s.KvTransfer is { } kv)
+            {
+                w.WriteStartObject("kv_transfer");
+                w.WriteNumber("bytes", kv.Bytes);
+                w.WriteNumber("transfers", kv.Transfers);
+                WriteNullable(w, "mean_ms", kv.MeanMs);
+                WriteNullable(w, "p95_ms", kv.P95Ms);
+                w.WriteEndObject();
+            }
             w.WriteEndObject();
         }
         stream.WriteByte((byte)'\n');
@@ -142,6 +151,9 @@ public static class SummaryJson
             ? new ReasonCounts(rs.EnumerateObject().Select(p => new KeyValuePair<string, long>(p.Name, p.Value.GetInt64())).ToList())
             : null;
         FaultSummary? faults = r.TryGetProperty("availability", out var av) ? ReadFaults(av.GetDouble(), r.GetProperty("faults")) : null;
+        KvTransferSummary? kvTransfer = r.TryGetProperty("kv_transfer", out var kv)
+            ? new KvTransferSummary(kv.GetProperty("bytes").GetInt64(), kv.GetProperty("transfers").GetInt64(), ReadNullable(kv, "mean_ms"), ReadNullable(kv, "p95_ms"))
+            : null;
         return new RunSummary(
             r.GetProperty("scenario").GetString() ?? "",
             r.GetProperty("seed").GetInt64(),
@@ -159,7 +171,7 @@ public static class SummaryJson
             new PipelineSummary(pipe.GetProperty("stages").GetInt32(), pipe.GetProperty("microbatches").GetInt32(),
                 pipe.GetProperty("bubble_fraction").GetDouble()),
             new SimulationSummary(sim.GetProperty("events").GetInt64(), sim.GetProperty("simulated_s").GetDouble()),
-            memory, experts, r.TryGetProperty("itl_ms", out var itl) ? ReadStats(itl) : null, prefix, faults);
+            memory, experts, r.TryGetProperty("itl_ms", out var itl) ? ReadStats(itl) : null, prefix, faults, kvTransfer);
     }
 
     private static void WriteFaults(Utf8JsonWriter w, FaultSummary f)

@@ -17,6 +17,11 @@ public interface IReplicaLoad
 
     /// <summary>Leading prompt tokens of <paramref name="request"/> the replica has cached (GPU or CPU tier, whole blocks); 0 without prefix caching.</summary>
     int CachedPrefixTokens(Request request) => 0;
+    /// <summary>
+    /// How long the replica takes for a reference unit of work (one 1,024-token prefill through every stage, ns):
+    /// lets a router weigh replicas of different GPUs. 1 where unknown.
+    /// </summary>
+    double ReferenceWorkNs => 1;
 }
 
 /// <summary>Whether a replica serves: live, down (a GPU or node of it failed), or loading its weights after the repair.</summary>
@@ -45,6 +50,8 @@ public sealed partial class Replica : IReplicaLoad
     private readonly int _watermarkBlocks;
 
     private int _runningCount;
+    private int _handedOff;   // prefilled here, KV still held until the decode side has it
+    private int _incoming;    // KV blocks reserved here for a transfer still under way
     private int _groupsInFlight;
     private int _epoch;                 // bumped when the replica goes down: stage events of abandoned batches are ignored
     private readonly double[] _computeSlowdown;
@@ -67,6 +74,9 @@ public sealed partial class Replica : IReplicaLoad
         if (setup.CostModel.Stages < 1) throw new ArgumentException("the cost model has no pipeline stage", nameof(setup));
         if (setup.Microbatches < 1) throw new ArgumentException($"microbatches must be at least 1, got {setup.Microbatches}", nameof(setup));
         Index = index;
+        Role = setup.Role;
+        KvBytesPerToken = setup.KvBytesPerToken;
+        Layers = setup.Layers;
         _sim = sim;
         _cost = setup.CostModel;
         Config = setup.Scheduler;
@@ -91,6 +101,21 @@ public sealed partial class Replica : IReplicaLoad
     }
 
     public int Index { get; }
+
+    /// <summary>Which phases the replica serves (<see cref="ReplicaRole"/>).</summary>
+    public ReplicaRole Role { get; }
+
+    /// <summary>KV bytes of one token over the whole model (what a hand-off moves per prompt token).</summary>
+    public long KvBytesPerToken { get; }
+
+    /// <summary>The model's layers.</summary>
+    public int Layers { get; }
+
+    /// <summary>Prefill role: called when a sequence's first token is out and its KV must move; the replica keeps its blocks until <see cref="ReleaseHandedOff"/>.</summary>
+    internal Action<Replica, Sequence>? HandOff { get; set; }
+
+    /// <summary>Called after finished sequences freed KV blocks (a decode replica's pending hand-offs may now fit).</summary>
+    internal Action<Replica>? BlocksFreed { get; set; }
     public SchedulerConfig Config { get; }
     public KvBlockManager Kv { get; }
     public int Stages { get; }
@@ -109,7 +134,7 @@ public sealed partial class Replica : IReplicaLoad
     /// <summary>Sequences that hold KV on the GPU, in every group.</summary>
     public int RunningCount => _runningCount;
 
-    public int Outstanding => Waiting.Count + Swapped.Count + _runningCount;
+    public int Outstanding => Waiting.Count + Swapped.Count + _runningCount + _handedOff + _incoming;
 
     /// <summary>Live (serving), down (a GPU or node of it failed) or loading its weights after recovering.</summary>
     public ReplicaState State { get; private set; } = ReplicaState.Live;
@@ -123,6 +148,19 @@ public sealed partial class Replica : IReplicaLoad
     /// <summary>The factor a straggler multiplies stage <paramref name="stage"/>'s compute time by (1 = healthy).</summary>
     public double ComputeSlowdown(int stage) => _computeSlowdown[stage];
     public double KvUtilization => Kv.Utilization;
+
+    /// <inheritdoc />
+    public double ReferenceWorkNs => _referenceWorkNs ??= ReferenceWork();
+
+    private double? _referenceWorkNs;
+
+    private double ReferenceWork()
+    {
+        long ns = 0;
+        var work = new[] { new SequenceWork(1024, 0) };
+        for (int s = 0; s < Stages; s++) ns += _cost.Estimate(s, work).StageBusyNs;
+        return Math.Max(1, ns);
+    }
 
     /// <summary>The running sequences of microbatch group <paramref name="group"/>, oldest admission first.</summary>
     public IReadOnlyList<Sequence> RunningOf(int group) => _groups[group].Running;
@@ -182,7 +220,8 @@ public sealed partial class Replica : IReplicaLoad
     /// <summary>Why the replica can never serve <paramref name="request"/>, or null when it can.</summary>
     public string? WhyNeverServable(Request request)
     {
-        long maxTokens = (long)request.InputTokens + Math.Max(0, request.OutputTokens);
+        // A prefill replica holds the prompt and the one slot of the first token, never the whole output.
+        long maxTokens = (long)request.InputTokens + (Role == ReplicaRole.Prefill ? 1 : Math.Max(0, request.OutputTokens));
         if (Kv.BlocksFor(maxTokens) > Kv.CapacityBlocks - _watermarkBlocks)
             return $"prompt + output = {maxTokens} tokens need {Kv.BlocksFor(maxTokens)} KV blocks; the replica can give {Kv.CapacityBlocks - _watermarkBlocks}";
         if (!_scheduler.CanEverSchedule(request))
@@ -198,13 +237,7 @@ public sealed partial class Replica : IReplicaLoad
         if (seq.Replica != Index) throw new ArgumentException($"request {seq.Request.Id} was built for replica {seq.Replica}, not {Index}", nameof(seq));
         if (!IsLive) throw new InvalidOperationException($"replica {Index} is {State.ToString().ToLowerInvariant()}; routers pick live replicas only");
         Waiting.PushBack(seq);
-        // Implementation note: the scheduler runs after every other event at this instant (priority 1), so
-        // requests arriving together are batched together, as an engine's step loop would see them.
-        if (!_kickPending)
-        {
-            _kickPending = true;
-            _sim.Schedule(SimDuration.Zero, _kick, 0, priority: 1);
-        }
+        Kick();
         return seq;
     }
 
@@ -549,8 +582,14 @@ public sealed partial class Replica : IReplicaLoad
                 seq.State = SequenceState.Finished;
                 anyFinished = true;
             }
+            else if (HandOff != null)
+            {
+                seq.State = SequenceState.Transferring;
+                anyFinished = true;
+            }
         }
         if (gapRunCount > 0) _recorder.OnTokenGaps(gapRunNs, gapRunCount);
+        List<Sequence>? handedOff = null;
         if (anyFinished)
         {
             var running = g.Running;
@@ -558,7 +597,14 @@ public sealed partial class Replica : IReplicaLoad
             for (int i = 0; i < running.Count; i++)
             {
                 var seq = running[i];
-                if (seq.State == SequenceState.Finished)
+                if (seq.State == SequenceState.Transferring)
+                {
+                    seq.Group = -1;
+                    _runningCount--;
+                    _handedOff++;
+                    (handedOff ??= new List<Sequence>()).Add(seq);
+                }
+                else if (seq.State == SequenceState.Finished)
                 {
                     ReleaseBlocks(seq);
                     seq.HeldBlocks = 0;
@@ -581,7 +627,58 @@ public sealed partial class Replica : IReplicaLoad
         g.InFlight = false;
         g.Cost = null;
         if (--_groupsInFlight == 0) _pipelineActiveNs += now - _activeSinceNs;
+        if (handedOff != null) foreach (var seq in handedOff) HandOff!(this, seq);
+        if (anyFinished) BlocksFreed?.Invoke(this);
         TryScheduleIdleGroups(group);
+    }
+
+    // ---------------------------------------------------------------- disaggregated hand-off
+
+    /// <summary>Prefill side: the decode replica has the KV of <paramref name="seq"/>; its blocks here are freed.</summary>
+    internal void ReleaseHandedOff(Sequence seq)
+    {
+        Kv.Release(seq.HeldBlocks);
+        seq.HeldBlocks = 0;
+        seq.State = SequenceState.Finished;
+        _handedOff--;
+        Kick();
+    }
+
+    /// <summary>Decode side: reserves <paramref name="blocks"/> KV blocks above the watermark for a transfer; false when they do not fit now.</summary>
+    internal bool TryReserveIncoming(int blocks)
+    {
+        if (!Kv.CanAllocate(blocks, _watermarkBlocks)) return false;
+        Kv.Allocate(blocks);
+        _incoming++;
+        return true;
+    }
+
+    /// <summary>Decode side: the KV of a sequence prefilled on another replica arrived into <paramref name="blocks"/> reserved blocks; it joins the least loaded microbatch group and decodes.</summary>
+    internal Sequence AcceptTransferred(Sequence prefilled, int blocks, long kvTransferNs, long kvTransferBytes)
+    {
+        var seq = new Sequence(prefilled, Index, kvTransferNs, kvTransferBytes)
+        {
+            HeldBlocks = blocks,
+            State = SequenceState.Running,
+        };
+        int group = 0;
+        for (int g = 1; g < _groups.Length; g++)
+            if (_groups[g].Running.Count < _groups[group].Running.Count) group = g;
+        seq.Group = group;
+        _groups[group].Running.Add(seq);
+        _runningCount++;
+        _incoming--;
+        Kick();
+        return seq;
+    }
+
+    // Implementation note: the scheduler runs after every other event at this instant (priority 1), so
+    // requests arriving together are batched together, as an engine's step loop would see them.
+    private void Kick()
+    {
+        if (_kickPending) return;
+        _kickPending = true;
+        _sim.Schedule(SimDuration.Zero, _kick, 0, priority: 1);
     }
 
     internal static RequestRecord ToRecord(Sequence seq, RequestStatus status, long nowNs, string? reason = null)
@@ -589,7 +686,7 @@ public sealed partial class Replica : IReplicaLoad
         var r = seq.Request;
         return new RequestRecord(r.Id, r.ArrivalNs, seq.Replica, r.InputTokens, r.OutputTokens, seq.GeneratedTokens,
             seq.CachedTokens, status, seq.FirstTokenNs, status == RequestStatus.Completed ? nowNs : null, seq.ScheduledNs, seq.Preemptions,
-            seq.CpuCachedTokens, r.Session, seq.Retries, reason);
+            seq.CpuCachedTokens, r.Session, seq.Retries, reason, seq.PrefillReplica, seq.KvTransferNs, seq.KvTransferBytes);
     }
 
     /// <summary>Every sequence still held (waiting, swapped, running), for end-of-run records.</summary>

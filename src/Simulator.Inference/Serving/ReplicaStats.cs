@@ -3,7 +3,14 @@ using Simulator.Inference.Cost;
 namespace Simulator.Inference.Serving;
 
 /// <summary>How to build one replica: its cost model (which fixes the stage count), scheduler settings and microbatches.</summary>
-public sealed record ReplicaSetup(IStageCostModel CostModel, SchedulerConfig Scheduler, int Microbatches = 1);
+/// <param name="CostModel">Prices each batch on each stage (fixes the stage count).</param>
+/// <param name="Scheduler">Scheduler settings and KV capacity.</param>
+/// <param name="Microbatches">Batches in flight in the replica's pipeline.</param>
+/// <param name="Role">Mixed (both phases), Prefill (prompts and first tokens, then hands the KV to a decode replica) or Decode.</param>
+/// <param name="KvBytesPerToken">KV bytes of one token over the whole model (all layers and KV heads, not per GPU): what a hand-off moves per prompt token.</param>
+/// <param name="Layers">The model's layers (a layerwise transfer streams one layer's share at a time).</param>
+public sealed record ReplicaSetup(IStageCostModel CostModel, SchedulerConfig Scheduler, int Microbatches = 1,
+    ReplicaRole Role = ReplicaRole.Mixed, long KvBytesPerToken = 0, int Layers = 1);
 
 /// <summary>
 /// One pipeline stage's totals over a run. <see cref="BusyNs"/> is the time the stage's GPUs were occupied;

@@ -3,7 +3,7 @@ using Simulator.Inference.Workload;
 namespace Simulator.Inference.Serving;
 
 /// <summary>Where a sequence is in its replica.</summary>
-public enum SequenceState { Waiting, Running, Swapped, Finished }
+public enum SequenceState { Waiting, Running, Swapped, Finished, Transferring }
 
 /// <summary>
 /// A request's mutable serving state inside one replica: how much of its prompt has KV, how many
@@ -34,12 +34,38 @@ public sealed class Sequence
         ScheduledNs = previous.ScheduledNs;
         Preemptions = previous.Preemptions;
         Retries = previous.Retries + 1;
+    /// <summary>A decode replica's copy of a sequence prefilled elsewhere: its KV arrived, its first token was emitted.</summary>
+    internal Sequence(Sequence prefilled, int replica, long kvTransferNs, long kvTransferBytes)
+        : this(prefilled.Request, replica)
+    {
+        PrefillTargetTokens = prefilled.PrefillTargetTokens;
+        ComputedTokens = prefilled.ComputedTokens;
+        GeneratedTokens = prefilled.GeneratedTokens;
+        Preemptions = prefilled.Preemptions;
+        ScheduledNs = prefilled.ScheduledNs;
+        FirstTokenNs = prefilled.FirstTokenNs;
+        LastTokenNs = prefilled.LastTokenNs; // the second token's gap (ITL) then carries the transfer
+        PrefillReplica = prefilled.Replica;
+        KvTransferNs = kvTransferNs;
+        KvTransferBytes = kvTransferBytes;
+        Retries = prefilled.Retries;
+        CachedTokens = prefilled.CachedTokens;
+        CpuCachedTokens = prefilled.CpuCachedTokens;
+        Admitted = true; // its prefix lookup was counted on the prefill replica
     }
 
     public Request Request { get; }
 
     /// <summary>How often the router re-sent the request because its replica went down.</summary>
     public int Retries { get; }
+    /// <summary>For a sequence prefilled on another replica: that replica; -1 otherwise.</summary>
+    public int PrefillReplica { get; } = -1;
+
+    /// <summary>Time from the first token until the KV was on this replica (ns), for a sequence prefilled elsewhere.</summary>
+    public long? KvTransferNs { get; }
+
+    /// <summary>KV bytes moved to this replica from the prefill replica.</summary>
+    public long KvTransferBytes { get; }
 
     /// <summary>Index of the replica the router sent it to.</summary>
     public int Replica { get; }

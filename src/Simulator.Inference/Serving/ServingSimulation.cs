@@ -45,6 +45,9 @@ public sealed class ServingSimulation
     private readonly ServingOptions _options;
     private readonly Replica[] _replicas;
     private readonly IRouter _router;
+    private readonly int[] _entry;              // replicas that take new requests (mixed and prefill), in index order
+    private readonly IReplicaLoad[] _entryLoads;
+    private readonly KvHandoff? _handoff;
     private readonly ArrivalHandler _arrival;
     private readonly SampleHandler _sampler;
     private IEnumerator<Request>? _source;
@@ -61,7 +64,7 @@ public sealed class ServingSimulation
     private bool _ran;
 
     public ServingSimulation(Simulation sim, IWorkloadSource workload, IReadOnlyList<ReplicaSetup> replicas,
-        ServingOptions options, IRunRecorder recorder, IStageExecutor? executor = null)
+        ServingOptions options, IRunRecorder recorder, IStageExecutor? executor = null, DisaggregationOptions? disaggregation = null)
     {
         _sim = sim ?? throw new ArgumentNullException(nameof(sim));
         _workload = workload ?? throw new ArgumentNullException(nameof(workload));
@@ -77,6 +80,14 @@ public sealed class ServingSimulation
         _replicas = new Replica[replicas.Count];
         for (int i = 0; i < replicas.Count; i++)
             _replicas[i] = new Replica(i, sim, replicas[i], executor, recorder, OnFinished);
+        _entry = Enumerable.Range(0, _replicas.Length).Where(i => _replicas[i].Role != ReplicaRole.Decode).ToArray();
+        _entryLoads = _entry.Select(i => (IReplicaLoad)_replicas[i]).ToArray();
+        if (_entry.Length == 0) throw new ArgumentException("at least one replica must take new requests (role mixed or prefill)", nameof(replicas));
+        if (_replicas.Any(r => r.Role == ReplicaRole.Prefill))
+        {
+            if (disaggregation is null) throw new ArgumentException("prefill replicas need disaggregation options (decode router, KV transport)", nameof(disaggregation));
+            _handoff = new KvHandoff(sim, _replicas, disaggregation, OnHandOffRejected);
+        }
         _arrival = new ArrivalHandler(this);
         _sampler = new SampleHandler(this);
         if (options.Faults is { } faults)
@@ -143,15 +154,16 @@ public sealed class ServingSimulation
     {
         if (_faults is null)
         {
-            int target = _router.Route(request, _replicas);
-            if ((uint)target >= (uint)_replicas.Length)
-                throw new InvalidOperationException($"router {_router.Name} chose replica {target} of {_replicas.Length}");
-            return target;
+            // New requests go to the replicas that take them (mixed and prefill roles), in index order.
+            int pick0 = _router.Route(request, _entryLoads);
+            if ((uint)pick0 >= (uint)_entry.Length)
+                throw new InvalidOperationException($"router {_router.Name} chose replica {pick0} of {_entry.Length}");
+            return _entry[pick0];
         }
         if (_liveStale)
         {
             _live.Clear();
-            foreach (var r in _replicas) if (r.IsLive) _live.Add(r);
+            foreach (var i in _entry) if (_replicas[i].IsLive) _live.Add(_replicas[i]);
             _liveStale = false;
         }
         if (_live.Count == 0) return -1;
@@ -245,6 +257,15 @@ public sealed class ServingSimulation
         _completed++;
     }
 
+    private void OnHandOffRejected(Sequence seq, Replica prefill, string why)
+    {
+        _rejected++;
+        var r = seq.Request;
+        _recorder.OnRequestFinished(new RequestRecord(r.Id, r.ArrivalNs, prefill.Index, r.InputTokens, r.OutputTokens,
+            seq.GeneratedTokens, seq.CachedTokens, RequestStatus.Rejected, seq.FirstTokenNs, null, seq.ScheduledNs, seq.Preemptions,
+            seq.CpuCachedTokens, r.Session, seq.Retries, RequestReasons.TooLongForKv));
+    }
+
     private void OnSample()
     {
         long now = _sim.NowNs;
@@ -265,6 +286,7 @@ public sealed class ServingSimulation
     {
         var left = new List<Sequence>();
         foreach (var r in _replicas) left.AddRange(r.ActiveSequences());
+        if (_handoff != null) left.AddRange(_handoff.InTransit().Select(t => t.Seq));
         left.Sort((a, b) => a.Request.Id.CompareTo(b.Request.Id));
         foreach (var seq in left)
             _recorder.OnRequestFinished(Replica.ToRecord(seq, RequestStatus.Unfinished, _sim.NowNs, RequestReasons.RunEnded));
