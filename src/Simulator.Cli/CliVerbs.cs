@@ -116,8 +116,9 @@ public static class CliVerbs
                 stages = plan.Stages.Select(s => new
                 {
                     stage = s.Stage, layers = s.Layers, capacity_gb = Round(s.CapacityGB), weights_gb = Round(s.WeightsGB),
-                    activation_gb = Round(s.ActivationGB), reserve_gb = Round(s.ReserveGB), kv_gb = Round(s.KvGB),
-                    kv_capacity_tokens = s.KvCapacityTokens,
+                    activation_gb = Round(s.ActivationGB), non_torch_gb = Round(s.NonTorchGB), cuda_graph_gb = Round(s.CudaGraphGB),
+                    runtime_gb = Round(s.RuntimeGB), reserve_gb = Round(s.ReserveGB), kv_gb = Round(s.KvGB),
+                    kv_capacity_tokens = s.KvCapacityTokens, accounting = s.Accounting,
                 }),
             };
             Console.WriteLine(JsonSerializer.Serialize(o));
@@ -125,7 +126,8 @@ public static class CliVerbs
         else
         {
             Console.WriteLine($"{scenario.Name}: {built.Model.Name} ({Precision.Name(built.Precision.Weights)} weights, {Precision.Name(built.Precision.KvCache)} KV) on {built.Gpu.Name}, " +
-                $"TP={built.Plan.Tp} PP={built.Plan.Pp} EP={built.Plan.Ep} CP={built.Plan.Cp} x {built.Plan.Replicas} replicas");
+                $"TP={built.Plan.Tp} PP={built.Plan.Pp} EP={built.Plan.Ep} CP={built.Plan.Cp} x {built.Plan.Replicas} replicas; " +
+                $"memory accounting {built.MemoryAccounting.Name} ({MemoryRuleText(built.MemoryAccounting.Rule)})");
             foreach (var line in plan.Describe().Split('\n')) Console.WriteLine("  " + line);
             Console.WriteLine(plan.Fits
                 ? $"fits: KV capacity {plan.KvCapacityTokens.ToString("N0", Inv)} tokens = {plan.KvBlocks.ToString("N0", Inv)} blocks of {plan.BlockSize} per replica"
@@ -274,4 +276,11 @@ public static class CliVerbs
         var rel = Path.GetRelativePath(Directory.GetCurrentDirectory(), path);
         return rel.StartsWith("..", StringComparison.Ordinal) ? path : rel;
     }
+
+    private static string MemoryRuleText(Simulator.Inference.Memory.MemoryBudgetRule rule) => rule switch
+    {
+        Simulator.Inference.Memory.MemoryBudgetRule.Vllm => "KV = gpu_memory_utilization x CUDA total - weights - profile-run peak - non-torch - CUDA graphs",
+        Simulator.Inference.Memory.MemoryBudgetRule.TrtLlm => "KV = free_gpu_memory_fraction (gpu_memory_utilization) x (CUDA total - runtime - weights - activations)",
+        _ => "KV = gpu_memory_utilization x datasheet GB - weights - activations",
+    };
 }

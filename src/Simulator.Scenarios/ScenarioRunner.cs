@@ -129,10 +129,9 @@ public static class ScenarioRunner
             }
             var mem = built.Memory.Stages[p.Stage];
             var stats = result.Replicas[p.Replica].StageTotals[p.Stage];
-            double free = Math.Max(0, mem.CapacityGB - mem.WeightsGB - mem.ActivationGB - mem.KvGB - mem.ReserveGB);
             double? load = expertLoads is null ? null : expertLoads[p.TpRank % expertLoads.Length];
             rows.Add(new GpuActivity(gpu, p.Node, p.Replica, p.Stage, p.TpRank, mem.WeightsGB, mem.KvGB, mem.ActivationGB,
-                mem.ReserveGB, free, stats.BusyNs, stats.ComputeNs + stats.OverheadNs, stats.CommNs, load));
+                mem.HeldBackGB, mem.FreeGB, stats.BusyNs, stats.ComputeNs + stats.OverheadNs, stats.CommNs, load));
         }
         return rows;
     }

@@ -37,7 +37,7 @@ public sealed record CalibrationProfile(
     };
 
     /// <summary>Engine-overhead presets accepted by <see cref="WithEngine"/> (scenario key <c>engine</c>).</summary>
-    public static IReadOnlyList<string> EngineNames { get; } = new[] { "vllm", "splitwise", "none" };
+    public static IReadOnlyList<string> EngineNames { get; } = new[] { "vllm", "trtllm", "splitwise", "none" };
 
     /// <summary>
     /// The same kernel terms with the engine (host-side) terms of <paramref name="engine"/>:
@@ -49,6 +49,8 @@ public sealed record CalibrationProfile(
     /// (graph replay hides the launch that isolated kernel timings include). An ESTIMATE (no whole-iteration
     /// timings of such an engine are in the calibration data); it gives ~7.3 ms per decode step of Llama-3.1-8B
     /// at batch 1 on H100, near the ~7 ms commonly reported.</item>
+    /// <item><c>trtllm</c>: TensorRT-LLM (C++ executor, CUDA graphs): the same host terms as <c>vllm</c>, an ESTIMATE; it
+    /// differs in memory accounting (<see cref="Memory.MemoryAccounting.ForEngine"/>).</item>
     /// <item><c>none</c>: kernels only.</item>
     /// </list>
     /// </summary>
@@ -60,11 +62,11 @@ public sealed record CalibrationProfile(
             PerTokenOverheadUs = A100.PerTokenOverheadUs, CpuFloorPerLayerUs = A100.CpuFloorPerLayerUs,
             Name = Name + "+splitwise-engine",
         },
-        "vllm" => this with
+        "vllm" or "trtllm" => this with
         {
             IterationOverheadUs = 300, PerSequenceOverheadUs = 10, PerTokenOverheadUs = 1, CpuFloorPerLayerUs = 0,
             KernelLaunchUs = Math.Min(KernelLaunchUs, 3.0),
-            Name = Name + "+vllm-engine",
+            Name = Name + (engine.Trim().Equals("trtllm", StringComparison.OrdinalIgnoreCase) ? "+trtllm-engine" : "+vllm-engine"),
         },
         "none" => KernelsOnly(),
         _ => throw new ArgumentException($"engine '{engine}': allowed {string.Join(", ", EngineNames)}"),
