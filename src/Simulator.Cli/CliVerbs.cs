@@ -141,14 +141,20 @@ public static class CliVerbs
         return ExitOk;
     }
 
-    public static int Step(string model, string gpu, int tp, int pp, int ep, string phase, int batch, int prompt, int? context, string weights, string engine, string calibration, bool json)
+    public static int Step(string model, string gpu, int tp, int pp, int ep, string phase, int batch, int prompt, int? context, string weights, string engine, string calibration, bool json,
+        int cp = 1)
     {
         var m = File.Exists(model) ? HfConfigImporter.Load(model) : ModelPresets.Get(model);
         var g = GpuPresets.Get(gpu);
         var precision = Precision.Parse(weights, weights is "int8" or "int4" ? "bf16" : weights);
-        var topology = Simulator.Hardware.Topology.ClusterTopology.FromPresets(g.Name, 1, Math.Max(8, tp * pp));
+        // Implementation note: with CP the replica sits on real 8-GPU nodes (a CP group larger than a node crosses the
+        // NIC); without it the probe keeps its single-node topology (PP hand-offs over NVLink), as before.
+        var topology = cp > 1
+            ? Simulator.Hardware.Topology.ClusterTopology.FromPresets(g.Name, Math.Max(1, (tp * pp * cp + 7) / 8), Math.Min(8, tp * pp * cp))
+            : Simulator.Hardware.Topology.ClusterTopology.FromPresets(g.Name, 1, Math.Max(8, tp * pp));
         var result = StepProbe.Run(m, g, tp, pp, ep, StepProbe.ParsePhase(phase), batch, prompt, context,
-            new AnalyticCollectives(topology), profile: CalibrationProfile.Named(calibration, g).WithEngine(engine), precision: precision);
+            new AnalyticCollectives(topology), profile: CalibrationProfile.Named(calibration, g).WithEngine(engine), precision: precision,
+            gpusPerNode: cp > 1 ? Math.Min(8, tp * pp * cp) : 8, cp: cp);
         if (json)
         {
             var sb = new StringBuilder();
@@ -165,7 +171,7 @@ public static class CliVerbs
         }
         else
         {
-            Console.WriteLine($"{m.Name} on {g.Name}, TP={tp} PP={pp} EP={ep}, {phase} batch={batch} prompt={prompt}" +
+            Console.WriteLine($"{m.Name} on {g.Name}, TP={tp} PP={pp} EP={ep}{(cp > 1 ? $" CP={cp}" : "")}, {phase} batch={batch} prompt={prompt}" +
                 (context is { } c ? $" context={c}" : "") + $": {result.TimeMs.ToString("0.000", Inv)} ms (stage {result.Stage})");
             foreach (var kv in result.BreakdownMs.Where(kv => kv.Value > 0))
                 Console.WriteLine($"  {kv.Key,-22} {kv.Value.ToString("0.000", Inv),10} ms");
