@@ -45,8 +45,10 @@ public static class ScenarioRunner
         var network = scenario.Network.Model == "flow" ? new FlowStageExecutor(sim, built) : null;
         var scheduler = built.SchedulerConfig();
         var replicas = costModels.Select(c => new ReplicaSetup(c, scheduler, plan.Microbatches)).ToList();
+        var fe = built.Profile.FrontEnd;
         var options = new ServingOptions(scenario.Router, Simulator.Kernel.RandomStreams.DeriveSeed(scenario.Seed, "router"),
-            SimDuration.FromSeconds(scenario.Output.TimeseriesIntervalS).Nanoseconds);
+            SimDuration.FromSeconds(scenario.Output.TimeseriesIntervalS).Nanoseconds,
+            FrontEnd: new FrontEndDelays((long)Math.Round(fe.PerRequestUs * 1e3), fe.TokenizePerInputTokenUs * 1e3, (long)Math.Round(fe.OutputLagUs * 1e3)));
         var serving = new ServingSimulation(sim, source, replicas, options, accounting, network);
 
         var wall = Stopwatch.StartNew();

@@ -26,6 +26,9 @@ public sealed record CalibrationProfile(
     double CpuFloorPerLayerUs,
     string Source)
 {
+    /// <summary>The engine's front end (API server) per-request costs; <see cref="FrontEndCost.None"/> for engine-side timings.</summary>
+    public FrontEndCost FrontEnd { get; init; } = FrontEndCost.None;
+
     /// <summary>Compute efficiency of a GEMM over <paramref name="tokens"/> rows.</summary>
     public double EtaCompute(double tokens) => EtaComputeMax * tokens / (tokens + ComputeHalfTokens);
 
@@ -33,6 +36,7 @@ public sealed record CalibrationProfile(
     public CalibrationProfile KernelsOnly() => this with
     {
         IterationOverheadUs = 0, PerSequenceOverheadUs = 0, PerTokenOverheadUs = 0, CpuFloorPerLayerUs = 0,
+        FrontEnd = FrontEndCost.None,
         Name = Name + "-kernels-only",
     };
 
@@ -60,12 +64,14 @@ public sealed record CalibrationProfile(
         {
             IterationOverheadUs = A100.IterationOverheadUs, PerSequenceOverheadUs = A100.PerSequenceOverheadUs,
             PerTokenOverheadUs = A100.PerTokenOverheadUs, CpuFloorPerLayerUs = A100.CpuFloorPerLayerUs,
+            FrontEnd = FrontEndCost.None,
             Name = Name + "+splitwise-engine",
         },
         "vllm" or "trtllm" => this with
         {
             IterationOverheadUs = 300, PerSequenceOverheadUs = 10, PerTokenOverheadUs = 1, CpuFloorPerLayerUs = 0,
             KernelLaunchUs = Math.Min(KernelLaunchUs, 3.0),
+            FrontEnd = FrontEndCost.OpenAiServer,
             Name = Name + (engine.Trim().Equals("trtllm", StringComparison.OrdinalIgnoreCase) ? "+trtllm-engine" : "+vllm-engine"),
         },
         "none" => KernelsOnly(),

@@ -26,7 +26,7 @@ public sealed class RunDirectoryWriter : IRunRecorder, IDisposable
     [
         "request_id", "arrival_s", "replica", "input_tokens", "output_tokens", "cached_tokens", "status",
         "first_token_s", "completion_s", "ttft_ms", "tpot_ms", "e2e_ms", "queue_ms", "preemptions",
-        "generated_tokens", "scheduled_s",
+        "generated_tokens", "scheduled_s", "frontend_ms",
     ];
 
     /// <summary>iterations.csv's header.</summary>
@@ -157,6 +157,7 @@ public sealed class RunDirectoryWriter : IRunRecorder, IDisposable
         w.WriteField(r.Preemptions, default);
         w.WriteField(r.GeneratedTokens, default);
         WriteSeconds(w, r.ScheduledNs);
+        WriteMs(w, r.FrontEndNs);                                                                   // frontend_ms
         w.EndRecord();
     }
 

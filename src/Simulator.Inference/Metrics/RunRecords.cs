@@ -13,7 +13,8 @@ public readonly record struct IterationRecord(
 /// <summary>The fate of one request (a row of requests.csv). Times are absolute simulation ns; null where they never happened.</summary>
 public sealed record RequestRecord(
     long RequestId, long ArrivalNs, int Replica, int InputTokens, int OutputTokens, int GeneratedTokens,
-    int CachedTokens, RequestStatus Status, long? FirstTokenNs, long? CompletionNs, long? ScheduledNs, int Preemptions);
+    int CachedTokens, RequestStatus Status, long? FirstTokenNs, long? CompletionNs, long? ScheduledNs, int Preemptions,
+    long FrontEndNs = 0);
 
 /// <summary>A replica's state at one sampling instant; token and completion counts are since the previous sample.</summary>
 public readonly record struct ReplicaSample(

@@ -10,11 +10,14 @@ namespace Simulator.Inference.Serving;
 /// <param name="RouterSeed">Seed of the random routers (derive it from the scenario seed).</param>
 /// <param name="SampleIntervalNs">Interval of the per-replica time series; 0 = no samples.</param>
 /// <param name="EndNs">Stop the run here; requests not finished by then are recorded as unfinished. Null = run until every request is done.</param>
+/// <param name="FrontEnd">The engine front end's per-request costs (null = none): requests reach the scheduler that
+/// much after they arrive, and every token reaches the client that much after the engine emits it.</param>
 public sealed record ServingOptions(
     string Router = "round_robin",
     ulong RouterSeed = 1,
     long SampleIntervalNs = 1_000_000_000,
-    long? EndNs = null);
+    long? EndNs = null,
+    FrontEndDelays? FrontEnd = null);
 
 /// <summary>What a serving run produced besides the streamed records.</summary>
 public sealed record ServingResult(
@@ -35,6 +38,8 @@ public sealed class ServingSimulation
     private readonly IWorkloadSource _workload;
     private readonly IRunRecorder _recorder;
     private readonly ServingOptions _options;
+    private readonly FrontEndDelays _frontEnd;
+    private readonly SortedDictionary<long, (int Replica, Request Request)> _inFrontEnd = new();
     private readonly Replica[] _replicas;
     private readonly IRouter _router;
     private readonly ArrivalHandler _arrival;
@@ -53,8 +58,11 @@ public sealed class ServingSimulation
     {
         _sim = sim ?? throw new ArgumentNullException(nameof(sim));
         _workload = workload ?? throw new ArgumentNullException(nameof(workload));
-        _recorder = recorder ?? throw new ArgumentNullException(nameof(recorder));
+        ArgumentNullException.ThrowIfNull(recorder);
         _options = options ?? throw new ArgumentNullException(nameof(options));
+        _frontEnd = options.FrontEnd ?? FrontEndDelays.None;
+        _recorder = _frontEnd.IsNone ? recorder : new FrontEndRecorder(recorder, _frontEnd);
+        recorder = _recorder;
         ArgumentNullException.ThrowIfNull(replicas);
         if (replicas.Count == 0) throw new ArgumentException("at least one replica is needed", nameof(replicas));
         if (options.SampleIntervalNs < 0) throw new ArgumentException("the sample interval cannot be negative", nameof(options));
@@ -135,9 +143,19 @@ public sealed class ServingSimulation
             _recorder.OnRequestFinished(new RequestRecord(request.Id, request.ArrivalNs, target, request.InputTokens,
                 request.OutputTokens, 0, 0, RequestStatus.Rejected, null, null, null, 0));
         }
-        else
+        else if (_frontEnd.IsNone)
         {
             replica.Enqueue(request);
+        }
+        else
+        {
+            // The front end parses and tokenizes the request before the engine's scheduler sees it.
+            _inFrontEnd.Add(request.Id, (target, request));
+            _sim.Schedule(new SimDuration(_frontEnd.InputNs(request.InputTokens)), () =>
+            {
+                _inFrontEnd.Remove(request.Id);
+                replica.Enqueue(request);
+            });
         }
         ScheduleNextArrival();
     }
@@ -164,6 +182,11 @@ public sealed class ServingSimulation
         left.Sort((a, b) => a.Request.Id.CompareTo(b.Request.Id));
         foreach (var seq in left)
             _recorder.OnRequestFinished(Replica.ToRecord(seq, RequestStatus.Unfinished, _sim.NowNs));
+        // Requests still in the front end when the run stopped (never seen by a scheduler).
+        foreach (var (replica, r) in _inFrontEnd.Values)
+            _recorder.OnRequestFinished(new RequestRecord(r.Id, r.ArrivalNs, replica, r.InputTokens, r.OutputTokens, 0, 0,
+                RequestStatus.Unfinished, null, null, null, 0));
+        _inFrontEnd.Clear();
         // Requests of the workload that never arrived: one record each, replica -1.
         var unseen = _pending;
         while (unseen != null)
