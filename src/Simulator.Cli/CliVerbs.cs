@@ -142,7 +142,7 @@ public static class CliVerbs
     }
 
     public static int Step(string model, string gpu, int tp, int pp, int ep, string phase, int batch, int prompt, int? context, string weights, string engine, string calibration, bool json,
-        int cp = 1)
+        int cp = 1, string hostCpu = "auto")
     {
         var m = File.Exists(model) ? HfConfigImporter.Load(model) : ModelPresets.Get(model);
         var g = GpuPresets.Get(gpu);
@@ -153,7 +153,7 @@ public static class CliVerbs
             ? Simulator.Hardware.Topology.ClusterTopology.FromPresets(g.Name, Math.Max(1, (tp * pp * cp + 7) / 8), Math.Min(8, tp * pp * cp))
             : Simulator.Hardware.Topology.ClusterTopology.FromPresets(g.Name, 1, Math.Max(8, tp * pp));
         var result = StepProbe.Run(m, g, tp, pp, ep, StepProbe.ParsePhase(phase), batch, prompt, context,
-            new AnalyticCollectives(topology), profile: CalibrationProfile.Named(calibration, g).WithEngine(engine), precision: precision,
+            new AnalyticCollectives(topology), profile: CalibrationProfile.Named(calibration, g).WithEngine(engine, HostCpu.Named(hostCpu, g)), precision: precision,
             gpusPerNode: cp > 1 ? Math.Min(8, tp * pp * cp) : 8, cp: cp);
         if (json)
         {

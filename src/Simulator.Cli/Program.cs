@@ -73,6 +73,7 @@ namespace Simulator.Cli
             var gpu = new Option<string>("--gpu") { Description = "GPU preset", Required = true };
             var tp = new Option<int>("--tp") { Description = "tensor-parallel size", DefaultValueFactory = _ => 1 };
             var pp = new Option<int>("--pp") { Description = "pipeline-parallel size", DefaultValueFactory = _ => 1 };
+            var hostCpu = new Option<string>("--host-cpu") { Description = "host CPU for the engine's host-side terms: auto (by GPU) | epyc-7742 | xeon-8480c | xeon-8570", DefaultValueFactory = _ => "auto" };
             var cp = new Option<int>("--cp") { Description = "context-parallel size (ring attention over CP x TP GPUs on 8-GPU nodes)", DefaultValueFactory = _ => 1 };
             var ep = new Option<int>("--ep") { Description = "expert-parallel size", DefaultValueFactory = _ => 1 };
             var phase = new Option<string>("--phase") { Description = "prefill | decode", Required = true };
@@ -84,9 +85,9 @@ namespace Simulator.Cli
             var calibration = new Option<string>("--calibration") { Description = "kernel calibration profile: auto (by GPU) | a100-vidur | h100 | h100-measured | h100-vidur", DefaultValueFactory = _ => "auto" };
             var stepJson = new Option<bool>("--json") { Description = "print one JSON object" };
             var step = new Command("step", "predicted time of one iteration of one pipeline stage, with its breakdown")
-                { model, gpu, tp, pp, ep, cp, phase, batch, prompt, context, weights, engine, calibration, stepJson };
+                { model, gpu, tp, pp, ep, cp, phase, batch, prompt, context, weights, engine, calibration, hostCpu, stepJson };
             step.SetAction(p => CliVerbs.Step(p.GetValue(model)!, p.GetValue(gpu)!, p.GetValue(tp), p.GetValue(pp), p.GetValue(ep),
-                p.GetValue(phase)!, p.GetValue(batch), p.GetValue(prompt), p.GetValue(context), p.GetValue(weights)!, p.GetValue(engine)!, p.GetValue(calibration)!, p.GetValue(stepJson), p.GetValue(cp)));
+                p.GetValue(phase)!, p.GetValue(batch), p.GetValue(prompt), p.GetValue(context), p.GetValue(weights)!, p.GetValue(engine)!, p.GetValue(calibration)!, p.GetValue(stepJson), p.GetValue(cp), p.GetValue(hostCpu)!));
             root.Subcommands.Add(step);
 
             // collective

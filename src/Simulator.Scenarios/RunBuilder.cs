@@ -129,7 +129,8 @@ public static class RunBuilder
         var timer = new CachingCollectiveTimer(new AnalyticCollectives(topology));
         var hostLink = LinkPresets.Get(gpu!.Name.Contains("A100", StringComparison.OrdinalIgnoreCase) || gpu.Name.Contains("L40S", StringComparison.OrdinalIgnoreCase) ? "pcie4" : "pcie5");
         return new BuiltScenario(scenario, gpu, intra!, inter!, topology, model!, precision!, plan, placement, memory, timer,
-            CalibrationProfile.Named(scenario.Calibration, gpu).WithEngine(scenario.Engine), hostLink) { MemoryAccounting = accounting };
+            CalibrationProfile.Named(scenario.Calibration, gpu).WithEngine(scenario.Engine, HostCpu.Named(scenario.HostCpu, gpu)), hostLink)
+        { MemoryAccounting = accounting };
     }
 
     private static string KeyOfPlanProblem(string problem)

@@ -34,6 +34,9 @@ public sealed record Scenario
     /// <summary>How KV room is budgeted: auto (by engine) | vllm | vllm-eager | trtllm | reserve (see MemoryAccounting).</summary>
     public string MemoryAccounting { get; init; } = "auto";
 
+    /// <summary>The serving node's host CPU for the engine's host-side terms: auto (by GPU) | epyc-7742 | xeon-8480c | xeon-8570.</summary>
+    public string HostCpu { get; init; } = "auto";
+
     public required WorkloadSpec Workload { get; init; }
     public SloSpec Slo { get; init; } = new();
 
@@ -48,7 +51,7 @@ public sealed record Scenario
     public bool Equals(Scenario? other) =>
         other is not null && Name == other.Name && Seed == other.Seed && Cluster == other.Cluster && Network == other.Network
         && Model == other.Model && Precision == other.Precision && Parallelism == other.Parallelism && Scheduler == other.Scheduler
-        && Router == other.Router && Engine == other.Engine && Calibration == other.Calibration && MemoryAccounting == other.MemoryAccounting && Workload == other.Workload && Slo == other.Slo && Moe == other.Moe && Sweep == other.Sweep && Output == other.Output;
+        && Router == other.Router && Engine == other.Engine && Calibration == other.Calibration && MemoryAccounting == other.MemoryAccounting && HostCpu == other.HostCpu && Workload == other.Workload && Slo == other.Slo && Moe == other.Moe && Sweep == other.Sweep && Output == other.Output;
 
     public override int GetHashCode() => HashCode.Combine(Name, Seed, Cluster, Model, Parallelism, Scheduler, Workload);
 }

@@ -39,7 +39,7 @@ public sealed class ServingSimulation
     private readonly IRunRecorder _recorder;
     private readonly ServingOptions _options;
     private readonly FrontEndDelays _frontEnd;
-    private readonly SortedDictionary<long, (int Replica, Request Request)> _inFrontEnd = new();
+    private readonly Dictionary<long, (int Replica, Request Request)> _inFrontEnd = new();
     private readonly Replica[] _replicas;
     private readonly IRouter _router;
     private readonly ArrivalHandler _arrival;
@@ -183,7 +183,7 @@ public sealed class ServingSimulation
         foreach (var seq in left)
             _recorder.OnRequestFinished(Replica.ToRecord(seq, RequestStatus.Unfinished, _sim.NowNs));
         // Requests still in the front end when the run stopped (never seen by a scheduler).
-        foreach (var (replica, r) in _inFrontEnd.Values)
+        foreach (var (replica, r) in _inFrontEnd.Values.OrderBy(v => v.Request.Id))
             _recorder.OnRequestFinished(new RequestRecord(r.Id, r.ArrivalNs, replica, r.InputTokens, r.OutputTokens, 0, 0,
                 RequestStatus.Unfinished, null, null, null, 0));
         _inFrontEnd.Clear();
