@@ -213,6 +213,22 @@ public static class CliVerbs
         return ExitOk;
     }
 
+    /// <summary>
+    /// `sim validate`: replays the shipped measurement sets (data/calibration, found from the working directory or the
+    /// executable's) and writes validation.csv and validation.md into <paramref name="outDir"/> (default results/validate).
+    /// </summary>
+    public static int Validate(string? outDir, string? dataDir)
+    {
+        var data = dataDir ?? Path.GetDirectoryName(Path.GetDirectoryName(LocateQuickstart(Path.Combine("data", "README.md"))) ?? ".") ?? ".";
+        data = dataDir ?? Path.Combine(data, "data");
+        var sets = Validation.Run(data);
+        var (csv, md) = Validation.Write(sets, outDir ?? Path.Combine("results", "validate"));
+        foreach (var line in File.ReadAllLines(md)) Console.WriteLine(line);
+        Console.WriteLine($"validation.csv: {Relative(csv)}");
+        Console.WriteLine($"validation.md: {Relative(md)}");
+        return ExitOk;
+    }
+
     /// <summary>Prints a failure as `error:` lines (never a stack trace) and returns its exit code.</summary>
     public static int ReportFailure(Exception ex)
     {
@@ -224,6 +240,9 @@ public static class CliVerbs
             case PlanDoesNotFitException nf:
                 Console.Error.WriteLine(nf.Message);
                 return ExitDoesNotFit;
+            case ValidationDataException vd:
+                Console.Error.WriteLine(vd.Message);
+                return ExitBadInput;
             case ReportInputException ri:
                 Console.Error.WriteLine(Prefixed(ri.Message));
                 return ExitBadInput;

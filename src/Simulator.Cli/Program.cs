@@ -98,6 +98,12 @@ namespace Simulator.Cli
             var nodes = new Option<int>("--nodes") { Description = "nodes the ranks span", DefaultValueFactory = _ => 1 };
             var algorithm = new Option<string>("--algorithm") { Description = "auto | ring | tree | hierarchical | direct", DefaultValueFactory = _ => "auto" };
             var cJson = new Option<bool>("--json") { Description = "print one JSON object" };
+            var valOut = new Option<string?>("--out") { Description = "output directory (default results/validate)" };
+            var valData = new Option<string?>("--data") { Description = "the data/ folder to replay (default: the repository's)" };
+            var validate = new Command("validate", "replay every shipped measurement set through the model; validation.csv and validation.md") { valOut, valData };
+            validate.SetAction(p => CliVerbs.Validate(p.GetValue(valOut), p.GetValue(valData)));
+            root.Subcommands.Add(validate);
+
             var collective = new Command("collective", "predicted collective time, algbw and busbw (nccl-tests definitions)")
                 { cGpu, op, ranks, bytes, nodes, algorithm, cJson };
             collective.SetAction(p => CliVerbs.Collective(p.GetValue(cGpu)!, p.GetValue(op)!, p.GetValue(ranks), p.GetValue(bytes)!,
