@@ -6,7 +6,7 @@ using Simulator.Hardware.Specs;
 using Simulator.Inference.Cost;
 using Simulator.Inference.Metrics;
 using Simulator.Inference.Models;
-using Simulator.Report;
+using Simulator.Reports;
 using Simulator.Scenarios;
 using Spectre.Console;
 
@@ -49,7 +49,7 @@ public static class CliVerbs
         if (report)
         {
             var r = ReportBuilder.Build(new[] { result.Directory }, result.Directory);
-            Console.WriteLine($"report: {Relative(r.HtmlPath)} ({r.ChartPaths.Count} charts in {Relative(Path.Combine(result.Directory, "charts"))})");
+            Console.WriteLine($"report: {Relative(r.HtmlPath)} ({r.Charts.Count} charts as PNG and SVG in {Relative(Path.Combine(result.Directory, "charts"))})");
         }
         return ExitOk;
     }
@@ -195,12 +195,29 @@ public static class CliVerbs
         return ExitOk;
     }
 
-    public static int Report(IReadOnlyList<string> inputs, string outDir)
+    public static int Report(IReadOnlyList<string> inputs, string outDir, ReportOptions? options = null)
     {
-        var r = ReportBuilder.Build(inputs, outDir);
-        Console.WriteLine($"report: {Relative(r.HtmlPath)} and {Relative(r.MarkdownPath)} ({r.ChartPaths.Count} charts)");
+        var r = ReportBuilder.Build(inputs, outDir, options);
+        Console.WriteLine($"report: {Relative(r.HtmlPath)} and {Relative(r.MarkdownPath)} ({r.Charts.Count} charts as PNG and SVG)");
+        foreach (var n in r.Notes) Console.WriteLine("note: " + n);
         if (r.Verdict is { } v) Console.WriteLine(v);
         return ExitOk;
+    }
+
+    /// <summary>Report options from `sim report` flags; a flag that is not a positive number is bad input.</summary>
+    public static ReportOptions ReportOptionsFrom(string? title, double? timelineS, double? sloTtftMs, double? sloTpotMs, double? sloPercentile)
+    {
+        double? Positive(string flag, double? v) =>
+            v is { } x && !(x > 0 && double.IsFinite(x)) ? throw new ArgumentException($"{flag} {x.ToString(Inv)}: must be a positive number") : v;
+        return new ReportOptions
+        {
+            Title = title,
+            TimelineWindowS = Positive("--timeline-s", timelineS) ?? new ReportOptions().TimelineWindowS,
+            SloTtftMs = Positive("--slo-ttft-ms", sloTtftMs),
+            SloTpotMs = Positive("--slo-tpot-ms", sloTpotMs),
+            SloPercentile = Positive("--slo-percentile", sloPercentile) is { } p && p > 100
+                ? throw new ArgumentException($"--slo-percentile {p.ToString(Inv)}: must be in (0, 100]") : sloPercentile,
+        };
     }
 
     public static int Presets()

@@ -113,8 +113,15 @@ namespace Simulator.Cli
             // report
             var inputs = new Argument<string[]>("dirs") { Description = "run or sweep directories", Arity = ArgumentArity.OneOrMore };
             var rOut = new Option<string>("--out") { Description = "report directory", Required = true };
-            var report = new Command("report", "charts and a design-review report from run or sweep directories") { inputs, rOut };
-            report.SetAction(p => CliVerbs.Report(p.GetValue(inputs)!, p.GetValue(rOut)!));
+            var rTitle = new Option<string?>("--title") { Description = "report heading (default: the scenario name)" };
+            var rTimeline = new Option<double?>("--timeline-s") { Description = "longest stretch of the stage timeline, seconds (default 2)" };
+            var rSloTtft = new Option<double?>("--slo-ttft-ms") { Description = "TTFT bound of the SLO, ms (default: the runs' slo block)" };
+            var rSloTpot = new Option<double?>("--slo-tpot-ms") { Description = "TPOT bound of the SLO, ms (default: the runs' slo block)" };
+            var rSloPct = new Option<double?>("--slo-percentile") { Description = "SLO percentile, e.g. 95 (default: the runs' slo block)" };
+            var report = new Command("report", "charts (PNG + SVG) and a design-review report from run or sweep directories")
+                { inputs, rOut, rTitle, rTimeline, rSloTtft, rSloTpot, rSloPct };
+            report.SetAction(p => CliVerbs.Report(p.GetValue(inputs)!, p.GetValue(rOut)!, CliVerbs.ReportOptionsFrom(
+                p.GetValue(rTitle), p.GetValue(rTimeline), p.GetValue(rSloTtft), p.GetValue(rSloTpot), p.GetValue(rSloPct))));
             root.Subcommands.Add(report);
 
             // presets

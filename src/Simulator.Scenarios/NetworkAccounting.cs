@@ -42,6 +42,8 @@ internal sealed class CommAccounting : IRunRecorder
 
     public void OnSample(in ReplicaSample sample) => _inner.OnSample(sample);
 
+    public void OnTokenGaps(long gapNs, int count) => _inner.OnTokenGaps(gapNs, count);
+
     public List<LinkActivity> LinkRows()
     {
         var rows = new List<LinkActivity>();

@@ -206,6 +206,9 @@ public sealed record OutputSpec
 
     /// <summary>Most stage-activity events written to timeline.json (the first ones of the run); 0 = none.</summary>
     public long TimelineMaxEvents { get; init; } = 20_000;
+
+    /// <summary>File format of requests, iterations and timeseries: <c>csv</c> or <c>parquet</c>.</summary>
+    public string Format { get; init; } = "csv";
 }
 
 /// <summary>

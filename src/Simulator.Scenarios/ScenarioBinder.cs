@@ -108,6 +108,7 @@ internal sealed partial class ScenarioBinder
         {
             TimeseriesIntervalS = output.Double("timeseries_interval_s", 1.0, 0, minExclusive: true),
             TimelineMaxEvents = output.Int("timeline_max_events", 20_000, 0),
+            Format = output.Enum("format", "csv", ScenarioEnums.OutputFormats),
         };
         output.Finish();
         m.Finish();

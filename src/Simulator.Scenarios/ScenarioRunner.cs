@@ -36,7 +36,8 @@ public static class ScenarioRunner
         var meta = new RunMetadata(scenario.Name, scenario.Seed, slo, plan.Pp, plan.Microbatches);
         var source = scenario.Workload.CreateSource(scenario.Seed);
 
-        using var writer = new RunDirectoryWriter(outDir, meta, new RunWriterOptions(scenario.Output.TimelineMaxEvents));
+        using var writer = new RunDirectoryWriter(outDir, meta, new RunWriterOptions(scenario.Output.TimelineMaxEvents,
+            scenario.Output.Format == "parquet" ? TableFormat.Parquet : TableFormat.Csv, LayoutOf(built)));
         writer.WriteText("scenario.yaml", ScenarioWriter.ToYaml(scenario, Path.GetFullPath(outDir)));
 
         var sim = new Simulation(scenario.Seed);
@@ -146,6 +147,17 @@ public static class ScenarioRunner
         int ranks = Math.Max(1, built.Plan.Ep);
         var routing = new ExpertRouting(m.Experts, m.TopK, ranks, built.Scenario.Moe.RoutingSkew);
         return routing.RankLoads();
+    }
+
+    /// <summary>The timeline's names: the replica layout ("TP4 x PP2, H100-SXM-80GB") and the GPUs of every stage.</summary>
+    private static TimelineLayout LayoutOf(BuiltScenario built)
+    {
+        var p = built.Plan;
+        var shape = $"TP{p.Tp} x PP{p.Pp}" + (p.Ep > 1 ? $" x EP{p.Ep}" : "") + (p.Cp > 1 ? $" x CP{p.Cp}" : "") + ", " + built.Gpu.Name;
+        var stages = Enumerable.Range(0, p.Replicas).Select(r => (IReadOnlyList<string>)Enumerable.Range(0, p.Pp)
+            .Select(s => TimelineLayout.GpuLabel(built.Placement.Rows.Where(x => x.Replica == r && x.Stage == s).Select(x => x.Gpu)))
+            .ToArray()).ToArray();
+        return new TimelineLayout(shape, stages);
     }
 
     internal static string Gb(double v) => v.ToString("0.00", CultureInfo.InvariantCulture);

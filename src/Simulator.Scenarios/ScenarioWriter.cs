@@ -109,6 +109,7 @@ public static class ScenarioWriter
         w.Open(0, "output");
         w.Line(1, "timeseries_interval_s", Num(s.Output.TimeseriesIntervalS));
         w.Line(1, "timeline_max_events", Int(s.Output.TimelineMaxEvents));
+        w.Line(1, "format", s.Output.Format);
         return w.ToString();
     }
 

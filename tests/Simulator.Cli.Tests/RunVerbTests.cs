@@ -34,6 +34,7 @@ public sealed class RunVerbTests
         "ttft_ms.mean", "ttft_ms.p50", "ttft_ms.p90", "ttft_ms.p95", "ttft_ms.p99", "ttft_ms.max",
         "tpot_ms.mean", "tpot_ms.p50", "tpot_ms.p90", "tpot_ms.p95", "tpot_ms.p99", "tpot_ms.max",
         "e2e_ms.mean", "e2e_ms.p50", "e2e_ms.p90", "e2e_ms.p95", "e2e_ms.p99", "e2e_ms.max",
+        "itl_ms.mean", "itl_ms.p50", "itl_ms.p90", "itl_ms.p95", "itl_ms.p99",
         "throughput.requests_per_s", "throughput.input_tokens_per_s", "throughput.output_tokens_per_s",
         "slo.attainment", "slo.goodput_requests_per_s",
         "pipeline.stages", "pipeline.microbatches", "pipeline.bubble_fraction",
@@ -128,6 +129,23 @@ public sealed class RunVerbTests
     }
 
     [Test]
+    public void Run_OutputFormatParquet_WritesParquetTablesAndTheSameSummary()
+    {
+        using var tmp = new TempDir();
+        Assert.That(RunQuickstart(tmp.Sub("csv")).ExitCode, Is.EqualTo(0));
+        Assert.That(RunQuickstart(tmp.Sub("parquet"), "--set", "output.format=parquet").ExitCode, Is.EqualTo(0));
+        foreach (var table in new[] { "requests", "iterations", "timeseries" })
+        {
+            Assert.That(File.Exists(tmp.Sub("parquet", table + ".parquet")), Is.True, table);
+            Assert.That(File.Exists(tmp.Sub("parquet", table + ".csv")), Is.False, table);
+            // Parquet files start and end with the magic bytes PAR1.
+            var bytes = File.ReadAllBytes(tmp.Sub("parquet", table + ".parquet"));
+            Assert.That(System.Text.Encoding.ASCII.GetString(bytes, 0, 4) + System.Text.Encoding.ASCII.GetString(bytes, bytes.Length - 4, 4), Is.EqualTo("PAR1PAR1"), table);
+        }
+        Assert.That(File.ReadAllBytes(tmp.Sub("parquet", "summary.json")), Is.EqualTo(File.ReadAllBytes(tmp.Sub("csv", "summary.json"))));
+    }
+
+    [Test]
     public void Run_DifferentSeed_ChangesRequests()
     {
         using var tmp = new TempDir();
@@ -164,7 +182,7 @@ public sealed class RunVerbTests
     }
 
     [Test]
-    public void Run_WithReport_WritesReportHtmlAndSvgCharts()
+    public void Run_WithReport_WritesReportHtmlAndPngAndSvgCharts()
     {
         using var tmp = new TempDir();
         var dir = tmp.Sub("run");
@@ -172,9 +190,45 @@ public sealed class RunVerbTests
 
         Assert.That(r.ExitCode, Is.EqualTo(0), r.ToString());
         Assert.That(File.Exists(Path.Combine(dir, "report.html")), Is.True, "report.html missing");
-        var charts = Directory.Exists(Path.Combine(dir, "charts")) ? Directory.GetFiles(Path.Combine(dir, "charts"), "*.svg") : Array.Empty<string>();
-        Assert.That(charts, Is.Not.Empty, "no charts/*.svg");
-        Assert.That(charts.Select(File.ReadAllText), Has.All.Contain("<svg"));
+        var chartDir = Path.Combine(dir, "charts");
+        var svgs = Directory.Exists(chartDir) ? Directory.GetFiles(chartDir, "*.svg") : Array.Empty<string>();
+        Assert.That(svgs, Is.Not.Empty, "no charts/*.svg");
+        Assert.That(svgs.Select(File.ReadAllText), Has.All.Contain("<svg"));
+        var pngs = Directory.GetFiles(chartDir, "*.png");
+        Assert.That(pngs.Select(Path.GetFileNameWithoutExtension), Is.EquivalentTo(svgs.Select(Path.GetFileNameWithoutExtension)), "every chart as PNG and SVG");
+        Assert.That(pngs.Select(p => File.ReadAllBytes(p).Take(4).ToArray()), Has.All.EqualTo(new byte[] { 0x89, (byte)'P', (byte)'N', (byte)'G' }));
+        Assert.That(r.StdOut, Does.Contain($"({svgs.Length} charts as PNG and SVG in "));
+    }
+
+    [Test]
+    public void Report_OnAParquetRun_DrawsTheSameChartsAsOnTheCsvRun()
+    {
+        using var tmp = new TempDir();
+        Assert.That(CliHarness.Run("run", Quickstart, "--set", "workload.requests=60", "--out", tmp.Sub("csv")).ExitCode, Is.EqualTo(0));
+        var r = CliHarness.Run("run", Quickstart, "--set", "workload.requests=60", "--set", "output.format=parquet", "--out", tmp.Sub("parquet"));
+
+        Assert.That(r.ExitCode, Is.EqualTo(0), r.ToString());
+        Assert.That(File.Exists(tmp.Sub("parquet", "requests.csv")), Is.False, "a Parquet run writes no requests.csv");
+        static string[] Charts(string dir) => Directory.GetFiles(Path.Combine(dir, "charts"), "*.png").Select(Path.GetFileName).Order().ToArray()!;
+        Assert.That(Charts(tmp.Sub("parquet")), Is.EqualTo(Charts(tmp.Sub("csv"))).And.Not.Empty);
+        Assert.That(File.ReadAllText(tmp.Sub("parquet", "report.md")), Does.Not.Contain("is missing"), "every table was read from Parquet");
+    }
+
+    [Test]
+    public void Report_WithSloFlags_JudgesTheRunAgainstThem()
+    {
+        using var tmp = new TempDir();
+        var dir = tmp.Sub("run");
+        Assert.That(CliHarness.Run("run", Quickstart, "--set", "workload.requests=40", "--out", dir, "--no-report").ExitCode, Is.EqualTo(0));
+        var r = CliHarness.Run("report", dir, "--out", tmp.Sub("report"), "--slo-ttft-ms", "0.001", "--title", "Tight SLO");
+
+        Assert.That(r.ExitCode, Is.EqualTo(0), r.ToString());
+        Assert.That(r.StdOut, Does.Contain("misses the SLO (TTFT p95 ≤ 0.001 ms"));
+        Assert.That(File.ReadAllText(tmp.Sub("report", "report.html")), Does.Contain("<h1>Tight SLO</h1>"));
+        var bad = CliHarness.Run("report", dir, "--out", tmp.Sub("report2"), "--slo-percentile", "120");
+        Assert.That(bad.ExitCode, Is.EqualTo(2), bad.ToString());
+        Assert.That(bad.ErrorLines, Has.Count.EqualTo(1));
+        Assert.That(bad.ErrorLines[0], Does.StartWith("error: --slo-percentile 120: must be in (0, 100]"));
     }
 
     [Test]

@@ -19,6 +19,7 @@ public static class ConsoleSummary
             $"{"latency (ms)",-14}{"mean",12}{"p50",12}{"p95",12}{"p99",12}{"max",12}{"count",10}",
             Row("TTFT", s.TtftMs),
             Row("TPOT", s.TpotMs),
+            Row("ITL", s.ItlMs ?? LatencyStats.Empty),
             Row("E2E", s.E2eMs),
             Row("Queue", s.QueueMs),
             "",

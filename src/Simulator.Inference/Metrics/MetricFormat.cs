@@ -37,8 +37,7 @@ public static class MetricFormat
     {
         if (decimals is not (3 or 6)) throw new ArgumentOutOfRangeException(nameof(decimals), decimals, "3 (ms) or 6 (s)");
         var negative = ns < 0;
-        var magnitude = negative ? (ulong)(-(ns + 1)) + 1 : (ulong)ns;
-        var micros = (magnitude + 500) / 1000;
+        var micros = MicrosMagnitude(ns);
         var scale = decimals == 6 ? 1_000_000UL : 1_000UL;
         var n = 0;
         if (negative && micros != 0) destination[n++] = '-';
@@ -47,6 +46,36 @@ public static class MetricFormat
         destination[n++] = '.';
         (micros % scale).TryFormat(destination[n..], out w, decimals == 6 ? "D6" : "D3", Inv);
         return n + w;
+    }
+
+    /// <summary>Nanoseconds rounded to whole microseconds as <see cref="FormatNs"/> writes them (half away from zero).</summary>
+    public static long RoundedMicros(long ns) => ns < 0 ? -(long)MicrosMagnitude(ns) : (long)MicrosMagnitude(ns);
+
+    private static ulong MicrosMagnitude(long ns)
+    {
+        var magnitude = ns < 0 ? (ulong)(-(ns + 1)) + 1 : (ulong)ns;
+        return (magnitude + 500) / 1000;
+    }
+
+    /// <summary>
+    /// The double that the fixed-decimal text of <paramref name="value"/> (<see cref="Fixed"/>) denotes: what a reader
+    /// of the CSV cell gets. Typed outputs (Parquet) store this, so they hold the same values as the CSV.
+    /// </summary>
+    public static double AsWritten(double value, int decimals)
+    {
+        if (!double.IsFinite(value)) return value;
+        Span<char> buffer = stackalloc char[64];
+        if (!value.TryFormat(buffer, out var n, FixedFormats[decimals], Inv)) return double.Parse(value.ToString(FixedFormats[decimals], Inv), Inv);
+        return double.Parse(buffer[..n], provider: Inv);
+    }
+
+    private static readonly string[] FixedFormats = Enumerable.Range(0, 16).Select(d => "F" + d.ToString(CultureInfo.InvariantCulture)).ToArray();
+
+    /// <summary>Non-negative nanoseconds as milliseconds to the nanosecond, 6 decimals ("4.303125"), exactly.</summary>
+    public static string NsAsMs(long ns)
+    {
+        ArgumentOutOfRangeException.ThrowIfNegative(ns);
+        return Integer(ns / 1_000_000) + "." + (ns % 1_000_000).ToString("D6", Inv);
     }
 
     /// <summary>A millisecond value, 3 decimals.</summary>

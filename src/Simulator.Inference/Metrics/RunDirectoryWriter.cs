@@ -4,44 +4,61 @@ using CsvHelper;
 namespace Simulator.Inference.Metrics;
 
 /// <summary>Options of a <see cref="RunDirectoryWriter"/>.</summary>
-/// <param name="TimelineEventCap">Most batch events written to timeline.json (the first ones); 0 writes an empty timeline.</param>
-public sealed record RunWriterOptions(long TimelineEventCap = 200_000)
+/// <param name="TimelineEventCap">Most events written to timeline.json (the first ones); 0 writes an empty timeline.</param>
+/// <param name="Format">The format of requests, iterations and timeseries (CSV or Parquet).</param>
+/// <param name="Layout">What the timeline's track names say about replicas and stages (null: plain names).</param>
+public sealed record RunWriterOptions(long TimelineEventCap = 200_000, TableFormat Format = TableFormat.Csv, TimelineLayout? Layout = null)
 {
     /// <summary>The defaults.</summary>
     public static RunWriterOptions Default { get; } = new();
 }
 
 /// <summary>
-/// Writes a run directory as the run goes: requests.csv, iterations.csv, timeseries.csv and timeline.json
-/// are streamed row by row into a temporary sibling folder; <see cref="Commit"/> adds gpus.csv, links.csv,
-/// summary.json and perf.json and moves the folder into place, replacing an older run directory of the
+/// Writes a run directory as the run goes: requests, iterations and timeseries (CSV or Parquet, see
+/// <see cref="RunWriterOptions.Format"/>) and timeline.json are streamed row by row into a temporary sibling
+/// folder; <see cref="Commit"/> adds gpus.csv, links.csv, itl_histogram.csv, summary.json and perf.json and
+/// moves the folder into place, replacing an older run directory of the
 /// same name; <see cref="Abort"/> (or disposing without committing) deletes it, so a failed run leaves
 /// nothing half-written. Memory grows with replicas, not requests: no record is kept, only the
 /// <see cref="RunMetricsAccumulator"/>'s 16 bytes per completed request.
 /// </summary>
 public sealed class RunDirectoryWriter : IRunRecorder, IDisposable
 {
-    /// <summary>requests.csv's header.</summary>
-    public static readonly IReadOnlyList<string> RequestColumns =
+    /// <summary>requests' columns and types (the CSV header, and the Parquet schema).</summary>
+    public static readonly IReadOnlyList<TableColumn> RequestTable =
     [
-        "request_id", "arrival_s", "replica", "input_tokens", "output_tokens", "cached_tokens", "status",
-        "first_token_s", "completion_s", "ttft_ms", "tpot_ms", "e2e_ms", "queue_ms", "preemptions",
-        "generated_tokens", "scheduled_s", "frontend_ms",
+        TableColumn.Long("request_id"), TableColumn.Seconds("arrival_s"), TableColumn.Int("replica"), TableColumn.Int("input_tokens"),
+        TableColumn.Int("output_tokens"), TableColumn.Int("cached_tokens"), TableColumn.Text("status"), TableColumn.Seconds("first_token_s"),
+        TableColumn.Seconds("completion_s"), TableColumn.Ms("ttft_ms"), TableColumn.Ms("tpot_ms"), TableColumn.Ms("e2e_ms"),
+        TableColumn.Ms("queue_ms"), TableColumn.Int("preemptions"), TableColumn.Int("generated_tokens"), TableColumn.Seconds("scheduled_s"),
+        TableColumn.Ms("frontend_ms"),
     ];
+
+    /// <summary>iterations' columns and types.</summary>
+    public static readonly IReadOnlyList<TableColumn> IterationTable =
+    [
+        TableColumn.Int("replica"), TableColumn.Int("stage"), TableColumn.Long("iteration"), TableColumn.Int("microbatch"),
+        TableColumn.Seconds("start_s"), TableColumn.Seconds("end_s"), TableColumn.Int("batch_size"), TableColumn.Int("prefill_tokens"),
+        TableColumn.Int("decode_tokens"), TableColumn.Ms("compute_ms"), TableColumn.Ms("tp_comm_ms"), TableColumn.Ms("ep_comm_ms"),
+        TableColumn.Ms("pp_comm_ms"), TableColumn.Ms("cp_comm_ms"), TableColumn.Ms("overhead_ms"), TableColumn.Int("kv_blocks_used"),
+    ];
+
+    /// <summary>timeseries' columns and types.</summary>
+    public static readonly IReadOnlyList<TableColumn> TimeseriesTable =
+    [
+        TableColumn.Seconds("time_s"), TableColumn.Int("replica"), TableColumn.Int("queued"), TableColumn.Int("running"),
+        TableColumn.Fixed("kv_utilization", 4), TableColumn.Fixed("prefill_tokens_per_s", 3), TableColumn.Fixed("output_tokens_per_s", 3),
+        TableColumn.Long("completed"),
+    ];
+
+    /// <summary>requests.csv's header.</summary>
+    public static readonly IReadOnlyList<string> RequestColumns = RequestTable.Select(c => c.Name).ToArray();
 
     /// <summary>iterations.csv's header.</summary>
-    public static readonly IReadOnlyList<string> IterationColumns =
-    [
-        "replica", "stage", "iteration", "microbatch", "start_s", "end_s", "batch_size", "prefill_tokens",
-        "decode_tokens", "compute_ms", "tp_comm_ms", "ep_comm_ms", "pp_comm_ms", "cp_comm_ms", "overhead_ms",
-        "kv_blocks_used",
-    ];
+    public static readonly IReadOnlyList<string> IterationColumns = IterationTable.Select(c => c.Name).ToArray();
 
     /// <summary>timeseries.csv's header.</summary>
-    public static readonly IReadOnlyList<string> TimeseriesColumns =
-    [
-        "time_s", "replica", "queued", "running", "kv_utilization", "prefill_tokens_per_s", "output_tokens_per_s", "completed",
-    ];
+    public static readonly IReadOnlyList<string> TimeseriesColumns = TimeseriesTable.Select(c => c.Name).ToArray();
 
     /// <summary>gpus.csv's header.</summary>
     public static readonly IReadOnlyList<string> GpuColumns =
@@ -56,15 +73,13 @@ public sealed class RunDirectoryWriter : IRunRecorder, IDisposable
         "link", "kind", "from", "to", "bandwidth_gbps", "bytes_carried", "busy_fraction",
     ];
 
-    private const string MsFormat = "F3";
-    private const string FractionFormat = "F4";
     private static readonly CsvWriterOptions CsvOptions = CsvWriterOptions.Default with { NewLine = "\n" };
 
     private readonly RunMetadata _meta;
     private readonly RunMetricsAccumulator _metrics;
-    private readonly CsvWriter _requests;
-    private readonly CsvWriter _iterations;
-    private readonly CsvWriter _timeseries;
+    private readonly TableWriter _requests;
+    private readonly TableWriter _iterations;
+    private readonly TableWriter _timeseries;
     private readonly TimelineWriter _timeline;
     private readonly Dictionary<int, long> _lastSampleNs = [];
     private bool _closed;
@@ -84,10 +99,10 @@ public sealed class RunDirectoryWriter : IRunRecorder, IDisposable
         _metrics = new RunMetricsAccumulator(metadata.Slo);
         try
         {
-            _requests = OpenCsv("requests.csv", RequestColumns);
-            _iterations = OpenCsv("iterations.csv", IterationColumns);
-            _timeseries = OpenCsv("timeseries.csv", TimeseriesColumns);
-            _timeline = new TimelineWriter(OpenFile("timeline.json"), options.TimelineEventCap);
+            _requests = OpenTable("requests", options.Format, RequestTable);
+            _iterations = OpenTable("iterations", options.Format, IterationTable);
+            _timeseries = OpenTable("timeseries", options.Format, TimeseriesTable);
+            _timeline = new TimelineWriter(OpenFile("timeline.json"), options.TimelineEventCap, options.Layout);
         }
         catch
         {
@@ -113,23 +128,23 @@ public sealed class RunDirectoryWriter : IRunRecorder, IDisposable
     {
         EnsureOpen();
         var w = _iterations;
-        w.WriteField(r.Replica, default);
-        w.WriteField(r.Stage, default);
-        w.WriteField(r.Iteration, default);
-        w.WriteField(r.Microbatch, default);
-        WriteSeconds(w, r.StartNs);
-        WriteSeconds(w, r.EndNs);
-        w.WriteField(r.BatchSize, default);
-        w.WriteField(r.PrefillTokens, default);
-        w.WriteField(r.DecodeTokens, default);
-        WriteMs(w, r.Cost.ComputeNs);
-        WriteMs(w, r.Cost.TpCommNs);
-        WriteMs(w, r.Cost.EpCommNs);
-        WriteMs(w, r.Cost.PpCommNs);
-        WriteMs(w, r.Cost.CpCommNs);
-        WriteMs(w, r.Cost.OverheadNs);
-        w.WriteField(r.KvBlocksUsed, default);
-        w.EndRecord();
+        w.Int(r.Replica);
+        w.Int(r.Stage);
+        w.Int(r.Iteration);
+        w.Int(r.Microbatch);
+        w.Ns(r.StartNs);
+        w.Ns(r.EndNs);
+        w.Int(r.BatchSize);
+        w.Int(r.PrefillTokens);
+        w.Int(r.DecodeTokens);
+        w.Ns(r.Cost.ComputeNs);
+        w.Ns(r.Cost.TpCommNs);
+        w.Ns(r.Cost.EpCommNs);
+        w.Ns(r.Cost.PpCommNs);
+        w.Ns(r.Cost.CpCommNs);
+        w.Ns(r.Cost.OverheadNs);
+        w.Int(r.KvBlocksUsed);
+        w.EndRow();
         _timeline.Add(r);
     }
 
@@ -141,24 +156,32 @@ public sealed class RunDirectoryWriter : IRunRecorder, IDisposable
         var l = RequestLatencies.From(r);
         _metrics.Add(r, l);
         var w = _requests;
-        w.WriteField(r.RequestId, default);
-        WriteSeconds(w, r.ArrivalNs);
-        w.WriteField(r.Replica, default);
-        w.WriteField(r.InputTokens, default);
-        w.WriteField(r.OutputTokens, default);
-        w.WriteField(r.CachedTokens, default);
-        w.WriteField(MetricFormat.Status(r.Status));
-        WriteSeconds(w, r.FirstTokenNs);
-        WriteSeconds(w, r.CompletionNs);
-        WriteMs(w, r.FirstTokenNs - r.ArrivalNs);                                                   // ttft_ms
-        w.WriteField(l.TpotMs, MsFormat);
-        WriteMs(w, l.E2eMs is null ? null : r.CompletionNs - r.ArrivalNs);                          // e2e_ms
-        WriteMs(w, r.ScheduledNs - r.ArrivalNs);                                                    // queue_ms
-        w.WriteField(r.Preemptions, default);
-        w.WriteField(r.GeneratedTokens, default);
-        WriteSeconds(w, r.ScheduledNs);
-        WriteMs(w, r.FrontEndNs);                                                                   // frontend_ms
-        w.EndRecord();
+        w.Int(r.RequestId);
+        w.Ns(r.ArrivalNs);
+        w.Int(r.Replica);
+        w.Int(r.InputTokens);
+        w.Int(r.OutputTokens);
+        w.Int(r.CachedTokens);
+        w.Text(MetricFormat.Status(r.Status));
+        w.Ns(r.FirstTokenNs);
+        w.Ns(r.CompletionNs);
+        w.Ns(r.FirstTokenNs - r.ArrivalNs);                                                   // ttft_ms
+        w.Double(l.TpotMs);
+        w.Ns(l.E2eMs is null ? null : r.CompletionNs - r.ArrivalNs);                          // e2e_ms
+        w.Ns(r.ScheduledNs - r.ArrivalNs);                                                    // queue_ms
+        w.Int(r.Preemptions);
+        w.Int(r.GeneratedTokens);
+        w.Ns(r.ScheduledNs);
+        w.Ns(r.FrontEndNs);                                                                   // frontend_ms
+        w.EndRow();
+        _timeline.AddRequest(r);
+    }
+
+    /// <inheritdoc />
+    public void OnTokenGaps(long gapNs, int count)
+    {
+        EnsureOpen();
+        _metrics.AddTokenGaps(gapNs, count);
     }
 
     /// <inheritdoc />
@@ -170,15 +193,16 @@ public sealed class RunDirectoryWriter : IRunRecorder, IDisposable
         var intervalS = (s.TimeNs - previousNs) / 1e9;
         double Rate(long count) => intervalS > 0 ? count / intervalS : 0;
         var w = _timeseries;
-        WriteSeconds(w, s.TimeNs);
-        w.WriteField(s.Replica, default);
-        w.WriteField(s.Queued, default);
-        w.WriteField(s.Running, default);
-        w.WriteField(s.KvUtilization, FractionFormat);
-        w.WriteField(Rate(s.PrefillTokensSinceLast), MsFormat);
-        w.WriteField(Rate(s.OutputTokensSinceLast), MsFormat);
-        w.WriteField(s.CompletedSinceLast, default);
-        w.EndRecord();
+        w.Ns(s.TimeNs);
+        w.Int(s.Replica);
+        w.Int(s.Queued);
+        w.Int(s.Running);
+        w.Double(s.KvUtilization);
+        w.Double(Rate(s.PrefillTokensSinceLast));
+        w.Double(Rate(s.OutputTokensSinceLast));
+        w.Int(s.CompletedSinceLast);
+        w.EndRow();
+        _timeline.AddSample(s);
     }
 
     /// <summary>Writes a text file (e.g. scenario.yaml) into the run directory; <paramref name="fileName"/> is a plain name.</summary>
@@ -212,6 +236,7 @@ public sealed class RunDirectoryWriter : IRunRecorder, IDisposable
             var summary = _metrics.Summarize(_meta, end);
             WriteGpus(end.Gpus, end.Simulation.SimulatedNs);
             WriteLinks(end.Links, end.Simulation.SimulatedNs);
+            WriteItlHistogram(_metrics.Itl);
             using (var f = OpenFile("summary.json")) SummaryJson.Write(summary, f);
             using (var f = OpenFile("perf.json")) SummaryJson.WritePerf(end.Simulation, f);
             CloseStreams(complete: true);
@@ -302,40 +327,35 @@ public sealed class RunDirectoryWriter : IRunRecorder, IDisposable
         }
     }
 
+    /// <summary>itl_histogram.csv's header.</summary>
+    public static readonly IReadOnlyList<string> ItlHistogramColumns = ["itl_ms_lo", "itl_ms_hi", "count"];
+
+    // One row per non-empty bucket, ascending: the smallest and largest gap in it (ms to the ns) and how many gaps.
+    private void WriteItlHistogram(GapHistogram itl)
+    {
+        using var w = OpenCsv("itl_histogram.csv", ItlHistogramColumns);
+        foreach (var (lo, hi, count) in itl.Buckets())
+        {
+            w.WriteField(MetricFormat.NsAsMs(lo));
+            w.WriteField(MetricFormat.NsAsMs(hi));
+            w.WriteField(MetricFormat.Integer(count));
+            w.EndRecord();
+        }
+    }
+
     private static double Fraction(long partNs, long spanNs) => spanNs > 0 ? (double)partNs / spanNs : 0;
 
     private FileStream OpenFile(string name) =>
         new(PathInRun(name), FileMode.CreateNew, FileAccess.Write, FileShare.Read, 1 << 16);
+
+    private TableWriter OpenTable(string name, TableFormat format, IReadOnlyList<TableColumn> columns) =>
+        TableWriter.Open(OpenFile(TableWriter.FileName(name, format)), format, columns);
 
     private CsvWriter OpenCsv(string name, IReadOnlyList<string> header)
     {
         var csv = CsvWriter.Create(OpenFile(name), CsvOptions, leaveOpen: false);
         csv.WriteHeader(header.ToArray());
         return csv;
-    }
-
-    private static void WriteSeconds(CsvWriter w, long ns)
-    {
-        Span<char> buffer = stackalloc char[MetricFormat.MaxNsChars];
-        w.WriteField(buffer[..MetricFormat.FormatNs(buffer, ns, 6)]);
-    }
-
-    private static void WriteSeconds(CsvWriter w, long? ns)
-    {
-        if (ns is { } v) WriteSeconds(w, v);
-        else w.WriteField("");
-    }
-
-    private static void WriteMs(CsvWriter w, long ns)
-    {
-        Span<char> buffer = stackalloc char[MetricFormat.MaxNsChars];
-        w.WriteField(buffer[..MetricFormat.FormatNs(buffer, ns, 3)]);
-    }
-
-    private static void WriteMs(CsvWriter w, long? ns)
-    {
-        if (ns is { } v) WriteMs(w, v);
-        else w.WriteField("");
     }
 
     private void CloseStreams(bool complete)

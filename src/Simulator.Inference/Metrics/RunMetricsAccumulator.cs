@@ -5,7 +5,8 @@ namespace Simulator.Inference.Metrics;
 /// <summary>
 /// Folds finished requests into the run's summary without keeping the records: counters, token sums,
 /// the throughput window, and four float latencies per completed request (TTFT, TPOT, E2E, queue:
-/// 16 bytes per completed request, up to twice that while a list grows) for exact percentiles.
+/// 16 bytes per completed request, up to twice that while a list grows) for exact percentiles; and
+/// the inter-token gaps in a <see cref="GapHistogram"/> (memory per distinct gap bucket, not per token).
 /// </summary>
 public sealed class RunMetricsAccumulator
 {
@@ -27,6 +28,12 @@ public sealed class RunMetricsAccumulator
         ArgumentNullException.ThrowIfNull(slo);
         _slo = slo;
     }
+
+    /// <summary>Inter-token gaps of every request, pooled (ITL).</summary>
+    public GapHistogram Itl { get; } = new();
+
+    /// <summary>Folds <paramref name="count"/> inter-token gaps of <paramref name="gapNs"/> in.</summary>
+    public void AddTokenGaps(long gapNs, int count) => Itl.Add(gapNs, count);
 
     /// <summary>Requests folded in so far.</summary>
     public long Count => _completed + _rejected + _failed + _unfinished;
@@ -68,6 +75,7 @@ public sealed class RunMetricsAccumulator
         var tpot = Rounded(LatencyStats.FromSorted(tpotSorted));
         var e2e = Rounded(LatencyStats.FromSorted(SortedSpan(_e2eMs)));
         var queue = Rounded(LatencyStats.FromSorted(SortedSpan(_queueMs)));
+        var itl = Rounded(Itl.StatsMs());
 
         var windowNs = _completed > 0 && _lastCompletionNs > _firstArrivalNs ? _lastCompletionNs - _firstArrivalNs : 0;
         var windowS = windowNs / 1e9;
@@ -89,7 +97,7 @@ public sealed class RunMetricsAccumulator
 
         return new RunSummary(meta.Scenario, meta.Seed,
             new RequestCounts(Count, _completed, _rejected, _failed, _unfinished),
-            ttft, tpot, e2e, queue, throughput, slo, pipeline, sim, Memory(end.Gpus), Experts(end.Gpus));
+            ttft, tpot, e2e, queue, throughput, slo, pipeline, sim, Memory(end.Gpus), Experts(end.Gpus), itl);
     }
 
     /// <summary>

@@ -27,4 +27,11 @@ public interface IRunRecorder
     void OnIteration(in IterationRecord record);
     void OnRequestFinished(RequestRecord record);
     void OnSample(in ReplicaSample sample);
+
+    /// <summary>
+    /// <paramref name="count"/> sequences each emitted an output token <paramref name="gapNs"/> after their previous one
+    /// (inter-token latency; a request's first token is not a gap). Sequences of one batch usually share the gap, so
+    /// the serving layer reports them together.
+    /// </summary>
+    void OnTokenGaps(long gapNs, int count);
 }

@@ -32,7 +32,8 @@ public sealed record ExpertSummary(double HotspotRatio);
 
 /// <summary>
 /// The headline figures of one run, as written to summary.json (figures already rounded to the
-/// precision written, so the object and the file agree). Latencies in ms over completed requests.
+/// precision written, so the object and the file agree). Latencies in ms over completed requests;
+/// <see cref="ItlMs"/> over every gap between consecutive output tokens of a request, pooled over requests.
 /// </summary>
 public sealed record RunSummary(
     string Scenario,
@@ -47,4 +48,5 @@ public sealed record RunSummary(
     PipelineSummary Pipeline,
     SimulationSummary Simulation,
     MemorySummary? Memory,
-    ExpertSummary? Experts);
+    ExpertSummary? Experts,
+    LatencyStats? ItlMs = null);

@@ -41,6 +41,7 @@ public static class SummaryJson
             WriteStats(w, "tpot_ms", s.TpotMs);
             WriteStats(w, "e2e_ms", s.E2eMs);
             WriteStats(w, "queue_ms", s.QueueMs);
+            WriteStats(w, "itl_ms", s.ItlMs ?? LatencyStats.Empty);
 
             w.WriteStartObject("throughput");
             w.WriteNumber("requests_per_s", s.Throughput.RequestsPerS);
@@ -131,7 +132,7 @@ public static class SummaryJson
             new PipelineSummary(pipe.GetProperty("stages").GetInt32(), pipe.GetProperty("microbatches").GetInt32(),
                 pipe.GetProperty("bubble_fraction").GetDouble()),
             new SimulationSummary(sim.GetProperty("events").GetInt64(), sim.GetProperty("simulated_s").GetDouble()),
-            memory, experts);
+            memory, experts, r.TryGetProperty("itl_ms", out var itl) ? ReadStats(itl) : null);
     }
 
     /// <summary>Writes perf.json: the run's wall-clock figures, kept out of summary.json so that file is reproducible.</summary>

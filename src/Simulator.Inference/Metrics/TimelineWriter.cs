@@ -3,88 +3,206 @@ using System.Text.Json;
 namespace Simulator.Inference.Metrics;
 
 /// <summary>
-/// Streams timeline.json, Chrome trace-event JSON (opens in Perfetto and chrome://tracing): one process
-/// per replica (pid = replica, named "replica N"), one thread per pipeline stage (tid = stage, named
-/// "stage S"), one complete event (<c>ph: "X"</c>, ts and dur in microseconds) per batch per stage,
-/// named prefill, decode or mixed. At most <see cref="EventCap"/> batch events are written (the first
-/// ones); <c>otherData</c> at the end of the file says how many were written and dropped.
+/// What the timeline's track names say about the cluster: the replica's layout (e.g. "TP4 x PP2, H100-SXM-80GB")
+/// and, per replica and stage, the GPUs it runs on (e.g. "GPUs 0-3").
+/// </summary>
+/// <param name="Shape">The layout of every replica, shown in the process name.</param>
+/// <param name="StageGpus">[replica][stage] -> the GPUs of that stage, shown in its compute track's name; may be shorter than the run.</param>
+public sealed record TimelineLayout(string Shape, IReadOnlyList<IReadOnlyList<string>> StageGpus)
+{
+    /// <summary>No layout information: tracks are named "replica N", "stage S compute", ...</summary>
+    public static TimelineLayout None { get; } = new("", []);
+
+    /// <summary>The GPU label of a stage, or null when unknown.</summary>
+    public string? GpusOf(int replica, int stage) =>
+        replica < StageGpus.Count && stage < StageGpus[replica].Count ? StageGpus[replica][stage] : null;
+
+    /// <summary>"GPU 5", "GPUs 0-3" or "GPUs 0,2,4" for a set of GPU indices.</summary>
+    public static string GpuLabel(IEnumerable<int> gpus)
+    {
+        var sorted = gpus.Distinct().Order().ToArray();
+        if (sorted.Length == 1) return "GPU " + MetricFormat.Integer(sorted[0]);
+        bool contiguous = sorted.Length > 1 && sorted[^1] - sorted[0] == sorted.Length - 1;
+        return "GPUs " + (contiguous
+            ? MetricFormat.Integer(sorted[0]) + "-" + MetricFormat.Integer(sorted[^1])
+            : string.Join(",", sorted.Select(g => MetricFormat.Integer(g))));
+    }
+}
+
+/// <summary>
+/// Streams timeline.json, Chrome trace-event JSON for Perfetto (ui.perfetto.dev) and chrome://tracing. One process
+/// per replica (pid = replica); per pipeline stage S one compute track (tid = 100 S) with one complete event
+/// (<c>ph: "X"</c>) per batch named prefill, decode or mixed, then, inside the same busy interval and after the
+/// compute (the order the cost model and the flow executor run them in), one track each for the stage's TP, EP and
+/// CP collectives (tid = 100 S + 1, 2, 3), and tracks for the pipeline send to the next stage (tid = 100 S + 4 + lane;
+/// a send that starts before the previous one ended goes to the next lane). Per completed request, nested async
+/// slices (<c>ph: "b"/"e"</c>, id = request id): request, and inside it queued, prefill, decode. Counter tracks
+/// (<c>ph: "C"</c>) per replica at every sample: running batch, queue depth, KV utilization.
+/// Implementation note: every time is converted from integer ns to whole microseconds once per endpoint (half up)
+/// and a slice's dur is end_us - start_us, so slices that touch in ns touch in the file and never overlap;
+/// a slice shorter than half a microsecond rounds to nothing and is not written.
+/// At most <see cref="EventCap"/> events (every kind but the name metadata counts) are written: the first
+/// ones, whole groups at a time (a batch's slices, a request's slices, a sample's counters); once a group does not
+/// fit, every later one is dropped and counted by kind in <c>otherData</c>.
 /// </summary>
 public sealed class TimelineWriter : IDisposable
 {
+    /// <summary>Track ids per stage: stage S uses 100 S to 100 S + 99.</summary>
+    public const int TidsPerStage = 100;
+
+    private const int ComputeTid = 0, TpTid = 1, EpTid = 2, CpTid = 3, PpTid = 4;
     private const int FlushEvery = 1024;
+    private static readonly string[] CommNames = ["TP comm", "EP comm", "CP comm"];
     private readonly Stream _stream;
     private readonly Utf8JsonWriter _w;
-    private readonly HashSet<(int Replica, int Stage)> _namedThreads = [];
+    private readonly TimelineLayout _layout;
+    private readonly HashSet<(int Pid, int Tid)> _namedThreads = [];
     private readonly HashSet<int> _namedProcesses = [];
+    private readonly Dictionary<(int Replica, int Stage), List<long>> _ppLaneEndsUs = [];
+    private readonly long[] _dropped = new long[3];
+    private readonly Slice[] _slices = new Slice[8];
     private int _sinceFlush;
+    private bool _full;
     private bool _finished;
 
     /// <summary>Starts a timeline on <paramref name="stream"/> (which the writer owns and closes).</summary>
-    public TimelineWriter(Stream stream, long eventCap)
+    public TimelineWriter(Stream stream, long eventCap, TimelineLayout? layout = null)
     {
         ArgumentNullException.ThrowIfNull(stream);
         ArgumentOutOfRangeException.ThrowIfNegative(eventCap);
         _stream = stream;
         EventCap = eventCap;
+        _layout = layout ?? TimelineLayout.None;
         _w = new Utf8JsonWriter(stream, new JsonWriterOptions { Indented = false });
         _w.WriteStartObject();
         _w.WriteString("displayTimeUnit", "ms");
         _w.WriteStartArray("traceEvents");
     }
 
-    /// <summary>The most batch events written; later ones are counted in <see cref="Dropped"/>.</summary>
+    /// <summary>The most events written; later ones are counted in <see cref="Dropped"/>.</summary>
     public long EventCap { get; }
 
-    /// <summary>Batch events written so far.</summary>
+    /// <summary>Events written so far (name metadata not counted).</summary>
     public long Written { get; private set; }
 
-    /// <summary>Batch events not written because the cap was reached.</summary>
-    public long Dropped { get; private set; }
+    /// <summary>Events not written because the cap was reached.</summary>
+    public long Dropped => _dropped.Sum();
 
     /// <summary>The event name of an iteration: prefill (no decode tokens), decode (no prefill tokens) or mixed.</summary>
     public static string EventName(in IterationRecord r) =>
         r.DecodeTokens == 0 && r.PrefillTokens > 0 ? "prefill" : r.PrefillTokens == 0 ? "decode" : "mixed";
 
-    /// <summary>Adds one batch-on-a-stage event.</summary>
+    /// <summary>Trace microseconds of a simulation time in ns (rounded half up, the same for every endpoint).</summary>
+    public static long Us(long ns) => MetricFormat.RoundedMicros(ns);
+
+    /// <summary>The tid of a stage's track: <paramref name="offset"/> 0 compute, 1 TP, 2 EP, 3 CP, 4 + lane PP send.</summary>
+    public static int Tid(int stage, int offset) => stage * TidsPerStage + offset;
+
+    /// <summary>Adds one batch on a stage: its compute slice, its TP / EP / CP slices, and its pipeline send.</summary>
     public void Add(in IterationRecord r)
     {
         ObjectDisposedException.ThrowIf(_finished, this);
-        if (Written >= EventCap)
+        var c = r.Cost;
+        long computeEnd = Math.Min(r.EndNs, r.StartNs + c.ComputeNs + c.OverheadNs);
+        int n = 0;
+        AddSlice(ref n, ComputeTid, r.StartNs, computeEnd);
+        // Communication fills the rest of the busy interval in the cost model's order; in flow mode contention may
+        // stretch it beyond the analytic times, so each part keeps its share of the measured interval.
+        Span<long> comm = [c.TpCommNs, c.EpCommNs, c.CpCommNs];
+        long total = comm[0] + comm[1] + comm[2];
+        long window = r.EndNs - computeEnd, cumulative = 0, from = computeEnd;
+        for (int k = 0; k < comm.Length && total > 0; k++)
         {
-            Dropped++;
-            return;
+            if (comm[k] <= 0) continue;
+            cumulative += comm[k];
+            long to = computeEnd + (long)((Int128)window * cumulative / total);
+            AddSlice(ref n, TpTid + k, from, to);
+            from = to;
         }
-        NameTrack(r.Replica, r.Stage);
-        _w.WriteStartObject();
-        _w.WriteString("name", EventName(r));
-        _w.WriteString("cat", "stage");
-        _w.WriteString("ph", "X");
-        _w.WriteNumber("pid", r.Replica);
-        _w.WriteNumber("tid", r.Stage);
-        // Implementation note: whole microseconds (stage iterations last tens of us or more) and decimal ms below:
-        // shortest round-trip double formatting made the timeline a third of a large run's time.
-        _w.WriteNumber("ts", (r.StartNs + 500) / 1000);
-        _w.WriteNumber("dur", Math.Max(1, (r.EndNs - r.StartNs + 500) / 1000));
-        _w.WriteStartObject("args");
-        _w.WriteNumber("iteration", r.Iteration);
-        _w.WriteNumber("microbatch", r.Microbatch);
-        _w.WriteNumber("batch", r.BatchSize);
-        _w.WriteNumber("prefill_tokens", r.PrefillTokens);
-        _w.WriteNumber("decode_tokens", r.DecodeTokens);
-        _w.WriteNumber("tokens", r.PrefillTokens + r.DecodeTokens);
-        _w.WriteNumber("compute_ms", decimal.Round(r.Cost.ComputeNs / 1_000_000m, 3));
-        _w.WriteNumber("comm_ms", decimal.Round((r.Cost.TpCommNs + r.Cost.EpCommNs + r.Cost.CpCommNs + r.Cost.PpCommNs) / 1_000_000m, 3));
-        _w.WriteEndObject();
-        _w.WriteEndObject();
-        Written++;
-        if (++_sinceFlush >= FlushEvery)
+        int lane = -1;
+        if (c.PpCommNs > 0 && Us(r.EndNs + c.PpCommNs) > Us(r.EndNs))
         {
-            _w.Flush();
-            _sinceFlush = 0;
+            lane = PpLane(r.Replica, r.Stage, Us(r.EndNs), peek: true);
+            if (lane < TidsPerStage - PpTid) AddSlice(ref n, PpTid + lane, r.EndNs, r.EndNs + c.PpCommNs);
+            else lane = -1; // more sends in flight than a stage has tracks for: this one is not drawn
+        }
+        if (!Fits(n, kind: 0)) return;
+        if (lane >= 0) PpLane(r.Replica, r.Stage, Us(r.EndNs), peek: false, endUs: Us(r.EndNs + c.PpCommNs));
+        NameProcess(r.Replica);
+        for (int i = 0; i < n; i++)
+        {
+            var s = _slices[i];
+            var tid = Tid(r.Stage, s.Offset);
+            NameThread(r.Replica, tid, TrackName(r.Replica, r.Stage, s.Offset));
+            Begin(s.Offset == ComputeTid ? EventName(r) : s.Offset >= PpTid ? "PP send" : CommNames[s.Offset - TpTid],
+                s.Offset == ComputeTid ? "stage" : "comm", "X", r.Replica, tid, s.StartUs);
+            _w.WriteNumber("dur", s.EndUs - s.StartUs);
+            _w.WriteStartObject("args");
+            _w.WriteNumber("iteration", r.Iteration);
+            _w.WriteNumber("microbatch", r.Microbatch);
+            if (s.Offset == ComputeTid)
+            {
+                _w.WriteNumber("batch", r.BatchSize);
+                _w.WriteNumber("prefill_tokens", r.PrefillTokens);
+                _w.WriteNumber("decode_tokens", r.DecodeTokens);
+                _w.WriteNumber("tokens", r.PrefillTokens + r.DecodeTokens);
+                WriteMs("compute_ms", c.ComputeNs);
+                WriteMs("overhead_ms", c.OverheadNs);
+                WriteMs("comm_ms", c.TpCommNs + c.EpCommNs + c.CpCommNs + c.PpCommNs);
+            }
+            else
+            {
+                WriteMs("analytic_ms", s.Offset switch { TpTid => c.TpCommNs, EpTid => c.EpCommNs, CpTid => c.CpCommNs, _ => c.PpCommNs });
+            }
+            _w.WriteEndObject();
+            End();
         }
     }
 
-    /// <summary>Closes the event list, writes <c>otherData</c> (written, dropped, cap) and closes the stream.</summary>
+    /// <summary>
+    /// Adds a finished request's async slices (completed requests only): request (arrival to completion) with
+    /// queued (arrival to first scheduled), prefill (first scheduled to first token) and decode (first token to
+    /// completion) nested inside it; phases that round to nothing are left out.
+    /// </summary>
+    public void AddRequest(RequestRecord r)
+    {
+        ArgumentNullException.ThrowIfNull(r);
+        ObjectDisposedException.ThrowIf(_finished, this);
+        if (r.Status != RequestStatus.Completed || r.CompletionNs is not { } done || r.FirstTokenNs is not { } first) return;
+        long scheduled = r.ScheduledNs ?? r.ArrivalNs;
+        int n = 0;
+        AddSlice(ref n, 0, r.ArrivalNs, done);
+        if (n == 0) return;
+        AddSlice(ref n, 1, r.ArrivalNs, scheduled);
+        AddSlice(ref n, 2, scheduled, first);
+        AddSlice(ref n, 3, first, done);
+        if (!Fits(2 * n, kind: 1)) return;
+        NameProcess(r.Replica);
+        var id = MetricFormat.Integer(r.RequestId);
+        string[] names = ["request", "queued", "prefill", "decode"];
+        var outer = _slices[0];
+        Async("b", names[0], id, r.Replica, outer.StartUs, r);
+        for (int i = 1; i < n; i++)
+        {
+            Async("b", names[_slices[i].Offset], id, r.Replica, _slices[i].StartUs, null);
+            Async("e", names[_slices[i].Offset], id, r.Replica, _slices[i].EndUs, null);
+        }
+        Async("e", names[0], id, r.Replica, outer.EndUs, null);
+    }
+
+    /// <summary>Adds a replica's counters at a sampling instant: running batch (sequences), queue depth (requests), KV utilization.</summary>
+    public void AddSample(in ReplicaSample s)
+    {
+        ObjectDisposedException.ThrowIf(_finished, this);
+        if (!Fits(3, kind: 2)) return;
+        NameProcess(s.Replica);
+        var ts = Us(s.TimeNs);
+        Counter("running batch", "sequences", s.Replica, ts, s.Running);
+        Counter("queue depth", "requests", s.Replica, ts, s.Queued);
+        Counter("KV utilization", "fraction", s.Replica, ts, Math.Round(s.KvUtilization, 4));
+    }
+
+    /// <summary>Closes the event list, writes <c>otherData</c> (written, dropped in all and by kind, cap) and closes the stream.</summary>
     public void Finish()
     {
         if (_finished) return;
@@ -93,6 +211,11 @@ public sealed class TimelineWriter : IDisposable
         _w.WriteNumber("events_written", Written);
         _w.WriteNumber("events_dropped", Dropped);
         _w.WriteNumber("event_cap", EventCap);
+        _w.WriteStartObject("dropped_by_kind");
+        _w.WriteNumber("stage_slices", _dropped[0]);
+        _w.WriteNumber("request_slices", _dropped[1]);
+        _w.WriteNumber("counters", _dropped[2]);
+        _w.WriteEndObject();
         _w.WriteEndObject();
         _w.WriteEndObject();
         _w.Flush();
@@ -111,24 +234,122 @@ public sealed class TimelineWriter : IDisposable
         _stream.Dispose();
     }
 
-    private void NameTrack(int replica, int stage)
+    private readonly record struct Slice(int Offset, long StartUs, long EndUs);
+
+    private void AddSlice(ref int n, int offset, long startNs, long endNs)
     {
-        if (_namedProcesses.Add(replica))
-            Metadata("process_name", replica, 0, "replica " + MetricFormat.Integer(replica));
-        if (_namedThreads.Add((replica, stage)))
-            Metadata("thread_name", replica, stage, "stage " + MetricFormat.Integer(stage));
+        long a = Us(startNs), b = Us(endNs);
+        if (b > a) _slices[n++] = new Slice(offset, a, b);
     }
 
-    private void Metadata(string kind, int pid, int tid, string name)
+    private bool Fits(int events, int kind)
+    {
+        if (events == 0) return false;
+        if (!_full && Written + events <= EventCap)
+        {
+            Written += events;
+            return true;
+        }
+        _full = true;
+        _dropped[kind] += events;
+        return false;
+    }
+
+    // The first PP lane of (replica, stage) free at startUs; unless peeking, marks it busy until endUs.
+    private int PpLane(int replica, int stage, long startUs, bool peek, long endUs = 0)
+    {
+        if (!_ppLaneEndsUs.TryGetValue((replica, stage), out var ends)) _ppLaneEndsUs[(replica, stage)] = ends = [];
+        int lane = 0;
+        while (lane < ends.Count && ends[lane] > startUs) lane++;
+        if (!peek)
+        {
+            if (lane == ends.Count) ends.Add(endUs);
+            else ends[lane] = endUs;
+        }
+        return lane;
+    }
+
+    private string TrackName(int replica, int stage, int offset)
+    {
+        var prefix = "stage " + MetricFormat.Integer(stage);
+        if (offset == ComputeTid)
+            return _layout.GpusOf(replica, stage) is { } gpus ? $"{prefix} compute ({gpus})" : prefix + " compute";
+        if (offset < PpTid) return prefix + " " + CommNames[offset - TpTid];
+        var lane = offset - PpTid;
+        return $"{prefix} -> {MetricFormat.Integer(stage + 1)} PP send" + (lane > 0 ? $" ({MetricFormat.Integer(lane + 1)})" : "");
+    }
+
+    private void NameProcess(int replica)
+    {
+        if (!_namedProcesses.Add(replica)) return;
+        var name = "replica " + MetricFormat.Integer(replica) + (_layout.Shape.Length > 0 ? $" ({_layout.Shape})" : "");
+        Metadata("process_name", replica, 0, "name", name);
+        Metadata("process_sort_index", replica, 0, "sort_index", null, replica);
+    }
+
+    private void NameThread(int pid, int tid, string name)
+    {
+        if (!_namedThreads.Add((pid, tid))) return;
+        Metadata("thread_name", pid, tid, "name", name);
+        Metadata("thread_sort_index", pid, tid, "sort_index", null, tid);
+    }
+
+    // A name (text) or sort index (number) metadata event.
+    private void Metadata(string kind, int pid, int tid, string arg, string? text, long number = 0)
+    {
+        Begin(kind, null, "M", pid, tid, 0);
+        _w.WriteStartObject("args");
+        if (text != null) _w.WriteString(arg, text);
+        else _w.WriteNumber(arg, number);
+        _w.WriteEndObject();
+        End();
+    }
+
+    private void Async(string ph, string name, string id, int pid, long ts, RequestRecord? args)
+    {
+        Begin(name, "request", ph, pid, 0, ts);
+        _w.WriteString("id", id);
+        if (args != null)
+        {
+            _w.WriteStartObject("args");
+            _w.WriteNumber("request_id", args.RequestId);
+            _w.WriteNumber("input_tokens", args.InputTokens);
+            _w.WriteNumber("generated_tokens", args.GeneratedTokens);
+            _w.WriteNumber("preemptions", args.Preemptions);
+            _w.WriteEndObject();
+        }
+        End();
+    }
+
+    private void Counter(string name, string series, int pid, long ts, double value)
+    {
+        Begin(name, "counter", "C", pid, 0, ts);
+        _w.WriteStartObject("args");
+        _w.WriteNumber(series, value);
+        _w.WriteEndObject();
+        End();
+    }
+
+    private void Begin(string name, string? cat, string ph, int pid, int tid, long ts)
     {
         _w.WriteStartObject();
-        _w.WriteString("name", kind);
-        _w.WriteString("ph", "M");
+        _w.WriteString("name", name);
+        if (cat != null) _w.WriteString("cat", cat);
+        _w.WriteString("ph", ph);
         _w.WriteNumber("pid", pid);
         _w.WriteNumber("tid", tid);
-        _w.WriteStartObject("args");
-        _w.WriteString("name", name);
-        _w.WriteEndObject();
-        _w.WriteEndObject();
+        _w.WriteNumber("ts", ts);
     }
+
+    private void End()
+    {
+        _w.WriteEndObject();
+        if (++_sinceFlush >= FlushEvery)
+        {
+            _w.Flush();
+            _sinceFlush = 0;
+        }
+    }
+
+    private void WriteMs(string name, long ns) => _w.WriteNumber(name, decimal.Round(ns / 1_000_000m, 3));
 }

@@ -40,6 +40,9 @@ internal sealed class FrontEndRecorder : IRunRecorder
 
     public void OnSample(in ReplicaSample sample) => _inner.OnSample(sample);
 
+    /// <summary>Every token is shifted by the same lag, so the gaps between tokens are the engine's.</summary>
+    public void OnTokenGaps(long gapNs, int count) => _inner.OnTokenGaps(gapNs, count);
+
     public void OnRequestFinished(RequestRecord record)
     {
         if (record.Status == RequestStatus.Rejected || record.ScheduledNs is null && record.FirstTokenNs is null)

@@ -401,6 +401,9 @@ public sealed class Replica : IReplicaLoad
         DecodeTokens += g.DecodeTokens;
         _samplePrefillTokens += g.PrefillTokens;
         bool anyFinished = false;
+        // Inter-token gaps, reported as runs of equal gaps (one per batch in steady decoding).
+        long gapRunNs = -1;
+        int gapRunCount = 0;
         for (int i = 0; i < g.Seqs.Count; i++)
         {
             var seq = g.Seqs[i];
@@ -410,7 +413,19 @@ public sealed class Replica : IReplicaLoad
             if (seq.GeneratedTokens < seq.Request.OutputTokens)
             {
                 seq.GeneratedTokens++;
-                seq.FirstTokenNs ??= now;
+                if (seq.FirstTokenNs is null)
+                {
+                    seq.FirstTokenNs = now;
+                }
+                else
+                {
+                    long gap = now - seq.LastTokenNs;
+                    if (gap != gapRunNs && gapRunCount > 0) _recorder.OnTokenGaps(gapRunNs, gapRunCount);
+                    if (gap != gapRunNs) gapRunCount = 0;
+                    gapRunNs = gap;
+                    gapRunCount++;
+                }
+                seq.LastTokenNs = now;
                 OutputTokens++;
                 _sampleOutputTokens++;
             }
@@ -420,6 +435,7 @@ public sealed class Replica : IReplicaLoad
                 anyFinished = true;
             }
         }
+        if (gapRunCount > 0) _recorder.OnTokenGaps(gapRunNs, gapRunCount);
         if (anyFinished)
         {
             var running = g.Running;

@@ -50,6 +50,9 @@ public sealed class Sequence
 
     public long? FirstTokenNs { get; internal set; }
 
+    /// <summary>When it emitted its latest output token (ns); meaningful once <see cref="FirstTokenNs"/> is set.</summary>
+    public long LastTokenNs { get; internal set; }
+
     /// <summary>True while its prompt (or recompute prefill) is not fully in the KV cache.</summary>
     public bool IsPrefilling => ComputedTokens < PrefillTargetTokens;
 

@@ -34,6 +34,8 @@ public sealed class RunDirectoryWriterTest
         rec.OnIteration(new IterationRecord(0, 0, 2, 1, 4 * Ms, 6 * Ms, 3, 100, 2, StageCostOf(2 * Ms), 27));
         rec.OnSample(new ReplicaSample(500 * Ms, 0, 3, 4, 0.25, 1000, 50, 1));
         rec.OnSample(new ReplicaSample(1000 * Ms, 0, 0, 2, 0.5, 0, 100, 2));
+        rec.OnTokenGaps(100 * Ms, 10);
+        rec.OnTokenGaps(20 * Ms, 20);
         foreach (var r in SmallRun()) rec.OnRequestFinished(r);
     }
 
@@ -90,7 +92,7 @@ public sealed class RunDirectoryWriterTest
         var files = Directory.GetFiles(Out).Select(Path.GetFileName).Order(StringComparer.Ordinal);
         Assert.That(files, Is.EqualTo(new[]
         {
-            "gpus.csv", "iterations.csv", "links.csv", "perf.json", "requests.csv", "scenario.yaml",
+            "gpus.csv", "iterations.csv", "itl_histogram.csv", "links.csv", "perf.json", "requests.csv", "scenario.yaml",
             "summary.json", "timeline.json", "timeseries.csv",
         }));
         Assert.That(Directory.GetDirectories(_root), Is.EqualTo(new[] { Out }));
@@ -209,45 +211,100 @@ public sealed class RunDirectoryWriterTest
         Assert.That(Lines(Path.Combine(Out, "links.csv"))[1], Is.EqualTo("gpu0-gpu1,nvlink4,gpu0,gpu1,450.000,123456789,0.1000"));
     }
 
-    [Test]
-    public void Timeline_IsChromeTraceWithNamedReplicasStagesAndCompleteEvents()
+    private static List<JsonElement> TimelineEvents(string dir)
     {
-        WriteSmallRun(Out);
-        using var doc = JsonDocument.Parse(File.ReadAllBytes(Path.Combine(Out, "timeline.json")));
-        var events = doc.RootElement.GetProperty("traceEvents").EnumerateArray().ToList();
-        var meta = events.Where(e => e.GetProperty("ph").GetString() == "M")
-            .Select(e => $"{e.GetProperty("name").GetString()}:{e.GetProperty("args").GetProperty("name").GetString()}").ToList();
-        Assert.That(meta, Is.EqualTo(new[] { "process_name:replica 0", "thread_name:stage 0", "thread_name:stage 1" }));
-        var x = events.Where(e => e.GetProperty("ph").GetString() == "X").ToList();
-        Assert.That(x.Select(e => e.GetProperty("name").GetString()), Is.EqualTo(new[] { "prefill", "decode", "mixed" }));
-        var second = x[1];
-        Assert.Multiple(() =>
+        using var doc = JsonDocument.Parse(File.ReadAllBytes(Path.Combine(dir, "timeline.json")));
+        return doc.RootElement.GetProperty("traceEvents").EnumerateArray().Select(e => e.Clone()).ToList();
+    }
+
+    private static string Ph(JsonElement e) => e.GetProperty("ph").GetString()!;
+
+    [Test]
+    public void Timeline_NamesProcessesAndTracksFromTheLayout()
+    {
+        var layout = new TimelineLayout("TP2 x PP2, H100-SXM-80GB", [["GPUs 0-1", "GPUs 2-3"]]);
+        using (var w = new RunDirectoryWriter(Out, Meta(), new RunWriterOptions(Layout: layout)))
         {
-            Assert.That(second.GetProperty("pid").GetInt32(), Is.EqualTo(0));
-            Assert.That(second.GetProperty("tid").GetInt32(), Is.EqualTo(1));
-            Assert.That(second.GetProperty("ts").GetDouble(), Is.EqualTo(2000.0));   // us
-            Assert.That(second.GetProperty("dur").GetDouble(), Is.EqualTo(2000.0));
-            Assert.That(second.GetProperty("args").GetProperty("batch").GetInt32(), Is.EqualTo(4));
-            Assert.That(second.GetProperty("args").GetProperty("comm_ms").GetDouble(), Is.EqualTo(0.1).Within(1e-12));
-        });
-        Assert.That(doc.RootElement.GetProperty("otherData").GetProperty("events_dropped").GetInt64(), Is.EqualTo(0));
+            Feed(w);
+            w.Commit(End());
+        }
+        var names = TimelineEvents(Out).Where(e => Ph(e) == "M" && e.GetProperty("args").TryGetProperty("name", out _))
+            .Select(e => $"{e.GetProperty("tid").GetInt32()}:{e.GetProperty("args").GetProperty("name").GetString()}").ToList();
+        Assert.That(names, Is.EqualTo(new[]
+        {
+            "0:replica 0 (TP2 x PP2, H100-SXM-80GB)", "0:stage 0 compute (GPUs 0-1)", "1:stage 0 TP comm", "4:stage 0 -> 1 PP send",
+            "100:stage 1 compute (GPUs 2-3)", "101:stage 1 TP comm",
+        }));
     }
 
     [Test]
-    public void Timeline_OverTheCap_DropsLaterEventsAndSaysSo()
+    public void Timeline_ComputeThenCommInsideTheBusyInterval_PpSendAfterIt()
     {
-        using (var w = new RunDirectoryWriter(Out, Meta(), new RunWriterOptions(TimelineEventCap: 2)))
+        WriteSmallRun(Out);
+        var x = TimelineEvents(Out).Where(e => Ph(e) == "X").Select(e =>
+            (Name: e.GetProperty("name").GetString(), Tid: e.GetProperty("tid").GetInt32(), Ts: e.GetProperty("ts").GetInt64(), Dur: e.GetProperty("dur").GetInt64())).ToList();
+        // Stage 0, 0..2 ms: compute 1.5 ms, then TP fills the rest of the busy interval; the 0.2 ms PP send follows it.
+        Assert.That(x.Take(3), Is.EqualTo(new[] { ("prefill", 0, 0L, 1500L), ("TP comm", 1, 1500L, 500L), ("PP send", 4, 2000L, 200L) }));
+        // Stage 1, 2..4 ms: compute + overhead 1.05 ms, TP 0.1 ms scaled to the remaining 0.95 ms.
+        Assert.That(x.Skip(3).Take(2), Is.EqualTo(new[] { ("decode", 100, 2000L, 1050L), ("TP comm", 101, 3050L, 950L) }));
+        Assert.That(x[5], Is.EqualTo(("mixed", 0, 4000L, 2000L)));
+    }
+
+    [Test]
+    public void Timeline_CompletedRequestsHaveNestedAsyncSlices_SamplesHaveCounters()
+    {
+        WriteSmallRun(Out);
+        var events = TimelineEvents(Out);
+        var request0 = events.Where(e => Ph(e) is "b" or "e" && e.GetProperty("id").GetString() == "0")
+            .Select(e => $"{Ph(e)} {e.GetProperty("name").GetString()} {e.GetProperty("ts").GetInt64()}").ToList();
+        // Arrival 0, scheduled 50 ms, first token 200 ms, completion 1200 ms.
+        Assert.That(request0, Is.EqualTo(new[]
+        {
+            "b request 0", "b queued 0", "e queued 50000", "b prefill 50000", "e prefill 200000", "b decode 200000", "e decode 1200000", "e request 1200000",
+        }));
+        // Request 3 (1 token, never queued): request and prefill only.
+        Assert.That(events.Count(e => Ph(e) == "b" && e.GetProperty("id").GetString() == "3"), Is.EqualTo(2));
+        Assert.That(events.Any(e => Ph(e) is "b" or "e" && e.GetProperty("id").GetString() == "4"), Is.False, "rejected requests have no slices");
+        var counters = events.Where(e => Ph(e) == "C").Select(e => e.GetProperty("name").GetString()).ToList();
+        Assert.That(counters, Is.EqualTo(new[] { "running batch", "queue depth", "KV utilization", "running batch", "queue depth", "KV utilization" }));
+    }
+
+    [Test]
+    public void Timeline_OverTheCap_DropsWholeGroupsAndSaysWhatByKind()
+    {
+        using (var w = new RunDirectoryWriter(Out, Meta(), new RunWriterOptions(TimelineEventCap: 5)))
         {
             Feed(w);
             w.Commit(End());
         }
         using var doc = JsonDocument.Parse(File.ReadAllBytes(Path.Combine(Out, "timeline.json")));
-        var x = doc.RootElement.GetProperty("traceEvents").EnumerateArray().Count(e => e.GetProperty("ph").GetString() == "X");
+        var written = doc.RootElement.GetProperty("traceEvents").EnumerateArray().Count(e => Ph(e) != "M");
         var other = doc.RootElement.GetProperty("otherData");
-        Assert.That(x, Is.EqualTo(2));
-        Assert.That(other.GetProperty("events_written").GetInt64(), Is.EqualTo(2));
-        Assert.That(other.GetProperty("events_dropped").GetInt64(), Is.EqualTo(1));
+        var byKind = other.GetProperty("dropped_by_kind");
+        // Iteration 1 on stage 0 is 3 slices and on stage 1 2 slices: the cap; the third batch's slice and everything after are dropped.
+        Assert.Multiple(() =>
+        {
+            Assert.That(written, Is.EqualTo(5));
+            Assert.That(other.GetProperty("events_written").GetInt64(), Is.EqualTo(5));
+            Assert.That(byKind.GetProperty("stage_slices").GetInt64(), Is.EqualTo(1));
+            Assert.That(byKind.GetProperty("counters").GetInt64(), Is.EqualTo(6));
+            Assert.That(byKind.GetProperty("request_slices").GetInt64(), Is.GreaterThan(0));
+            Assert.That(other.GetProperty("events_dropped").GetInt64(),
+                Is.EqualTo(byKind.GetProperty("stage_slices").GetInt64() + byKind.GetProperty("counters").GetInt64() + byKind.GetProperty("request_slices").GetInt64()));
+        });
         Assert.That(Lines(Path.Combine(Out, "iterations.csv")), Has.Length.EqualTo(4), "iterations.csv is never capped");
+    }
+
+    [Test]
+    public void ItlHistogram_OneRowPerBucketWithTheGapsSeen()
+    {
+        var s = WriteSmallRun(Out);
+        Assert.That(Lines(Path.Combine(Out, "itl_histogram.csv")), Is.EqualTo(new[]
+        {
+            "itl_ms_lo,itl_ms_hi,count", "20.000000,20.000000,20", "100.000000,100.000000,10",
+        }));
+        // 10 gaps of 100 ms and 20 of 20 ms: mean 140/3 ms; p50 rank 14.5 -> 20; p90 rank 26.1 -> 100.
+        Assert.That(s.ItlMs, Is.EqualTo(new LatencyStats(30, 46.6667, 20, 100, 100, 100, 100)));
     }
 
     [Test]

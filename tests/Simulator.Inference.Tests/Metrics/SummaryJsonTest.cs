@@ -11,6 +11,8 @@ public sealed class SummaryJsonTest
     {
         var acc = new RunMetricsAccumulator(Meta().Slo);
         foreach (var r in SmallRun()) acc.Add(r, RequestLatencies.From(r));
+        acc.AddTokenGaps(100 * Ms, 10);
+        acc.AddTokenGaps(20 * Ms, 20);
         return acc.Summarize(Meta(), End());
     }
 
@@ -27,6 +29,7 @@ public sealed class SummaryJsonTest
             ["ttft_ms"] = ["mean", "p50", "p90", "p95", "p99", "max"],
             ["tpot_ms"] = ["mean", "p50", "p90", "p95", "p99", "max"],
             ["e2e_ms"] = ["mean", "p50", "p90", "p95", "p99", "max"],
+            ["itl_ms"] = ["mean", "p50", "p90", "p95", "p99", "max", "count"],
             ["throughput"] = ["requests_per_s", "input_tokens_per_s", "output_tokens_per_s"],
             ["slo"] = ["attainment", "goodput_requests_per_s", "ttft_ms", "tpot_ms", "percentile"],
             ["pipeline"] = ["stages", "microbatches", "bubble_fraction"],

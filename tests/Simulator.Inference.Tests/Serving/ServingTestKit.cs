@@ -48,10 +48,12 @@ internal sealed class ListRecorder : IRunRecorder
     public List<IterationRecord> Iterations { get; } = new();
     public List<RequestRecord> Requests { get; } = new();
     public List<ReplicaSample> Samples { get; } = new();
+    public List<(long GapNs, int Count)> TokenGaps { get; } = new();
 
     public void OnIteration(in IterationRecord record) => Iterations.Add(record);
     public void OnRequestFinished(RequestRecord record) => Requests.Add(record);
     public void OnSample(in ReplicaSample sample) => Samples.Add(sample);
+    public void OnTokenGaps(long gapNs, int count) => TokenGaps.Add((gapNs, count));
 }
 
 internal static class ServingTestKit

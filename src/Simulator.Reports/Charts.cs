@@ -1,0 +1,263 @@
+using ScottPlot;
+using ScottPlot.Plottables;
+using ScottPlot.TickGenerators;
+using SkiaSharp;
+
+namespace Simulator.Reports;
+
+/// <summary>
+/// The report's chart style on ScottPlot 5, and the few chart forms ScottPlot does not have built in:
+/// an empirical CDF, logarithmic axes with readable 1-2-5 tick labels, stacked bars and a Gantt timeline.
+/// Everything else (lines, points, bars, axis lines, text, legends, PNG and SVG) is ScottPlot's own.
+/// </summary>
+internal static class Charts
+{
+    /// <summary>Category10, ScottPlot's default palette; named here so categories keep their colour across charts.</summary>
+    public static readonly Color Blue = Colors.Category10[0];
+    public static readonly Color Orange = Colors.Category10[1];
+    public static readonly Color Green = Colors.Category10[2];
+    public static readonly Color Red = Colors.Category10[3];
+    public static readonly Color Purple = Colors.Category10[4];
+    public static readonly Color Gray = Colors.Category10[7];
+    public static readonly Color LightGray = Color.FromHex("#d9d9d9");
+    public static readonly Color IdleGray = Color.FromHex("#e6e6e6");
+
+    /// <summary>Most points a line draws: a million-request CDF is thinned to this many quantiles.</summary>
+    public const int MaxLinePoints = 2000;
+
+    // Implementation note: SkiaSharp's NoDependencies build has no fontconfig, and ScottPlot's default
+    // font then resolves to the first family Skia finds (DejaVu Serif on Debian). The report asks for a sans
+    // family that Debian's fonts-dejavu-core ships, and keeps ScottPlot's choice when it is absent.
+    private static readonly string? SansFont = new[] { "DejaVu Sans", "Liberation Sans", "Noto Sans", "Arial", "Helvetica" }
+        .FirstOrDefault(f => SKFontManager.Default.FontFamilies.Contains(f, StringComparer.OrdinalIgnoreCase));
+
+    /// <summary>The font family charts are drawn with (null: ScottPlot's default).</summary>
+    public static string? FontName => SansFont;
+
+    /// <summary>A new plot in the report's style.</summary>
+    public static Plot NewPlot() => new();
+
+    /// <summary>Applies the report's font to everything on the plot (called once all plottables are added).</summary>
+    public static void ApplyStyle(Plot plot)
+    {
+        plot.Legend.SetBestFontOnEachRender = false;
+        MarkerRoom(plot);
+        if (SansFont is not { } f) return;
+        plot.Font.Set(f);
+        // Plot.Font.Set leaves the labels of axis lines and text plottables alone.
+        foreach (var line in plot.GetPlottables<AxisLine>()) line.LabelFontName = f;
+        foreach (var text in plot.GetPlottables<Text>()) text.LabelFontName = f;
+    }
+
+    /// <summary>Room right of the data area for the labels of horizontal marker lines.</summary>
+    private static void MarkerRoom(Plot plot)
+    {
+        if (plot.GetPlottables<HorizontalLine>().Any(l => l.LabelOppositeAxis)) plot.Axes.Right.MinimumSize = 30;
+    }
+
+    /// <summary>
+    /// A marker line (an SLO bound, a percentile, a mean) labelled at the far end of the data area (top for a
+    /// vertical line, right for a horizontal one), where the label covers no tick label.
+    /// </summary>
+    public static T Marker<T>(T line, string label, string legend) where T : AxisLine
+    {
+        line.Text = label;
+        line.LegendText = legend;
+        line.LabelOppositeAxis = true;
+        return line;
+    }
+
+    /// <summary>A value mapped onto an axis: identity, or log10 for a logarithmic axis.</summary>
+    public sealed record Scale(bool Log)
+    {
+        /// <summary>Linear scale.</summary>
+        public static readonly Scale Linear = new(false);
+
+        /// <summary>The plotted coordinate of a value (NaN for a non-positive value on a log axis).</summary>
+        public double Map(double v) => !Log ? v : v > 0 ? Math.Log10(v) : double.NaN;
+    }
+
+    /// <summary>
+    /// Logarithmic tick labels: ScottPlot 5 draws log axes as log10 of the data; this sets major ticks at
+    /// 1-2-5 steps (decades only when the range spans more than three) and minor ticks at every integer
+    /// multiple, labelled with the real values.
+    /// </summary>
+    public static void LogTicks(IAxis axis, IEnumerable<double> values)
+    {
+        var positive = values.Where(v => v > 0 && double.IsFinite(v)).ToArray();
+        if (positive.Length == 0) return;
+        var lo = Math.Floor(Math.Log10(positive.Min()));
+        var hi = Math.Ceiling(Math.Log10(positive.Max()));
+        if (hi <= lo) hi = lo + 1;
+        var steps = hi - lo > 3 ? new[] { 1.0 } : new[] { 1.0, 2, 5 };
+        var ticks = new NumericManual();
+        for (var e = lo; e <= hi; e++)
+            for (var m = 1; m <= 9; m++)
+            {
+                var v = m * Math.Pow(10, e);
+                if (steps.Contains(m)) ticks.AddMajor(Math.Log10(v), Fmt.Inv(v));
+                else ticks.AddMinor(Math.Log10(v));
+            }
+        axis.TickGenerator = ticks;
+    }
+
+    /// <summary>
+    /// The empirical CDF of <paramref name="values"/> as a step line: F(x) = share of values at or below x.
+    /// Values that the scale cannot show (non-positive on a log axis) still count in the shares.
+    /// </summary>
+    public static Scatter Cdf(Plot plot, IReadOnlyList<double> values, Scale x, Color? color = null)
+    {
+        var sorted = values.Where(double.IsFinite).OrderBy(v => v).ToArray();
+        var xs = new List<double>();
+        var ys = new List<double>();
+        var n = sorted.Length;
+        if (n > 0)
+        {
+            xs.Add(x.Map(sorted[0]));
+            ys.Add(0);
+            var points = Math.Min(n, MaxLinePoints);
+            var last = -1;
+            for (var k = 0; k < points; k++)
+            {
+                var i = points == n ? k : (int)Math.Round(k * (n - 1.0) / Math.Max(1, points - 1));
+                if (i <= last) continue;
+                while (i + 1 < n && sorted[i + 1] == sorted[i]) i++; // a tie's step reaches its full share
+                xs.Add(x.Map(sorted[i]));
+                ys.Add((i + 1.0) / n);
+                last = i;
+            }
+        }
+        var keep = Enumerable.Range(0, xs.Count).Where(i => double.IsFinite(xs[i])).ToList();
+        var s = plot.Add.ScatterLine(keep.Select(i => xs[i]).ToArray(), keep.Select(i => ys[i]).ToArray(), color);
+        s.ConnectStyle = ConnectStyle.StepHorizontal;
+        s.LineWidth = 2;
+        return s;
+    }
+
+    /// <summary>
+    /// Stacked bars: one <see cref="BarPlot"/> per layer (one legend entry each), every bar starting where the
+    /// layer below ended. Non-finite values stack as zero.
+    /// </summary>
+    public static List<BarPlot> StackedBars(Plot plot, IReadOnlyList<double> positions, IEnumerable<(string Label, double[] Values, Color? Color)> layers)
+    {
+        var bottom = new double[positions.Count];
+        var result = new List<BarPlot>();
+        var index = 0;
+        foreach (var (label, values, color) in layers)
+        {
+            var c = color ?? Colors.Category10[index % Colors.Category10.Length];
+            index++;
+            var bars = new List<Bar>();
+            for (var i = 0; i < positions.Count; i++)
+            {
+                var v = i < values.Length && double.IsFinite(values[i]) ? values[i] : 0;
+                bars.Add(new Bar { Position = positions[i], ValueBase = bottom[i], Value = bottom[i] + v, FillColor = c, LineWidth = 0 });
+                bottom[i] += v;
+            }
+            var bp = plot.Add.Bars(bars);
+            bp.LegendText = label;
+            bp.Color = c;
+            result.Add(bp);
+        }
+        return result;
+    }
+
+    /// <summary>
+    /// The legend in a panel right of the data area, where it covers nothing; only when some plottable has legend
+    /// text (ScottPlot 5.1.59 draws a blank image for an edge legend with no items).
+    /// </summary>
+    public static void LegendOutsideRight(Plot plot)
+    {
+        if (plot.Legend.GetItems().Length > 0) plot.ShowLegend(Edge.Right);
+    }
+
+    /// <summary>Category tick labels on the bottom axis, tilted when they would collide.</summary>
+    public static void CategoryTicks(Plot plot, IReadOnlyList<double> positions, IReadOnlyList<string> labels)
+    {
+        plot.Axes.Bottom.SetTicks(positions.ToArray(), labels.ToArray());
+        // About 7 px per character at the tick font size, and some 600 px of data area to share.
+        var longest = labels.Count == 0 ? 0 : labels.Max(l => l.Length);
+        if (longest * 7.0 > 560.0 / Math.Max(1, labels.Count))
+        {
+            plot.Axes.Bottom.TickLabelStyle.Rotation = 30;
+            plot.Axes.Bottom.TickLabelStyle.Alignment = Alignment.MiddleLeft;
+            plot.Axes.Bottom.MinimumSize = Math.Min(170, 24 + 4.2f * longest);
+        }
+    }
+
+    /// <summary>
+    /// Renumbers the element ids of one SVG document (Skia's SVG canvas names clip paths "cl_" plus a counter that runs
+    /// across the whole process) in order of first appearance, so the same chart always writes the same bytes.
+    /// </summary>
+    public static string NumberSvgIds(string svg)
+    {
+        var ids = new Dictionary<string, string>(StringComparer.Ordinal);
+        return SvgId.Replace(svg, m =>
+        {
+            if (!ids.TryGetValue(m.Value, out var id)) ids[m.Value] = id = "clip" + ids.Count.ToString(System.Globalization.CultureInfo.InvariantCulture);
+            return id;
+        });
+    }
+
+    private static readonly System.Text.RegularExpressions.Regex SvgId = new(@"(?<=id=""|url\(#)cl_[0-9A-Za-z]+", System.Text.RegularExpressions.RegexOptions.CultureInvariant);
+
+    /// <summary>Bars grow from zero: the value axis starts at 0 (no margin below) with room above the tallest bar.</summary>
+    public static void BarsFromZero(Plot plot)
+    {
+        var top = plot.GetPlottables<BarPlot>().SelectMany(b => b.Bars).Select(b => Math.Max(b.Value, b.ValueBase))
+            .Concat(plot.GetPlottables<HorizontalLine>().Select(l => l.Y)).Where(double.IsFinite).DefaultIfEmpty(0).Max();
+        plot.Axes.SetLimitsY(0, top > 0 ? top * 1.08 : 1);
+    }
+}
+
+/// <summary>
+/// A Gantt timeline on ScottPlot bars: one row per lane (top to bottom in the order added), spans coloured
+/// by category, one legend entry per category. ScottPlot 5 has horizontal bars with a base value but no
+/// Gantt plottable; this lays the spans out as such bars.
+/// </summary>
+internal sealed class Gantt
+{
+    private readonly List<string> _rows = new();
+    private readonly List<(string Category, Color Color)> _categories = new();
+    private readonly Dictionary<string, List<Bar>> _spans = new(StringComparer.Ordinal);
+
+    /// <summary>Row labels, top to bottom.</summary>
+    public IReadOnlyList<string> Rows => _rows;
+
+    /// <summary>Declares a category and its colour; categories appear in the legend in this order.</summary>
+    public void Category(string name, Color color)
+    {
+        _categories.Add((name, color));
+        _spans[name] = new List<Bar>();
+    }
+
+    /// <summary>Adds a span from <paramref name="start"/> to <paramref name="end"/> on a row (created on first use); empty spans are dropped.</summary>
+    public void Span(string row, double start, double end, string category)
+    {
+        if (!(end > start)) return;
+        var i = _rows.IndexOf(row);
+        if (i < 0) { _rows.Add(row); i = _rows.Count - 1; }
+        var color = _categories.First(c => c.Category == category).Color;
+        _spans[category].Add(new Bar
+        {
+            Position = i, ValueBase = start, Value = end, Size = 0.8, FillColor = color, LineWidth = 0,
+            Orientation = Orientation.Horizontal,
+        });
+    }
+
+    /// <summary>Adds the bars and row labels to the plot; the first row is at the top.</summary>
+    public void AddTo(Plot plot)
+    {
+        foreach (var (category, color) in _categories)
+        {
+            var spans = _spans[category];
+            if (spans.Count == 0) continue;
+            var bp = plot.Add.Bars(spans);
+            bp.Horizontal = true;
+            bp.LegendText = category;
+            bp.Color = color;
+        }
+        plot.Axes.Left.SetTicks(Enumerable.Range(0, _rows.Count).Select(i => (double)i).ToArray(), _rows.ToArray());
+        plot.Axes.SetLimitsY(_rows.Count - 0.5, -0.5);
+    }
+}

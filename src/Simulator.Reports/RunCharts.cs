@@ -1,0 +1,457 @@
+using System.Globalization;
+using ScottPlot;
+using ScottPlot.Plottables;
+
+namespace Simulator.Reports;
+
+/// <summary>Collects the report's charts (as ScottPlot models) and the reasons charts were skipped.</summary>
+internal sealed class ChartSink
+{
+    public List<ChartInfo> Charts { get; } = new();
+    public List<string> Notes { get; } = new();
+
+    /// <summary>Adds a chart named <paramref name="name"/> (its files are charts/NAME.png and charts/NAME.svg).</summary>
+    public void Add(string name, string title, string question, Plot plot)
+    {
+        plot.Title(title);
+        Simulator.Reports.Charts.ApplyStyle(plot);
+        Charts.Add(new ChartInfo(name, title, question, plot));
+    }
+
+    public void Skip(string chart, string why) => Notes.Add($"{chart}: skipped, {why}.");
+
+    /// <summary>Renders a chart as PNG bytes (<see cref="ReportOptions.PngScale"/> times the size) and as SVG text.</summary>
+    public static (byte[] Png, string Svg) Render(ChartInfo chart, ReportOptions options)
+    {
+        var plot = chart.Plot;
+        var scale = Math.Max(1, options.PngScale);
+        plot.ScaleFactor = scale;
+        var png = plot.GetImageBytes(options.ChartWidth * scale, options.ChartHeight * scale, ImageFormat.Png);
+        plot.ScaleFactor = 1;
+        var svg = Simulator.Reports.Charts.NumberSvgIds(plot.GetSvgXml(options.ChartWidth, options.ChartHeight));
+        return (png, svg);
+    }
+}
+
+/// <summary>The charts of one run directory.</summary>
+internal static class RunCharts
+{
+    private static readonly Color SloColor = Simulator.Reports.Charts.Red;
+
+    public static void All(RunData run, Slo slo, ReportOptions options, ChartSink sink, string prefix)
+    {
+        LatencyCdf(run, slo, sink, prefix, "ttft_ms", "TTFT", slo.TtftMs);
+        LatencyCdf(run, slo, sink, prefix, "tpot_ms", "TPOT", slo.TpotMs);
+        LatencyBreakdown(run, sink, prefix);
+        OverTime(run, sink, prefix, "output_tokens_per_s", "throughput_over_time", "Output throughput over time", "output tokens/s",
+            "Is throughput steady, or does it sag as queues build?", sum: true);
+        OverTime(run, sink, prefix, "queued", "queue_depth", "Queue depth over time", "queued requests",
+            "Does the queue stay bounded (stable) or grow without end (overloaded)?", sum: true);
+        OverTime(run, sink, prefix, "running", "running_batch", "Running batch over time", "running sequences",
+            "How full are the batches each replica runs?", sum: true);
+        OverTime(run, sink, prefix, "kv_utilization", "kv_utilization", "KV cache utilization over time", "KV blocks in use (fraction)",
+            "Is admission limited by KV cache capacity?", sum: false);
+        ItlCdf(run, sink, prefix);
+        StageTimeline(run, options, sink, prefix);
+        Memory(run, sink, prefix);
+        GpuFractions(run, sink, prefix);
+        Links(run, sink, prefix);
+        ExpertLoad(run, sink, prefix);
+    }
+
+    internal static double[] CompletedValues(RunData run, string column)
+    {
+        var t = run.Requests!;
+        var values = new List<double>();
+        for (var r = 0; r < t.RowCount; r++)
+        {
+            var status = t.Text(r, "status");
+            if (status.Length > 0 && !status.Equals("completed", StringComparison.OrdinalIgnoreCase)) continue;
+            var v = t.Number(r, column);
+            if (double.IsFinite(v)) values.Add(v);
+        }
+        return values.ToArray();
+    }
+
+    /// <summary>Heavy tails read better on a log axis: use one when the spread is over 50x.</summary>
+    internal static bool WantsLog(IEnumerable<double> values)
+    {
+        var v = values.Where(x => x > 0).ToArray();
+        if (v.Length < 2) return false;
+        return Percentiles.Of(v, 99.5) / Math.Max(Percentiles.Of(v, 0.5), 1e-9) > 50;
+    }
+
+    private static void LatencyCdf(RunData run, Slo slo, ChartSink sink, string prefix, string column, string metric, double? sloMs)
+    {
+        var chart = $"{metric} CDF";
+        if (run.Requests is null) { sink.Skip(chart, "requests.csv is missing"); return; }
+        if (!run.Requests.HasNumbers(column)) { sink.Skip(chart, $"requests.csv has no {column} values"); return; }
+        var values = CompletedValues(run, column);
+        var plot = new Plot();
+        var x = new Charts.Scale(WantsLog(values));
+        var cdf = Charts.Cdf(plot, values, x);
+        cdf.LegendText = $"{run.Name} (n={values.Length.ToString(CultureInfo.InvariantCulture)})";
+        AddSloLines(plot, slo, sloMs, metric, x);
+        FinishCdfAxes(plot, x, values.Append(sloMs ?? double.NaN), $"{metric} (ms)", "fraction of completed requests");
+        var p = Percentiles.Of(values, slo.Percentile);
+        sink.Add($"{prefix}{column.Replace("_ms", "")}_cdf", $"{metric} distribution",
+            $"What share of requests get their {(metric == "TTFT" ? "first token" : "next tokens")} within a given time? {slo.PercentileName} = {Fmt.Num(p)} ms" +
+            (sloMs is { } s ? $" against an SLO of {Fmt.Num(s)} ms." : "."), plot);
+    }
+
+    internal static void AddSloLines(Plot plot, Slo slo, double? sloMs, string metric, Charts.Scale x)
+    {
+        if (sloMs is { } s && double.IsFinite(x.Map(s)))
+        {
+            Charts.Marker(plot.Add.VerticalLine(x.Map(s), 2, SloColor, LinePattern.Dashed), $"SLO {Fmt.Num(s)} ms", $"{metric} SLO");
+        }
+        if (slo.IsSet)
+            Charts.Marker(plot.Add.HorizontalLine(slo.Percentile / 100, 1, Charts.Gray, LinePattern.Dotted), slo.PercentileName, $"{slo.PercentileName} level");
+    }
+
+    /// <summary>The axes every CDF shares: shares 0..1 up the side, the value (log when it spans decades) along the bottom.</summary>
+    internal static void FinishCdfAxes(Plot plot, Charts.Scale x, IEnumerable<double> xValues, string xLabel, string yLabel)
+    {
+        var shown = xValues.Select(x.Map).Where(double.IsFinite).ToList();
+        if (x.Log) Charts.LogTicks(plot.Axes.Bottom, xValues);
+        if (shown.Count > 0)
+        {
+            // Room beyond the largest value (often the SLO line) for the marker labels drawn at the top.
+            double lo = shown.Min(), hi = shown.Max(), pad = Math.Max(hi - lo, Math.Abs(hi) * 0.1 + 1e-9) * 0.05;
+            plot.Axes.SetLimitsX(lo - pad, hi + pad);
+        }
+        plot.Axes.SetLimitsY(0, 1.02);
+        plot.XLabel(x.Log ? xLabel + ", log scale" : xLabel);
+        plot.YLabel(yLabel);
+        plot.ShowLegend(Alignment.LowerRight);
+    }
+
+    private static readonly (string Label, double Max)[] InputBuckets =
+    {
+        ("≤256", 256), ("257–1024", 1024), ("1025–4096", 4096), ("4097–16384", 16384), (">16384", double.PositiveInfinity),
+    };
+
+    private static void LatencyBreakdown(RunData run, ChartSink sink, string prefix)
+    {
+        const string chart = "Latency breakdown by input length";
+        var t = run.Requests;
+        if (t is null) { sink.Skip(chart, "requests.csv is missing"); return; }
+        foreach (var c in new[] { "input_tokens", "ttft_ms", "e2e_ms" })
+            if (!t.HasNumbers(c)) { sink.Skip(chart, $"requests.csv has no {c} values"); return; }
+        var hasQueue = t.HasNumbers("queue_ms");
+        var sums = new double[InputBuckets.Length, 3];
+        var counts = new int[InputBuckets.Length];
+        for (var r = 0; r < t.RowCount; r++)
+        {
+            var status = t.Text(r, "status");
+            if (status.Length > 0 && !status.Equals("completed", StringComparison.OrdinalIgnoreCase)) continue;
+            double input = t.Number(r, "input_tokens"), ttft = t.Number(r, "ttft_ms"), e2e = t.Number(r, "e2e_ms");
+            var queue = hasQueue ? t.Number(r, "queue_ms") : 0;
+            if (!double.IsFinite(input) || !double.IsFinite(ttft) || !double.IsFinite(e2e)) continue;
+            if (!double.IsFinite(queue)) queue = 0;
+            var b = Array.FindIndex(InputBuckets, x => input <= x.Max);
+            counts[b]++;
+            sums[b, 0] += Math.Min(queue, ttft);
+            sums[b, 1] += Math.Max(0, ttft - queue);
+            sums[b, 2] += Math.Max(0, e2e - ttft);
+        }
+        var used = Enumerable.Range(0, InputBuckets.Length).Where(b => counts[b] > 0).ToList();
+        if (used.Count == 0) { sink.Skip(chart, "no completed requests"); return; }
+        var plot = new Plot();
+        var positions = Enumerable.Range(0, used.Count).Select(i => (double)i).ToArray();
+        string[] parts = { "queue", "prefill (TTFT − queue)", "decode (E2E − TTFT)" };
+        Charts.StackedBars(plot, positions, Enumerable.Range(0, 3).Select(k =>
+            (parts[k], used.Select(b => sums[b, k] / counts[b]).ToArray(), (Color?)null)));
+        Charts.CategoryTicks(plot, positions, used.Select(b => $"{InputBuckets[b].Label} (n={counts[b].ToString(CultureInfo.InvariantCulture)})").ToArray());
+        Charts.BarsFromZero(plot);
+        plot.XLabel("input length (tokens)");
+        plot.YLabel("mean time per request (ms)");
+        Charts.LegendOutsideRight(plot);
+        sink.Add($"{prefix}latency_breakdown", "Where request time goes, by input length",
+            "Is latency spent waiting in the queue, in prefill, or in decode, and how does that change with prompt length?" +
+            (hasQueue ? "" : " (requests.csv has no queue_ms: queue time counted as zero)"), plot);
+    }
+
+    private static void OverTime(RunData run, ChartSink sink, string prefix, string column, string file, string title, string yLabel,
+        string question, bool sum)
+    {
+        var t = run.Timeseries;
+        if (t is null) { sink.Skip(title, "timeseries.csv is missing"); return; }
+        if (!t.HasNumbers(column) || !t.HasNumbers("time_s")) { sink.Skip(title, $"timeseries.csv has no {column} values"); return; }
+        var byReplica = new SortedDictionary<int, List<(double T, double V)>>();
+        for (var r = 0; r < t.RowCount; r++)
+        {
+            var rep = t.Number(r, "replica");
+            var key = double.IsFinite(rep) ? (int)rep : 0;
+            if (!byReplica.TryGetValue(key, out var list)) byReplica[key] = list = new List<(double, double)>();
+            list.Add((t.Number(r, "time_s"), t.Number(r, column)));
+        }
+        var plot = new Plot();
+        var scale = column == "kv_utilization" && byReplica.Values.SelectMany(l => l).Select(p => p.V).Where(double.IsFinite).DefaultIfEmpty(0).Max() <= 1.0 ? 100.0 : 1.0;
+        if (byReplica.Count <= 8)
+            foreach (var (rep, list) in byReplica)
+            {
+                var ordered = list.OrderBy(p => p.T).ToList();
+                var s = plot.Add.ScatterLine(ordered.Select(p => p.T).ToArray(), ordered.Select(p => p.V * scale).ToArray());
+                s.LineWidth = 1.5f;
+                s.LegendText = $"replica {rep.ToString(CultureInfo.InvariantCulture)}";
+            }
+        if (byReplica.Count > 1)
+        {
+            var combined = byReplica.Values.SelectMany(l => l).Where(p => double.IsFinite(p.T)).GroupBy(p => p.T).OrderBy(g => g.Key).ToList();
+            var s = plot.Add.ScatterLine(combined.Select(g => g.Key).ToArray(),
+                combined.Select(g => (sum ? g.Sum(p => p.V) : g.Average(p => p.V)) * scale).ToArray(), Colors.Black);
+            s.LineWidth = 2.5f;
+            s.LegendText = sum ? "all replicas (sum)" : "all replicas (mean)";
+        }
+        plot.XLabel("simulated time (s)");
+        plot.YLabel(scale == 100 ? "KV blocks in use (%)" : yLabel);
+        Charts.LegendOutsideRight(plot);
+        sink.Add($"{prefix}{file}", title, question + (byReplica.Count > 8 ? $" ({byReplica.Count} replicas: only the aggregate is drawn)" : ""), plot);
+    }
+
+    /// <summary>
+    /// The inter-token latency CDF from itl_histogram.csv (log-spaced buckets pooled over requests): the share of
+    /// gaps at or below each bucket's upper edge, joined by straight lines (exact at the edges, interpolated inside
+    /// a bucket), with summary.json's itl_ms p50 / p95 / p99 marked. Absent file: no chart, no note (older runs).
+    /// </summary>
+    private static void ItlCdf(RunData run, ChartSink sink, string prefix)
+    {
+        var t = run.ItlHistogram;
+        if (t is null || !t.HasNumbers("itl_ms_hi") || !t.HasNumbers("count")) return;
+        var buckets = Enumerable.Range(0, t.RowCount)
+            .Select(r => (Lo: t.Number(r, "itl_ms_lo"), Hi: t.Number(r, "itl_ms_hi"), Count: t.Number(r, "count")))
+            .Where(b => double.IsFinite(b.Hi) && double.IsFinite(b.Count) && b.Count >= 0)
+            .OrderBy(b => b.Hi).ToList();
+        var total = buckets.Sum(b => b.Count);
+        if (total <= 0) return;
+        var edges = new List<double>();
+        var shares = new List<double>();
+        var first = buckets.FirstOrDefault(b => b.Count > 0);
+        var start = double.IsFinite(first.Lo) ? first.Lo : first.Hi;
+        edges.Add(start);
+        shares.Add(0);
+        double cumulative = 0;
+        foreach (var b in buckets.SkipWhile(b => b.Count <= 0))
+        {
+            cumulative += b.Count;
+            edges.Add(b.Hi);
+            shares.Add(cumulative / total);
+        }
+        var marks = new[] { ("p50", run.Get("itl_ms.p50")), ("p95", run.Get("itl_ms.p95")), ("p99", run.Get("itl_ms.p99")) }
+            .Where(m => m.Item2 is not null).Select(m => (Name: m.Item1, Ms: m.Item2!.Value)).ToList();
+        var positive = edges.Where(e => e > 0).ToArray();
+        var x = new Charts.Scale(positive.Length > 1 && positive.Max() / positive.Min() > 50);
+        var plot = new Plot();
+        var keep = Enumerable.Range(0, edges.Count).Where(i => double.IsFinite(x.Map(edges[i]))).ToList();
+        var line = plot.Add.ScatterLine(keep.Select(i => x.Map(edges[i])).ToArray(), keep.Select(i => shares[i]).ToArray(), Charts.Blue);
+        line.LineWidth = 2;
+        line.LegendText = $"{run.Name} ({Fmt.Num(total)} gaps)";
+        var markColors = new[] { Charts.Green, Charts.Orange, Charts.Red };
+        for (var i = 0; i < marks.Count; i++)
+        {
+            if (!double.IsFinite(x.Map(marks[i].Ms))) continue;
+            Charts.Marker(plot.Add.VerticalLine(x.Map(marks[i].Ms), 1.5f, markColors[i], LinePattern.Dashed),
+                marks[i].Name, $"{marks[i].Name} {Fmt.Num(marks[i].Ms)} ms");
+        }
+        FinishCdfAxes(plot, x, edges.Concat(marks.Select(m => m.Ms)), "inter-token latency (ms)", "fraction of token gaps");
+        sink.Add($"{prefix}itl_cdf", "Inter-token latency distribution",
+            "How long do users wait between consecutive output tokens (every gap of every request, vLLM's ITL)?" +
+            (marks.Count > 0 ? $" {marks[^1].Name} = {Fmt.Num(marks[^1].Ms)} ms." : ""), plot);
+    }
+
+    private static void StageTimeline(RunData run, ReportOptions options, ChartSink sink, string prefix)
+    {
+        const string chart = "Stage timeline";
+        var t = run.Iterations;
+        if (t is null) { sink.Skip(chart, "iterations.csv is missing"); return; }
+        if (!t.HasNumbers("start_s") || !t.HasNumbers("end_s")) { sink.Skip(chart, "iterations.csv has no start_s / end_s"); return; }
+        var rows = new SortedDictionary<(int Replica, int Stage), List<int>>();
+        for (var r = 0; r < t.RowCount; r++)
+        {
+            if (!double.IsFinite(t.Number(r, "start_s")) || !double.IsFinite(t.Number(r, "end_s"))) continue;
+            var rep = t.Number(r, "replica"); var st = t.Number(r, "stage");
+            var key = (double.IsFinite(rep) ? (int)rep : 0, double.IsFinite(st) ? (int)st : 0);
+            if (!rows.TryGetValue(key, out var list)) rows[key] = list = new List<int>();
+            list.Add(r);
+        }
+        if (rows.Count == 0) { sink.Skip(chart, "iterations.csv has no rows"); return; }
+        const int maxRows = 16;
+        var shown = rows.Take(maxRows).ToList();
+        foreach (var (_, list) in shown) list.Sort((a, b) => t.Number(a, "start_s").CompareTo(t.Number(b, "start_s")));
+        var start = shown.Min(kv => t.Number(kv.Value[0], "start_s"));
+        // The window ends at the given length or when the busiest row has shown its share of iterations.
+        var end = start + options.TimelineWindowS;
+        foreach (var (_, list) in shown)
+            if (list.Count > options.TimelineMaxIterationsPerRow)
+                end = Math.Min(end, t.Number(list[options.TimelineMaxIterationsPerRow - 1], "end_s"));
+
+        var plot = new Plot();
+        var g = new Gantt();
+        g.Category("compute", Charts.Blue);
+        g.Category("communication", Charts.Orange);
+        var hasOverhead = t.HasNumbers("overhead_ms");
+        if (hasOverhead) g.Category("overhead", Charts.Purple);
+        g.Category("idle (bubble)", Charts.IdleGray);
+        double busyMs = 0, spanMs = 0;
+        foreach (var ((rep, st), list) in shown)
+        {
+            var row = $"r{rep.ToString(CultureInfo.InvariantCulture)} stage {st.ToString(CultureInfo.InvariantCulture)}";
+            var cursor = start;
+            foreach (var r in list)
+            {
+                double s = t.Number(r, "start_s"), e = t.Number(r, "end_s");
+                if (s >= end) break;
+                e = Math.Min(e, end);
+                if (s > cursor) g.Span(row, cursor * 1000, s * 1000, "idle (bubble)");
+                var durMs = (e - s) * 1000;
+                var full = (t.Number(r, "end_s") - s) * 1000;
+                double Part(string c) { var v = t.Number(r, c); return double.IsFinite(v) ? v : 0; }
+                var compute = Part("compute_ms");
+                var comm = Part("tp_comm_ms") + Part("ep_comm_ms") + Part("pp_comm_ms") + Part("cp_comm_ms");
+                var overhead = hasOverhead ? Part("overhead_ms") : 0;
+                var total = compute + comm + overhead;
+                // Parts are drawn in proportion to the measured iteration length: compute, then communication, then overhead.
+                var f = total > 0 && full > 0 ? durMs / Math.Max(total, full) : 0;
+                var x = s * 1000;
+                if (total <= 0) { g.Span(row, x, x + durMs, "compute"); }
+                else
+                {
+                    g.Span(row, x, x + compute * f, "compute"); x += compute * f;
+                    g.Span(row, x, x + comm * f, "communication"); x += comm * f;
+                    if (overhead > 0) { g.Span(row, x, x + overhead * f, "overhead"); x += overhead * f; }
+                    if (x < e * 1000) g.Span(row, x, e * 1000, "idle (bubble)");
+                }
+                busyMs += durMs;
+                cursor = Math.Max(cursor, e);
+            }
+            if (cursor < end) g.Span(row, cursor * 1000, end * 1000, "idle (bubble)");
+            spanMs += (end - start) * 1000;
+        }
+        g.AddTo(plot);
+        plot.Axes.SetLimitsX(start * 1000, end * 1000);
+        plot.XLabel("simulated time (ms)");
+        Charts.LegendOutsideRight(plot);
+        var note = rows.Count > maxRows ? $" Showing the first {maxRows} of {rows.Count} stages." : "";
+        sink.Add($"{prefix}stage_timeline", $"Stage timeline, first {Fmt.Num((end - start) * 1000)} ms",
+            $"Where do pipeline stages wait (bubbles) and how much of each iteration is communication? Busy {Fmt.Pct(spanMs > 0 ? busyMs / spanMs : 0)} of the window.{note}", plot);
+    }
+
+    /// <summary>Labels every GPU's bar ("gpu 3"), or every n-th when more than 24 would crowd the axis.</summary>
+    private static void GpuTicks(Plot plot, RunTable t, double[] positions)
+    {
+        var every = Math.Max(1, (int)Math.Ceiling(t.RowCount / 24.0));
+        var idx = Enumerable.Range(0, t.RowCount).Where(i => i % every == 0).ToList();
+        Charts.CategoryTicks(plot, idx.Select(i => positions[i]).ToArray(),
+            idx.Select(i => t.Text(i, "gpu") is { Length: > 0 } id ? "gpu " + id : "gpu " + i.ToString(CultureInfo.InvariantCulture)).ToArray());
+    }
+
+    private static void Memory(RunData run, ChartSink sink, string prefix)
+    {
+        const string chart = "Memory per GPU";
+        var t = run.Gpus;
+        if (t is null) { sink.Skip(chart, "gpus.csv is missing"); return; }
+        (string Column, string Label, Color? Color)[] layers =
+        {
+            ("weights_gb", "weights", null), ("kv_capacity_gb", "KV cache", null), ("activation_gb", "activations", null),
+            ("reserve_gb", "reserve", null), ("free_gb", "free", Charts.LightGray),
+        };
+        var present = layers.Where(l => t.HasNumbers(l.Column)).ToList();
+        if (present.Count == 0) { sink.Skip(chart, "gpus.csv has no memory columns"); return; }
+        var plot = new Plot();
+        var positions = Enumerable.Range(0, t.RowCount).Select(i => (double)i).ToArray();
+        Charts.StackedBars(plot, positions, present.Select(l => (l.Label, t.Numbers(l.Column), l.Color)));
+        GpuTicks(plot, t, positions);
+        Charts.BarsFromZero(plot);
+        plot.YLabel("memory (GB)");
+        Charts.LegendOutsideRight(plot);
+        var missing = layers.Except(present).Select(l => l.Column).ToList();
+        sink.Add($"{prefix}memory_per_gpu", chart,
+            "How is each GPU's memory split between weights, KV cache, activations and reserve, and how much is left?" +
+            (missing.Count > 0 ? $" (gpus.csv lacks {string.Join(", ", missing)})" : ""), plot);
+    }
+
+    private static void GpuFractions(RunData run, ChartSink sink, string prefix)
+    {
+        const string chart = "GPU time split";
+        var t = run.Gpus;
+        if (t is null) { sink.Skip(chart, "gpus.csv is missing"); return; }
+        (string Column, string Label, Color Color)[] layers = t.HasNumbers("compute_fraction") || t.HasNumbers("comm_fraction")
+            ? new[] { ("compute_fraction", "compute", Charts.Blue), ("comm_fraction", "communication", Charts.Orange), ("idle_fraction", "idle", Charts.LightGray) }
+            : new[] { ("busy_fraction", "busy", Charts.Blue), ("idle_fraction", "idle", Charts.LightGray) };
+        var present = layers.Where(l => t.HasNumbers(l.Column)).ToList();
+        if (present.Count == 0) { sink.Skip(chart, "gpus.csv has no busy / idle fractions"); return; }
+        var plot = new Plot();
+        var positions = Enumerable.Range(0, t.RowCount).Select(i => (double)i).ToArray();
+        Charts.StackedBars(plot, positions, present.Select(l => (l.Label, t.Numbers(l.Column).Select(v => v * 100).ToArray(), (Color?)l.Color)));
+        GpuTicks(plot, t, positions);
+        plot.Axes.SetLimitsY(0, 100);
+        plot.YLabel("share of simulated time (%)");
+        Charts.LegendOutsideRight(plot);
+        var busy = t.HasNumbers("busy_fraction") ? t.Numbers("busy_fraction").Where(double.IsFinite).DefaultIfEmpty(double.NaN).Average() : double.NaN;
+        sink.Add($"{prefix}gpu_time_split", chart,
+            "Which GPUs are busy computing, which wait on communication, and which sit idle?" +
+            (double.IsFinite(busy) ? $" Mean busy fraction {Fmt.Pct(busy)}." : ""), plot);
+    }
+
+    private static void Links(RunData run, ChartSink sink, string prefix)
+    {
+        const string chart = "Link utilization";
+        var t = run.Links;
+        if (t is null) { sink.Skip(chart, "links.csv is missing"); return; }
+        if (!t.HasNumbers("busy_fraction")) { sink.Skip(chart, "links.csv has no busy_fraction values"); return; }
+        const int maxLinks = 40;
+        var order = Enumerable.Range(0, t.RowCount).Where(r => double.IsFinite(t.Number(r, "busy_fraction"))).ToList();
+        if (order.Count > maxLinks)
+            order = order.OrderByDescending(r => t.Number(r, "busy_fraction")).ThenBy(r => r).Take(maxLinks).OrderBy(r => r).ToList();
+        var plot = new Plot();
+        var kinds = order.Select(r => t.Text(r, "kind")).Distinct(StringComparer.Ordinal).ToList();
+        var positions = new List<double>();
+        for (var i = 0; i < order.Count; i++) positions.Add(i);
+        for (var k = 0; k < kinds.Count; k++)
+        {
+            var kind = kinds[k];
+            var idx = Enumerable.Range(0, order.Count).Where(i => t.Text(order[i], "kind") == kind).ToList();
+            var bars = plot.Add.Bars(idx.Select(i => positions[i]).ToArray(), idx.Select(i => t.Number(order[i], "busy_fraction") * 100).ToArray());
+            bars.Color = Colors.Category10[k % Colors.Category10.Length];
+            bars.LegendText = kind.Length > 0 ? kind : "link";
+        }
+        string LinkLabel(int r)
+        {
+            var name = t.Text(r, "link");
+            if (name.Length > 0) return name;
+            return $"{t.Text(r, "from")}→{t.Text(r, "to")}";
+        }
+        var every = Math.Max(1, (int)Math.Ceiling(order.Count / 24.0));
+        var tickIdx = Enumerable.Range(0, order.Count).Where(i => i % every == 0).ToList();
+        Charts.CategoryTicks(plot, tickIdx.Select(i => positions[i]).ToArray(), tickIdx.Select(i => LinkLabel(order[i])).ToArray());
+        plot.Axes.SetLimitsY(0, 100);
+        plot.YLabel("busy (% of simulated time)");
+        Charts.LegendOutsideRight(plot);
+        sink.Add($"{prefix}link_utilization", chart,
+            "Which links carry the traffic and are any close to saturation?" +
+            (t.RowCount > maxLinks ? $" Showing the {maxLinks} busiest of {t.RowCount} links." : ""), plot);
+    }
+
+    private static void ExpertLoad(RunData run, ChartSink sink, string prefix)
+    {
+        var t = run.Gpus;
+        if (t is null || !t.HasNumbers("expert_load")) return; // dense models have no expert load: nothing to say
+        var values = t.Numbers("expert_load");
+        var plot = new Plot();
+        var positions = Enumerable.Range(0, t.RowCount).Select(i => (double)i).ToArray();
+        var bars = plot.Add.Bars(positions, values.Select(v => double.IsFinite(v) ? v : 0).ToArray());
+        bars.Color = Charts.Blue;
+        bars.LegendText = "routed load";
+        var finite = values.Where(double.IsFinite).ToArray();
+        var mean = finite.Average();
+        Charts.Marker(plot.Add.HorizontalLine(mean, 2, Colors.DarkGray, LinePattern.Dashed), "mean", $"mean {Fmt.Num(mean)}");
+        GpuTicks(plot, t, positions);
+        Charts.BarsFromZero(plot);
+        plot.YLabel("expert load (routed tokens)");
+        Charts.LegendOutsideRight(plot);
+        var ratio = mean > 0 ? finite.Max() / mean : double.NaN;
+        sink.Add($"{prefix}expert_load", "Expert load per GPU",
+            $"Is MoE routing balanced across devices? Hottest / mean = {Fmt.Num(ratio)}.", plot);
+    }
+}

@@ -1,0 +1,68 @@
+using System.Text.Json;
+using NUnit.Framework;
+using Simulator.Inference.Metrics;
+using static Simulator.Inference.Tests.Metrics.MetricsTestData;
+
+namespace Simulator.Inference.Tests.Metrics;
+
+public sealed class TimelineWriterTest
+{
+    private static List<JsonElement> Write(Action<TimelineWriter> feed, long cap = 1000)
+    {
+        var ms = new MemoryStream();
+        var w = new TimelineWriter(ms, cap);
+        feed(w);
+        w.Finish();
+        using var doc = JsonDocument.Parse(ms.ToArray());
+        return doc.RootElement.GetProperty("traceEvents").EnumerateArray().Select(e => e.Clone()).ToList();
+    }
+
+    private static IterationRecord Batch(long startNs, long endNs, long computeNs, long ppNs = 0, long tpNs = 0, int stage = 0) =>
+        new(0, stage, 1, 0, startNs, endNs, 2, 0, 2, StageCostOf(computeNs, tpNs: tpNs, ppNs: ppNs), 1);
+
+    [Test]
+    public void Slices_EndpointsRoundedOnce_ConsecutiveSlicesTouchButNeverOverlap()
+    {
+        // 0.6 us .. 2.4 us .. 4.5 us: separate rounding of ts and dur would give ts 1, dur 2 (ends at 3) then ts 2.
+        var events = Write(w =>
+        {
+            w.Add(Batch(600, 2_400, 1_800));
+            w.Add(Batch(2_400, 4_500, 2_100));
+        });
+        var x = events.Where(e => e.GetProperty("ph").GetString() == "X")
+            .Select(e => (e.GetProperty("ts").GetInt64(), e.GetProperty("dur").GetInt64())).ToList();
+        Assert.That(x, Is.EqualTo(new[] { (1L, 1L), (2L, 3L) }));
+    }
+
+    [Test]
+    public void PpSends_ThatOverlapInTime_GoToSeparateLanes()
+    {
+        // Two 1 ms batches back to back, each followed by a 1.5 ms send: the second send starts while the first is in flight.
+        var events = Write(w =>
+        {
+            w.Add(Batch(0, Ms, Ms, ppNs: 3 * Ms / 2));
+            w.Add(Batch(Ms, 2 * Ms, Ms, ppNs: 3 * Ms / 2));
+            w.Add(Batch(3 * Ms, 4 * Ms, Ms, ppNs: 3 * Ms / 2));
+        });
+        var sends = events.Where(e => e.GetProperty("ph").GetString() == "X" && e.GetProperty("name").GetString() == "PP send")
+            .Select(e => (e.GetProperty("tid").GetInt32(), e.GetProperty("ts").GetInt64())).ToList();
+        Assert.That(sends, Is.EqualTo(new[] { (4, 1000L), (5, 2000L), (4, 4000L) }));
+        var names = events.Where(e => e.GetProperty("name").GetString() == "thread_name").Select(e => e.GetProperty("args").GetProperty("name").GetString());
+        Assert.That(names, Is.EqualTo(new[] { "stage 0 compute", "stage 0 -> 1 PP send", "stage 0 -> 1 PP send (2)" }));
+    }
+
+    [Test]
+    public void SubMicrosecondComm_IsNotWritten()
+    {
+        var events = Write(w => w.Add(Batch(0, 10_300, 10_000, tpNs: 300)));
+        Assert.That(events.Count(e => e.GetProperty("ph").GetString() == "X"), Is.EqualTo(1));
+    }
+
+    [Test]
+    public void GpuLabel_RangesListsAndSingles()
+    {
+        Assert.That(TimelineLayout.GpuLabel([3, 2, 1, 0]), Is.EqualTo("GPUs 0-3"));
+        Assert.That(TimelineLayout.GpuLabel([0, 2, 4]), Is.EqualTo("GPUs 0,2,4"));
+        Assert.That(TimelineLayout.GpuLabel([5]), Is.EqualTo("GPU 5"));
+    }
+}

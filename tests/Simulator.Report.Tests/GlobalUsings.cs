@@ -1,2 +1,0 @@
-global using NUnit.Framework;
-global using Simulator.Report;

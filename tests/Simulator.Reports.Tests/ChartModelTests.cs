@@ -1,0 +1,282 @@
+using System.Globalization;
+using ScottPlot;
+using ScottPlot.Plottables;
+using ScottPlot.TickGenerators;
+
+namespace Simulator.Reports.Tests;
+
+/// <summary>The ScottPlot models behind the report's charts: series, axis limits, labels and legend entries.</summary>
+public sealed class ChartModelTests
+{
+    private static ReportResult BuildRun(Fixtures.TempDir tmp, Fixtures.RunSpec spec, Action<string>? edit = null)
+    {
+        var run = Fixtures.WriteRun(tmp.Sub("run"), spec);
+        edit?.Invoke(run);
+        return ReportBuilder.Build(new[] { run }, tmp.Sub("out"));
+    }
+
+    private static Plot PlotOf(ReportResult result, string name) => result.Charts.Single(c => c.Name == name).Plot;
+
+    private static List<string> Legend(Plot plot) => plot.Legend.GetItems().Select(i => i.LabelText).ToList();
+
+    private static List<string> TickLabels(IAxis axis) => axis.TickGenerator.Ticks.Where(t => t.IsMajor).Select(t => t.Label).ToList();
+
+    [Test]
+    public void TtftCdf_OneStepLineEndingAtOne_SloLineAtTheBound_AndLabelledAxes()
+    {
+        using var tmp = new Fixtures.TempDir();
+        var plot = PlotOf(BuildRun(tmp, new Fixtures.RunSpec("cdf", SloTtftMs: 2000)), "ttft_cdf");
+
+        var line = plot.GetPlottables<Scatter>().Single();
+        Assert.That(line.ConnectStyle, Is.EqualTo(ConnectStyle.StepHorizontal));
+        var ys = line.Data.GetScatterPoints().Select(p => p.Y).ToList();
+        Assert.That(ys, Is.Ordered, "a CDF never falls");
+        Assert.That(ys[^1], Is.EqualTo(1.0));
+        var slo = plot.GetPlottables<VerticalLine>().Single();
+        var logX = plot.Axes.Bottom.Label.Text.Contains("log scale");
+        Assert.That(slo.X, Is.EqualTo(logX ? Math.Log10(2000) : 2000).Within(1e-9));
+        Assert.That(plot.GetPlottables<HorizontalLine>().Single().Y, Is.EqualTo(0.95));
+        Assert.That(Legend(plot), Is.EqualTo(new[] { "cdf (n=196)", "TTFT SLO", "p95 level" }));
+        Assert.That(plot.Axes.Title.Label.Text, Is.EqualTo("TTFT distribution"));
+        Assert.That(plot.Axes.Bottom.Label.Text, Does.StartWith("TTFT (ms)"));
+        Assert.That(plot.Axes.Left.Label.Text, Is.EqualTo("fraction of completed requests"));
+        var limits = plot.Axes.GetLimits();
+        Assert.That((limits.Bottom, limits.Top), Is.EqualTo((0.0, 1.02)));
+    }
+
+    [Test]
+    public void Cdf_OfManyValues_IsThinnedToAtMostMaxLinePointsAndStillSpansMinToMax()
+    {
+        var plot = new Plot();
+        var values = Enumerable.Range(1, 100_000).Select(i => (double)i).ToArray();
+        var s = Charts.Cdf(plot, values, Charts.Scale.Linear);
+        var pts = s.Data.GetScatterPoints();
+        Assert.That(pts.Count, Is.LessThanOrEqualTo(Charts.MaxLinePoints + 1));
+        Assert.That(pts[0].X, Is.EqualTo(1));
+        Assert.That(pts[0].Y, Is.EqualTo(0));
+        Assert.That(pts[^1].X, Is.EqualTo(100_000));
+        Assert.That(pts[^1].Y, Is.EqualTo(1));
+        Assert.That(pts.Select(p => p.X), Is.Ordered);
+    }
+
+    [Test]
+    public void Cdf_OnLogScale_DropsNonPositiveValuesButCountsThemInTheShares()
+    {
+        var plot = new Plot();
+        var s = Charts.Cdf(plot, new[] { 0.0, 0.0, 10, 100 }, new Charts.Scale(true));
+        var pts = s.Data.GetScatterPoints();
+        Assert.That(pts.Select(p => p.X), Is.EqualTo(new[] { 1.0, 2.0 }));
+        Assert.That(pts.Select(p => p.Y), Is.EqualTo(new[] { 0.75, 1.0 }));
+    }
+
+    [Test]
+    public void LogTicks_LabelOneTwoFiveStepsWithRealValuesAtLog10Positions()
+    {
+        var plot = new Plot();
+        Charts.LogTicks(plot.Axes.Bottom, new[] { 12.0, 480 });
+        plot.Axes.SetLimitsX(1, 4);
+        plot.GetSvgXml(800, 400); // manual ticks are laid out when the axis is drawn
+        var majors = plot.Axes.Bottom.TickGenerator.Ticks.Where(t => t.IsMajor).ToList();
+        Assert.That(majors.Select(t => t.Label), Is.EqualTo(new[] { "10", "20", "50", "100", "200", "500", "1000", "2000", "5000" }));
+        Assert.That(majors.Select(t => t.Position), Is.EqualTo(majors.Select(t => Math.Log10(double.Parse(t.Label, CultureInfo.InvariantCulture)))).Within(1e-12));
+        Assert.That(plot.Axes.Bottom.TickGenerator.Ticks.Count(t => !t.IsMajor), Is.GreaterThan(10), "minor ticks at the other multiples");
+    }
+
+    [Test]
+    public void LatencyBreakdown_StacksQueuePrefillDecodeOnePlotPerLayer()
+    {
+        using var tmp = new Fixtures.TempDir();
+        var plot = PlotOf(BuildRun(tmp, new Fixtures.RunSpec("bd")), "latency_breakdown");
+        var layers = plot.GetPlottables<BarPlot>().ToList();
+        Assert.That(layers, Has.Count.EqualTo(3));
+        Assert.That(Legend(plot), Is.EqualTo(new[] { "queue", "prefill (TTFT − queue)", "decode (E2E − TTFT)" }));
+        // Each layer starts where the one below ended.
+        for (var k = 1; k < layers.Count; k++)
+            for (var i = 0; i < layers[k].Bars.Count; i++)
+                Assert.That(layers[k].Bars[i].ValueBase, Is.EqualTo(layers[k - 1].Bars[i].Value).Within(1e-9));
+        Assert.That(TickLabels(plot.Axes.Bottom), Has.All.Contain("(n="));
+        Assert.That(plot.Axes.GetLimits().Bottom, Is.EqualTo(0));
+    }
+
+    [Test]
+    public void StageTimeline_OneRowPerReplicaStage_SpansByCategory_WindowOnTheXAxis()
+    {
+        using var tmp = new Fixtures.TempDir();
+        var plot = PlotOf(BuildRun(tmp, new Fixtures.RunSpec("gantt", Pp: 2)), "stage_timeline");
+        Assert.That(TickLabels(plot.Axes.Left), Is.EqualTo(new[] { "r0 stage 0", "r0 stage 1", "r1 stage 0", "r1 stage 1" }));
+        Assert.That(Legend(plot), Is.EqualTo(new[] { "compute", "communication", "overhead", "idle (bubble)" }));
+        var spans = plot.GetPlottables<BarPlot>().SelectMany(b => b.Bars).ToList();
+        Assert.That(spans.All(b => b.Orientation == Orientation.Horizontal && b.Value > b.ValueBase), Is.True, "horizontal spans of positive length");
+        var limits = plot.Axes.GetLimits();
+        Assert.That(spans.Min(b => b.ValueBase), Is.GreaterThanOrEqualTo(limits.Left - 1e-9));
+        Assert.That(spans.Max(b => b.Value), Is.LessThanOrEqualTo(limits.Right + 1e-9));
+        Assert.That(limits.Top, Is.LessThan(limits.Bottom), "the first row is drawn at the top");
+    }
+
+    [Test]
+    public void MemoryPerGpu_StacksEveryMemoryLayerToTheGpuCapacity()
+    {
+        using var tmp = new Fixtures.TempDir();
+        var plot = PlotOf(BuildRun(tmp, new Fixtures.RunSpec("mem", Tp: 2, Pp: 2)), "memory_per_gpu");
+        Assert.That(Legend(plot), Is.EqualTo(new[] { "weights", "KV cache", "activations", "reserve", "free" }));
+        var top = plot.GetPlottables<BarPlot>().Last().Bars;
+        Assert.That(top, Has.Count.EqualTo(8), "2 replicas x TP 2 x PP 2");
+        // Fixture GPU g: weights 17.5 + KV (40 - 0.2g) + activations 2.5 + reserve 8 + free (3 + 0.2g) = 71 GB.
+        Assert.That(top.Select(b => b.Value), Has.All.EqualTo(71.0).Within(1e-9));
+        Assert.That(TickLabels(plot.Axes.Bottom)[0], Is.EqualTo("gpu 0"));
+    }
+
+    [Test]
+    public void GpuTimeSplitAndLinks_AreShareChartsFromZeroToHundredPercent()
+    {
+        using var tmp = new Fixtures.TempDir();
+        var result = BuildRun(tmp, new Fixtures.RunSpec("split"));
+        var split = PlotOf(result, "gpu_time_split");
+        Assert.That(Legend(split), Is.EqualTo(new[] { "compute", "communication", "idle" }));
+        var links = PlotOf(result, "link_utilization");
+        Assert.That(Legend(links), Is.EqualTo(new[] { "nvlink", "ib" }), "one colour per link kind");
+        Assert.That(links.GetPlottables<BarPlot>().SelectMany(b => b.Bars).Count(), Is.EqualTo(6));
+        foreach (var plot in new[] { split, links })
+        {
+            var limits = plot.Axes.GetLimits();
+            Assert.That((limits.Bottom, limits.Top), Is.EqualTo((0.0, 100.0)));
+        }
+    }
+
+    [Test]
+    public void ExpertLoad_BarsPerGpuAndTheMeanLine()
+    {
+        using var tmp = new Fixtures.TempDir();
+        var plot = PlotOf(BuildRun(tmp, new Fixtures.RunSpec("moe", Moe: true)), "expert_load");
+        var bars = plot.GetPlottables<BarPlot>().Single().Bars;
+        Assert.That(bars.Select(b => b.Value).Take(3), Is.EqualTo(new[] { 1000.0, 1400, 1800 }));
+        var mean = plot.GetPlottables<HorizontalLine>().Single();
+        Assert.That(mean.Y, Is.EqualTo(bars.Average(b => b.Value)).Within(1e-9));
+    }
+
+    [Test]
+    public void TimeSeries_OneLinePerReplicaPlusTheTotal()
+    {
+        using var tmp = new Fixtures.TempDir();
+        var plot = PlotOf(BuildRun(tmp, new Fixtures.RunSpec("ts")), "throughput_over_time");
+        Assert.That(Legend(plot), Is.EqualTo(new[] { "replica 0", "replica 1", "all replicas (sum)" }));
+        var total = plot.GetPlottables<Scatter>().Last().Data.GetScatterPoints();
+        Assert.That(total, Has.Count.EqualTo(21));
+        Assert.That(plot.Axes.Bottom.Label.Text, Is.EqualTo("simulated time (s)"));
+    }
+
+    [Test]
+    public void ItlCdf_FromTheHistogram_ReachesOneWithPercentileMarkers()
+    {
+        using var tmp = new Fixtures.TempDir();
+        var result = BuildRun(tmp, new Fixtures.RunSpec("itl"), run =>
+        {
+            File.WriteAllText(Path.Combine(run, "itl_histogram.csv"), "itl_ms_lo,itl_ms_hi,count\n1,2,0\n2,4,10\n4,8,60\n8,16,25\n16,32,0\n32,64,5\n");
+            var summary = File.ReadAllText(Path.Combine(run, "summary.json"));
+            File.WriteAllText(Path.Combine(run, "summary.json"),
+                summary.Replace("\"seed\": 1,", "\"seed\": 1, \"itl_ms\": {\"mean\": 7.9, \"p50\": 6.1, \"p90\": 12.0, \"p95\": 14.8, \"p99\": 41.0},"));
+        });
+        var plot = PlotOf(result, "itl_cdf");
+        var pts = plot.GetPlottables<Scatter>().Single().Data.GetScatterPoints();
+        Assert.That(pts.Select(p => p.X), Is.EqualTo(new[] { 2.0, 4, 8, 16, 32, 64 }), "bucket edges; empty leading buckets skipped");
+        Assert.That(pts.Select(p => p.Y), Is.EqualTo(new[] { 0, 0.1, 0.7, 0.95, 0.95, 1.0 }).Within(1e-12));
+        Assert.That(plot.GetPlottables<VerticalLine>().Select(v => v.X), Is.EqualTo(new[] { 6.1, 14.8, 41.0 }));
+        Assert.That(Legend(plot), Is.EqualTo(new[] { "itl (100 gaps)", "p50 6.10 ms", "p95 14.8 ms", "p99 41.0 ms" }));
+        Assert.That(result.Notes, Is.Empty);
+    }
+
+    [Test]
+    public void ItlCdf_WithoutHistogram_IsLeftOutSilently()
+    {
+        using var tmp = new Fixtures.TempDir();
+        var result = BuildRun(tmp, new Fixtures.RunSpec("no-itl"));
+        Assert.That(result.Charts.Select(c => c.Name), Does.Not.Contain("itl_cdf"));
+        Assert.That(result.Notes, Is.Empty, "older run directories have no ITL histogram: nothing to say");
+    }
+
+    [Test]
+    public void CompareCharts_OverlayOneCdfPerRun_AndBarsSplitBySlo()
+    {
+        using var tmp = new Fixtures.TempDir();
+        var tp2 = Fixtures.WriteRun(tmp.Sub("tp2"), new Fixtures.RunSpec("cmp", Tp: 2, LatencyScale: 1.0, OutputTokensPerS: 1500));
+        var tp4 = Fixtures.WriteRun(tmp.Sub("tp4"), new Fixtures.RunSpec("cmp", Tp: 4, LatencyScale: 3.0, OutputTokensPerS: 2500));
+        var result = ReportBuilder.Build(new[] { tp2, tp4 }, tmp.Sub("out"));
+
+        var cdf = PlotOf(result, "compare_ttft_cdf");
+        Assert.That(cdf.GetPlottables<Scatter>().Count(), Is.EqualTo(2));
+        Assert.That(Legend(cdf).Take(2), Is.EqualTo(new[] { "tensor_parallel_size=2", "tensor_parallel_size=4" }));
+        var bars = PlotOf(result, "compare_throughput");
+        Assert.That(Legend(bars), Is.EqualTo(new[] { "meets SLO", "misses SLO" }));
+        Assert.That(bars.GetPlottables<BarPlot>().SelectMany(b => b.Bars).Select(b => b.Label), Is.EquivalentTo(new[] { "1500", "2500" }));
+        Assert.That(TickLabels(bars.Axes.Bottom), Is.EqualTo(new[] { "tensor_parallel_size=2", "tensor_parallel_size=4" }));
+        var scatter = PlotOf(result, "compare_tpot_vs_throughput");
+        Assert.That(Legend(scatter), Is.EqualTo(new[] { "configuration", "meets SLO", "TPOT SLO" }));
+    }
+
+    [Test]
+    public void MicrobatchChart_MeasuredAgainstTheTextbookCurve_OnTheSweptMicrobatches()
+    {
+        using var tmp = new Fixtures.TempDir();
+        var sweep = Fixtures.WriteMicrobatchSweep(tmp.Sub("sweep"));
+        var plot = PlotOf(ReportBuilder.Build(new[] { sweep }, tmp.Sub("out")), "sweep_microbatch_utilization");
+        Assert.That(Legend(plot), Is.EqualTo(new[] { "measured (P=4)", "M/(M+P−1), P=4" }));
+        Assert.That(TickLabels(plot.Axes.Bottom), Is.EqualTo(new[] { "1", "2", "4", "8" }));
+        var textbook = plot.GetPlottables<Scatter>().Last().Data.GetScatterPoints();
+        // x is log10(M) (M spans 8x); y = M/(M+3).
+        Assert.That(textbook.Select(p => p.Y), Is.EqualTo(textbook.Select(p => Math.Pow(10, p.X) / (Math.Pow(10, p.X) + 3))).Within(1e-9));
+        var limits = plot.Axes.GetLimits();
+        Assert.That((limits.Bottom, limits.Top), Is.EqualTo((0.0, 1.05)));
+    }
+
+    [Test]
+    public void Charts_FindASansFont_SoTextIsDrawn()
+    {
+        Assert.That(Charts.FontName, Is.Not.Null, "no sans font found: apt-get install -y fonts-dejavu-core (.ci/run does)");
+        var plot = new Plot();
+        plot.Title("TTFT");
+        Charts.ApplyStyle(plot);
+        Assert.That(plot.Axes.Title.Label.FontName, Is.EqualTo(Charts.FontName));
+    }
+
+    [Test]
+    public void NumberSvgIds_RenumbersClipIdsPerDocument_SoARenderedChartIsTheSameTwice()
+    {
+        static string Render()
+        {
+            var plot = new Plot();
+            plot.Add.ScatterLine(new double[] { 1, 2, 3 }, new double[] { 3, 1, 2 });
+            return Charts.NumberSvgIds(plot.GetSvgXml(400, 300));
+        }
+        var first = Render();
+        Assert.That(Render(), Is.EqualTo(first), "Skia's clip ids count across the process; numbered per document they repeat");
+        Assert.That(first, Does.Contain("id=\"clip0\""));
+        Assert.That(first, Does.Contain("url(#clip0)"));
+        Assert.That(first, Does.Not.Contain("cl_"));
+    }
+
+    [Test]
+    public void LegendOutsideRight_WithoutLegendText_ShowsNoLegendPanel()
+    {
+        var plot = new Plot();
+        plot.Add.ScatterLine(new double[] { 1, 2, 3 }, new double[] { 3, 1, 2 });
+        Charts.LegendOutsideRight(plot);
+        Assert.That(plot.Axes.GetPanels().OfType<ScottPlot.Panels.LegendPanel>(), Is.Empty);
+        Assert.That(System.Xml.Linq.XDocument.Parse(plot.GetSvgXml(400, 300)).Descendants().Count(), Is.GreaterThan(10), "the chart is drawn");
+        plot.GetPlottables<Scatter>().Single().LegendText = "line";
+        Charts.LegendOutsideRight(plot);
+        Assert.That(plot.Axes.GetPanels().OfType<ScottPlot.Panels.LegendPanel>(), Has.Exactly(1).Items);
+    }
+
+    [Test]
+    public void RunTables_OpenReadsTheCsvByNameAndIsNullWhenAbsent()
+    {
+        using var tmp = new Fixtures.TempDir();
+        File.WriteAllText(tmp.Sub("requests.csv"), "request_id,ttft_ms\n0,12.5\n1,\n");
+        var t = RunTables.Open(tmp.Path, "requests")!;
+        Assert.That(t.RowCount, Is.EqualTo(2));
+        Assert.That(t.Number(0, "ttft_ms"), Is.EqualTo(12.5));
+        Assert.That(double.IsNaN(t.Number(1, "ttft_ms")), Is.True);
+        Assert.That(double.IsNaN(t.Number(0, "missing")), Is.True);
+        Assert.That(RunTables.Open(tmp.Path, "iterations"), Is.Null);
+    }
+}
