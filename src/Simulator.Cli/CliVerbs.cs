@@ -135,7 +135,8 @@ public static class CliVerbs
         else
         {
             Console.WriteLine($"{scenario.Name}: {built.Model.Name} ({Precision.Name(built.Precision.Weights)} weights, {Precision.Name(built.Precision.KvCache)} KV) on {built.Gpu.Name}, " +
-                $"TP={built.Plan.Tp} PP={built.Plan.Pp} EP={built.Plan.Ep} CP={built.Plan.Cp} x {built.Plan.Replicas} replicas");
+                $"TP={built.Plan.Tp} PP={built.Plan.Pp} EP={built.Plan.Ep} CP={built.Plan.Cp} x {built.Plan.Replicas} replicas; " +
+                $"memory accounting {built.MemoryAccounting.Name} ({MemoryRuleText(built.MemoryAccounting.Rule)})");
             foreach (var line in plan.Describe().Split('\n')) Console.WriteLine("  " + line);
             Console.WriteLine(plan.Fits
                 ? $"fits: KV capacity {plan.KvCapacityTokens.ToString("N0", Inv)} tokens = {plan.KvBlocks.ToString("N0", Inv)} blocks of {plan.BlockSize} per replica"
@@ -153,8 +154,9 @@ public static class CliVerbs
     private static IEnumerable<object> StagesJson(Simulator.Inference.Memory.MemoryPlan plan) => plan.Stages.Select(s => new
     {
         stage = s.Stage, layers = s.Layers, capacity_gb = Round(s.CapacityGB), weights_gb = Round(s.WeightsGB),
-        activation_gb = Round(s.ActivationGB), reserve_gb = Round(s.ReserveGB), kv_gb = Round(s.KvGB),
-        kv_capacity_tokens = s.KvCapacityTokens,
+        activation_gb = Round(s.ActivationGB), non_torch_gb = Round(s.NonTorchGB), cuda_graph_gb = Round(s.CudaGraphGB),
+        runtime_gb = Round(s.RuntimeGB), reserve_gb = Round(s.ReserveGB), kv_gb = Round(s.KvGB),
+        kv_capacity_tokens = s.KvCapacityTokens, accounting = s.Accounting,
     });
 
     /// <summary><c>sim memory</c> of a scenario with pools: each pool's plan (its GPU, TP/PP, KV capacity); exit 3 when one does not fit.</summary>
@@ -192,17 +194,24 @@ public static class CliVerbs
         return ExitDoesNotFit;
     }
 
-    public static int Step(string model, string gpu, int tp, int pp, int ep, string phase, int batch, int prompt, int? context, string weights, string engine, string calibration, bool json)
+    public static int Step(string model, string gpu, int tp, int pp, int ep, string phase, int batch, int prompt, int? context, string weights, string engine, string calibration, bool json,
+        int cp = 1, string hostCpu = "auto")
     {
         var m = Flag("--model", () => File.Exists(model) ? HfConfigImporter.Load(model) : ModelPresets.Get(model));
         var g = Flag("--gpu", () => GpuPresets.Get(gpu));
         var precision = Flag("--precision", () => Precision.Parse(weights, weights is "int8" or "int4" ? "bf16" : weights));
         var stepPhase = Flag("--phase", () => StepProbe.ParsePhase(phase));
+        var host = Flag("--host-cpu", () => HostCpu.Named(hostCpu, g));
         var profile = Flag("--calibration", () => CalibrationProfile.Named(calibration, g));
-        profile = Flag("--engine", () => profile.WithEngine(engine));
-        var topology = Simulator.Hardware.Topology.ClusterTopology.FromPresets(g.Name, 1, Math.Max(8, tp * pp));
+        profile = Flag("--engine", () => profile.WithEngine(engine, host));
+        // Implementation note: with CP the replica sits on real 8-GPU nodes (a CP group larger than a node crosses the
+        // NIC); without it the probe keeps its single-node topology (PP hand-offs over NVLink), as before.
+        var topology = cp > 1
+            ? Simulator.Hardware.Topology.ClusterTopology.FromPresets(g.Name, Math.Max(1, (tp * pp * cp + 7) / 8), Math.Min(8, tp * pp * cp))
+            : Simulator.Hardware.Topology.ClusterTopology.FromPresets(g.Name, 1, Math.Max(8, tp * pp));
         var result = Flag(PlanFlag, () => StepProbe.Run(m, g, tp, pp, ep, stepPhase, batch, prompt, context,
-            new AnalyticCollectives(topology), profile: profile, precision: precision));
+            new AnalyticCollectives(topology), profile: profile, precision: precision,
+            gpusPerNode: cp > 1 ? Math.Min(8, tp * pp * cp) : 8, cp: cp));
         if (json)
         {
             var sb = new StringBuilder();
@@ -219,7 +228,7 @@ public static class CliVerbs
         }
         else
         {
-            Console.WriteLine($"{m.Name} on {g.Name}, TP={tp} PP={pp} EP={ep}, {phase} batch={batch} prompt={prompt}" +
+            Console.WriteLine($"{m.Name} on {g.Name}, TP={tp} PP={pp} EP={ep}{(cp > 1 ? $" CP={cp}" : "")}, {phase} batch={batch} prompt={prompt}" +
                 (context is { } c ? $" context={c}" : "") + $": {result.TimeMs.ToString("0.000", Inv)} ms (stage {result.Stage})");
             foreach (var kv in result.BreakdownMs.Where(kv => kv.Value > 0))
                 Console.WriteLine($"  {kv.Key,-22} {kv.Value.ToString("0.000", Inv),10} ms");
@@ -281,6 +290,22 @@ public static class CliVerbs
         return ExitOk;
     }
 
+    /// <summary>
+    /// `sim validate`: replays the shipped measurement sets (data/calibration, found from the working directory or the
+    /// executable's) and writes validation.csv and validation.md into <paramref name="outDir"/> (default results/validate).
+    /// </summary>
+    public static int Validate(string? outDir, string? dataDir)
+    {
+        var data = dataDir ?? Path.GetDirectoryName(Path.GetDirectoryName(LocateQuickstart(Path.Combine("data", "README.md"))) ?? ".") ?? ".";
+        data = dataDir ?? Path.Combine(data, "data");
+        var sets = Validation.Run(data);
+        var (csv, md) = Validation.Write(sets, outDir ?? Path.Combine("results", "validate"));
+        foreach (var line in File.ReadAllLines(md)) Console.WriteLine(line);
+        Console.WriteLine($"validation.csv: {Relative(csv)}");
+        Console.WriteLine($"validation.md: {Relative(md)}");
+        return ExitOk;
+    }
+
     /// <summary>Prints a failure as `error:` lines (never a stack trace) and returns its exit code.</summary>
     public static int ReportFailure(Exception ex)
     {
@@ -300,6 +325,9 @@ public static class CliVerbs
             case PlanDoesNotFitException nf:
                 Console.Error.WriteLine(nf.Message);
                 return ExitDoesNotFit;
+            case ValidationDataException vd:
+                Console.Error.WriteLine(vd.Message);
+                return ExitBadInput;
             case ReportInputException ri:
                 Console.Error.WriteLine(Prefixed(ri.Message));
                 return ExitBadInput;
@@ -387,4 +415,11 @@ public static class CliVerbs
         var rel = Path.GetRelativePath(Directory.GetCurrentDirectory(), path);
         return rel.StartsWith("..", StringComparison.Ordinal) ? path : rel;
     }
+
+    private static string MemoryRuleText(Simulator.Inference.Memory.MemoryBudgetRule rule) => rule switch
+    {
+        Simulator.Inference.Memory.MemoryBudgetRule.Vllm => "KV = gpu_memory_utilization x CUDA total - weights - profile-run peak - non-torch - CUDA graphs",
+        Simulator.Inference.Memory.MemoryBudgetRule.TrtLlm => "KV = free_gpu_memory_fraction (gpu_memory_utilization) x (CUDA total - runtime - weights - activations)",
+        _ => "KV = gpu_memory_utilization x datasheet GB - weights - activations",
+    };
 }

@@ -83,6 +83,8 @@ namespace Simulator.Cli
             var tp = CliOptions.Int("--tp", "tensor-parallel size", 1, CliOptions.MaxParallelSize, 1);
             var pp = CliOptions.Int("--pp", "pipeline-parallel size", 1, CliOptions.MaxParallelSize, 1);
             var ep = CliOptions.Int("--ep", "expert-parallel size", 1, CliOptions.MaxParallelSize, 1);
+            var hostCpu = new Option<string>("--host-cpu") { Description = "host CPU for the engine's host-side terms: auto (by GPU) | epyc-7742 | xeon-8480c | xeon-8570", DefaultValueFactory = _ => "auto" };
+            var cp = CliOptions.Int("--cp", "context-parallel size (ring attention over CP x TP GPUs on 8-GPU nodes)", 1, CliOptions.MaxParallelSize, 1);
             var phase = new Option<string>("--phase") { Description = "prefill | decode", Required = true };
             var batch = CliOptions.Int("--batch", "sequences in the batch", 1, StepProbe.MaxBatch, 1);
             var prompt = CliOptions.Int("--prompt", "prompt tokens per sequence", 1, StepProbe.MaxTokens, null, required: true);
@@ -92,9 +94,9 @@ namespace Simulator.Cli
             var calibration = new Option<string>("--calibration") { Description = "kernel calibration profile: auto (by GPU) | a100-vidur | h100 | h100-measured | h100-vidur", DefaultValueFactory = _ => "auto" };
             var stepJson = new Option<bool>("--json") { Description = "print one JSON object" };
             var step = new Command("step", "predicted time of one iteration of one pipeline stage, with its breakdown")
-                { model, gpu, tp, pp, ep, phase, batch, prompt, context, weights, engine, calibration, stepJson };
+                { model, gpu, tp, pp, ep, cp, phase, batch, prompt, context, weights, engine, calibration, hostCpu, stepJson };
             step.SetAction(p => CliVerbs.Step(p.GetValue(model)!, p.GetValue(gpu)!, p.GetValue(tp), p.GetValue(pp), p.GetValue(ep),
-                p.GetValue(phase)!, p.GetValue(batch), p.GetValue(prompt), p.GetValue(context), p.GetValue(weights)!, p.GetValue(engine)!, p.GetValue(calibration)!, p.GetValue(stepJson)));
+                p.GetValue(phase)!, p.GetValue(batch), p.GetValue(prompt), p.GetValue(context), p.GetValue(weights)!, p.GetValue(engine)!, p.GetValue(calibration)!, p.GetValue(stepJson), p.GetValue(cp), p.GetValue(hostCpu)!));
             root.Subcommands.Add(step);
 
             // collective
@@ -105,6 +107,12 @@ namespace Simulator.Cli
             var nodes = CliOptions.Int("--nodes", "nodes the ranks span", 1, CollectiveProbe.MaxRanks, 1);
             var algorithm = new Option<string>("--algorithm") { Description = "auto | ring | tree | hierarchical | direct | nvls", DefaultValueFactory = _ => "auto" };
             var cJson = new Option<bool>("--json") { Description = "print one JSON object" };
+            var valOut = new Option<string?>("--out") { Description = "output directory (default results/validate)" };
+            var valData = new Option<string?>("--data") { Description = "the data/ folder to replay (default: the repository's)" };
+            var validate = new Command("validate", "replay every shipped measurement set through the model; validation.csv and validation.md") { valOut, valData };
+            validate.SetAction(p => CliVerbs.Validate(p.GetValue(valOut), p.GetValue(valData)));
+            root.Subcommands.Add(validate);
+
             var collective = new Command("collective", "predicted collective time, algbw and busbw (nccl-tests definitions)")
                 { cGpu, op, ranks, bytes, nodes, algorithm, cJson };
             collective.SetAction(p => CliVerbs.Collective(p.GetValue(cGpu)!, p.GetValue(op)!, p.GetValue(ranks), p.GetValue(bytes)!,

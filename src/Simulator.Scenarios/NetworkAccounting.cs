@@ -127,8 +127,46 @@ internal sealed class FlowStageExecutor : IStageExecutor
 
     public void Execute(int replica, int stage, StageCost cost, IEventHandler done, long token)
     {
-        var comms = cost.Comms.Where(c => c.Group != CommGroupKind.Pipeline && c.Count > 0 && c.Bytes > 0).ToArray();
-        _sim.Schedule(new SimDuration(cost.ComputeNs + cost.OverheadNs), () => RunComm(replica, stage, comms, 0, done, token));
+        var all = cost.Comms.Where(c => c.Group != CommGroupKind.Pipeline && c.Count > 0 && c.Bytes > 0).ToArray();
+        var comms = all.Where(c => c.OverlapNs == 0).ToArray();
+        var overlapped = all.Where(c => c.OverlapNs > 0).ToArray();
+        long computeNs = cost.ComputeNs + cost.OverheadNs;
+        if (overlapped.Length == 0)
+        {
+            _sim.Schedule(new SimDuration(computeNs), () => RunComm(replica, stage, comms, 0, done, token));
+            return;
+        }
+        // Implementation note: a collective that runs under compute (the CP ring under attention) starts with the stage
+        // and races a timer of the compute it hides under; the rest of the compute follows once both are done. The
+        // analytic model charges max(0, ring - attention) per layer, which is the same total for identical layers.
+        var parts = new List<Event>(overlapped.Length + 1);
+        long hiddenNs = 0;
+        foreach (var c in overlapped)
+        {
+            hiddenNs = Math.Max(hiddenNs, Math.Min(c.OverlapNs, computeNs));
+            parts.Add(CommFlow(replica, stage, c));
+        }
+        parts.Add(_sim.Timeout(new SimDuration(hiddenNs)));
+        new AllOf(_sim, parts.ToArray()).AddCallback(_ =>
+            _sim.Schedule(new SimDuration(computeNs - hiddenNs), () => RunComm(replica, stage, comms, 0, done, token)));
+    }
+
+    /// <summary>
+    /// One demand as flows: the count collectives run as one flow of their total bytes; what separate calls cost beyond
+    /// that (their latencies, and the lower efficiency of smaller messages) is added as a fixed delay, so that without
+    /// other traffic it takes exactly the analytic time and contention only stretches the flow part.
+    /// </summary>
+    private Event CommFlow(int replica, int stage, CommDemand c)
+    {
+        var gpus = Global(c.Group == CommGroupKind.Context ? _built.Placement.CpGroup(replica, stage) : _built.Placement.TpGroup(replica, stage));
+        var op = Names.ParseOp(c.Op);
+        long total = c.Bytes * c.Count;
+        double separateUs = _network.Analytic.TimeUs(op, gpus, c.Bytes) * c.Count;
+        double aggregatedUs = _network.Analytic.TimeUs(op, gpus, total);
+        long extraLatencyNs = (long)Math.Round(Math.Max(0, separateUs - aggregatedUs) * 1e3);
+        var finished = new Event(_sim);
+        _network.Collective(op, gpus, total).AddCallback(_ => _sim.Schedule(new SimDuration(extraLatencyNs), () => finished.Succeed()));
+        return finished;
     }
 
     private void RunComm(int replica, int stage, CommDemand[] comms, int index, IEventHandler done, long token)
@@ -138,19 +176,7 @@ internal sealed class FlowStageExecutor : IStageExecutor
             done.Handle(token);
             return;
         }
-        var c = comms[index];
-        var gpus = Global(c.Group == CommGroupKind.Context ? _built.Placement.CpGroup(replica, stage) : _built.Placement.TpGroup(replica, stage));
-        var op = Names.ParseOp(c.Op);
-        if (c.Group == CommGroupKind.Context && op == CollectiveOp.SendRecv) gpus = new[] { gpus[0], gpus[1] };
-        // The count collectives run as one flow of their total bytes; what separate calls cost beyond that (their
-        // latencies, and the lower efficiency of smaller messages) is added as a fixed delay, so that without
-        // other traffic the stage takes exactly the analytic time and contention only stretches the flow part.
-        long total = c.Bytes * c.Count;
-        double separateUs = _network.Analytic.TimeUs(op, gpus, c.Bytes) * c.Count;
-        double aggregatedUs = _network.Analytic.TimeUs(op, gpus, total);
-        long extraLatencyNs = (long)Math.Round(Math.Max(0, separateUs - aggregatedUs) * 1e3);
-        var ev = _network.Collective(op, gpus, total);
-        ev.AddCallback(_ => _sim.Schedule(new SimDuration(extraLatencyNs), () => RunComm(replica, stage, comms, index + 1, done, token)));
+        CommFlow(replica, stage, comms[index]).AddCallback(_ => RunComm(replica, stage, comms, index + 1, done, token));
     }
 
     public void Send(int replica, int fromStage, StageCost cost, IEventHandler arrived, long token)

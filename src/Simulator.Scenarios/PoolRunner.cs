@@ -51,7 +51,7 @@ internal static class PoolRunner
                 scenario.KvTransfer.Mode == "layerwise" ? KvTransferMode.Layerwise : KvTransferMode.AfterPrefill, transport)
             : null;
         var serving = new ServingSimulation(sim, scenario.Workload.CreateSource(scenario.Seed), setups,
-            ScenarioRunner.ServingOptionsOf(scenario), recorder, executor, disaggregation);
+            ScenarioRunner.ServingOptionsOf(scenario, pools.Pools[0].Built), recorder, executor, disaggregation);
         var (result, perf) = ScenarioRunner.Simulate(serving);
 
         var gpus = pools.Pools.SelectMany(p => ScenarioRunner.GpuRows(p.Built, result.Replicas, p.FirstGpu, p.FirstReplica,

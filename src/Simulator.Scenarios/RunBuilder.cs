@@ -39,6 +39,9 @@ public sealed class BuiltScenario
     public ParallelPlan Plan { get; }
     public PlacementTable Placement { get; }
     public MemoryPlan Memory { get; }
+
+    /// <summary>How the memory plan budgeted KV room (from <c>memory_accounting</c>, or the engine).</summary>
+    public MemoryAccounting MemoryAccounting { get; init; } = MemoryAccounting.Reserve;
     public ICollectiveTimer Timer { get; }
     public CalibrationProfile Profile { get; }
 
@@ -131,8 +134,9 @@ public static class RunBuilder
         if (errors.Count > 0) throw new ScenarioException(errors);
         var placement = PlacementTable.Build(plan, new ClusterShape(scenario.Cluster.Nodes, scenario.Cluster.GpusPerNode));
         var s = scenario.Scheduler;
+        var accounting = MemoryAccounting.Named(scenario.MemoryAccounting, scenario.Engine);
         var memory = MemoryPlanner.Plan(model!, precision!, plan, gpu!,
-            new MemorySettings(s.MaxNumBatchedTokens, s.MaxNumSeqs, s.GpuMemoryUtilization, s.BlockSize));
+            new MemorySettings(s.MaxNumBatchedTokens, s.MaxNumSeqs, s.GpuMemoryUtilization, s.BlockSize, accounting));
         if (requireFit && !memory.Fits)
         {
             var at = loc.ErrorAt("parallelism", "");
@@ -141,7 +145,8 @@ public static class RunBuilder
         var timer = new CachingCollectiveTimer(new AnalyticCollectives(topology), topology);
         var hostLink = LinkPresets.Get(gpu!.Name.Contains("A100", StringComparison.OrdinalIgnoreCase) || gpu.Name.Contains("L40S", StringComparison.OrdinalIgnoreCase) ? "pcie4" : "pcie5");
         return new BuiltScenario(scenario, gpu, intra!, inter!, topology, model!, precision!, plan, placement, memory, timer,
-            CalibrationProfile.Named(scenario.Calibration, gpu).WithEngine(scenario.Engine), hostLink);
+            CalibrationProfile.Named(scenario.Calibration, gpu).WithEngine(scenario.Engine, HostCpu.Named(scenario.HostCpu, gpu)), hostLink)
+        { MemoryAccounting = accounting };
     }
 
     private static string KeyOfPlanProblem(string problem)

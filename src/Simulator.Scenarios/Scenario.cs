@@ -34,6 +34,12 @@ public sealed record Scenario
     /// <summary>Kernel calibration profile: auto (by GPU) | a100-vidur | h100 | h100-measured | h100-vidur.</summary>
     public string Calibration { get; init; } = "auto";
 
+    /// <summary>How KV room is budgeted: auto (by engine) | vllm | vllm-eager | trtllm | reserve (see MemoryAccounting).</summary>
+    public string MemoryAccounting { get; init; } = "auto";
+
+    /// <summary>The serving node's host CPU for the engine's host-side terms: auto (by GPU) | epyc-7742 | xeon-8480c | xeon-8570.</summary>
+    public string HostCpu { get; init; } = "auto";
+
     public required WorkloadSpec Workload { get; init; }
     public SloSpec Slo { get; init; } = new();
 
@@ -59,7 +65,7 @@ public sealed record Scenario
     public bool Equals(Scenario? other) =>
         other is not null && Name == other.Name && Seed == other.Seed && Cluster == other.Cluster && Network == other.Network
         && Model == other.Model && Precision == other.Precision && Parallelism == other.Parallelism && Scheduler == other.Scheduler
-        && Router == other.Router && RouterOptions == other.RouterOptions && Engine == other.Engine && Calibration == other.Calibration && Workload == other.Workload && Slo == other.Slo && Moe == other.Moe && Sweep == other.Sweep && Output == other.Output && Faults == other.Faults
+        && Router == other.Router && RouterOptions == other.RouterOptions && Engine == other.Engine && Calibration == other.Calibration && MemoryAccounting == other.MemoryAccounting && HostCpu == other.HostCpu && Workload == other.Workload && Slo == other.Slo && Moe == other.Moe && Sweep == other.Sweep && Output == other.Output && Faults == other.Faults
         && Pools.SequenceEqual(other.Pools) && KvTransfer == other.KvTransfer && DecodeRouter == other.DecodeRouter;
 
     public override int GetHashCode() => HashCode.Combine(Name, Seed, Cluster, Model, Parallelism, Scheduler, Workload);

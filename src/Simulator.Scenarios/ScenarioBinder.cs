@@ -108,6 +108,8 @@ internal sealed partial class ScenarioBinder
         routerReader.Finish();
         string engine = m.Enum("engine", "vllm", Simulator.Inference.Cost.CalibrationProfile.EngineNames);
         string calibration = m.Enum("calibration", "auto", Simulator.Inference.Cost.CalibrationProfile.Names);
+        string memoryAccounting = m.Enum("memory_accounting", "auto", Simulator.Inference.Memory.MemoryAccounting.Names);
+        string hostCpu = m.Enum("host_cpu", "auto", Simulator.Inference.Cost.HostCpu.Names);
         var workloadNode = m.Node("workload");
         WorkloadSpec? workload = null;
         if (workloadNode is null || IsNull(workloadNode)) Error(workloadNode ?? root, "workload", "missing; expected trace: {path: ...} or arrivals, input_tokens, output_tokens with requests or duration_s");
@@ -138,7 +140,7 @@ internal sealed partial class ScenarioBinder
         return new Scenario
         {
             Name = name, Seed = seed, Cluster = cluster, Network = networkSpec, Model = model, Precision = precision,
-            Parallelism = parallelism, Scheduler = scheduler, Router = router, RouterOptions = routerOptions, Engine = engine, Calibration = calibration, Workload = workload, Slo = slo, Moe = moe, Sweep = sweep,
+            Parallelism = parallelism, Scheduler = scheduler, Router = router, RouterOptions = routerOptions, Engine = engine, Calibration = calibration, MemoryAccounting = memoryAccounting, HostCpu = hostCpu, Workload = workload, Slo = slo, Moe = moe, Sweep = sweep,
             Output = outputSpec, Faults = faults, Pools = pools, KvTransfer = kvTransfer, DecodeRouter = decodeRouter,
             Locations = new ScenarioLocations(File, _locations),
         };

@@ -50,7 +50,7 @@ public static class ScenarioRunner
         var scheduler = built.SchedulerConfig();
         var replicas = costModels.Select(c => new ReplicaSetup(c, scheduler, plan.Microbatches)).ToList();
         var faults = FaultPlanning.Settings(built, network is null ? built.Topology.SetPortFactor : network.SetPortFactor);
-        var serving = new ServingSimulation(sim, source, replicas, ServingOptionsOf(scenario) with { Faults = faults }, accounting, network);
+        var serving = new ServingSimulation(sim, source, replicas, ServingOptionsOf(scenario, built) with { Faults = faults }, accounting, network);
         var (result, perf) = Simulate(serving);
         var gpus = GpuRows(built, result.Replicas);
         var links = network?.LinkRows() ?? accounting.LinkRows();
@@ -59,11 +59,16 @@ public static class ScenarioRunner
         return new RunResult(writer.OutputDirectory, summary, perf, built);
     }
 
-    internal static ServingOptions ServingOptionsOf(Scenario scenario) =>
-        new(scenario.Router, Simulator.Kernel.RandomStreams.DeriveSeed(scenario.Seed, "router"),
+    /// <summary>The serving options of a run; the front end's costs come from <paramref name="built"/>'s engine profile.</summary>
+    internal static ServingOptions ServingOptionsOf(Scenario scenario, BuiltScenario built)
+    {
+        var fe = built.Profile.FrontEnd;
+        return new(scenario.Router, Simulator.Kernel.RandomStreams.DeriveSeed(scenario.Seed, "router"),
             SimDuration.FromSeconds(scenario.Output.TimeseriesIntervalS).Nanoseconds,
             PrefixRouter: new PrefixRouterOptions(scenario.RouterOptions.CacheThreshold, scenario.RouterOptions.BalanceAbsThreshold,
-                scenario.RouterOptions.BalanceRelThreshold));
+                scenario.RouterOptions.BalanceRelThreshold),
+            FrontEnd: new FrontEndDelays((long)Math.Round(fe.PerRequestUs * 1e3), fe.TokenizePerInputTokenUs * 1e3, (long)Math.Round(fe.OutputLagUs * 1e3)));
+    }
 
     /// <summary>Runs the serving simulation and times it (the wall clock goes to perf.json only).</summary>
     internal static (ServingResult Result, SimulationStats Perf) Simulate(ServingSimulation serving)
@@ -160,10 +165,9 @@ public static class ScenarioRunner
             }
             var mem = built.Memory.Stages[p.Stage];
             var stats = replicas[firstReplica + p.Replica].StageTotals[p.Stage];
-            double free = Math.Max(0, mem.CapacityGB - mem.WeightsGB - mem.ActivationGB - mem.KvGB - mem.ReserveGB);
             double? load = expertLoads is null ? null : expertLoads[p.TpRank % expertLoads.Length];
             rows.Add(new GpuActivity(gpu, physicalGpusPerNode is null ? p.Node : gpu / perNode, firstReplica + p.Replica, p.Stage, p.TpRank,
-                mem.WeightsGB, mem.KvGB, mem.ActivationGB, mem.ReserveGB, free, stats.BusyNs, stats.ComputeNs + stats.OverheadNs, stats.CommNs,
+                mem.WeightsGB, mem.KvGB, mem.ActivationGB, mem.HeldBackGB, mem.FreeGB, stats.BusyNs, stats.ComputeNs + stats.OverheadNs, stats.CommNs,
                 load, pool, type));
         }
         return rows;

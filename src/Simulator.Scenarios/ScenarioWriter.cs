@@ -70,6 +70,8 @@ public static class ScenarioWriter
         w.Line(1, "balance_rel_threshold", Num(s.RouterOptions.BalanceRelThreshold));
         w.Line(0, "engine", s.Engine);
         w.Line(0, "calibration", s.Calibration);
+        w.Line(0, "memory_accounting", s.MemoryAccounting);
+        w.Line(0, "host_cpu", s.HostCpu);
         w.Open(0, "workload");
         if (s.Workload.Trace is { } t)
         {

@@ -63,6 +63,16 @@ public sealed class ProbeVerbTests
     }
 
     [Test]
+    public void Step_Cp_SplitsALongPrefillOverTheCpRanks()
+    {
+        string[] common = { "--model", "llama-3.1-70b", "--gpu", "H100-SXM-80GB", "--tp", "4", "--phase", "prefill", "--batch", "1", "--prompt", "65536" };
+        double cp1Ms = StepTimeMs(common);
+        double cp4Ms = StepTimeMs(common.Concat(new[] { "--cp", "4" }).ToArray());
+        // 16 GPUs on two nodes: each rank computes a quarter of the tokens; the KV ring hides under attention.
+        Assert.That(cp4Ms / cp1Ms, Is.InRange(0.22, 0.3));
+    }
+
+    [Test]
     public void Collective_Json_PrintsTimeAlgbwBusbw()
     {
         var r = CliHarness.Run("collective", "--gpu", "A100-SXM-80GB", "--op", "all_reduce", "--ranks", "8", "--bytes", "268435456", "--json");

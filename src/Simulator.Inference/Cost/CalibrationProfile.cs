@@ -26,6 +26,15 @@ public sealed record CalibrationProfile(
     double CpuFloorPerLayerUs,
     string Source)
 {
+    /// <summary>The engine's front end (API server) per-request costs; <see cref="FrontEndCost.None"/> for engine-side timings.</summary>
+    public FrontEndCost FrontEnd { get; init; } = FrontEndCost.None;
+
+    /// <summary>The named host-side terms the engine terms came from (null: the stored fit, on its own host).</summary>
+    public EngineHostProfile? Host { get; init; }
+
+    /// <summary>The host CPU the engine terms are for (null: the engine profile's reference host).</summary>
+    public HostCpu? HostCpu { get; init; }
+
     /// <summary>Compute efficiency of a GEMM over <paramref name="tokens"/> rows.</summary>
     public double EtaCompute(double tokens) => EtaComputeMax * tokens / (tokens + ComputeHalfTokens);
 
@@ -33,11 +42,12 @@ public sealed record CalibrationProfile(
     public CalibrationProfile KernelsOnly() => this with
     {
         IterationOverheadUs = 0, PerSequenceOverheadUs = 0, PerTokenOverheadUs = 0, CpuFloorPerLayerUs = 0,
+        FrontEnd = FrontEndCost.None,
         Name = Name + "-kernels-only",
     };
 
     /// <summary>Engine-overhead presets accepted by <see cref="WithEngine"/> (scenario key <c>engine</c>).</summary>
-    public static IReadOnlyList<string> EngineNames { get; } = new[] { "vllm", "splitwise", "none" };
+    public static IReadOnlyList<string> EngineNames { get; } = new[] { "vllm", "trtllm", "splitwise", "none" };
 
     /// <summary>
     /// The same kernel terms with the engine (host-side) terms of <paramref name="engine"/>:
@@ -49,22 +59,27 @@ public sealed record CalibrationProfile(
     /// (graph replay hides the launch that isolated kernel timings include). An ESTIMATE (no whole-iteration
     /// timings of such an engine are in the calibration data); it gives ~7.3 ms per decode step of Llama-3.1-8B
     /// at batch 1 on H100, near the ~7 ms commonly reported.</item>
+    /// <item><c>trtllm</c>: TensorRT-LLM (C++ executor, CUDA graphs): the same host terms as <c>vllm</c>, an ESTIMATE; it
+    /// differs in memory accounting (<see cref="Memory.MemoryAccounting.ForEngine"/>).</item>
     /// <item><c>none</c>: kernels only.</item>
     /// </list>
     /// </summary>
-    public CalibrationProfile WithEngine(string engine) => engine.Trim().ToLowerInvariant() switch
+    /// <remarks>
+    /// The host-side terms come from <see cref="EngineHostProfile"/> (<see cref="EngineHostProfile.Splitwise"/>,
+    /// <see cref="EngineHostProfile.Vllm"/>) on <paramref name="host"/> (null: the engine profile's own reference host,
+    /// the EPYC 7742 of DGX-A100 for splitwise, the Xeon 8480C of DGX-H100 for vllm).
+    /// </remarks>
+    public CalibrationProfile WithEngine(string engine, HostCpu? host = null) => engine.Trim().ToLowerInvariant() switch
     {
-        "splitwise" => this with
+        "splitwise" => EngineHostProfile.Splitwise.ApplyTo(this, host ?? EngineHostProfile.Splitwise.ReferenceHost) with
         {
-            IterationOverheadUs = A100.IterationOverheadUs, PerSequenceOverheadUs = A100.PerSequenceOverheadUs,
-            PerTokenOverheadUs = A100.PerTokenOverheadUs, CpuFloorPerLayerUs = A100.CpuFloorPerLayerUs,
+            FrontEnd = FrontEndCost.None,
             Name = Name + "+splitwise-engine",
         },
-        "vllm" => this with
+        "vllm" or "trtllm" => EngineHostProfile.Vllm.ApplyTo(this, host ?? EngineHostProfile.Vllm.ReferenceHost) with
         {
-            IterationOverheadUs = 300, PerSequenceOverheadUs = 10, PerTokenOverheadUs = 1, CpuFloorPerLayerUs = 0,
-            KernelLaunchUs = Math.Min(KernelLaunchUs, 3.0),
-            Name = Name + "+vllm-engine",
+            FrontEnd = FrontEndCost.OpenAiServer,
+            Name = Name + (engine.Trim().Equals("trtllm", StringComparison.OrdinalIgnoreCase) ? "+trtllm-engine" : "+vllm-engine"),
         },
         "none" => KernelsOnly(),
         _ => throw new ArgumentException($"engine '{engine}': allowed {string.Join(", ", EngineNames)}"),

@@ -230,12 +230,15 @@ public sealed class RooflineStageCostModel : IStageCostModel
         {
             if (prefillTokens > 0)
             {
-                // Ring attention: CP - 1 steps per layer, each passing this rank's KV block; overlaps attention.
+                // Ring attention: CP - 1 steps per layer; in each step every rank passes its KV block to the next rank at
+                // once (a ring shift over the whole CP group), so the slowest hop bounds the step: a group spanning
+                // nodes pays the NIC on its cross-node hops. The ring overlaps attention; only the excess is charged.
                 long blockBytes = (long)Math.Ceiling(prefillKvTokens / cp * kvPerTokenLayer);
-                double stepUs = _timer.TimeUs(CollectiveOp.SendRecv, [st.CpGroup[0], st.CpGroup[1]], blockBytes);
+                double stepUs = _timer.TimeUs(CollectiveOp.SendRecv, st.CpGroup, blockBytes);
                 double ringPerLayer = (cp - 1) * stepUs * 1e-6;
                 cpComm += st.Layers * Math.Max(0, ringPerLayer - attn);
-                comms.Add(new CommDemand(CommGroupKind.Context, "send_recv", blockBytes, (cp - 1) * st.Layers, (long)Math.Round(stepUs * 1e3)));
+                comms.Add(new CommDemand(CommGroupKind.Context, "send_recv", blockBytes, (cp - 1) * st.Layers, (long)Math.Round(stepUs * 1e3),
+                    OverlapNs: Ns(attn * st.Layers)));
             }
             if (decodeSeqs > 0)
             {

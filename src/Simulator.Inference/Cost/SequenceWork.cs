@@ -35,5 +35,9 @@ public sealed record StageCost(
 /// <summary>Which parallel group a collective runs on.</summary>
 public enum CommGroupKind { Tensor, Expert, Context, Pipeline }
 
-/// <summary>A collective the iteration needs: <paramref name="Count"/> times an operation of <paramref name="Bytes"/> bytes on a group.</summary>
-public readonly record struct CommDemand(CommGroupKind Group, string Op, long Bytes, int Count, long AnalyticNsEach);
+/// <summary>
+/// A collective the iteration needs: <paramref name="Count"/> times an operation of <paramref name="Bytes"/> bytes on a
+/// group. <paramref name="OverlapNs"/> is compute time it runs under (the CP ring under attention): only what the
+/// collective takes beyond it is charged, in the analytic model and in flow mode alike.
+/// </summary>
+public readonly record struct CommDemand(CommGroupKind Group, string Op, long Bytes, int Count, long AnalyticNsEach, long OverlapNs = 0);

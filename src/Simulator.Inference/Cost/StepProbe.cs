@@ -15,7 +15,8 @@ public sealed record StepProbeResult(double TimeMs, int Stage, IReadOnlyDictiona
 /// The library behind <c>sim step</c>: the predicted time of one iteration of one pipeline stage for a
 /// uniform batch (B sequences of <c>prompt</c> new tokens on <c>context</c> cached ones for prefill;
 /// B single-token decodes on <c>context</c> (default: prompt) tokens for decode). With PP &gt; 1 it
-/// reports the slowest stage. The replica sits on nodes of <c>gpusPerNode</c> GPUs (default 8).
+/// reports the slowest stage. With CP &gt; 1 each stage spans <c>cp</c> x TP GPUs and prefill passes KV around the CP
+/// ring. The replica sits on nodes of <c>gpusPerNode</c> GPUs (default 8).
 /// </summary>
 public static class StepProbe
 {
@@ -27,13 +28,14 @@ public static class StepProbe
 
     public static StepProbeResult Run(ModelSpec model, GpuSpec gpu, int tp, int pp, int ep, StepPhase phase,
         int batch, int prompt, int? context, ICollectiveTimer timer,
-        CalibrationProfile? profile = null, Precision? precision = null, int gpusPerNode = 8, CostModelOptions? options = null)
+        CalibrationProfile? profile = null, Precision? precision = null, int gpusPerNode = 8, CostModelOptions? options = null,
+        int cp = 1)
     {
         // Implementation note: bounded before the batch array is allocated.
         if (batch < 1 || batch > MaxBatch) throw new ArgumentException($"batch = {batch} is out of range; expected 1 to 65,536", nameof(batch));
         if (prompt < 1 || prompt > MaxTokens) throw new ArgumentException($"prompt = {prompt} is out of range; expected 1 to 16,777,216", nameof(prompt));
         if (context is < 0 or > MaxTokens) throw new ArgumentException($"context = {context} is out of range; expected 0 to 16,777,216", nameof(context));
-        var plan = new ParallelPlan(Tp: tp, Pp: pp, Ep: ep);
+        var plan = new ParallelPlan(Tp: tp, Pp: pp, Ep: ep, Cp: cp);
         plan.EnsureValid(model);
         var nodes = Math.Max(1, (plan.GpusPerReplica + gpusPerNode - 1) / gpusPerNode) * Math.Max(1, (tp + gpusPerNode - 1) / gpusPerNode);
         var placement = PlacementTable.Build(plan, new ClusterShape(Math.Max(nodes, pp), gpusPerNode));

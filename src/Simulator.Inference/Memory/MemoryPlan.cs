@@ -5,17 +5,25 @@ using Simulator.Inference.Parallelism;
 
 namespace Simulator.Inference.Memory;
 
-/// <summary>The serving settings the memory plan needs (vLLM names).</summary>
+/// <summary>
+/// The serving settings the memory plan needs (vLLM names) and the engine's memory accounting
+/// (null = <see cref="MemoryAccounting.Reserve"/>, the original rule).
+/// </summary>
 public sealed record MemorySettings(
-    int MaxNumBatchedTokens = 8192, int MaxNumSeqs = 256, double GpuMemoryUtilization = 0.90, int BlockSize = 16);
+    int MaxNumBatchedTokens = 8192, int MaxNumSeqs = 256, double GpuMemoryUtilization = 0.90, int BlockSize = 16,
+    MemoryAccounting? Accounting = null);
 
 /// <summary>
 /// One GPU's memory (the worst GPU of a pipeline stage; all GPUs of a stage are alike). Bytes.
-/// Budget: capacity x utilization = weights + activations + KV; the rest (1 - utilization) is the reserve.
+/// capacity = weights + activations + non-torch + CUDA graphs + runtime + reserve + KV, where the reserve is what the
+/// engine's rule holds back ((1 - gpu_memory_utilization) x capacity for vLLM and the original rule,
+/// (1 - free_gpu_memory_fraction) x free memory for TensorRT-LLM) and capacity is what CUDA reports for the engine
+/// rules, the datasheet GB for the original one.
 /// </summary>
 public sealed record GpuMemory(
     int Stage, int Layers, double CapacityBytes, double WeightsBytes, double ActivationBytes, double ReserveBytes,
-    double KvBytes, double KvBytesPerToken, long KvCapacityTokens, long KvBlocks)
+    double KvBytes, double KvBytesPerToken, long KvCapacityTokens, long KvBlocks,
+    double NonTorchBytes = 0, double CudaGraphBytes = 0, double RuntimeBytes = 0, string Accounting = "reserve")
 {
     /// <summary>True when weights and buffers leave room for KV.</summary>
     public bool Fits => KvBytes > 0 && KvCapacityTokens > 0;
@@ -25,6 +33,15 @@ public sealed record GpuMemory(
     public double ReserveGB => ReserveBytes / MemoryArithmetic.BytesPerGB;
     public double KvGB => KvBytes / MemoryArithmetic.BytesPerGB;
     public double CapacityGB => CapacityBytes / MemoryArithmetic.BytesPerGB;
+    public double NonTorchGB => NonTorchBytes / MemoryArithmetic.BytesPerGB;
+    public double CudaGraphGB => CudaGraphBytes / MemoryArithmetic.BytesPerGB;
+    public double RuntimeGB => RuntimeBytes / MemoryArithmetic.BytesPerGB;
+
+    /// <summary>Everything held back from KV that is neither weights nor activations (reserve, non-torch, graphs, runtime), GB.</summary>
+    public double HeldBackGB => ReserveGB + NonTorchGB + CudaGraphGB + RuntimeGB;
+
+    /// <summary>What no bucket claims (0 when the plan fits; the capacity is split exactly), GB.</summary>
+    public double FreeGB => Math.Max(0, CapacityGB - WeightsGB - ActivationGB - HeldBackGB - Math.Max(0, KvGB));
 }
 
 /// <summary>
@@ -41,8 +58,17 @@ public sealed record MemoryPlan(IReadOnlyList<GpuMemory> Stages, long KvCapacity
         var lines = new List<string>();
         foreach (var s in Stages)
             lines.Add(string.Create(CultureInfo.InvariantCulture,
-                $"stage {s.Stage} ({s.Layers} layers): capacity {s.CapacityGB:F2} GB = weights {s.WeightsGB:F2} GB + activations {s.ActivationGB:F2} GB + reserve {s.ReserveGB:F2} GB + KV {s.KvGB:F2} GB ({s.KvCapacityTokens} tokens){(s.Fits ? "" : " -> does not fit")}"));
+                $"stage {s.Stage} ({s.Layers} layers): capacity {s.CapacityGB:F2} GB = weights {s.WeightsGB:F2} GB + activations {s.ActivationGB:F2} GB{Extra(s)} + reserve {s.ReserveGB:F2} GB + KV {s.KvGB:F2} GB ({s.KvCapacityTokens} tokens){(s.Fits ? "" : " -> does not fit")}"));
         return string.Join(Environment.NewLine, lines);
+    }
+
+    private static string Extra(GpuMemory s)
+    {
+        var parts = new List<string>();
+        if (s.NonTorchBytes > 0) parts.Add(string.Create(CultureInfo.InvariantCulture, $" + non-torch {s.NonTorchGB:F2} GB"));
+        if (s.CudaGraphBytes > 0) parts.Add(string.Create(CultureInfo.InvariantCulture, $" + CUDA graphs {s.CudaGraphGB:F2} GB"));
+        if (s.RuntimeBytes > 0) parts.Add(string.Create(CultureInfo.InvariantCulture, $" + runtime {s.RuntimeGB:F2} GB"));
+        return string.Concat(parts);
     }
 }
 
@@ -62,18 +88,42 @@ public static class MemoryPlanner
         var stages = new List<GpuMemory>(plan.Pp);
         var first = 0;
         long minTokens = long.MaxValue;
-        var capacity = gpu.MemoryBytes;
+        var acc = settings.Accounting ?? MemoryAccounting.Reserve;
+        double util = settings.GpuMemoryUtilization;
+        var capacity = acc.Rule == MemoryBudgetRule.Reserve ? gpu.MemoryBytes : gpu.CudaTotalBytes;
         for (var s = 0; s < plan.Pp; s++)
         {
+            bool isLast = s == plan.Pp - 1;
             var weights = StageWeightBytes(model, precision, plan, s, first, counts[s]);
-            var act = ActivationBytes(model, plan, settings, isLast: s == plan.Pp - 1);
-            var reserve = (1 - settings.GpuMemoryUtilization) * capacity;
-            var kv = capacity * settings.GpuMemoryUtilization - weights - act;
+            double act, reserve, kv, nonTorch = 0, graphs = 0, runtime = 0;
+            switch (acc.Rule)
+            {
+                case MemoryBudgetRule.Vllm:
+                    act = acc.ProfilePeakBytes(model, plan, settings, isLast);
+                    nonTorch = acc.NonTorchFor(plan);
+                    graphs = acc.CudaGraphBytes;
+                    reserve = (1 - util) * capacity;
+                    kv = util * capacity - weights - act - nonTorch - graphs;
+                    break;
+                case MemoryBudgetRule.TrtLlm:
+                    act = MemoryAccounting.TrtLlmActivationBytes(model, plan, settings, isLast);
+                    runtime = acc.RuntimeBytes;
+                    double free = capacity - runtime - weights - act;
+                    kv = util * free;
+                    reserve = Math.Max(0, free - kv);
+                    break;
+                default:
+                    act = ActivationBytes(model, plan, settings, isLast);
+                    reserve = (1 - util) * capacity;
+                    kv = capacity * util - weights - act;
+                    break;
+            }
             var perToken = KvBytesPerTokenPerGpu(model, precision, plan, counts[s]);
             var tokens = kv > 0 ? (long)Math.Floor(kv / perToken) : 0;
             tokens -= tokens % settings.BlockSize;
             minTokens = Math.Min(minTokens, tokens);
-            stages.Add(new GpuMemory(s, counts[s], capacity, weights, act, reserve, kv, perToken, tokens, tokens / settings.BlockSize));
+            stages.Add(new GpuMemory(s, counts[s], capacity, weights, act, reserve, kv, perToken, tokens, tokens / settings.BlockSize,
+                nonTorch, graphs, runtime, acc.Name));
             first += counts[s];
         }
         return new MemoryPlan(stages, minTokens, minTokens / settings.BlockSize, settings.BlockSize);
@@ -124,6 +174,16 @@ public static class MemoryPlanner
     /// </summary>
     public static double ActivationBytes(ModelSpec m, ParallelPlan plan, MemorySettings settings, bool isLast)
     {
+        double logits = isLast ? settings.MaxNumSeqs * (m.VocabSize / (double)plan.Tp) * 4.0 : 0;
+        return ForwardActivationBytes(m, plan, settings) + logits;
+    }
+
+    /// <summary>
+    /// The forward pass's live activations at max_num_batched_tokens (per CP rank): residual and norm output, QKV,
+    /// attention output and the widest MLP intermediate, all 16-bit (see <see cref="ActivationBytes"/>).
+    /// </summary>
+    public static double ForwardActivationBytes(ModelSpec m, ParallelPlan plan, MemorySettings settings)
+    {
         double tp = plan.Tp;
         double qkv = (m.Heads + 2.0 * m.KvHeads) * m.HeadDim / tp;
         double mlp = m.IsMoe
@@ -131,7 +191,6 @@ public static class MemoryPlanner
             : 2.0 * m.FfnSize / tp;
         double perToken = (2.0 * m.HiddenSize + qkv + m.Heads * m.HeadDim / tp + mlp) * 2;
         double tokens = settings.MaxNumBatchedTokens / (double)plan.Cp;
-        double logits = isLast ? settings.MaxNumSeqs * (m.VocabSize / tp) * 4.0 : 0;
-        return tokens * perToken + logits;
+        return tokens * perToken;
     }
 }

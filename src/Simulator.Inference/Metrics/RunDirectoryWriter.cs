@@ -38,7 +38,7 @@ public sealed class RunDirectoryWriter : IRunRecorder, IDisposable
         TableColumn.Seconds("completion_s"), TableColumn.Ms("ttft_ms"), TableColumn.Ms("tpot_ms"), TableColumn.Ms("e2e_ms"),
         TableColumn.Ms("queue_ms"), TableColumn.Int("preemptions"), TableColumn.Int("generated_tokens"), TableColumn.Seconds("scheduled_s"),
         TableColumn.Int("cpu_cached_tokens"), TableColumn.Text("session_id"),
-        TableColumn.Text("reason"), TableColumn.Int("retries"),
+        TableColumn.Text("reason"), TableColumn.Int("retries"), TableColumn.Ms("frontend_ms"),
     ];
 
     /// <summary>iterations' columns and types.</summary>
@@ -198,6 +198,7 @@ public sealed class RunDirectoryWriter : IRunRecorder, IDisposable
         w.Text(r.SessionId ?? "");
         w.Text(r.Reason ?? "");
         w.Int(r.Retries);
+        w.Ns(r.FrontEndNs);                                                                   // frontend_ms
         if (_pools is not null) WritePoolFields(w, r);
         w.EndRow();
         _timeline.AddRequest(r);

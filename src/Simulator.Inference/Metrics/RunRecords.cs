@@ -24,7 +24,7 @@ public sealed record RequestRecord(
     long RequestId, long ArrivalNs, int Replica, int InputTokens, int OutputTokens, int GeneratedTokens,
     int CachedTokens, RequestStatus Status, long? FirstTokenNs, long? CompletionNs, long? ScheduledNs, int Preemptions,
     int CpuCachedTokens = 0, string? SessionId = null, int Retries = 0, string? Reason = null,
-    int PrefillReplica = -1, long? KvTransferNs = null, long KvTransferBytes = 0);
+    int PrefillReplica = -1, long? KvTransferNs = null, long KvTransferBytes = 0, long FrontEndNs = 0);
 
 /// <summary>
 /// A replica's state at one sampling instant; token and completion counts are since the previous sample.

@@ -12,13 +12,16 @@ namespace Simulator.Inference.Serving;
 /// <param name="EndNs">Stop the run here; requests not finished by then are recorded as unfinished. Null = run until every request is done.</param>
 /// <param name="PrefixRouter">Thresholds of the prefix_aware router (null = SGLang's defaults).</param>
 /// <param name="Faults">Faults to inject and the retry policy; null = a fault-free run.</param>
+/// <param name="FrontEnd">The engine front end's per-request costs (null = none): requests reach the scheduler that
+/// much after they arrive, and every token reaches the client that much after the engine emits it.</param>
 public sealed record ServingOptions(
     string Router = "round_robin",
     ulong RouterSeed = 1,
     long SampleIntervalNs = 1_000_000_000,
     long? EndNs = null,
     PrefixRouterOptions? PrefixRouter = null,
-    FaultSettings? Faults = null);
+    FaultSettings? Faults = null,
+    FrontEndDelays? FrontEnd = null);
 
 /// <summary>
 /// What a serving run produced besides the streamed records. <c>Failed</c>: requests that ended failed (their replica
@@ -43,6 +46,8 @@ public sealed class ServingSimulation
     private readonly IWorkloadSource _workload;
     private readonly IRunRecorder _recorder;
     private readonly ServingOptions _options;
+    private readonly FrontEndDelays _frontEnd;
+    private readonly Dictionary<long, (int Replica, Request Request)> _inFrontEnd = new();
     private readonly Replica[] _replicas;
     private readonly IRouter _router;
     private readonly int[] _entry;              // replicas that take new requests (mixed and prefill), in index order
@@ -68,8 +73,11 @@ public sealed class ServingSimulation
     {
         _sim = sim ?? throw new ArgumentNullException(nameof(sim));
         _workload = workload ?? throw new ArgumentNullException(nameof(workload));
-        _recorder = recorder ?? throw new ArgumentNullException(nameof(recorder));
+        ArgumentNullException.ThrowIfNull(recorder);
         _options = options ?? throw new ArgumentNullException(nameof(options));
+        _frontEnd = options.FrontEnd ?? FrontEndDelays.None;
+        _recorder = _frontEnd.IsNone ? recorder : new FrontEndRecorder(recorder, _frontEnd);
+        recorder = _recorder;
         ArgumentNullException.ThrowIfNull(replicas);
         if (replicas.Count == 0) throw new ArgumentException("at least one replica is needed", nameof(replicas));
         if (options.SampleIntervalNs < 0) throw new ArgumentException("the sample interval cannot be negative", nameof(options));
@@ -245,11 +253,37 @@ public sealed class ServingSimulation
             _recorder.OnRequestFinished(new RequestRecord(request.Id, request.ArrivalNs, target, request.InputTokens,
                 request.OutputTokens, 0, 0, RequestStatus.Rejected, null, null, null, 0, SessionId: request.Session, Reason: reason));
         }
-        else
+        else if (_frontEnd.IsNone)
         {
             replica.Enqueue(request);
         }
+        else
+        {
+            // The front end parses and tokenizes the request before the engine's scheduler sees it.
+            _inFrontEnd.Add(request.Id, (target, request));
+            _sim.Schedule(new SimDuration(_frontEnd.InputNs(request.InputTokens)), () =>
+            {
+                _inFrontEnd.Remove(request.Id);
+                AfterFrontEnd(replica, request);
+            });
+        }
         ScheduleNextArrival();
+    }
+
+    /// <summary>The front end is done with <paramref name="request"/>: its replica queues it, or, if that replica went down meanwhile, the router picks again.</summary>
+    private void AfterFrontEnd(Replica replica, Request request)
+    {
+        if (replica.IsLive)
+        {
+            replica.Enqueue(request);
+            return;
+        }
+        int target = Route(request);
+        if (target < 0)
+            Fail(new RequestRecord(request.Id, request.ArrivalNs, -1, request.InputTokens, request.OutputTokens, 0, 0,
+                RequestStatus.Failed, null, null, null, 0, SessionId: request.Session, Reason: RequestReasons.NoLiveReplica));
+        else
+            _replicas[target].Enqueue(request);
     }
 
     private void OnFinished(Sequence seq)
@@ -290,6 +324,11 @@ public sealed class ServingSimulation
         left.Sort((a, b) => a.Request.Id.CompareTo(b.Request.Id));
         foreach (var seq in left)
             _recorder.OnRequestFinished(Replica.ToRecord(seq, RequestStatus.Unfinished, _sim.NowNs, RequestReasons.RunEnded));
+        // Requests still in the front end when the run stopped (never seen by a scheduler).
+        foreach (var (replica, r) in _inFrontEnd.Values.OrderBy(v => v.Request.Id))
+            _recorder.OnRequestFinished(new RequestRecord(r.Id, r.ArrivalNs, replica, r.InputTokens, r.OutputTokens, 0, 0,
+                RequestStatus.Unfinished, null, null, null, 0, SessionId: r.Session, Reason: RequestReasons.RunEnded));
+        _inFrontEnd.Clear();
         // Requests of the workload that never arrived: one record each, replica -1.
         var unseen = _pending;
         while (unseen != null)

@@ -198,9 +198,9 @@ public sealed class RunDirectoryWriterTest
         WriteSmallRun(Out);
         var lines = Lines(Path.Combine(Out, "requests.csv"));
         Assert.That(lines, Has.Length.EqualTo(1 + 7));
-        Assert.That(lines[1], Is.EqualTo("0,0.000000,0,100,11,0,completed,0.200000,1.200000,200.000,100.000,1200.000,50.000,0,11,0.050000,0,,,0"));
-        Assert.That(lines[3], Is.EqualTo("2,0.200000,0,100,1,0,completed,1.000000,1.000000,800.000,,800.000,0.000,0,1,0.200000,0,,,0"));
-        Assert.That(lines[5], Is.EqualTo("4,0.400000,0,100,10,0,rejected,,,,,,,0,0,,0,,,0"));
+        Assert.That(lines[1], Is.EqualTo("0,0.000000,0,100,11,0,completed,0.200000,1.200000,200.000,100.000,1200.000,50.000,0,11,0.050000,0,,,0,0.000"));
+        Assert.That(lines[3], Is.EqualTo("2,0.200000,0,100,1,0,completed,1.000000,1.000000,800.000,,800.000,0.000,0,1,0.200000,0,,,0,0.000"));
+        Assert.That(lines[5], Is.EqualTo("4,0.400000,0,100,10,0,rejected,,,,,,,0,0,,0,,,0,0.000"));
     }
 
     [Test]

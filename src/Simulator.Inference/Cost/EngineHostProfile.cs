@@ -1,0 +1,118 @@
+using Simulator.Hardware.Specs;
+
+namespace Simulator.Inference.Cost;
+
+/// <summary>
+/// A serving node's host CPU, by how fast it runs an engine's single-threaded Python / C++ host loop relative to
+/// the DGX-A100's AMD EPYC 7742 (1.0), on which the Splitwise profiles were measured.
+/// </summary>
+/// <param name="Name">Preset name (scenario key <c>host_cpu</c>).</param>
+/// <param name="RelativeSpeed">Single-thread speed relative to the EPYC 7742 (host-side engine time scales as 1 / speed).</param>
+/// <param name="Source">Where the figure comes from.</param>
+public sealed record HostCpu(string Name, double RelativeSpeed, string Source)
+{
+    /// <summary>DGX A100: 2 x AMD EPYC 7742 (Zen 2, 2.25 GHz base, 3.4 GHz boost). The reference.</summary>
+    public static HostCpu Epyc7742 { get; } = new("epyc-7742", 1.0, "DGX A100 datasheet: 2 x AMD EPYC 7742; the reference host");
+
+    /// <summary>
+    /// DGX H100 / H200: 2 x Intel Xeon Platinum 8480C (Sapphire Rapids, 2.0 GHz base, 3.8 GHz boost). 1.35 x the EPYC 7742:
+    /// an ESTIMATE from boost clock (3.8 / 3.4 = 1.12) times single-thread IPC (Golden Cove over Zen 2, about 1.2).
+    /// </summary>
+    public static HostCpu Xeon8480C { get; } = new("xeon-8480c", 1.35,
+        "DGX H100 datasheet: 2 x Xeon Platinum 8480C; speed an estimate (boost clock 1.12x x IPC ~1.2x over Zen 2)");
+
+    /// <summary>DGX B200: 2 x Intel Xeon Platinum 8570 (Emerald Rapids, 4.0 GHz boost): 1.42, the same estimate's method.</summary>
+    public static HostCpu Xeon8570 { get; } = new("xeon-8570", 1.42,
+        "DGX B200 datasheet: 2 x Xeon Platinum 8570; speed an estimate (boost clock 1.18x x IPC ~1.2x over Zen 2)");
+
+    private static readonly HostCpu[] All = [Epyc7742, Xeon8480C, Xeon8570];
+
+    /// <summary>Names accepted by <see cref="Named"/> (<c>auto</c> = by GPU, <see cref="For"/>).</summary>
+    public static IReadOnlyList<string> Names { get; } = ["auto", .. All.Select(h => h.Name)];
+
+    /// <summary>The host of the DGX node that carries <paramref name="gpu"/>: A100 -> EPYC 7742, H100/H200 -> Xeon 8480C, B200 -> Xeon 8570, others the reference.</summary>
+    public static HostCpu For(GpuSpec gpu)
+    {
+        var n = gpu.Name.ToUpperInvariant();
+        if (n.Contains("H100", StringComparison.Ordinal) || n.Contains("H200", StringComparison.Ordinal)) return Xeon8480C;
+        if (n.Contains("B200", StringComparison.Ordinal)) return Xeon8570;
+        return Epyc7742;
+    }
+
+    /// <summary>The host named <paramref name="name"/>; <c>auto</c> picks by GPU.</summary>
+    public static HostCpu Named(string name, GpuSpec gpu) =>
+        name.Trim().Equals("auto", StringComparison.OrdinalIgnoreCase)
+            ? For(gpu)
+            : All.FirstOrDefault(h => h.Name.Equals(name.Trim(), StringComparison.OrdinalIgnoreCase))
+              ?? throw new ArgumentException($"host_cpu '{name}': allowed {string.Join(", ", Names)}");
+}
+
+/// <summary>
+/// An engine's host-side cost as named, physical terms (microseconds on its <see cref="ReferenceHost"/>), so the same
+/// engine on another node predicts its step times by its host CPU:
+/// iteration = <see cref="SchedulingUsPerIteration"/> + (<see cref="PrepareUsPerSequence"/> + <see cref="SamplingUsPerSequence"/>)
+/// x sequences + <see cref="PrepareUsPerToken"/> x new tokens (on the first stage); an eager engine's host cannot
+/// launch a layer faster than <see cref="KernelsPerLayer"/> x <see cref="EagerLaunchUsPerKernel"/> (the stage takes the
+/// larger of that and the GPU work); under CUDA graphs a kernel costs at most <see cref="GraphReplayUsPerKernel"/> of
+/// fixed GPU time and the host launches one graph per step. Host terms scale with 1 / the host CPU's speed relative to
+/// the reference; the graph replay term is GPU-side and does not.
+/// </summary>
+public sealed record EngineHostProfile(
+    string Name,
+    bool CudaGraphs,
+    double EagerLaunchUsPerKernel,
+    double GraphReplayUsPerKernel,
+    double SchedulingUsPerIteration,
+    double PrepareUsPerSequence,
+    double PrepareUsPerToken,
+    double SamplingUsPerSequence,
+    HostCpu ReferenceHost,
+    string Source)
+{
+    /// <summary>
+    /// Kernels the host launches per decoder layer as this cost model counts them: QKV, O, gate-up and down GEMMs,
+    /// attention, six element-wise kernels (two norms, rope, activation, two residual adds) and two TP all-reduces.
+    /// </summary>
+    public const int KernelsPerLayer = 13;
+
+    /// <summary>
+    /// The engine Splitwise measured (vLLM-era, eager, no CUDA graphs), refitted on splitwise-a100.csv only (DGX-A100,
+    /// Llama-2-70B, TP 2/4/8): 4,605 us of scheduling per iteration, 284 us per sequence (input preparation and
+    /// sampling together: every sequence samples every iteration there, so the two cannot be told apart; booked as
+    /// preparation), 61.7 us per new token, and 38.54 us of host time per eager kernel launch (a 501 us floor per layer).
+    /// </summary>
+    public static EngineHostProfile Splitwise { get; } = new("splitwise", CudaGraphs: false,
+        EagerLaunchUsPerKernel: CalibrationProfile.A100.CpuFloorPerLayerUs / KernelsPerLayer, GraphReplayUsPerKernel: 0,
+        SchedulingUsPerIteration: CalibrationProfile.A100.IterationOverheadUs, PrepareUsPerSequence: CalibrationProfile.A100.PerSequenceOverheadUs,
+        PrepareUsPerToken: CalibrationProfile.A100.PerTokenOverheadUs, SamplingUsPerSequence: 0, ReferenceHost: HostCpu.Epyc7742,
+        Source: "fitted: splitwise-a100.csv (DGX-A100 host, EPYC 7742)");
+
+    /// <summary>
+    /// A current vLLM (V1: CUDA graphs, asynchronous scheduling): 300 us per iteration, 10 us per sequence, 1 us per token,
+    /// at most 3 us of fixed time per kernel in a replayed graph. ESTIMATES for a DGX-H100-class host (no whole-iteration
+    /// host timings are in the data); our CUDA-graph decode steps on H100/H200 are predicted within +3.4% to +10.9%.
+    /// </summary>
+    public static EngineHostProfile Vllm { get; } = new("vllm", CudaGraphs: true,
+        EagerLaunchUsPerKernel: 0, GraphReplayUsPerKernel: 3.0, SchedulingUsPerIteration: 300, PrepareUsPerSequence: 10,
+        PrepareUsPerToken: 1, SamplingUsPerSequence: 0, ReferenceHost: HostCpu.Xeon8480C,
+        Source: "estimate for a DGX-H100 host (vLLM V1 with CUDA graphs)");
+
+    /// <summary>
+    /// The profile's engine terms on <paramref name="host"/>: host terms divided by its speed relative to the reference,
+    /// the dispatch floor from the eager launch cost, the graph replay cap on the kernel's fixed time.
+    /// </summary>
+    public CalibrationProfile ApplyTo(CalibrationProfile p, HostCpu host)
+    {
+        double slow = ReferenceHost.RelativeSpeed / host.RelativeSpeed;
+        return p with
+        {
+            IterationOverheadUs = SchedulingUsPerIteration * slow,
+            PerSequenceOverheadUs = (PrepareUsPerSequence + SamplingUsPerSequence) * slow,
+            PerTokenOverheadUs = PrepareUsPerToken * slow,
+            CpuFloorPerLayerUs = CudaGraphs ? 0 : KernelsPerLayer * EagerLaunchUsPerKernel * slow,
+            KernelLaunchUs = CudaGraphs ? Math.Min(p.KernelLaunchUs, GraphReplayUsPerKernel) : p.KernelLaunchUs,
+            Host = this,
+            HostCpu = host,
+        };
+    }
+}

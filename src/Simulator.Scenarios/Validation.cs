@@ -1,0 +1,189 @@
+using System.Globalization;
+using System.Text;
+using NcclTestsCalibration = Simulator.Hardware.Calibration.NcclTestsCalibration;
+using NcclProfiles = Simulator.Hardware.Calibration.CalibrationProfiles;
+using Simulator.Hardware.Collectives;
+using Simulator.Hardware.Specs;
+using Simulator.Hardware.Topology;
+using Simulator.Inference.Cost;
+using Simulator.Inference.Memory;
+using Simulator.Inference.Models;
+using Simulator.Inference.Parallelism;
+
+namespace Simulator.Scenarios;
+
+/// <summary>One measurement set replayed through the model: relative errors (predicted / measured - 1).</summary>
+/// <param name="Set">What was measured, e.g. <c>operators/h200-measured</c>.</param>
+/// <param name="Fitted">How the model relates to it: <c>yes</c>, <c>jointly</c>, <c>engine terms</c>, <c>no</c>.</param>
+/// <param name="N">Points compared.</param>
+/// <param name="MedianAbsError">Median of |predicted / measured - 1|.</param>
+/// <param name="P90AbsError">90th percentile of the same (numpy's linear rule).</param>
+/// <param name="MaxAbsError">Largest of the same.</param>
+/// <param name="SignedBias">Mean of predicted / measured - 1 (positive: the model predicts too much).</param>
+/// <param name="Source">The data the set comes from.</param>
+public sealed record ValidationSet(string Set, string Fitted, int N, double MedianAbsError, double P90AbsError, double MaxAbsError,
+    double SignedBias, string Source);
+
+/// <summary>A missing or malformed data file: names the file and, when known, the row (1-based line).</summary>
+public sealed class ValidationDataException(string message) : Exception(message);
+
+/// <summary>
+/// <c>sim validate</c>: replays every measurement set shipped under <c>data/calibration</c> that the model can predict
+/// (operators per GPU, collectives, whole iterations, engine memory budgets) and summarizes each set's error.
+/// </summary>
+public static class Validation
+{
+    /// <summary>validation.csv's header.</summary>
+    public static readonly IReadOnlyList<string> Columns =
+        ["set", "fitted", "n", "median_abs_error", "p90_abs_error", "max_abs_error", "signed_bias", "source"];
+
+    /// <summary>Runs every set under <paramref name="dataRoot"/> (the repository's <c>data/</c>).</summary>
+    public static IReadOnlyList<ValidationSet> Run(string dataRoot)
+    {
+        string Cal(params string[] parts) => Path.Combine(new[] { dataRoot, "calibration" }.Concat(parts).ToArray());
+        var a100 = GpuPresets.Get("A100-SXM-80GB");
+        var h100 = GpuPresets.Get("H100-SXM-80GB");
+        var h200 = GpuPresets.Get("H200-SXM-141GB");
+        var sets = new List<ValidationSet>
+        {
+            Operators("operators/a100-vidur", "yes", MlpFiles(Cal("compute", "a100")), a100, CalibrationProfile.A100, "Vidur A100 mlp.csv"),
+            Operators("operators/h100-vidur", "jointly", MlpFiles(Cal("compute", "h100")), h100, CalibrationProfile.H100, "Vidur H100 mlp.csv"),
+            Operators("operators/h100-measured", "jointly", MlpFiles(Cal("measured", "h100", "meta-llama")), h100, CalibrationProfile.H100,
+                "this project's H100 SXM measurements"),
+            Operators("operators/h200-measured", "no", MlpFiles(Cal("measured", "h200", "meta-llama")), h200, CalibrationProfile.H100,
+                "this project's H200 measurements, H100 profile + H200 datasheet"),
+            Collectives(Cal("network", "nccl-tests", "a100_sxm.csv")),
+            Steps(Cal("serving", "splitwise-a100.csv"), a100),
+            Memory(Cal("memory", "vllm-h100-memory-profile.csv")),
+        };
+        return sets;
+    }
+
+    /// <summary>Writes validation.csv and validation.md into <paramref name="outDir"/>; returns their paths.</summary>
+    public static (string Csv, string Markdown) Write(IReadOnlyList<ValidationSet> sets, string outDir)
+    {
+        Directory.CreateDirectory(outDir);
+        var csv = new StringBuilder(string.Join(",", Columns)).Append('\n');
+        var md = new StringBuilder("| set | fitted on it? | n | median abs error | p90 | max | signed bias | data |\n|---|---|---|---|---|---|---|---|\n");
+        foreach (var s in sets)
+        {
+            csv.Append(string.Create(CultureInfo.InvariantCulture,
+                $"{s.Set},{s.Fitted},{s.N},{s.MedianAbsError:F4},{s.P90AbsError:F4},{s.MaxAbsError:F4},{s.SignedBias:F4},{s.Source.Replace(',', ';')}\n"));
+            md.Append(string.Create(CultureInfo.InvariantCulture,
+                $"| {s.Set} | {s.Fitted} | {s.N} | {s.MedianAbsError:P1} | {s.P90AbsError:P1} | {s.MaxAbsError:P1} | {s.SignedBias:+0.0%;-0.0%} | {s.Source} |\n"));
+        }
+        string csvPath = Path.Combine(outDir, "validation.csv"), mdPath = Path.Combine(outDir, "validation.md");
+        File.WriteAllText(csvPath, csv.ToString());
+        File.WriteAllText(mdPath, md.ToString());
+        return (csvPath, mdPath);
+    }
+
+    private static List<string> MlpFiles(string dir)
+    {
+        if (!Directory.Exists(dir)) throw new ValidationDataException($"error: {dir}: missing; expected Vidur-format mlp.csv files under it");
+        var files = Directory.GetFiles(dir, "mlp.csv", SearchOption.AllDirectories).OrderBy(p => p, StringComparer.Ordinal).ToList();
+        if (files.Count == 0) throw new ValidationDataException($"error: {dir}: no mlp.csv files");
+        return files;
+    }
+
+    private static ValidationSet Operators(string set, string fitted, List<string> files, GpuSpec gpu, CalibrationProfile p, string source)
+    {
+        var tables = files.Select(f => Load(f, MeasuredOperatorTable.Load)).ToList();
+        var errors = CalibrationFitter.Samples(tables).Select(s => CalibrationFitter.PredictMs(s, gpu, p) / s.MeasuredMs - 1).ToList();
+        return Summarize(set, fitted, errors, source);
+    }
+
+    private static ValidationSet Collectives(string path)
+    {
+        var rows = Load(path, NcclTestsCalibration.Load);
+        var errors = rows.Select(r => NcclTestsCalibration.PredictUs(NcclProfiles.NvSwitchNccl, LinkPresets.NvLinkStepLatencyUs,
+            LinkPresets.Get("nvlink3").BandwidthGBps, r.Op, r.Ranks, r.Bytes) / r.LatencyUs - 1).ToList();
+        return Summarize("collectives/a100-nccl-tests", "yes", errors, "nccl-tests on 8 x A100 NVSwitch (aiconfigurator collection)");
+    }
+
+    private static ValidationSet Steps(string path, GpuSpec gpu)
+    {
+        var rows = Load(path, p => EngineOverheadFitter.Load(p));
+        var model = ModelPresets.Get("llama-2-70b");
+        var timer = new AnalyticCollectives(ClusterTopology.FromPresets(gpu.Name, 1, 8));
+        var profile = CalibrationProfile.A100.WithEngine("splitwise", HostCpu.Epyc7742);
+        var errors = new List<double>();
+        foreach (var r in rows)
+        {
+            var (pre, dec) = EngineOverheadFitter.Predict(r, model, gpu, profile, timer);
+            if (!r.PromptTimeSuspect) errors.Add(pre / r.PromptMs - 1);
+            errors.Add(dec / r.TokenMs - 1);
+        }
+        return Summarize("steps/splitwise-a100", "engine terms", errors,
+            "Splitwise DGX-A100 Llama-2-70B TP 2/4/8, prefill and decode (analytic NCCL timer)");
+    }
+
+    private static ValidationSet Memory(string path)
+    {
+        var lines = Lines(path);
+        var header = lines[0].Split(',');
+        int Col(string name) =>
+            Array.IndexOf(header, name) is var i and >= 0 ? i : throw new ValidationDataException($"error: {path}:1: {name}: missing column");
+        var errors = new List<double>();
+        for (int row = 1; row < lines.Length; row++)
+        {
+            var f = lines[row].Split(',');
+            if (!ModelPresets.TryGet(f[Col("model")], out var model)) continue;
+            try
+            {
+                double D(string c) => double.Parse(f[Col(c)], CultureInfo.InvariantCulture);
+                int I(string c) => int.Parse(f[Col(c)], CultureInfo.InvariantCulture);
+                var weights = f[Col("weights_precision")];
+                var plan = MemoryPlanner.Plan(model, Precision.Parse(weights, weights == "fp8" ? "fp8" : "bf16"),
+                    new ParallelPlan(Tp: I("tp")), GpuPresets.Get(f[Col("gpu")]),
+                    new MemorySettings(I("max_num_batched_tokens"), I("max_num_seqs"), D("gpu_memory_utilization"), 16, MemoryAccounting.Vllm));
+                errors.Add(plan.Stages[0].KvBytes / MemoryArithmetic.BytesPerGiB / D("kv_cache_gib") - 1);
+            }
+            catch (Exception ex) when (ex is FormatException or ArgumentException or KeyNotFoundException)
+            {
+                throw new ValidationDataException($"error: {path}:{row + 1}: {ex.Message}");
+            }
+        }
+        return Summarize("memory/vllm-h100", "terms set from it", errors, "vLLM 0.11 KV budget on H100 (llm-d logs), rows with a preset model");
+    }
+
+    /// <summary>Reads a CSV's lines, checking that every row has the header's field count (the files hold no quotes).</summary>
+    private static string[] Lines(string path)
+    {
+        if (!File.Exists(path)) throw new ValidationDataException($"error: {path}: missing");
+        var lines = File.ReadAllLines(path).Where(l => l.Length > 0).ToArray();
+        if (lines.Length < 2) throw new ValidationDataException($"error: {path}: no data rows");
+        int fields = lines[0].Split(',').Length;
+        for (int i = 1; i < lines.Length; i++)
+        {
+            int n = lines[i].Split(',').Length;
+            if (n != fields) throw new ValidationDataException($"error: {path}:{i + 1}: {n} fields; the header has {fields}");
+        }
+        return lines;
+    }
+
+    private static T Load<T>(string path, Func<string, T> load)
+    {
+        Lines(path);
+        try
+        {
+            return load(path);
+        }
+        catch (Exception ex) when (ex is FormatException or ArgumentException or KeyNotFoundException or InvalidDataException or IndexOutOfRangeException)
+        {
+            throw new ValidationDataException($"error: {path}: {ex.Message}");
+        }
+    }
+
+    private static ValidationSet Summarize(string set, string fitted, List<double> errors, string source)
+    {
+        var abs = errors.Select(Math.Abs).OrderBy(e => e).ToArray();
+        double Quantile(double q)
+        {
+            double pos = q * (abs.Length - 1);
+            int lo = (int)Math.Floor(pos), hi = (int)Math.Ceiling(pos);
+            return abs[lo] + (abs[hi] - abs[lo]) * (pos - lo);
+        }
+        return new ValidationSet(set, fitted, abs.Length, Quantile(0.5), Quantile(0.9), abs[^1], errors.Average(), source);
+    }
+}

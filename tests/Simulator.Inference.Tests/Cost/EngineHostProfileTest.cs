@@ -1,0 +1,91 @@
+using System.Globalization;
+using NUnit.Framework;
+using Simulator.Hardware.Specs;
+using Simulator.Inference.Cost;
+using Simulator.Inference.Models;
+using Simulator.Tests.Shared;
+
+namespace Simulator.Inference.Tests.Cost;
+
+[TestFixture]
+public sealed class EngineHostProfileTest
+{
+    [Test]
+    public void Splitwise_OnItsOwnHost_IsExactlyTheStoredFit()
+    {
+        var p = CalibrationProfile.A100.WithEngine("splitwise", HostCpu.Epyc7742);
+        var s = CalibrationProfile.A100;
+        Assert.That(p.IterationOverheadUs, Is.EqualTo(s.IterationOverheadUs));
+        Assert.That(p.PerSequenceOverheadUs, Is.EqualTo(s.PerSequenceOverheadUs));
+        Assert.That(p.PerTokenOverheadUs, Is.EqualTo(s.PerTokenOverheadUs));
+        Assert.That(p.CpuFloorPerLayerUs, Is.EqualTo(s.CpuFloorPerLayerUs).Within(1e-9));
+        Assert.That(EngineHostProfile.Splitwise.EagerLaunchUsPerKernel, Is.EqualTo(501.0 / 13).Within(1e-9));
+        Assert.That(p.WithEngine("splitwise").IterationOverheadUs, Is.EqualTo(s.IterationOverheadUs), "no host given = the reference host");
+    }
+
+    [Test]
+    public void HostTerms_ScaleWithTheHostCpu_GraphReplayDoesNot()
+    {
+        var a = CalibrationProfile.H100.WithEngine("splitwise", HostCpu.Epyc7742);
+        var h = CalibrationProfile.H100.WithEngine("splitwise", HostCpu.Xeon8480C);
+        double k = HostCpu.Xeon8480C.RelativeSpeed;
+        Assert.That(h.IterationOverheadUs, Is.EqualTo(a.IterationOverheadUs / k).Within(1e-9));
+        Assert.That(h.PerSequenceOverheadUs, Is.EqualTo(a.PerSequenceOverheadUs / k).Within(1e-9));
+        Assert.That(h.PerTokenOverheadUs, Is.EqualTo(a.PerTokenOverheadUs / k).Within(1e-9));
+        Assert.That(h.CpuFloorPerLayerUs, Is.EqualTo(a.CpuFloorPerLayerUs / k).Within(1e-9));
+        Assert.That(h.KernelLaunchUs, Is.EqualTo(a.KernelLaunchUs), "eager: the kernel's fixed time is the calibration's");
+
+        var vA = CalibrationProfile.H100.WithEngine("vllm", HostCpu.Epyc7742);
+        var vH = CalibrationProfile.H100.WithEngine("vllm", HostCpu.Xeon8480C);
+        Assert.That(vA.IterationOverheadUs, Is.EqualTo(vH.IterationOverheadUs * k).Within(1e-9));
+        Assert.That(vA.KernelLaunchUs, Is.EqualTo(3.0).And.EqualTo(vH.KernelLaunchUs), "graph replay is GPU-side");
+        Assert.That(vH.CpuFloorPerLayerUs, Is.Zero);
+        Assert.That(vH.IterationOverheadUs, Is.EqualTo(300), "the vllm estimate is for a DGX-H100 host");
+    }
+
+    [Test]
+    public void HostCpu_ByGpu_AndByName()
+    {
+        Assert.That(HostCpu.For(GpuPresets.Get("A100-SXM-80GB")), Is.SameAs(HostCpu.Epyc7742));
+        Assert.That(HostCpu.For(GpuPresets.Get("H200-SXM-141GB")), Is.SameAs(HostCpu.Xeon8480C));
+        Assert.That(HostCpu.For(GpuPresets.Get("B200-SXM-180GB")), Is.SameAs(HostCpu.Xeon8570));
+        Assert.That(HostCpu.Named("XEON-8480C", GpuPresets.Get("A100-SXM-80GB")), Is.SameAs(HostCpu.Xeon8480C));
+        var ex = Assert.Throws<ArgumentException>(() => HostCpu.Named("m3-max", GpuPresets.Get("A100-SXM-80GB")))!;
+        Assert.That(ex.Message, Does.Contain("epyc-7742"));
+    }
+
+    /// <summary>
+    /// The named host terms fitted on splitwise-a100.csv only (Llama-2-70B, DGX-A100, TP 2/4/8): errors on that fitted
+    /// set, and the same engine moved to a DGX-H100 host (its decode floor shrinks by the host's speed).
+    /// </summary>
+    [Test]
+    public void SplitwiseHostTerms_FittedSetErrors_AndWhatAFasterHostChanges()
+    {
+        var rows = EngineOverheadFitter.Load(TestPaths.Data("calibration", "serving", "splitwise-a100.csv"));
+        var model = ModelPresets.Get("llama-2-70b");
+        var timer = new AlphaBetaTimer();
+        var a100 = GpuPresets.Get("A100-SXM-80GB");
+        var profile = CalibrationProfile.A100.WithEngine("splitwise", HostCpu.Epyc7742);
+        var errors = new List<double>();
+        double signed = 0;
+        foreach (var r in rows)
+        {
+            var (pre, dec) = EngineOverheadFitter.Predict(r, model, a100, profile, timer);
+            if (!r.PromptTimeSuspect) { errors.Add(Math.Abs(pre / r.PromptMs - 1)); signed += pre / r.PromptMs - 1; }
+            errors.Add(Math.Abs(dec / r.TokenMs - 1));
+            signed += dec / r.TokenMs - 1;
+        }
+        errors.Sort();
+        double median = errors[errors.Count / 2], p90 = errors[(int)(0.9 * (errors.Count - 1))], max = errors[^1];
+        TestContext.Out.WriteLine(string.Create(CultureInfo.InvariantCulture,
+            $"splitwise host terms on splitwise-a100.csv: n {errors.Count}, median {median:P1}, p90 {p90:P1}, max {max:P1}, mean signed {signed / errors.Count:+0.0%;-0.0%}"));
+        Assert.That(median, Is.LessThan(0.10));
+
+        // The same engine on a DGX-H100 host: TP8 decode at batch 1 is host-bound, so it speeds up by about the host's speed.
+        var m = new ServingMeasurement("llama2-70b", 8, 512, 1, 128, 1, 1);
+        var onA100Host = EngineOverheadFitter.Predict(m, model, a100, CalibrationProfile.A100.WithEngine("splitwise", HostCpu.Epyc7742), timer).DecodeMs;
+        var onH100Host = EngineOverheadFitter.Predict(m, model, a100, CalibrationProfile.A100.WithEngine("splitwise", HostCpu.Xeon8480C), timer).DecodeMs;
+        TestContext.Out.WriteLine(string.Create(CultureInfo.InvariantCulture, $"TP8 decode, batch 1: {onA100Host:F1} ms on EPYC 7742, {onH100Host:F1} ms on Xeon 8480C"));
+        Assert.That(onA100Host / onH100Host, Is.EqualTo(HostCpu.Xeon8480C.RelativeSpeed).Within(0.05));
+    }
+}
