@@ -34,6 +34,8 @@ public sealed class Sequence
         ScheduledNs = previous.ScheduledNs;
         Preemptions = previous.Preemptions;
         Retries = previous.Retries + 1;
+    }
+
     /// <summary>A decode replica's copy of a sequence prefilled elsewhere: its KV arrived, its first token was emitted.</summary>
     internal Sequence(Sequence prefilled, int replica, long kvTransferNs, long kvTransferBytes)
         : this(prefilled.Request, replica)
@@ -58,6 +60,7 @@ public sealed class Sequence
 
     /// <summary>How often the router re-sent the request because its replica went down.</summary>
     public int Retries { get; }
+
     /// <summary>For a sequence prefilled on another replica: that replica; -1 otherwise.</summary>
     public int PrefillReplica { get; } = -1;
 
