@@ -99,10 +99,10 @@ public sealed class RunData
             Scenario = scenario,
             Requests = CheckedRequests(dir),
             Iterations = RunTables.Open(dir, "iterations"),
-            Gpus = RunTable.TryReadCsv(Path.Combine(dir, "gpus.csv")),
-            Links = RunTable.TryReadCsv(Path.Combine(dir, "links.csv")),
+            Gpus = RunTable.TryReadFile(Path.Combine(dir, "gpus.csv")),
+            Links = RunTable.TryReadFile(Path.Combine(dir, "links.csv")),
             Timeseries = RunTables.Open(dir, "timeseries"),
-            ItlHistogram = RunTable.TryReadCsv(Path.Combine(dir, "itl_histogram.csv")),
+            ItlHistogram = RunTable.TryReadFile(Path.Combine(dir, "itl_histogram.csv")),
             Slo = slo,
         };
     }
@@ -118,7 +118,7 @@ public sealed class RunData
     private static RunTable? CheckedRequests(string dir)
     {
         var table = RunTables.Open(dir, "requests");
-        table?.EnsureWellFormed(Path.Combine(dir, "requests.csv"), RequestTextColumns, RequestValues);
+        table?.EnsureWellFormed(Simulator.Inference.Metrics.RunTables.Find(dir, "requests") ?? Path.Combine(dir, "requests.csv"), RequestTextColumns, RequestValues);
         return table;
     }
 
@@ -197,7 +197,7 @@ public sealed class SweepData
     /// <summary>Reads a sweep directory.</summary>
     public static SweepData Load(string dir)
     {
-        var table = RunTable.TryReadCsv(Path.Combine(dir, "sweep.csv")) ?? throw new ReportInputException($"{dir}: no sweep.csv");
+        var table = RunTable.TryReadFile(Path.Combine(dir, "sweep.csv")) ?? throw new ReportInputException($"{dir}: no sweep.csv");
         var firstMetric = table.Headers.Select((h, i) => (h, i)).Where(x => MetricColumns.Contains(x.h) || x.h is "status" or "error").Select(x => x.i).DefaultIfEmpty(table.Headers.Count).First();
         var keys = table.Headers.Take(firstMetric).Where(h => h is not ("point" or "dir" or "directory" or "index" or "label")).ToList();
 

@@ -1,12 +1,11 @@
 using System.Globalization;
-using CsvHelper;
 
 namespace Simulator.Reports;
 
 /// <summary>
 /// A table of a run directory read by header name. Missing columns and empty cells read as NaN / empty,
 /// so optional columns never break a report. Cells are kept as invariant-culture text: whatever the file
-/// format (CSV today), a reader fills one of these and every chart reads it the same way.
+/// format (CSV or Parquet), a reader fills one of these and every chart reads it the same way.
 /// </summary>
 public sealed class RunTable
 {
@@ -30,30 +29,37 @@ public sealed class RunTable
     /// <summary>Number of data rows.</summary>
     public int RowCount => _rows.Count;
 
-    /// <summary>Reads a CSV file (CsvHelper, invariant culture); null when it does not exist.</summary>
-    public static RunTable? TryReadCsv(string path)
+    /// <summary>Reads a CSV or Parquet table file (by its extension); null when it does not exist.</summary>
+    public static RunTable? TryReadFile(string path)
     {
         if (!File.Exists(path)) return null;
-        // CsvHelper 34: rows shorter than the header read as empty cells; ragged rows are allowed.
-        var options = CsvReaderOptions.Default with
+        var table = Simulator.Inference.Metrics.RunTables.ReadFile(path);
+        var counts = path.EndsWith(".csv", StringComparison.OrdinalIgnoreCase) ? CsvFieldCounts(path) : null;
+        return new RunTable(table.Columns, table.Rows) { _fieldCounts = counts?.Count == table.Rows.Count ? counts : null };
+    }
+
+    /// <summary>The number of fields of every data record of a CSV file (quote-aware; the header and a final empty line skipped).</summary>
+    private static List<int> CsvFieldCounts(string path)
+    {
+        var counts = new List<int>();
+        bool quoted = false, header = true, any = false;
+        int fields = 1;
+        foreach (char c in File.ReadAllText(path))
         {
-            MissingField = CsvMissingFieldHandling.ReturnEmpty,
-            FieldCountMismatch = CsvFieldCountHandling.Allow,
-            TrimWhitespace = true,
-            FormatProvider = CultureInfo.InvariantCulture,
-        };
-        using var reader = CsvReader.FromFile(path, options);
-        var headers = reader.Headers.ToArray();
-        var rows = new List<string[]>();
-        var fields = new List<int>();
-        while (reader.Read())
-        {
-            var row = new string[headers.Length];
-            for (var i = 0; i < headers.Length; i++) row[i] = i < reader.FieldCount ? reader.GetString(i) : "";
-            rows.Add(row);
-            fields.Add(reader.FieldCount);
+            if (c == '"') quoted = !quoted;
+            else if (!quoted && c == ',') fields++;
+            else if (!quoted && c == '\n')
+            {
+                if (!header) counts.Add(fields);
+                header = false;
+                fields = 1;
+                any = false;
+                continue;
+            }
+            if (c != '\r') any = true;
         }
-        return new RunTable(headers, rows) { _fieldCounts = fields };
+        if (any && !header) counts.Add(fields);
+        return counts;
     }
 
     /// <summary>Whether the column exists.</summary>
@@ -116,18 +122,8 @@ public sealed class RunTable
 /// </summary>
 public static class RunTables
 {
-    /// <summary>The file names a table may have in a run directory, in the order they are tried.</summary>
-    public static IReadOnlyList<string> FileNames(string table) => new[] { table + ".csv" };
-
-    /// <summary>The table named <paramref name="table"/> ("requests", "iterations", "timeseries") of a run directory; null when absent.</summary>
-    public static RunTable? Open(string runDir, string table)
-    {
-        foreach (var name in FileNames(table))
-        {
-            var path = Path.Combine(runDir, name);
-            if (!File.Exists(path)) continue;
-            if (name.EndsWith(".csv", StringComparison.Ordinal)) return RunTable.TryReadCsv(path);
-        }
-        return null;
-    }
+    /// <summary>The table named <paramref name="table"/> ("requests", "iterations", "timeseries") of a run directory,
+    /// as <c>.csv</c> or <c>.parquet</c> (<c>output.format</c>); null when absent.</summary>
+    public static RunTable? Open(string runDir, string table) =>
+        Simulator.Inference.Metrics.RunTables.Find(runDir, table) is { } path ? RunTable.TryReadFile(path) : null;
 }

@@ -201,6 +201,20 @@ public sealed class RunVerbTests
     }
 
     [Test]
+    public void Report_OnAParquetRun_DrawsTheSameChartsAsOnTheCsvRun()
+    {
+        using var tmp = new TempDir();
+        Assert.That(CliHarness.Run("run", Quickstart, "--set", "workload.requests=60", "--out", tmp.Sub("csv")).ExitCode, Is.EqualTo(0));
+        var r = CliHarness.Run("run", Quickstart, "--set", "workload.requests=60", "--set", "output.format=parquet", "--out", tmp.Sub("parquet"));
+
+        Assert.That(r.ExitCode, Is.EqualTo(0), r.ToString());
+        Assert.That(File.Exists(tmp.Sub("parquet", "requests.csv")), Is.False, "a Parquet run writes no requests.csv");
+        static string[] Charts(string dir) => Directory.GetFiles(Path.Combine(dir, "charts"), "*.png").Select(Path.GetFileName).Order().ToArray()!;
+        Assert.That(Charts(tmp.Sub("parquet")), Is.EqualTo(Charts(tmp.Sub("csv"))).And.Not.Empty);
+        Assert.That(File.ReadAllText(tmp.Sub("parquet", "report.md")), Does.Not.Contain("is missing"), "every table was read from Parquet");
+    }
+
+    [Test]
     public void Report_WithSloFlags_JudgesTheRunAgainstThem()
     {
         using var tmp = new TempDir();
