@@ -257,6 +257,9 @@ public static class CliVerbs
 
     public static int Report(IReadOnlyList<string> inputs, string outDir, ReportOptions? options = null)
     {
+        // A report adds files to its folder (a run directory, typically), so any folder may take one; only a file,
+        // a kernel file system or an unwritable place is refused, before anything is drawn.
+        OutputTarget.Check(outDir, _ => true, "report", "");
         var r = ReportBuilder.Build(inputs, outDir, options);
         Console.WriteLine($"report: {Relative(r.HtmlPath)} and {Relative(r.MarkdownPath)} ({r.Charts.Count} charts as PNG and SVG)");
         foreach (var n in r.Notes) Console.WriteLine("note: " + n);

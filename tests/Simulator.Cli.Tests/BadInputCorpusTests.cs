@@ -262,6 +262,11 @@ public sealed partial class BadInputCorpusTests
         yield return new BadInput("report over a requests.csv with an unknown status", Scenario(Base), ["report", "{dir}/run", "--out", "{out}"], 2, "run/requests.csv:2: status",
             Prepare: dir => CorruptRequests(dir, lines => lines[1] = lines[1].Replace(",completed,", ",done,", StringComparison.Ordinal)));
 
+        yield return new BadInput("report --out a user file", Scenario(Base, ("notes.txt", "precious")), ["report", "{dir}/run", "--out", "{dir}/notes.txt"], 2, "error: --out: {dir}/notes.txt is a file",
+            Prepare: dir => CorruptRequests(dir, _ => { }));
+        yield return new BadInput("report --out under /proc", Scenario(Base), ["report", "{dir}/run", "--out", "/proc/sim-report"], 2, "error: --out: /proc/sim-report is under /proc",
+            Prepare: dir => CorruptRequests(dir, _ => { }));
+
         // ---- output targets
         yield return new BadInput("--out a folder of user files", Scenario(Base, ("mine/thesis.txt", "precious")), ["run", "{dir}/bad.yaml", "--out", "{dir}/mine", "--no-report"], 2, "error: --out: {dir}/mine holds 1");
         yield return new BadInput("--out a user file", Scenario(Base, ("notes.txt", "precious")), ["run", "{dir}/bad.yaml", "--out", "{dir}/notes.txt", "--no-report"], 2, "error: --out: {dir}/notes.txt is a file");
