@@ -61,8 +61,7 @@ public sealed class RunDirectoryWriter : IRunRecorder, IDisposable
     [
         TableColumn.Seconds("time_s"), TableColumn.Int("replica"), TableColumn.Int("queued"), TableColumn.Int("running"),
         TableColumn.Fixed("kv_utilization", 4), TableColumn.Fixed("prefill_tokens_per_s", 3), TableColumn.Fixed("output_tokens_per_s", 3),
-        TableColumn.Long("completed"), TableColumn.Fixed("prefix_hit_ratio", 4),
-        TableColumn.Long("completed"), TableColumn.Int("live"),
+        TableColumn.Long("completed"), TableColumn.Fixed("prefix_hit_ratio", 4), TableColumn.Int("live"),
     ];
 
     /// <summary>requests.csv's header.</summary>
