@@ -50,12 +50,23 @@ public static class PlanCommands
         Console.WriteLine($"sim: planning {scenario.Name} on {gpus} GPUs{(shard is { } s1 ? $" (shard {s1})" : "")}: SLO met at p{scenario.Slo.Percentile.ToString(CultureInfo.InvariantCulture)}, " +
             $"load found to within {options.RateTolerance:P0}, at most {options.MaxSimulationsPerLayout} simulations of {maxRequests} requests per layout");
         var gate = new object();
-        var result = Planner.Run(scenarioPath, sets, options, dir, parallel, shard, o =>
+        PlanResult result;
+        try
         {
-            lock (gate) Console.WriteLine($"  {o.Layout.Slug}: {o.Reason}");
-        });
+            result = Planner.Run(scenarioPath, sets, options, dir, parallel, shard, o =>
+            {
+                lock (gate) Console.WriteLine($"  {o.Layout.Slug}: {o.Reason}");
+            });
+        }
+        catch (Simulator.Scenarios.PlanDoesNotFitException nf)
+        {
+            // One line: the closest layout's memory buckets, stage by stage, separated by ';'.
+            Console.Error.WriteLine(nf.Message.Replace("\r", "").Replace('\n', ';') + " (closest layout; none of the layouts fits)");
+            return CliVerbs.ExitDoesNotFit;
+        }
         Console.WriteLine($"plan.csv: {result.PlanCsv} ({result.Outcomes.Count} of {result.TotalLayouts} layouts)");
         if (shard is not null) return CliVerbs.ExitOk;
+        PrintPareto(result.PlanCsv, result.Directory);
         var ranked = Planner.Rank(result.Outcomes);
         if (ranked.Count == 0) Console.WriteLine("no layout meets the SLO at any load searched; see the reasons above");
         foreach (var (o, i) in ranked.Take(top).Select((o, i) => (o, i)))
@@ -69,13 +80,21 @@ public static class PlanCommands
         return CliVerbs.ExitOk;
     }
 
+    private static void PrintPareto(string planCsv, string dir)
+    {
+        var chart = PlanCharts.WritePareto(planCsv, dir);
+        Console.WriteLine(chart is null ? "pareto: no feasible layout to draw"
+            : $"pareto: {chart.PngPath} ({chart.Points.Count(p => p.OnFront)} of {chart.Points.Count} feasible layouts on the front)");
+    }
+
     /// <summary>`sim merge DIRS... --out DIR`.</summary>
     public static int Merge(IReadOnlyList<string> dirs, string outDir, bool report)
     {
         var r = ShardMerge.Merge(dirs, outDir);
         Console.WriteLine($"sim: merged {dirs.Count} shards of {r.Manifest.Kind} {r.Manifest.Scenario} ({r.Manifest.TotalPoints} points)");
         Console.WriteLine($"{Path.GetFileName(r.TablePath)}: {r.TablePath}");
-        if (report && r.Manifest.Kind == ShardedSweep.Kind)
+        if (r.Manifest.Kind == Planner.Kind) PrintPareto(r.TablePath, r.Directory);
+        else if (report && r.Manifest.Kind == ShardedSweep.Kind)
         {
             var built = ReportBuilder.Build(new[] { r.Directory }, r.Directory);
             Console.WriteLine($"report: {built.HtmlPath}");

@@ -145,13 +145,15 @@ public static class Planner
                 for (double f = 0.5; f >= MinFactor && best is null && sims < options.MaxSimulationsPerLayout; f /= 2) Probe(f);
             if (best is null)
                 return new LayoutOutcome(layout, true, null, null, null, sims,
-                    $"misses the SLO even at {MetricFormat.Fixed(hi * baseRate, 3)} req/s ({Slo(first)})", deploy);
+                    $"misses the SLO even at {Load(scenario, hi)} ({Slo(first)})", deploy);
             while (hi > 0 && hi / lo > 1 + options.RateTolerance && sims < options.MaxSimulationsPerLayout) Probe(Math.Sqrt(lo * hi));
             if (Directory.Exists(runDir)) Directory.Delete(runDir, recursive: true);
             Directory.Move(bestDir!, runDir);
-            string reason = hi == 0 ? $"meets the SLO at {MetricFormat.Fixed(MaxFactor, 0)}x the scenario's load (search bound)"
-                : $"ok: SLO met up to {MetricFormat.Fixed(lo * baseRate, 3)} req/s, missed at {MetricFormat.Fixed(hi * baseRate, 3)}";
-            return new LayoutOutcome(layout, true, lo, lo * baseRate, best, sims, reason, deploy);
+            string reason = hi == 0 ? $"ok: SLO met up to {Load(scenario, lo)} (no failing load found in the search)"
+                : $"ok: SLO met up to {Load(scenario, lo)}, missed at {Load(scenario, hi)}";
+            // A trace's offered rate is its own; the completed requests/s of the passing run stands for it.
+            double rate = scenario.Workload.Synthetic is not null ? lo * baseRate : best!.Throughput.RequestsPerS;
+            return new LayoutOutcome(layout, true, lo, rate, best, sims, reason, deploy);
         }
         finally
         {
@@ -184,6 +186,7 @@ public static class Planner
         });
         if (shard is null && outcomes.All(o => !o.Fits))
         {
+            Directory.Delete(points, recursive: true);
             // The closest layout is the one with the most GPUs per model copy: the least weight per GPU.
             var closest = owned.OrderByDescending(l => l.Tp * l.Pp).ThenBy(l => l.Index).First();
             var baseScenario = RunBuilder.Load(scenarioPath, sets);
@@ -270,6 +273,10 @@ public static class Planner
     private static string Slo(RunSummary s) =>
         $"TTFT p{MetricFormat.Fixed(s.Slo.Percentile, 0)} {(s.Slo.TtftAtPercentileMs is { } t ? MetricFormat.Milliseconds(t) : "-")} ms, " +
         $"TPOT {(s.Slo.TpotAtPercentileMs is { } p ? MetricFormat.Milliseconds(p) : "-")} ms";
+
+    private static string Load(Scenario s, double factor) => s.Workload.Synthetic is { } syn
+        ? MetricFormat.Fixed(syn.Arrivals.RatePerS * factor, 3) + " req/s"
+        : "trace time_scale " + MetricFormat.Fixed(s.Workload.Trace!.TimeScale / factor, 4);
 
     private static double BaseRate(Scenario s) => s.Workload.Synthetic is { } syn ? syn.Arrivals.RatePerS : 1.0 / (s.Workload.Trace?.TimeScale ?? 1.0);
 
