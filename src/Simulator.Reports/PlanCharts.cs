@@ -19,12 +19,18 @@ public static class PlanCharts
     /// <summary>The feasible layouts of plan.csv as chart points, front marked (a layout is on the front when no other is at least as good on both axes and better on one).</summary>
     public static IReadOnlyList<ParetoPoint> Points(RunTable plan)
     {
+        // One GPU type: labels drop it; several: labels keep it.
+        bool oneGpu = Enumerable.Range(0, plan.RowCount).Select(r => plan.Text(r, "gpu")).Distinct(StringComparer.Ordinal).Count() <= 1;
         var raw = Enumerable.Range(0, plan.RowCount)
-            .Select(r => (Layout: plan.Text(r, "layout"), X: plan.Number(r, "tokens_per_s_per_user"), Y: plan.Number(r, "goodput_tokens_per_s_per_gpu")))
+            .Select(r => (Layout: oneGpu ? ShortName(plan.Text(r, "layout"), plan.Text(r, "gpu")) : plan.Text(r, "layout"), X: plan.Number(r, "tokens_per_s_per_user"), Y: plan.Number(r, "goodput_tokens_per_s_per_gpu")))
             .Where(p => double.IsFinite(p.X) && double.IsFinite(p.Y)).ToList();
         return raw.Select(p => new ParetoPoint(p.Layout, p.X, p.Y,
             !raw.Any(q => q.X >= p.X && q.Y >= p.Y && (q.X > p.X || q.Y > p.Y)))).ToList();
     }
+
+    /// <summary>The layout name without its GPU prefix (the chart's labels): <c>H100-SXM-80GB-tp2-pp1-ep1-r2</c> -> <c>tp2-pp1-ep1-r2</c>.</summary>
+    private static string ShortName(string layout, string gpu) =>
+        gpu.Length > 0 && layout.StartsWith(gpu + "-", StringComparison.Ordinal) ? layout[(gpu.Length + 1)..] : layout;
 
     /// <summary>Draws the Pareto chart of <paramref name="planCsv"/> into <paramref name="outDir"/>/charts/pareto.png and .svg; null when no layout is feasible.</summary>
     public static ParetoChart? WritePareto(string planCsv, string outDir, ReportOptions? options = null)
@@ -52,9 +58,13 @@ public static class PlanCharts
             label.LabelFontSize = 11;
             label.OffsetY = -6;
         }
+        // Room right of the last label and above the top one; both axes from zero so slopes read as ratios.
+        var xMax = points.Max(p => p.TokensPerSPerUser);
+        var yMax = points.Max(p => p.GoodputTokensPerSPerGpu);
+        plot.Axes.SetLimits(0, xMax * 1.3, 0, yMax * 1.12);
         plot.XLabel("tokens/s per user (1000 / TPOT p50)");
         plot.YLabel("output tokens/s per GPU within SLO");
-        plot.ShowLegend(Alignment.LowerLeft);
+        plot.ShowLegend(Alignment.LowerRight);
         var sink = new ChartSink();
         sink.Add("pareto", "Goodput per GPU against per-user speed", "Which layouts trade per-user speed for throughput per GPU best?", plot);
         var (png, svg) = ChartSink.Render(sink.Charts[0], options);
