@@ -8,6 +8,7 @@ using Simulator.Inference.Metrics;
 using Simulator.Inference.Models;
 using Simulator.Reports;
 using Simulator.Scenarios;
+using Simulator.Scenarios.Planning;
 using Spectre.Console;
 
 namespace Simulator.Cli;
@@ -67,12 +68,20 @@ public static class CliVerbs
         return ExitOk;
     }
 
-    public static int Sweep(string scenarioPath, string? outDir, int? jobs, IReadOnlyList<string> sets, bool report)
+    public static int Sweep(string scenarioPath, string? outDir, int? jobs, IReadOnlyList<string> sets, bool report, string? shardText = null)
     {
-        var points = new ScenarioLoader(RunBuilder.Catalog).LoadSweep(scenarioPath, sets);
-        if (points.Count == 0 || points[0].Labels.Count == 0)
+        var shard = shardText is null ? (ShardSpec?)null : ShardSpec.Parse(shardText);
+        var all = new ScenarioLoader(RunBuilder.Catalog).LoadSweep(scenarioPath, sets);
+        if (all.Count == 0 || all[0].Labels.Count == 0)
             throw new ScenarioException([new ScenarioError(scenarioPath, 1, "sweep", "missing; sim sweep needs a sweep: block such as sweep: {parallelism.microbatches: [1, 2, 4]} (or use sim run)")]);
-        var dir = outDir ?? Path.Combine("results", points[0].Scenario.Name + "-sweep");
+        var points = shard is { } sh ? all.Where(p => sh.Owns(p.Index)).ToList() : all;
+        var dir = outDir ?? Path.Combine("results", all[0].Scenario.Name + "-sweep" + (shard is { } s0 ? $"-shard{s0.Index}of{s0.Count}" : ""));
+        if (points.Count == 0)
+        {
+            ShardedSweep.WriteEmpty(all, scenarioPath, shard!.Value, dir);
+            Console.WriteLine($"sim: shard {shard} of {all.Count} points holds none; wrote an empty shard in {Relative(dir)}");
+            return ExitOk;
+        }
         int parallel = jobs ?? Environment.ProcessorCount;
         if (parallel < 1) throw new ArgumentException($"--jobs {parallel}: must be at least 1");
         Console.WriteLine($"sim: sweeping {points.Count} points of {points[0].Scenario.Name} with {parallel} jobs");
@@ -104,6 +113,12 @@ public static class CliVerbs
         Console.WriteLine($"sweep.csv: {Relative(result.SweepCsv)}");
         foreach (var p in result.Points.Where(p => p.Error != null))
             Console.WriteLine($"  point {p.Point.Slug} failed: {p.Error}");
+        if (shard is { } finished)
+        {
+            ShardedSweep.Manifest(all, scenarioPath, finished).Write(result.Directory);
+            Console.WriteLine($"shard {finished}: {points.Count} of {all.Count} points; combine the shards with `sim merge DIRS... --out DIR`");
+            return ExitOk;
+        }
         if (report)
         {
             var r = ReportBuilder.Build(new[] { result.Directory }, result.Directory);

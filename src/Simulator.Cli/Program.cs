@@ -64,10 +64,12 @@ namespace Simulator.Cli
             var swJobs = CliOptions.NullableInt("--jobs", "points run in parallel (default: all cores)", 1, 1024);
             var swSet = SetOption();
             var swNoReport = new Option<bool>("--no-report") { Description = "skip charts and report.html" };
-            var sweep = new Command("sweep", "run every point of the scenario's sweep: block") { swScenario, swOut, swJobs, swSet, swNoReport };
+            var swShard = ShardOption();
+            var sweep = new Command("sweep", "run every point of the scenario's sweep: block") { swScenario, swOut, swJobs, swSet, swNoReport, swShard };
             sweep.SetAction(p => CliVerbs.Sweep(p.GetValue(swScenario)!, p.GetValue(swOut), p.GetValue(swJobs),
-                p.GetValue(swSet) ?? Array.Empty<string>(), !p.GetValue(swNoReport)));
+                p.GetValue(swSet) ?? Array.Empty<string>(), !p.GetValue(swNoReport), p.GetValue(swShard)));
             root.Subcommands.Add(sweep);
+            PlanCommands.Add(root);
 
             // memory
             var memScenario = new Argument<string>("scenario") { Description = "scenario YAML file" };
@@ -141,9 +143,15 @@ namespace Simulator.Cli
             return root;
         }
 
+        /// <summary>`--shard I/N`: run only the points k with k mod N == I (see ShardSpec).</summary>
+        internal static Option<string?> ShardOption() => new("--shard")
+        {
+            Description = "run only shard I of N (points k with k mod N == I); combine shards with `sim merge`",
+        };
+
         // Implementation note: each --set takes exactly one value, so a trailing `--set` with nothing after it
         // is an error rather than silently ignored.
-        private static Option<string[]> SetOption() => new("--set")
+        internal static Option<string[]> SetOption() => new("--set")
         {
             Description = "override a scenario key: --set parallelism.microbatches=4 (repeatable)",
             Arity = ArgumentArity.OneOrMore,

@@ -1,0 +1,105 @@
+using System.CommandLine;
+using System.Globalization;
+using Simulator.Reports;
+using Simulator.Scenarios.Planning;
+
+namespace Simulator.Cli;
+
+/// <summary>The `plan` and `merge` verbs: the layout search under an SLO, and combining `--shard I/N` outputs.</summary>
+public static class PlanCommands
+{
+    /// <summary>Adds `plan` and `merge` to the command tree.</summary>
+    public static void Add(RootCommand root)
+    {
+        var pScenario = new Argument<string>("scenario") { Description = "scenario YAML file (model, workload, slo)" };
+        var pGpus = new Option<int>("--gpus") { Description = "GPUs available (of each --gpu type)", Required = true };
+        var pGpu = new Option<string[]>("--gpu") { Description = "GPU preset to plan on (repeatable; default: the scenario's cluster.gpu)", Arity = ArgumentArity.ZeroOrMore };
+        var pOut = new Option<string?>("--out") { Description = "plan directory (default results/<name>-plan/)" };
+        var pJobs = new Option<int?>("--jobs") { Description = "layouts searched in parallel (default: all cores)" };
+        var pTop = new Option<int>("--top") { Description = "layouts printed with their deploy command", DefaultValueFactory = _ => 3 };
+        var pMax = new Option<int>("--max-requests") { Description = "most requests per probe simulation", DefaultValueFactory = _ => 400 };
+        var pSet = CliApp.SetOption();
+        var pShard = CliApp.ShardOption();
+        var plan = new Command("plan", "search TP/PP/EP/replica layouts within --gpus for the highest load meeting the SLO; write plan.csv")
+            { pScenario, pGpus, pGpu, pOut, pJobs, pTop, pMax, pSet, pShard };
+        plan.SetAction(p => Plan(p.GetValue(pScenario)!, p.GetValue(pGpus), p.GetValue(pGpu) ?? [], p.GetValue(pOut), p.GetValue(pJobs),
+            p.GetValue(pTop), p.GetValue(pMax), p.GetValue(pSet) ?? [], p.GetValue(pShard)));
+        root.Subcommands.Add(plan);
+
+        var dirs = new Argument<string[]>("dirs") { Description = "shard directories written with --shard I/N", Arity = ArgumentArity.OneOrMore };
+        var mOut = new Option<string>("--out") { Description = "merged directory", Required = true };
+        var mNoReport = new Option<bool>("--no-report") { Description = "skip charts and report.html" };
+        var merge = new Command("merge", "combine shard directories (sim sweep|plan --shard I/N) into one sweep.csv / plan.csv and report") { dirs, mOut, mNoReport };
+        merge.SetAction(p => Merge(p.GetValue(dirs)!, p.GetValue(mOut)!, !p.GetValue(mNoReport)));
+        root.Subcommands.Add(merge);
+    }
+
+    /// <summary>`sim plan SCENARIO --gpus N ...`.</summary>
+    public static int Plan(string scenarioPath, int gpus, IReadOnlyList<string> gpuTypes, string? outDir, int? jobs, int top, int maxRequests,
+        IReadOnlyList<string> sets, string? shardText)
+    {
+        if (gpus < 1) throw new ArgumentException($"--gpus {gpus}: must be at least 1");
+        if (top < 1) throw new ArgumentException($"--top {top}: must be at least 1");
+        if (maxRequests < 1) throw new ArgumentException($"--max-requests {maxRequests}: must be at least 1");
+        int parallel = jobs ?? Environment.ProcessorCount;
+        if (parallel < 1) throw new ArgumentException($"--jobs {parallel}: must be at least 1");
+        var shard = shardText is null ? (ShardSpec?)null : ShardSpec.Parse(shardText);
+        var scenario = Simulator.Scenarios.RunBuilder.Load(scenarioPath, sets);
+        var dir = outDir ?? Path.Combine("results", scenario.Name + "-plan" + (shard is { } s0 ? $"-shard{s0.Index}of{s0.Count}" : ""));
+        var options = new PlanOptions(gpus, gpuTypes, maxRequests);
+        Console.WriteLine($"sim: planning {scenario.Name} on {gpus} GPUs{(shard is { } s1 ? $" (shard {s1})" : "")}: SLO met at p{scenario.Slo.Percentile.ToString(CultureInfo.InvariantCulture)}, " +
+            $"load found to within {options.RateTolerance:P0}, at most {options.MaxSimulationsPerLayout} simulations of {maxRequests} requests per layout");
+        var gate = new object();
+        PlanResult result;
+        try
+        {
+            result = Planner.Run(scenarioPath, sets, options, dir, parallel, shard, o =>
+            {
+                lock (gate) Console.WriteLine($"  {o.Layout.Slug}: {o.Reason}");
+            });
+        }
+        catch (Simulator.Scenarios.PlanDoesNotFitException nf)
+        {
+            // One line: the closest layout's memory buckets, stage by stage, separated by ';'.
+            Console.Error.WriteLine(nf.Message.Replace("\r", "").Replace('\n', ';') + " (closest layout; none of the layouts fits)");
+            return CliVerbs.ExitDoesNotFit;
+        }
+        Console.WriteLine($"plan.csv: {result.PlanCsv} ({result.Outcomes.Count} of {result.TotalLayouts} layouts)");
+        if (shard is not null) return CliVerbs.ExitOk;
+        PrintPareto(result.PlanCsv, result.Directory);
+        var ranked = Planner.Rank(result.Outcomes);
+        if (ranked.Count == 0) Console.WriteLine("no layout meets the SLO at any load searched; see the reasons above");
+        foreach (var (o, i) in ranked.Take(top).Select((o, i) => (o, i)))
+        {
+            var s = o.Summary!;
+            Console.WriteLine($"#{i + 1} {o.Layout.Slug[5..]}: {o.GoodputTokensPerSPerGpu.ToString("0.0", CultureInfo.InvariantCulture)} output tok/s/GPU within SLO, " +
+                $"{o.TokensPerSPerUser.ToString("0.0", CultureInfo.InvariantCulture)} tok/s/user at {o.MaxRatePerS!.Value.ToString("0.###", CultureInfo.InvariantCulture)} req/s; " +
+                $"TTFT p95 {s.TtftMs.P95.ToString("0.0", CultureInfo.InvariantCulture)} ms, TPOT p95 {s.TpotMs.P95.ToString("0.0", CultureInfo.InvariantCulture)} ms");
+            Console.WriteLine("   " + o.Deploy);
+        }
+        return CliVerbs.ExitOk;
+    }
+
+    private static void PrintPareto(string planCsv, string dir)
+    {
+        var chart = PlanCharts.WritePareto(planCsv, dir);
+        Console.WriteLine(chart is null ? "pareto: no feasible layout to draw"
+            : $"pareto: {chart.PngPath} ({chart.Points.Count(p => p.OnFront)} of {chart.Points.Count} feasible layouts on the front)");
+    }
+
+    /// <summary>`sim merge DIRS... --out DIR`.</summary>
+    public static int Merge(IReadOnlyList<string> dirs, string outDir, bool report)
+    {
+        var r = ShardMerge.Merge(dirs, outDir);
+        Console.WriteLine($"sim: merged {dirs.Count} shards of {r.Manifest.Kind} {r.Manifest.Scenario} ({r.Manifest.TotalPoints} points)");
+        Console.WriteLine($"{Path.GetFileName(r.TablePath)}: {r.TablePath}");
+        if (r.Manifest.Kind == Planner.Kind) PrintPareto(r.TablePath, r.Directory);
+        else if (report && r.Manifest.Kind == ShardedSweep.Kind)
+        {
+            var built = ReportBuilder.Build(new[] { r.Directory }, r.Directory);
+            Console.WriteLine($"report: {built.HtmlPath}");
+            if (built.Verdict is { } v) Console.WriteLine(v);
+        }
+        return CliVerbs.ExitOk;
+    }
+}

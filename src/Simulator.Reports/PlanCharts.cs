@@ -1,0 +1,79 @@
+using System.Text;
+using ScottPlot;
+
+namespace Simulator.Reports;
+
+/// <summary>One layout on the Pareto chart: per-user speed (x), goodput per GPU (y), and whether it is on the front.</summary>
+public sealed record ParetoPoint(string Layout, double TokensPerSPerUser, double GoodputTokensPerSPerGpu, bool OnFront);
+
+/// <summary>What <see cref="PlanCharts.WritePareto"/> drew and wrote.</summary>
+public sealed record ParetoChart(IReadOnlyList<ParetoPoint> Points, string PngPath, string SvgPath);
+
+/// <summary>
+/// The chart of `sim plan`: goodput per GPU (output tokens/s within the SLO, per GPU) against per-user speed
+/// (tokens/s one stream sees), one marker per feasible layout of plan.csv, the Pareto front drawn as a line through
+/// the layouts no other layout beats on both axes, as NVIDIA's and AIConfigurator's throughput/latency charts show it.
+/// </summary>
+public static class PlanCharts
+{
+    /// <summary>The feasible layouts of plan.csv as chart points, front marked (a layout is on the front when no other is at least as good on both axes and better on one).</summary>
+    public static IReadOnlyList<ParetoPoint> Points(RunTable plan)
+    {
+        // One GPU type: labels drop it; several: labels keep it.
+        bool oneGpu = Enumerable.Range(0, plan.RowCount).Select(r => plan.Text(r, "gpu")).Distinct(StringComparer.Ordinal).Count() <= 1;
+        var raw = Enumerable.Range(0, plan.RowCount)
+            .Select(r => (Layout: oneGpu ? ShortName(plan.Text(r, "layout"), plan.Text(r, "gpu")) : plan.Text(r, "layout"), X: plan.Number(r, "tokens_per_s_per_user"), Y: plan.Number(r, "goodput_tokens_per_s_per_gpu")))
+            .Where(p => double.IsFinite(p.X) && double.IsFinite(p.Y)).ToList();
+        return raw.Select(p => new ParetoPoint(p.Layout, p.X, p.Y,
+            !raw.Any(q => q.X >= p.X && q.Y >= p.Y && (q.X > p.X || q.Y > p.Y)))).ToList();
+    }
+
+    /// <summary>The layout name without its GPU prefix (the chart's labels): <c>H100-SXM-80GB-tp2-pp1-ep1-r2</c> -> <c>tp2-pp1-ep1-r2</c>.</summary>
+    private static string ShortName(string layout, string gpu) =>
+        gpu.Length > 0 && layout.StartsWith(gpu + "-", StringComparison.Ordinal) ? layout[(gpu.Length + 1)..] : layout;
+
+    /// <summary>Draws the Pareto chart of <paramref name="planCsv"/> into <paramref name="outDir"/>/charts/pareto.png and .svg; null when no layout is feasible.</summary>
+    public static ParetoChart? WritePareto(string planCsv, string outDir, ReportOptions? options = null)
+    {
+        options ??= new ReportOptions();
+        var table = RunTable.TryReadFile(planCsv) ?? throw new ReportInputException($"{planCsv}: no plan.csv");
+        var points = Points(table);
+        if (points.Count == 0) return null;
+        var plot = new Plot();
+        var others = points.Where(p => !p.OnFront).ToList();
+        if (others.Count > 0)
+        {
+            var s = plot.Add.ScatterPoints(others.Select(p => p.TokensPerSPerUser).ToArray(), others.Select(p => p.GoodputTokensPerSPerGpu).ToArray(), Charts.Gray);
+            s.MarkerSize = 8;
+            s.LegendText = "layout";
+        }
+        var front = points.Where(p => p.OnFront).OrderBy(p => p.TokensPerSPerUser).ToList();
+        var line = plot.Add.Scatter(front.Select(p => p.TokensPerSPerUser).ToArray(), front.Select(p => p.GoodputTokensPerSPerGpu).ToArray(), Charts.Orange);
+        line.LineWidth = 2;
+        line.MarkerSize = 10;
+        line.LegendText = "Pareto front";
+        foreach (var p in front)
+        {
+            var label = plot.Add.Text(p.Layout, p.TokensPerSPerUser, p.GoodputTokensPerSPerGpu);
+            label.LabelFontSize = 11;
+            label.OffsetY = -6;
+        }
+        // Room right of the last label and above the top one; both axes from zero so slopes read as ratios.
+        var xMax = points.Max(p => p.TokensPerSPerUser);
+        var yMax = points.Max(p => p.GoodputTokensPerSPerGpu);
+        plot.Axes.SetLimits(0, xMax * 1.3, 0, yMax * 1.12);
+        plot.XLabel("tokens/s per user (1000 / TPOT p50)");
+        plot.YLabel("output tokens/s per GPU within SLO");
+        plot.ShowLegend(Alignment.LowerRight);
+        var sink = new ChartSink();
+        sink.Add("pareto", "Goodput per GPU against per-user speed", "Which layouts trade per-user speed for throughput per GPU best?", plot);
+        var (png, svg) = ChartSink.Render(sink.Charts[0], options);
+        var dir = Path.Combine(outDir, "charts");
+        Directory.CreateDirectory(dir);
+        var pngPath = Path.Combine(dir, "pareto.png");
+        var svgPath = Path.Combine(dir, "pareto.svg");
+        File.WriteAllBytes(pngPath, png);
+        File.WriteAllText(svgPath, svg, new UTF8Encoding(false));
+        return new ParetoChart(points, pngPath, svgPath);
+    }
+}

@@ -1,0 +1,73 @@
+namespace Simulator.Cli.Tests;
+
+/// <summary>`sim plan`: the seeds' TP decision found by search, memory rejections with reasons, determinism, shards, bad input.</summary>
+[TestFixture, NonParallelizable]
+public sealed class PlanVerbTests
+{
+    // Probe simulations replay at most this many requests, so a 9-layout plan stays a few seconds.
+    private const string MaxRequests = "120";
+
+    [Test]
+    public void Plan_DesignReviewOnFourGpus_RejectsTp1ForMemoryAndRanksATp2LayoutFirst()
+    {
+        using var tmp = new TempDir();
+        var r = CliHarness.Run("plan", CliHarness.Scenario("design-review-tp.yaml"), "--gpus", "4", "--out", tmp.Path, "--jobs", "2", "--max-requests", MaxRequests);
+        Assert.That(r.ExitCode, Is.EqualTo(0), r.ToString());
+
+        var table = CsvTable.Read(tmp.Sub("plan.csv"));
+        Assert.That(table.Rows, Has.Count.GreaterThanOrEqualTo(3));
+        int tp = table.Column("tensor_parallel_size"), pp = table.Column("pipeline_parallel_size"), fits = table.Column("fits"), reason = table.Column("reason");
+        var tp1 = table.Rows.Single(row => row[tp] == "1" && row[pp] == "1");
+        Assert.That(tp1[fits], Is.EqualTo("false"));
+        Assert.That(tp1[reason], Does.StartWith("does not fit: weights 68.26 GB"));
+        Assert.That(table.Rows.Where(row => row[tp] == "1" && row[pp] == "1").Select(row => row[table.Column("deploy")]).Single(),
+            Does.StartWith("vllm serve qwen3.6-35b-a3b --tensor-parallel-size 1"));
+        Assert.That(table.Rows.Where(row => row[fits] == "true").Select(row => row[table.Column("gpus")]), Has.All.EqualTo("4"));
+
+        int goodput = table.Column("goodput_tokens_per_s_per_gpu");
+        var best = table.Rows.Where(row => row[goodput] != "")
+            .OrderByDescending(row => double.Parse(row[goodput], System.Globalization.CultureInfo.InvariantCulture)).First();
+        Assert.That(best[tp], Is.EqualTo("2"), "the seeds chose TP=2 by hand; the planner agrees");
+        Assert.That(best[table.Column("deploy")], Does.Contain("--tensor-parallel-size 2"));
+        Assert.That(double.Parse(best[table.Column("tpot_p95_ms")], System.Globalization.CultureInfo.InvariantCulture), Is.LessThanOrEqualTo(55), "within the TPOT SLO");
+        Assert.That(r.StdOut, Does.Contain("#1 H100-SXM-80GB-tp2-"));
+        Assert.That(Directory.Exists(tmp.Sub("points", "0000-H100-SXM-80GB-tp1-pp1-ep1-r4")), Is.False, "a layout that does not fit has no run");
+    }
+
+    [Test]
+    public void Plan_SameScenarioTwice_AndShardedThenMerged_GivesTheSamePlanCsv()
+    {
+        using var tmp = new TempDir();
+        var scenario = CliHarness.Scenario("design-review-tp.yaml");
+        string[] Common(string outDir, params string[] more) =>
+            new[] { "plan", scenario, "--gpus", "2", "--max-requests", MaxRequests, "--jobs", "2", "--out", outDir }.Concat(more).ToArray();
+
+        foreach (var run in new[] { "a", "b" }) Assert.That(CliHarness.Run(Common(tmp.Sub(run))).ExitCode, Is.EqualTo(0));
+        var whole = File.ReadAllBytes(tmp.Sub("a", "plan.csv"));
+        Assert.That(File.ReadAllBytes(tmp.Sub("b", "plan.csv")), Is.EqualTo(whole), "same scenario, same plan.csv");
+
+        for (int i = 0; i < 2; i++) Assert.That(CliHarness.Run(Common(tmp.Sub($"s{i}"), "--shard", $"{i}/2")).ExitCode, Is.EqualTo(0));
+        var merged = CliHarness.Run("merge", tmp.Sub("s0"), tmp.Sub("s1"), "--out", tmp.Sub("m"));
+        Assert.That(merged.ExitCode, Is.EqualTo(0), merged.ToString());
+        Assert.That(File.ReadAllBytes(tmp.Sub("m", "plan.csv")), Is.EqualTo(whole), "two shards merged = the unsharded plan");
+    }
+
+    [Test]
+    public void Plan_ZeroGpus_OneErrorLineExit2()
+    {
+        var r = CliHarness.Run("plan", CliHarness.Scenario("design-review-tp.yaml"), "--gpus", "0");
+        Assert.That(r.ExitCode, Is.EqualTo(2), r.ToString());
+        Assert.That(r.ErrorLines, Is.EqualTo(new[] { "error: --gpus 0: must be at least 1" }));
+    }
+
+    [Test]
+    public void Plan_ModelThatFitsNoLayout_Exit3WithTheClosestLayoutsMemoryBuckets()
+    {
+        using var tmp = new TempDir();
+        var r = CliHarness.Run("plan", CliHarness.Scenario("design-review-tp.yaml"), "--gpus", "1", "--out", tmp.Path);
+        Assert.That(r.ExitCode, Is.EqualTo(3), r.ToString());
+        Assert.That(r.ErrorLines, Has.Count.EqualTo(1), r.ToString());
+        Assert.That(r.ErrorLines[0], Does.Match(@"^error: .*design-review-tp\.yaml:\d+: parallelism: the plan does not fit in GPU memory; .*weights 68\.26 GB"));
+        Assert.That(File.Exists(tmp.Sub("plan.csv")), Is.False, "nothing fits: no plan.csv");
+    }
+}

@@ -1,0 +1,37 @@
+namespace Simulator.Reports.Tests;
+
+/// <summary>The plan's Pareto chart: which layouts are on the front, and the PNG and SVG it writes.</summary>
+public sealed class PlanChartsTests
+{
+    private static RunTable Plan(params (string Layout, string User, string Gpu)[] rows) =>
+        new(new[] { "layout", "tokens_per_s_per_user", "goodput_tokens_per_s_per_gpu" },
+            rows.Select(r => new[] { r.Layout, r.User, r.Gpu }).ToList());
+
+    [Test]
+    public void Points_MarkOnlyUndominatedLayoutsAsTheFront_AndLeaveOutInfeasibleOnes()
+    {
+        var points = PlanCharts.Points(Plan(("fast", "60", "300"), ("dense", "30", "800"), ("worse", "25", "700"), ("tie", "60", "250"), ("nofit", "", "")));
+        Assert.That(points.Select(p => p.Layout), Is.EqualTo(new[] { "fast", "dense", "worse", "tie" }), "the layout without figures is not drawn");
+        Assert.That(points.Where(p => p.OnFront).Select(p => p.Layout), Is.EqualTo(new[] { "fast", "dense" }),
+            "'worse' is beaten on both axes by 'dense'; 'tie' equals 'fast' on speed and is below it");
+    }
+
+    [Test]
+    public void WritePareto_WritesPngAndSvgNamingTheAxes()
+    {
+        var dir = Path.Combine(Path.GetTempPath(), "sim-pareto-" + Guid.NewGuid().ToString("N")[..8]);
+        Directory.CreateDirectory(dir);
+        try
+        {
+            var csv = Path.Combine(dir, "plan.csv");
+            File.WriteAllText(csv, "layout,tokens_per_s_per_user,goodput_tokens_per_s_per_gpu\ntp2,40,820\ntp4,45,700\ntp1,20,300\n");
+            var chart = PlanCharts.WritePareto(csv, dir);
+            Assert.That(chart, Is.Not.Null);
+            Assert.That(chart!.Points.Count(p => p.OnFront), Is.EqualTo(2));
+            var png = File.ReadAllBytes(chart.PngPath);
+            Assert.That(png.Take(4), Is.EqualTo(new byte[] { 0x89, (byte)'P', (byte)'N', (byte)'G' }));
+            Assert.That(File.ReadAllText(chart.SvgPath), Does.Contain("tokens/s per user").And.Contain("Pareto front"));
+        }
+        finally { Directory.Delete(dir, recursive: true); }
+    }
+}
