@@ -231,7 +231,7 @@ public sealed class PoolsTests
         int output = 16 + outputSeed % 96;
         using var tmp = new TempDir();
         var r = Run(tmp, PrefillDecode, "prop", $"workload.arrivals.rate_per_s={rate}", $"workload.output_tokens={{dist: fixed, value: {output}}}",
-            "workload.requests=120", "pools.decode.scheduler={gpu_memory_utilization: 0.034, max_num_seqs: 64}");
+            "workload.requests=120", "pools.decode.scheduler={gpu_memory_utilization: 0.039, max_num_seqs: 64}");
         Assert.That(r.ExitCode, Is.EqualTo(0), r.ToString());
         var requests = Csv(tmp, "prop", "requests.csv");
         var ids = requests.Rows.Select(x => x[requests.Column("request_id")]).ToList();
