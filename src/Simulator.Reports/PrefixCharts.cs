@@ -14,7 +14,9 @@ internal static class PrefixCharts
     public static void HitRatioOverTime(RunData run, ChartSink sink, string prefix)
     {
         var t = run.Timeseries;
-        if (t is null || !t.HasNumbers("prefix_hit_ratio") || !t.HasNumbers("time_s")) return;
+        // A workload without prefix ids (most traces, plain generators) looks every prompt up and never hits: no chart.
+        if (t is null || !t.HasNumbers("prefix_hit_ratio") || !t.HasNumbers("time_s")
+            || !t.Numbers("prefix_hit_ratio").Any(v => v > 0)) return;
         var byReplica = new SortedDictionary<int, List<(double T, double V)>>();
         for (var r = 0; r < t.RowCount; r++)
         {

@@ -49,6 +49,14 @@ public sealed class ChartModelTests
         using var tmp = new Fixtures.TempDir();
         var spec = new Fixtures.RunSpec("pc");
         Assert.That(BuildRun(tmp, spec).Charts.Any(c => c.Name == "prefix_hit_ratio"), Is.False, "no column, no chart");
+        using var tmp0 = new Fixtures.TempDir();
+        var zeros = BuildRun(tmp0, spec, run =>
+        {
+            var path = Path.Combine(run, "timeseries.csv");
+            var lines = File.ReadAllLines(path);
+            File.WriteAllLines(path, new[] { lines[0] + ",prefix_hit_ratio" }.Concat(lines.Skip(1).Select(l => l + ",0.0000")));
+        });
+        Assert.That(zeros.Charts.Any(c => c.Name == "prefix_hit_ratio"), Is.False, "lookups that never hit (no prefix ids): no chart");
         using var tmp2 = new Fixtures.TempDir();
         var result = BuildRun(tmp2, spec, run =>
         {
