@@ -134,7 +134,13 @@ public sealed partial class Replica : IReplicaLoad
     /// <summary>Sequences that hold KV on the GPU, in every group.</summary>
     public int RunningCount => _runningCount;
 
-    public int Outstanding => Waiting.Count + Swapped.Count + _runningCount + _handedOff + _incoming;
+    public int Outstanding => Waiting.Count + Swapped.Count + _runningCount + _handedOff + _incoming + InFrontEnd;
+
+    /// <summary>
+    /// Requests routed here that are still in the engine's front end (parsed and tokenized before the scheduler sees
+    /// them): they count as outstanding, or every request of a burst would see the same least-loaded replica.
+    /// </summary>
+    internal int InFrontEnd { get; set; }
 
     /// <summary>Live (serving), down (a GPU or node of it failed) or loading its weights after recovering.</summary>
     public ReplicaState State { get; private set; } = ReplicaState.Live;

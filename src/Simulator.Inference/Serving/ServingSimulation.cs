@@ -261,9 +261,11 @@ public sealed class ServingSimulation
         {
             // The front end parses and tokenizes the request before the engine's scheduler sees it.
             _inFrontEnd.Add(request.Id, (target, request));
+            replica.InFrontEnd++;
             _sim.Schedule(new SimDuration(_frontEnd.InputNs(request.InputTokens)), () =>
             {
                 _inFrontEnd.Remove(request.Id);
+                replica.InFrontEnd--;
                 AfterFrontEnd(replica, request);
             });
         }

@@ -43,4 +43,17 @@ public sealed class FrontEndDelaysTest
         Assert.That(rec.Requests.Select(r => r.Status), Has.All.EqualTo(RequestStatus.Unfinished));
         Assert.That(result.Completed, Is.Zero);
     }
+
+    [Test]
+    public void BurstWhileInTheFrontEnd_IsSpreadOverTheReplicas_ByLeastOutstanding()
+    {
+        // Eight requests at the same instant, each 10 ms in the front end: the router must count the ones still there.
+        var requests = Uniform(8, input: 100, output: 4, gapNs: 0);
+        var fe = new FrontEndDelays(PerRequestNs: 10 * Ms, PerInputTokenNs: 0, PerOutputTokenNs: 0);
+        var rec = Run(requests, [Setup(Config), Setup(Config), Setup(Config), Setup(Config)],
+            new ServingOptions(Router: "least_outstanding", SampleIntervalNs: 0, FrontEnd: fe)).Recorder;
+        var perReplica = rec.Requests.GroupBy(r => r.Replica).ToDictionary(g => g.Key, g => g.Count());
+        Assert.That(perReplica.Keys, Is.EquivalentTo(new[] { 0, 1, 2, 3 }));
+        Assert.That(perReplica.Values, Has.All.EqualTo(2), "two each, as without a front end");
+    }
 }
