@@ -51,7 +51,6 @@ public sealed class ServingSimulation
     private readonly Replica[] _replicas;
     private readonly IRouter _router;
     private readonly int[] _entry;              // replicas that take new requests (mixed and prefill), in index order
-    private readonly IReplicaLoad[] _entryLoads;
     private readonly KvHandoff? _handoff;
     private readonly ArrivalHandler _arrival;
     private readonly SampleHandler _sampler;
@@ -89,7 +88,6 @@ public sealed class ServingSimulation
         for (int i = 0; i < replicas.Count; i++)
             _replicas[i] = new Replica(i, sim, replicas[i], executor, recorder, OnFinished);
         _entry = Enumerable.Range(0, _replicas.Length).Where(i => _replicas[i].Role != ReplicaRole.Decode).ToArray();
-        _entryLoads = _entry.Select(i => (IReplicaLoad)_replicas[i]).ToArray();
         if (_entry.Length == 0) throw new ArgumentException("at least one replica must take new requests (role mixed or prefill)", nameof(replicas));
         if (_replicas.Any(r => r.Role == ReplicaRole.Prefill))
         {
@@ -160,14 +158,7 @@ public sealed class ServingSimulation
     /// <summary>The replica a request goes to: the router's pick among the live replicas; -1 when none is live.</summary>
     private int Route(Request request)
     {
-        if (_faults is null)
-        {
-            // New requests go to the replicas that take them (mixed and prefill roles), in index order.
-            int pick0 = _router.Route(request, _entryLoads);
-            if ((uint)pick0 >= (uint)_entry.Length)
-                throw new InvalidOperationException($"router {_router.Name} chose replica {pick0} of {_entry.Length}");
-            return _entry[pick0];
-        }
+        // New requests go to the live replicas that take them (mixed and prefill roles), in index order.
         if (_liveStale)
         {
             _live.Clear();
@@ -208,6 +199,11 @@ public sealed class ServingSimulation
         _replicas[target].Enqueue(new Sequence(seq, target));
     }
 
+    /// <summary>A request that arrived (or left the front end) while no replica was live: failed, never admitted.</summary>
+    private void FailNoLiveReplica(Request request) =>
+        Fail(new RequestRecord(request.Id, request.ArrivalNs, -1, request.InputTokens, request.OutputTokens, 0, 0,
+            RequestStatus.Failed, null, null, null, 0, SessionId: request.Session, Reason: RequestReasons.NoLiveReplica));
+
     private void Fail(RequestRecord record)
     {
         _failed++;
@@ -241,8 +237,7 @@ public sealed class ServingSimulation
         int target = Route(request);
         if (target < 0)
         {
-            Fail(new RequestRecord(request.Id, request.ArrivalNs, -1, request.InputTokens, request.OutputTokens, 0, 0,
-                RequestStatus.Failed, null, null, null, 0, SessionId: request.Session, Reason: RequestReasons.NoLiveReplica));
+            FailNoLiveReplica(request);
             ScheduleNextArrival();
             return;
         }
@@ -282,8 +277,7 @@ public sealed class ServingSimulation
         }
         int target = Route(request);
         if (target < 0)
-            Fail(new RequestRecord(request.Id, request.ArrivalNs, -1, request.InputTokens, request.OutputTokens, 0, 0,
-                RequestStatus.Failed, null, null, null, 0, SessionId: request.Session, Reason: RequestReasons.NoLiveReplica));
+            FailNoLiveReplica(request);
         else
             _replicas[target].Enqueue(request);
     }
