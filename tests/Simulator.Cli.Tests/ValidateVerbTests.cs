@@ -18,14 +18,32 @@ public sealed class ValidateVerbTests
         Assert.That(rows.Select(x => x[set]), Is.EqualTo(new[]
         {
             "operators/a100-vidur", "operators/h100-vidur", "operators/h100-measured", "operators/h200-measured",
-            "collectives/a100-nccl-tests", "steps/splitwise-a100", "memory/vllm-h100",
+            "collectives/a100-nccl-tests", "steps/splitwise-a100", "steps/h100-cuda-graph", "steps/h200-cuda-graph", "memory/vllm-h100",
+            "serving/nim-llama3.3-70b-isl500/ttft", "serving/nim-llama3.3-70b-isl500/itl", "serving/nim-llama3.3-70b-isl500/throughput",
+            "serving/kvcached-qwen3-0.6b/ttft", "serving/kvcached-qwen3-0.6b/itl", "serving/kvcached-qwen3-0.6b/throughput",
+            "serving/nim-llama3.3-70b-isl5000/ttft", "serving/nim-llama3.3-70b-isl5000/itl", "serving/nim-llama3.3-70b-isl5000/throughput",
         }));
         double Median(string name) => double.Parse(rows.Single(x => x[set] == name)[median], System.Globalization.CultureInfo.InvariantCulture);
         Assert.That(Median("operators/a100-vidur"), Is.EqualTo(0.053).Within(0.001));
         Assert.That(Median("operators/h200-measured"), Is.EqualTo(0.093).Within(0.001));
         Assert.That(Median("collectives/a100-nccl-tests"), Is.EqualTo(0.070).Within(0.001));
         Assert.That(rows.Single(x => x[set] == "operators/h200-measured")[fitted], Is.EqualTo("no"));
+        Assert.That(rows.Single(x => x[set] == "steps/h100-cuda-graph")[fitted], Is.EqualTo("no"));
+        Assert.That(rows.Single(x => x[set] == "serving/nim-llama3.3-70b-isl5000/itl")[fitted], Is.EqualTo("no"));
         Assert.That(File.Exists(tmp.Sub("val", "validation.md")));
+        // One row per compared point, with exactly the points table's columns; n of each set is its count of rows.
+        var points = CsvTable.Read(tmp.Sub("val", "validation_points.csv"));
+        Assert.That(points.Header, Is.EqualTo(new[] { "set", "x_label", "size_or_batch", "measured", "predicted" }));
+        int n = table.Column("n"), pset = points.Column("set");
+        foreach (var row in rows)
+            Assert.That(points.Rows.Count(p => p[pset] == row[set]), Is.EqualTo(int.Parse(row[n], System.Globalization.CultureInfo.InvariantCulture)), row[set]);
+        var html = File.ReadAllText(tmp.Sub("val", "report.html"));
+        foreach (var family in new[] { "operators", "collectives", "steps", "memory", "serving" })
+        {
+            Assert.That(File.Exists(tmp.Sub("val", "charts", $"parity_{family}.svg")), family);
+            Assert.That(File.Exists(tmp.Sub("val", "charts", $"error_{family}.png")), family);
+        }
+        Assert.That(html, Does.Contain("data:image/svg+xml;base64,").And.Contain("serving/kvcached-qwen3-0.6b/ttft"));
     }
 
     [Test]
