@@ -43,7 +43,7 @@ public sealed class IterationSampler
     private readonly IterationOutput _output;
     private readonly long _head;
     private readonly long _budget;
-    private List<IterationRecord> _held = [];
+    private readonly List<HeldRow> _held = [];
     private long _rows;
     private long _stride = 1;
 
@@ -72,19 +72,20 @@ public sealed class IterationSampler
         }
         if (index < _head) return true;
         if (r.Iteration % _stride != 0) return false;
-        _held.Add(r);
+        if (_held.Capacity == 0) _held.Capacity = (int)Math.Min(_budget + 1, 1 << 20); // one buffer, never regrown
+        _held.Add(HeldRow.Of(r));
         // The stride stops growing once no iteration number could pass it (many replicas at one iteration number).
         while (_held.Count > _budget && _stride < 1L << 40)
         {
             _stride *= 2;
             long stride = _stride;
-            _held = _held.FindAll(x => x.Iteration % stride == 0);
+            _held.RemoveAll(x => x.Iteration % stride != 0); // in place, order kept
         }
         return false;
     }
 
     /// <summary>The held sample, in the order the rows came (write them after the head, once the run is over).</summary>
-    public IReadOnlyList<IterationRecord> Held => _held;
+    public IEnumerable<IterationRecord> Held => _held.Select(h => h.ToRecord());
 
     /// <summary>What was kept, or null when every row was written.</summary>
     public IterationsKept? Kept()
@@ -98,4 +99,23 @@ public sealed class IterationSampler
         if (written == _rows) return null;
         return new IterationsKept(_output.Mode, _rows, written, Math.Min(_rows, _output.Mode == "none" ? 0 : _head), _output.Mode == "none" ? 0 : _stride);
     }
+}
+
+/// <summary>
+/// An iteration row as held by the sampler: the written fields only, without the cost's breakdown and collectives, so
+/// the buffer holds no references (the garbage collector never traces it) and costs about 100 bytes a row.
+/// </summary>
+internal readonly record struct HeldRow(int Replica, int Stage, long Iteration, int Microbatch, long StartNs, long EndNs,
+    int BatchSize, int PrefillTokens, int DecodeTokens, long ComputeNs, long TpCommNs, long EpCommNs, long CpCommNs, long PpCommNs,
+    long OverheadNs, int KvBlocksUsed)
+{
+    private static readonly IReadOnlyDictionary<string, double> NoBreakdown = new Dictionary<string, double>();
+
+    public static HeldRow Of(in IterationRecord r) => new(r.Replica, r.Stage, r.Iteration, r.Microbatch, r.StartNs, r.EndNs,
+        r.BatchSize, r.PrefillTokens, r.DecodeTokens, r.Cost.ComputeNs, r.Cost.TpCommNs, r.Cost.EpCommNs, r.Cost.CpCommNs,
+        r.Cost.PpCommNs, r.Cost.OverheadNs, r.KvBlocksUsed);
+
+    /// <summary>The row back as a record (its cost without breakdown or collectives: the writer reads neither).</summary>
+    public IterationRecord ToRecord() => new(Replica, Stage, Iteration, Microbatch, StartNs, EndNs, BatchSize, PrefillTokens,
+        DecodeTokens, new Cost.StageCost(ComputeNs, TpCommNs, EpCommNs, CpCommNs, PpCommNs, OverheadNs, NoBreakdown, []), KvBlocksUsed);
 }
