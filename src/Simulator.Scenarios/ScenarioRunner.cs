@@ -40,7 +40,7 @@ public static class ScenarioRunner
         var source = scenario.Workload.CreateSource(scenario.Seed);
 
         using var writer = new RunDirectoryWriter(outDir, meta, new RunWriterOptions(scenario.Output.TimelineMaxEvents,
-            scenario.Output.Format == "parquet" ? TableFormat.Parquet : TableFormat.Csv, LayoutOf(built)));
+            scenario.Output.Format == "parquet" ? TableFormat.Parquet : TableFormat.Csv, LayoutOf(built), Iterations: scenario.Output.IterationRows));
         writer.WriteText("scenario.yaml", ScenarioWriter.ToYaml(scenario, Path.GetFullPath(outDir)));
 
         var sim = new Simulation(scenario.Seed);

@@ -186,6 +186,8 @@ public sealed partial class BadInputCorpusTests
         yield return Key("percentile above 100", "slo: {ttft_ms: 400, tpot_ms: 55, percentile: 95}", "slo: {ttft_ms: 400, tpot_ms: 55, percentile: 101}", "slo.percentile");
         yield return Key("negative TTFT bound", "slo: {ttft_ms: 400, tpot_ms: 55, percentile: 95}", "slo: {ttft_ms: -5, tpot_ms: 55, percentile: 95}", "slo.ttft_ms");
         yield return Key("sample interval 0", "output: {timeseries_interval_s: 1.0}", "output: {timeseries_interval_s: 0}", "output.timeseries_interval_s");
+        yield return Key("unknown iterations mode", "output: {timeseries_interval_s: 1.0}", "output: {timeseries_interval_s: 1.0, iterations: some}", "output.iterations");
+        yield return Key("iterations budget of one row", "output: {timeseries_interval_s: 1.0}", "output: {timeseries_interval_s: 1.0, iterations_max_rows: 1}", "output.iterations_max_rows");
         yield return Key("negative routing skew", "moe: {routing_skew: 0}", "moe: {routing_skew: -1}", "moe.routing_skew");
         yield return Key("rate 0", "arrivals: {process: poisson, rate_per_s: 4}", "arrivals: {process: poisson, rate_per_s: 0}", "workload.arrivals.rate_per_s");
         yield return Key("misspelt distribution, one error", "input_tokens: {dist: lognormal, mean: 512, sigma: 0.8}", "input_tokens: {dist: lognormall, mean: 512, sigma: 0.8}", "workload.input_tokens.dist");
