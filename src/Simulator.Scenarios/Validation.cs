@@ -1,7 +1,8 @@
 using System.Globalization;
 using System.Text;
 using NcclTestsCalibration = Simulator.Hardware.Calibration.NcclTestsCalibration;
-using NcclProfiles = Simulator.Hardware.Calibration.CalibrationProfiles;
+using PublicNcclTests = Simulator.Hardware.Calibration.PublicNcclTests;
+using PublicNcclRow = Simulator.Hardware.Calibration.PublicNcclRow;
 using Simulator.Hardware.Collectives;
 using Simulator.Hardware.Specs;
 using Simulator.Hardware.Topology;
@@ -21,8 +22,17 @@ namespace Simulator.Scenarios;
 /// <param name="MaxAbsError">Largest of the same.</param>
 /// <param name="SignedBias">Mean of predicted / measured - 1 (positive: the model predicts too much).</param>
 /// <param name="Source">The data the set comes from.</param>
+/// <param name="Points">The compared points, for parity and error-vs-size charts (empty when the set keeps none).</param>
 public sealed record ValidationSet(string Set, string Fitted, int N, double MedianAbsError, double P90AbsError, double MaxAbsError,
-    double SignedBias, string Source);
+    double SignedBias, string Source, IReadOnlyList<ValidationPoint>? Points = null);
+
+/// <summary>One compared point of a set (a row of validation_points.csv).</summary>
+/// <param name="Set">The set's name.</param>
+/// <param name="XLabel">What <paramref name="SizeOrBatch"/> counts, e.g. <c>bytes</c> or <c>batch</c>.</param>
+/// <param name="SizeOrBatch">The point's size or batch.</param>
+/// <param name="Measured">The measured value (the set's unit, e.g. us).</param>
+/// <param name="Predicted">The model's value, same unit.</param>
+public sealed record ValidationPoint(string Set, string XLabel, double SizeOrBatch, double Measured, double Predicted);
 
 /// <summary>A missing or malformed data file: names the file and, when known, the row (1-based line).</summary>
 public sealed class ValidationDataException(string message) : Exception(message);
@@ -36,6 +46,9 @@ public static class Validation
     /// <summary>validation.csv's header.</summary>
     public static readonly IReadOnlyList<string> Columns =
         ["set", "fitted", "n", "median_abs_error", "p90_abs_error", "max_abs_error", "signed_bias", "source"];
+
+    /// <summary>validation_points.csv's header: one row per compared point of the sets that keep them.</summary>
+    public static readonly IReadOnlyList<string> PointColumns = ["set", "x_label", "size_or_batch", "measured", "predicted"];
 
     /// <summary>Runs every set under <paramref name="dataRoot"/> (the repository's <c>data/</c>).</summary>
     public static IReadOnlyList<ValidationSet> Run(string dataRoot)
@@ -53,6 +66,12 @@ public static class Validation
             Operators("operators/h200-measured", "no", MlpFiles(Cal("measured", "h200", "meta-llama")), h200, CalibrationProfile.H100,
                 "this project's H200 measurements, H100 profile + H200 datasheet"),
             Collectives(Cal("network", "nccl-tests", "a100_sxm.csv")),
+            PublicCollectives("collectives/h100-public", Cal("network", "nccl-tests", "h100_public.csv"), "nvlink4",
+                "published nccl-tests figures on 8x H100 SXM (NCCL/nccl-tests issues; vpbenchmarking)"),
+            PublicCollectives("collectives/h200-public", Cal("network", "nccl-tests", "h200_public.csv"), "nvlink4",
+                "published nccl-tests figure on 8x H200 (nccl-tests#272)"),
+            PublicCollectives("collectives/b200-public", Cal("network", "nccl-tests", "b200_public.csv"), "nvlink5",
+                "published nccl-tests figure on 8x B200 (nccl#1807)"),
             Steps(Cal("serving", "splitwise-a100.csv"), a100),
             Memory(Cal("memory", "vllm-h100-memory-profile.csv")),
         };
@@ -75,6 +94,10 @@ public static class Validation
         string csvPath = Path.Combine(outDir, "validation.csv"), mdPath = Path.Combine(outDir, "validation.md");
         File.WriteAllText(csvPath, csv.ToString());
         File.WriteAllText(mdPath, md.ToString());
+        var points = new StringBuilder(string.Join(",", PointColumns)).Append('\n');
+        foreach (var p in sets.SelectMany(s => s.Points ?? []))
+            points.Append(string.Create(CultureInfo.InvariantCulture, $"{p.Set},{p.XLabel},{p.SizeOrBatch:R},{p.Measured:R},{p.Predicted:R}\n"));
+        File.WriteAllText(Path.Combine(outDir, "validation_points.csv"), points.ToString());
         return (csvPath, mdPath);
     }
 
@@ -95,10 +118,45 @@ public static class Validation
 
     private static ValidationSet Collectives(string path)
     {
+        const string set = "collectives/a100-nccl-tests";
         var rows = Load(path, NcclTestsCalibration.Load);
-        var errors = rows.Select(r => NcclTestsCalibration.PredictUs(NcclProfiles.NvSwitchNccl, LinkPresets.NvLinkStepLatencyUs,
-            LinkPresets.Get("nvlink3").BandwidthGBps, r.Op, r.Ranks, r.Bytes) / r.LatencyUs - 1).ToList();
-        return Summarize("collectives/a100-nccl-tests", "yes", errors, "nccl-tests on 8 x A100 NVSwitch (aiconfigurator collection)");
+        var model = new NcclModel(LinkPresets.Get("nvlink3"));
+        var points = rows.Select(r => new ValidationPoint(set, "bytes", r.Bytes, r.LatencyUs, model.TimeUs(r.Op, r.Ranks, r.Bytes))).ToList();
+        return Summarize(set, "yes", points, "nccl-tests on 8 x A100 NVSwitch (aiconfigurator collection), NCCL-structured model");
+    }
+
+    /// <summary>
+    /// A public nccl-tests set on one node: each figure through <see cref="NcclModel"/> on the GPU generation's link,
+    /// with the source's algorithm / protocol when it states them (the tuner's pick otherwise). Nothing here was fitted on it.
+    /// </summary>
+    private static ValidationSet PublicCollectives(string set, string path, string link, string source)
+    {
+        IReadOnlyList<PublicNcclRow> rows;
+        try
+        {
+            rows = PublicNcclTests.Load(path);
+        }
+        catch (InvalidDataException ex)
+        {
+            throw new ValidationDataException(ex.Message);
+        }
+        var model = new NcclModel(LinkPresets.Get(link));
+        var points = new List<ValidationPoint>();
+        foreach (var r in rows)
+        {
+            if (r.Nodes != 1) throw new ValidationDataException($"error: {path}:{r.Line}: nodes: {r.Nodes}; only single-node figures are replayed (1)");
+            double us;
+            try
+            {
+                us = model.Estimate(r.Op, r.Ranks, r.Bytes, r.Algorithm, r.Protocol).TimeUs;
+            }
+            catch (ArgumentException ex)
+            {
+                throw new ValidationDataException($"error: {path}:{r.Line}: algo: {ex.Message}");
+            }
+            points.Add(new ValidationPoint(set, "bytes", r.Bytes, r.MeasuredUs, us));
+        }
+        return Summarize(set, "no", points, source);
     }
 
     private static ValidationSet Steps(string path, GpuSpec gpu)
@@ -174,6 +232,9 @@ public static class Validation
             throw new ValidationDataException($"error: {path}: {ex.Message}");
         }
     }
+
+    private static ValidationSet Summarize(string set, string fitted, List<ValidationPoint> points, string source) =>
+        Summarize(set, fitted, points.Select(p => p.Predicted / p.Measured - 1).ToList(), source) with { Points = points };
 
     private static ValidationSet Summarize(string set, string fitted, List<double> errors, string source)
     {
