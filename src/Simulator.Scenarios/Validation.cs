@@ -152,7 +152,8 @@ public static class Validation
             }
             catch (ArgumentException ex)
             {
-                throw new ValidationDataException($"error: {path}:{r.Line}: algo: {ex.Message}");
+                string what = System.Text.RegularExpressions.Regex.Replace(ex.Message, @" \(Parameter '[^']*'\)", "");
+                throw new ValidationDataException($"error: {path}:{r.Line}: {(ex.ParamName == "protocol" ? "proto" : "algo")}: {what}");
             }
             points.Add(new ValidationPoint(set, "bytes", r.Bytes, r.MeasuredUs, us));
         }

@@ -53,4 +53,102 @@ public sealed class NcclModelTest
         TestContext.Out.WriteLine(string.Create(CultureInfo.InvariantCulture, $"median {median:P2}, max {max:P2}"));
         Assert.That(median, Is.LessThan(0.05));
     }
+
+    [Test]
+    public void TunerOnEightH100s_RunsRingUpTo1MiBAndNvlsFrom2MiB_AsNcclLogged_LlAtTheSmallestSizes()
+    {
+        // NVIDIA/nccl-tests#309: on one 8x H100 HGX node NCCL ran all-reduce as RING/LL from 8 B to 1 MiB, NVLS/SIMPLE from 2 MiB.
+        var model = On("nvlink4");
+        foreach (var c in PublicNcclTests.LoadChoices(TestPaths.Data("calibration", "network", "nccl-tests", "h100_tuner_choices.csv")))
+        {
+            for (long b = c.BytesFrom; b <= c.BytesTo; b *= 4)
+            {
+                var e = model.Estimate(c.Op, c.Ranks, b);
+                TestContext.Out.WriteLine($"{b,12} B: {Names.Of(e.Algorithm)}/{Names.Of(e.Protocol)} (NCCL: {Names.Of(c.Algorithm)}/{Names.Of(c.Protocol)})");
+                Assert.That(e.Algorithm, Is.EqualTo(c.Algorithm), $"{b} B");
+            }
+            // The protocol matches where each range starts and, for NVLS (Simple only), everywhere; from 32 KiB to 1 MiB
+            // the A100 fit prices LL128 below LL where NCCL still runs LL (README, "Collectives from NCCL's structure").
+            Assert.That(model.Estimate(c.Op, c.Ranks, c.BytesFrom).Protocol, Is.EqualTo(c.Protocol));
+        }
+    }
+
+    [Test]
+    public void Nvls_IsACandidateOnlyWhereTheSwitchReduces()
+    {
+        Assert.That(On("nvlink3").Algorithms(CollectiveOp.AllReduce), Is.EqualTo(new[] { CollectiveAlgorithm.Ring }));
+        Assert.That(On("nvlink4").Algorithms(CollectiveOp.AllReduce), Does.Contain(CollectiveAlgorithm.Nvls));
+        Assert.That(On("nvlink5").Algorithms(CollectiveOp.ReduceScatter), Does.Contain(CollectiveAlgorithm.Nvls));
+        Assert.That(On("nvlink4").Algorithms(CollectiveOp.AllToAll), Is.EqualTo(new[] { CollectiveAlgorithm.Direct }));
+        Assert.Throws<ArgumentException>(() => On("nvlink3").Estimate(CollectiveOp.AllReduce, 8, 1 << 20, CollectiveAlgorithm.Nvls));
+    }
+
+    [Test]
+    public void Pcie_HasNoLl128_AndPaysNcclsPcieHopLatency()
+    {
+        var pcie = On("pcie4");
+        Assert.That(pcie.Protocols(CollectiveAlgorithm.Ring), Is.EqualTo(new[] { NcclProtocol.LL, NcclProtocol.Simple }));
+        var e = Assert.Throws<ArgumentException>(() => pcie.Estimate(CollectiveOp.AllReduce, 4, 1024, protocol: NcclProtocol.LL128))!;
+        Assert.That(e.Message, Does.Contain("ring/ll").And.Contain("ring/simple"));
+        var t = NcclTuning.A100Fit;
+        // 2(n-1) = 6 ring steps at NCCL's PCIe LL hop latency (1.0 us) on top of LL's fixed cost; 1 byte moves in no time.
+        Assert.That(pcie.Estimate(CollectiveOp.AllReduce, 4, 1, protocol: NcclProtocol.LL).LatencyUs,
+            Is.EqualTo(t.LlBaseUs + 6 * NcclTuning.PcieHopUs.Ll).Within(1e-9));
+    }
+
+    [Test]
+    public void ForcedProtocols_OrderAsNcclsTradeOff_LlFastestSmall_SimpleFastestLarge()
+    {
+        var m = On("nvlink4");
+        double Us(long bytes, NcclProtocol p) => m.Estimate(CollectiveOp.AllGather, 8, bytes, CollectiveAlgorithm.Ring, p).TimeUs;
+        Assert.That(Us(1024, NcclProtocol.LL), Is.LessThan(Us(1024, NcclProtocol.Simple)));
+        Assert.That(Us(1L << 30, NcclProtocol.Simple), Is.LessThan(Us(1L << 30, NcclProtocol.LL128)));
+        Assert.That(Us(1L << 30, NcclProtocol.LL128), Is.LessThan(Us(1L << 30, NcclProtocol.LL)));
+        // LL's bus bandwidth is half of Simple's, capped at NCCL's Hopper LL ceiling (141 GB/s).
+        var ll = m.Estimate(CollectiveOp.AllGather, 8, 1L << 34, CollectiveAlgorithm.Ring, NcclProtocol.LL);
+        Assert.That(ll.BusBwGBps, Is.LessThanOrEqualTo(NcclGeneration.Hopper.LlMaxBusBwGBps));
+        Assert.That(ll.BusBwGBps, Is.GreaterThan(0.95 * NcclGeneration.Hopper.LlMaxBusBwGBps));
+    }
+
+    [Test]
+    public void AutoIsTheFastestEnabledPair_AndBandwidthsFollowNcclTestsDefinitions()
+    {
+        var m = On("nvlink5");
+        foreach (var op in new[] { CollectiveOp.AllReduce, CollectiveOp.AllGather, CollectiveOp.ReduceScatter, CollectiveOp.AllToAll, CollectiveOp.Broadcast })
+            foreach (long bytes in new[] { 512L, 1L << 16, 1L << 22, 1L << 28 })
+            {
+                var auto = m.Estimate(op, 8, bytes);
+                foreach (var a in m.Algorithms(op))
+                    foreach (var p in m.Protocols(a))
+                        Assert.That(auto.TimeUs, Is.LessThanOrEqualTo(m.Estimate(op, 8, bytes, a, p).TimeUs * (1 + 1e-12)));
+                Assert.That(auto.AlgBwGBps, Is.EqualTo(bytes / auto.TimeUs / 1e3).Within(1e-9).Percent);
+                Assert.That(auto.BusBwGBps, Is.EqualTo(auto.AlgBwGBps * CollectiveEstimate.BusFactor(op, 8)).Within(1e-9).Percent);
+                Assert.That(auto.LatencyUs + auto.TransferUs, Is.EqualTo(auto.TimeUs).Within(1e-9).Percent);
+            }
+    }
+
+    [Test]
+    public void TimeUs_AllocatesNothing()
+    {
+        var m = On("nvlink4");
+        double Loop(int calls)
+        {
+            double sum = 0;
+            for (int i = 0; i < calls; i++) sum += m.TimeUs(CollectiveOp.AllReduce, 8, 1L << (i % 30));
+            return sum;
+        }
+        Loop(100); // first calls JIT-compile (one-time allocations)
+        long before = GC.GetAllocatedBytesForCurrentThread();
+        double total = Loop(10_000);
+        long allocated = GC.GetAllocatedBytesForCurrentThread() - before;
+        Assert.That(total, Is.GreaterThan(0));
+        Assert.That(allocated, Is.LessThan(100), "a few bytes at most: nothing per call");
+    }
+
+    [Test]
+    public void OneRankOrNoBytes_CostNothing()
+    {
+        Assert.That(On("nvlink4").TimeUs(CollectiveOp.AllReduce, 1, 1 << 20), Is.Zero);
+        Assert.That(On("nvlink4").TimeUs(CollectiveOp.AllGather, 8, 0), Is.Zero);
+    }
 }

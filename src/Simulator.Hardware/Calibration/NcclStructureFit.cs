@@ -29,6 +29,8 @@ public static class NcclStructureFit
         double Loss(Vector<double> x)
         {
             for (int i = 0; i < 6; i++) if (x[i] < 0 || x[i] > 100) return 1e12;
+            // NCCL's protocols trade latency for bandwidth: LL has the lowest fixed cost and hop latency, Simple the highest.
+            if (x[0] > x[1] || x[1] > x[2] || x[3] > x[4] || x[4] > x[5]) return 1e12;
             for (int i = 6; i < 10; i++) if (x[i] <= 0.05 || x[i] > 1.0) return 1e12;
             if (x[11] <= 0.1 || x[11] > 3 || x[12] < 0.2 || x[12] > 1.5 || x[13] < 0 || x[13] > 1.5) return 1e12;
             var t = ToTuning(x);

@@ -91,10 +91,10 @@ public sealed record NcclTuning(
     /// ("Collectives from NCCL's structure").
     /// </summary>
     public static NcclTuning A100Fit { get; } = new(
-        LlBaseUs: 8.006, Ll128BaseUs: 8.883, SimpleBaseUs: 10.864,
-        LlHopUs: 0.8887, Ll128HopUs: 0.9606, SimpleHopUs: 0.7002,
-        AllReduceLinkFraction: 1.0, AllGatherLinkFraction: 0.8297, ReduceScatterLinkFraction: 0.8773, AllToAllLinkFraction: 0.8874,
-        RampHalfBytes: 8.998e6, RampExponent: 0.4311, AllToAllStepExponent: 0.6258, RingFillShare: 0.5321);
+        LlBaseUs: 8.158, Ll128BaseUs: 9.115, SimpleBaseUs: 10.818,
+        LlHopUs: 0.8638, Ll128HopUs: 0.8638, SimpleHopUs: 0.8648,
+        AllReduceLinkFraction: 1.0, AllGatherLinkFraction: 0.8295, ReduceScatterLinkFraction: 0.8770, AllToAllLinkFraction: 0.8864,
+        RampHalfBytes: 8.4915e6, RampExponent: 0.4296, AllToAllStepExponent: 0.5318, RingFillShare: 0.5409);
 
     /// <summary>Simple's peak link fraction for an op on <paramref name="ranks"/> GPUs (x (1 - fill share / n)).</summary>
     public double LinkFraction(CollectiveOp op, int ranks) => Math.Max(0.02, 1 - RingFillShare / Math.Max(ranks, 1)) * (op switch

@@ -39,6 +39,11 @@ public sealed record NcclEstimate(CollectiveOp Op, int Ranks, long Bytes, Collec
 public sealed class NcclModel
 {
     private static readonly NcclProtocol[] RingProtocols = [NcclProtocol.LL, NcclProtocol.LL128, NcclProtocol.Simple];
+    private static readonly NcclProtocol[] RingWithoutLl128 = [NcclProtocol.LL, NcclProtocol.Simple];
+    private static readonly NcclProtocol[] SimpleOnly = [NcclProtocol.Simple];
+    private static readonly CollectiveAlgorithm[] DirectOnly = [CollectiveAlgorithm.Direct];
+    private static readonly CollectiveAlgorithm[] RingOnly = [CollectiveAlgorithm.Ring];
+    private static readonly CollectiveAlgorithm[] RingOrNvls = [CollectiveAlgorithm.Ring, CollectiveAlgorithm.Nvls];
 
     /// <param name="intraNode">The node's GPU link (NVLink generation or PCIe); its bandwidth is per direction.</param>
     /// <param name="tuning">The fitted terms (default: <see cref="NcclTuning.A100Fit"/>).</param>
@@ -60,17 +65,17 @@ public sealed class NcclModel
     /// <summary>The algorithms the tuner considers for <paramref name="op"/> inside one node.</summary>
     public IReadOnlyList<CollectiveAlgorithm> Algorithms(CollectiveOp op) => op switch
     {
-        CollectiveOp.AllToAll or CollectiveOp.SendRecv => [CollectiveAlgorithm.Direct],
-        CollectiveOp.AllReduce or CollectiveOp.AllGather or CollectiveOp.ReduceScatter when Nvls => [CollectiveAlgorithm.Ring, CollectiveAlgorithm.Nvls],
-        _ => [CollectiveAlgorithm.Ring],
+        CollectiveOp.AllToAll or CollectiveOp.SendRecv => DirectOnly,
+        CollectiveOp.AllReduce or CollectiveOp.AllGather or CollectiveOp.ReduceScatter when Nvls => RingOrNvls,
+        _ => RingOnly,
     };
 
     /// <summary>The protocols <paramref name="algorithm"/> can run with here (NVLS and point-to-point: Simple only; LL128: NVLink only).</summary>
     public IReadOnlyList<NcclProtocol> Protocols(CollectiveAlgorithm algorithm) => algorithm switch
     {
         CollectiveAlgorithm.Ring when Generation.Ll128 => RingProtocols,
-        CollectiveAlgorithm.Ring => [NcclProtocol.LL, NcclProtocol.Simple],
-        _ => [NcclProtocol.Simple],
+        CollectiveAlgorithm.Ring => RingWithoutLl128,
+        _ => SimpleOnly,
     };
 
     /// <summary>
@@ -84,7 +89,8 @@ public sealed class NcclModel
         var (a, p, t, lat) = Best(op, ranks, bytes, algorithm, protocol);
         if (double.IsNaN(t))
             throw new ArgumentException($"{Names.Of(op)} cannot run with algorithm {Names.Of(algorithm)} and protocol {Names.Of(protocol)} on {Link.Name}; " +
-                $"allowed: {string.Join(", ", Algorithms(op).SelectMany(x => Protocols(x).Select(y => Names.Of(x) + "/" + Names.Of(y))))}");
+                $"allowed: {string.Join(", ", Algorithms(op).SelectMany(x => Protocols(x).Select(y => Names.Of(x) + "/" + Names.Of(y))))}",
+                protocol != NcclProtocol.Auto ? nameof(protocol) : nameof(algorithm));
         double algBw = t > 0 ? bytes / t / 1e3 : 0;
         return new NcclEstimate(op, ranks, bytes, a, p, t, lat, t - lat, algBw, algBw * CollectiveEstimate.BusFactor(op, ranks));
     }
@@ -100,11 +106,16 @@ public sealed class NcclModel
         if (ranks < 1) throw new ArgumentOutOfRangeException(nameof(ranks), "ranks must be >= 1");
         if (bytes < 0) throw new ArgumentOutOfRangeException(nameof(bytes), "bytes must be >= 0");
         var best = (Algorithm: CollectiveAlgorithm.Auto, Protocol: NcclProtocol.Auto, TimeUs: double.NaN, LatencyUs: 0.0);
-        foreach (var a in Algorithms(op))
+        // Implementation note: indexed loops over the cached arrays (an IReadOnlyList foreach would box its enumerator).
+        var algorithms = (CollectiveAlgorithm[])Algorithms(op);
+        for (int i = 0; i < algorithms.Length; i++)
         {
+            var a = algorithms[i];
             if (algorithm != CollectiveAlgorithm.Auto && algorithm != a) continue;
-            foreach (var p in Protocols(a))
+            var protocols = (NcclProtocol[])Protocols(a);
+            for (int k = 0; k < protocols.Length; k++)
             {
+                var p = protocols[k];
                 if (protocol != NcclProtocol.Auto && protocol != p) continue;
                 var (t, lat) = PairTimeUs(Tuning, Generation, Link.Kind, Link.BandwidthGBps, op, ranks, bytes, a, p);
                 if (double.IsNaN(best.TimeUs) || t < best.TimeUs * (1 - 1e-12)) best = (a, p, t, lat);
