@@ -45,6 +45,7 @@ public sealed class PublicNcclTestsTest
     {
         string path = TempCsv([string.Join(",", PublicNcclTests.Columns), row]);
         var e = Assert.Throws<InvalidDataException>(() => PublicNcclTests.Load(path))!;
+        File.Delete(path);
         Assert.That(e.Message, Does.StartWith($"error: {path}:2: ").And.Contain(expected));
         Assert.That(e.Message, Does.Not.Contain("\n"));
     }
@@ -54,6 +55,7 @@ public sealed class PublicNcclTestsTest
     {
         string path = TempCsv(["op,num_gpus,bytes", "all_reduce,8,1024"]);
         var e = Assert.Throws<InvalidDataException>(() => PublicNcclTests.Load(path))!;
+        File.Delete(path);
         Assert.That(e.Message, Does.StartWith($"error: {path}:1: nodes: missing column"));
     }
 }
