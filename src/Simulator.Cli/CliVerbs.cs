@@ -313,18 +313,22 @@ public static class CliVerbs
 
     /// <summary>
     /// `sim validate`: replays the shipped measurement sets (data/calibration, found from the working directory or the
-    /// executable's) and writes validation.csv and validation.md into <paramref name="outDir"/> (default results/validate).
+    /// executable's) and writes validation.csv, validation.md, validation_points.csv, charts/ and report.html into
+    /// <paramref name="outDir"/> (default results/validate).
     /// </summary>
     public static int Validate(string? outDir, string? dataDir)
     {
         var data = dataDir ?? Path.GetDirectoryName(Path.GetDirectoryName(LocateQuickstart(Path.Combine("data", "README.md"))) ?? ".") ?? ".";
         data = dataDir ?? Path.Combine(data, "data");
         var sets = Validation.Run(data);
-        var (csv, md) = Validation.Write(sets, outDir ?? Path.Combine("results", "validate"));
+        var dir = outDir ?? Path.Combine("results", "validate");
+        var (csv, md) = Validation.Write(sets, dir);
+        var report = Simulator.Reports.ValidationCharts.Write(dir);
         foreach (var line in File.ReadAllLines(md)) Console.WriteLine(line);
         Console.WriteLine($"validation.csv: {Relative(csv)}");
         Console.WriteLine($"validation.md: {Relative(md)}");
-        Console.WriteLine($"validation_points.csv: {Relative(Path.Combine(Path.GetDirectoryName(csv) ?? ".", "validation_points.csv"))}");
+        Console.WriteLine($"validation_points.csv: {Relative(Path.Combine(dir, "validation_points.csv"))}");
+        Console.WriteLine($"report.html: {Relative(report.HtmlPath)} ({report.Charts.Count} charts)");
         return ExitOk;
     }
 

@@ -112,7 +112,7 @@ namespace Simulator.Cli
             var cJson = new Option<bool>("--json") { Description = "print one JSON object" };
             var valOut = new Option<string?>("--out") { Description = "output directory (default results/validate)" };
             var valData = new Option<string?>("--data") { Description = "the data/ folder to replay (default: the repository's)" };
-            var validate = new Command("validate", "replay every shipped measurement set through the model; validation.csv and validation.md") { valOut, valData };
+            var validate = new Command("validate", "replay every shipped measurement set through the model; validation.csv, validation_points.csv, report.html") { valOut, valData };
             validate.SetAction(p => CliVerbs.Validate(p.GetValue(valOut), p.GetValue(valData)));
             root.Subcommands.Add(validate);
 

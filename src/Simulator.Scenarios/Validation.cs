@@ -22,17 +22,23 @@ namespace Simulator.Scenarios;
 /// <param name="MaxAbsError">Largest of the same.</param>
 /// <param name="SignedBias">Mean of predicted / measured - 1 (positive: the model predicts too much).</param>
 /// <param name="Source">The data the set comes from.</param>
-/// <param name="Points">The compared points, for parity and error-vs-size charts (empty when the set keeps none).</param>
 public sealed record ValidationSet(string Set, string Fitted, int N, double MedianAbsError, double P90AbsError, double MaxAbsError,
-    double SignedBias, string Source, IReadOnlyList<ValidationPoint>? Points = null);
+    double SignedBias, string Source)
+{
+    /// <summary>The compared points, one per measurement (validation_points.csv).</summary>
+    public IReadOnlyList<ValidationPoint> Points { get; init; } = [];
+}
 
-/// <summary>One compared point of a set (a row of validation_points.csv).</summary>
-/// <param name="Set">The set's name.</param>
-/// <param name="XLabel">What <paramref name="SizeOrBatch"/> counts, e.g. <c>bytes</c> or <c>batch</c>.</param>
-/// <param name="SizeOrBatch">The point's size or batch.</param>
-/// <param name="Measured">The measured value (the set's unit, e.g. us).</param>
-/// <param name="Predicted">The model's value, same unit.</param>
-public sealed record ValidationPoint(string Set, string XLabel, double SizeOrBatch, double Measured, double Predicted);
+/// <summary>
+/// One measurement and the model's prediction of it (a row of validation_points.csv): <paramref name="XLabel"/> names what
+/// <paramref name="SizeOrBatch"/> counts (tokens of an operator, bytes of a collective, sequences of a step, concurrency of
+/// a serving point); <paramref name="Measured"/> and <paramref name="Predicted"/> share the set's unit (ms, us, GiB, tokens/s).
+/// </summary>
+public sealed record ValidationPoint(string Set, string XLabel, double SizeOrBatch, double Measured, double Predicted)
+{
+    /// <summary>predicted / measured - 1.</summary>
+    public double Error => Predicted / Measured - 1;
+}
 
 /// <summary>A missing or malformed data file: names the file and, when known, the row (1-based line).</summary>
 public sealed class ValidationDataException(string message) : Exception(message);
@@ -47,7 +53,7 @@ public static class Validation
     public static readonly IReadOnlyList<string> Columns =
         ["set", "fitted", "n", "median_abs_error", "p90_abs_error", "max_abs_error", "signed_bias", "source"];
 
-    /// <summary>validation_points.csv's header: one row per compared point of the sets that keep them.</summary>
+    /// <summary>validation_points.csv's header.</summary>
     public static readonly IReadOnlyList<string> PointColumns = ["set", "x_label", "size_or_batch", "measured", "predicted"];
 
     /// <summary>Runs every set under <paramref name="dataRoot"/> (the repository's <c>data/</c>).</summary>
@@ -73,8 +79,11 @@ public static class Validation
             PublicCollectives("collectives/b200-public", Cal("network", "nccl-tests", "b200_public.csv"), "nvlink5",
                 "published nccl-tests figure on 8x B200 (nccl#1807)"),
             Steps(Cal("serving", "splitwise-a100.csv"), a100),
+            CudaGraphDecodeSteps("steps/h100-cuda-graph", Cal("measured", "h100", "decode_step.csv"), h100),
+            CudaGraphDecodeSteps("steps/h200-cuda-graph", Cal("measured", "h200", "decode_step.csv"), h200),
             Memory(Cal("memory", "vllm-h100-memory-profile.csv")),
         };
+        sets.AddRange(ServingValidation.Run(dataRoot));
         return sets;
     }
 
@@ -89,16 +98,22 @@ public static class Validation
             csv.Append(string.Create(CultureInfo.InvariantCulture,
                 $"{s.Set},{s.Fitted},{s.N},{s.MedianAbsError:F4},{s.P90AbsError:F4},{s.MaxAbsError:F4},{s.SignedBias:F4},{s.Source.Replace(',', ';')}\n"));
             md.Append(string.Create(CultureInfo.InvariantCulture,
-                $"| {s.Set} | {s.Fitted} | {s.N} | {s.MedianAbsError:P1} | {s.P90AbsError:P1} | {s.MaxAbsError:P1} | {s.SignedBias:+0.0%;-0.0%} | {s.Source} |\n"));
+                $"| {s.Set} | {s.Fitted} | {s.N} | {s.MedianAbsError:0.0%} | {s.P90AbsError:0.0%} | {s.MaxAbsError:0.0%} | {s.SignedBias:+0.0%;-0.0%} | {s.Source} |\n"));
         }
         string csvPath = Path.Combine(outDir, "validation.csv"), mdPath = Path.Combine(outDir, "validation.md");
         File.WriteAllText(csvPath, csv.ToString());
         File.WriteAllText(mdPath, md.ToString());
-        var points = new StringBuilder(string.Join(",", PointColumns)).Append('\n');
-        foreach (var p in sets.SelectMany(s => s.Points ?? []))
-            points.Append(string.Create(CultureInfo.InvariantCulture, $"{p.Set},{p.XLabel},{p.SizeOrBatch:R},{p.Measured:R},{p.Predicted:R}\n"));
-        File.WriteAllText(Path.Combine(outDir, "validation_points.csv"), points.ToString());
+        File.WriteAllText(Path.Combine(outDir, "validation_points.csv"), PointsCsv(sets));
         return (csvPath, mdPath);
+    }
+
+    /// <summary>validation_points.csv: one row per compared point of every set, in set order ("R" round-trip numbers).</summary>
+    public static string PointsCsv(IReadOnlyList<ValidationSet> sets)
+    {
+        var sb = new StringBuilder(string.Join(",", PointColumns)).Append('\n');
+        foreach (var p in sets.SelectMany(s => s.Points))
+            sb.Append(string.Create(CultureInfo.InvariantCulture, $"{p.Set},{p.XLabel},{p.SizeOrBatch:R},{p.Measured:R},{p.Predicted:R}\n"));
+        return sb.ToString();
     }
 
     private static List<string> MlpFiles(string dir)
@@ -112,8 +127,9 @@ public static class Validation
     private static ValidationSet Operators(string set, string fitted, List<string> files, GpuSpec gpu, CalibrationProfile p, string source)
     {
         var tables = files.Select(f => Load(f, MeasuredOperatorTable.Load)).ToList();
-        var errors = CalibrationFitter.Samples(tables).Select(s => CalibrationFitter.PredictMs(s, gpu, p) / s.MeasuredMs - 1).ToList();
-        return Summarize(set, fitted, errors, source);
+        var points = CalibrationFitter.Samples(tables)
+            .Select(s => new ValidationPoint(set, "tokens", s.Tokens, s.MeasuredMs, CalibrationFitter.PredictMs(s, gpu, p))).ToList();
+        return Summarize(set, fitted, points, source);
     }
 
     private static ValidationSet Collectives(string path)
@@ -166,15 +182,48 @@ public static class Validation
         var model = ModelPresets.Get("llama-2-70b");
         var timer = new AnalyticCollectives(ClusterTopology.FromPresets(gpu.Name, 1, 8));
         var profile = CalibrationProfile.A100.WithEngine("splitwise", HostCpu.Epyc7742);
-        var errors = new List<double>();
+        const string set = "steps/splitwise-a100";
+        var points = new List<ValidationPoint>();
         foreach (var r in rows)
         {
             var (pre, dec) = EngineOverheadFitter.Predict(r, model, gpu, profile, timer);
-            if (!r.PromptTimeSuspect) errors.Add(pre / r.PromptMs - 1);
-            errors.Add(dec / r.TokenMs - 1);
+            if (!r.PromptTimeSuspect) points.Add(new ValidationPoint(set, "batch", r.Batch, r.PromptMs, pre));
+            points.Add(new ValidationPoint(set, "batch", r.Batch, r.TokenMs, dec));
         }
-        return Summarize("steps/splitwise-a100", "engine terms", errors,
-            "Splitwise DGX-A100 Llama-2-70B TP 2/4/8, prefill and decode (analytic NCCL timer)");
+        return Summarize(set, "engine terms", points, "Splitwise DGX-A100 Llama-2-70B TP 2/4/8, prefill and decode (analytic NCCL timer)");
+    }
+
+    /// <summary>
+    /// Whole decode steps of a Llama-3.1-8B-shaped decoder captured in a CUDA graph and replayed on one GPU
+    /// (tools/gpu-measure/measure_decode.py), never fitted, against the kernel terms under <c>engine: vllm</c> (per-kernel
+    /// time capped for graph replay); the host-side engine terms are left out, since the measurement has no scheduler.
+    /// </summary>
+    private static ValidationSet CudaGraphDecodeSteps(string set, string path, GpuSpec gpu)
+    {
+        var lines = Lines(path);
+        var header = lines[0].Split(',');
+        int Col(string name) =>
+            Array.IndexOf(header, name) is var i and >= 0 ? i : throw new ValidationDataException($"error: {path}:1: {name}: missing column");
+        int cModel = Col("model"), cBatch = Col("batch"), cContext = Col("context"), cMedian = Col("median_ms");
+        var timer = new AnalyticCollectives(ClusterTopology.FromPresets(gpu.Name, 1, 8));
+        var profile = CalibrationProfile.For(gpu).WithEngine("vllm");
+        var points = new List<ValidationPoint>();
+        for (int row = 1; row < lines.Length; row++)
+        {
+            var f = lines[row].Split(',');
+            try
+            {
+                int batch = int.Parse(f[cBatch], CultureInfo.InvariantCulture), context = int.Parse(f[cContext], CultureInfo.InvariantCulture);
+                double measured = double.Parse(f[cMedian], CultureInfo.InvariantCulture);
+                var r = StepProbe.Run(ModelPresets.Get(f[cModel]), gpu, 1, 1, 1, StepPhase.Decode, batch, context, null, timer, profile);
+                points.Add(new ValidationPoint(set, "batch", batch, measured, r.TimeMs - r.BreakdownMs.GetValueOrDefault("engine_overhead")));
+            }
+            catch (Exception ex) when (ex is FormatException or ArgumentException or KeyNotFoundException)
+            {
+                throw new ValidationDataException($"error: {path}:{row + 1}: {ex.Message}");
+            }
+        }
+        return Summarize(set, "no", points, $"this project's {gpu.Name} CUDA-graph decode steps, Llama-3.1-8B shape, kernel terms only");
     }
 
     private static ValidationSet Memory(string path)
@@ -183,7 +232,8 @@ public static class Validation
         var header = lines[0].Split(',');
         int Col(string name) =>
             Array.IndexOf(header, name) is var i and >= 0 ? i : throw new ValidationDataException($"error: {path}:1: {name}: missing column");
-        var errors = new List<double>();
+        const string set = "memory/vllm-h100";
+        var points = new List<ValidationPoint>();
         for (int row = 1; row < lines.Length; row++)
         {
             var f = lines[row].Split(',');
@@ -196,18 +246,18 @@ public static class Validation
                 var plan = MemoryPlanner.Plan(model, Precision.Parse(weights, weights == "fp8" ? "fp8" : "bf16"),
                     new ParallelPlan(Tp: I("tp")), GpuPresets.Get(f[Col("gpu")]),
                     new MemorySettings(I("max_num_batched_tokens"), I("max_num_seqs"), D("gpu_memory_utilization"), 16, MemoryAccounting.Vllm));
-                errors.Add(plan.Stages[0].KvBytes / MemoryArithmetic.BytesPerGiB / D("kv_cache_gib") - 1);
+                points.Add(new ValidationPoint(set, "tp", I("tp"), D("kv_cache_gib"), plan.Stages[0].KvBytes / MemoryArithmetic.BytesPerGiB));
             }
             catch (Exception ex) when (ex is FormatException or ArgumentException or KeyNotFoundException)
             {
                 throw new ValidationDataException($"error: {path}:{row + 1}: {ex.Message}");
             }
         }
-        return Summarize("memory/vllm-h100", "terms set from it", errors, "vLLM 0.11 KV budget on H100 (llm-d logs), rows with a preset model");
+        return Summarize(set, "terms set from it", points, "vLLM 0.11 KV budget on H100 (llm-d logs), rows with a preset model");
     }
 
     /// <summary>Reads a CSV's lines, checking that every row has the header's field count (the files hold no quotes).</summary>
-    private static string[] Lines(string path)
+    internal static string[] Lines(string path)
     {
         if (!File.Exists(path)) throw new ValidationDataException($"error: {path}: missing");
         var lines = File.ReadAllLines(path).Where(l => l.Length > 0).ToArray();
@@ -234,11 +284,11 @@ public static class Validation
         }
     }
 
-    private static ValidationSet Summarize(string set, string fitted, List<ValidationPoint> points, string source) =>
-        Summarize(set, fitted, points.Select(p => p.Predicted / p.Measured - 1).ToList(), source) with { Points = points };
-
-    private static ValidationSet Summarize(string set, string fitted, List<double> errors, string source)
+    /// <summary>The set's row: n, median / p90 / max of |error| and the mean signed error over <paramref name="points"/>.</summary>
+    internal static ValidationSet Summarize(string set, string fitted, List<ValidationPoint> points, string source)
     {
+        if (points.Count == 0) throw new ValidationDataException($"error: {set}: no comparable points in {source}");
+        var errors = points.Select(p => p.Error).ToList();
         var abs = errors.Select(Math.Abs).OrderBy(e => e).ToArray();
         double Quantile(double q)
         {
@@ -246,6 +296,6 @@ public static class Validation
             int lo = (int)Math.Floor(pos), hi = (int)Math.Ceiling(pos);
             return abs[lo] + (abs[hi] - abs[lo]) * (pos - lo);
         }
-        return new ValidationSet(set, fitted, abs.Length, Quantile(0.5), Quantile(0.9), abs[^1], errors.Average(), source);
+        return new ValidationSet(set, fitted, abs.Length, Quantile(0.5), Quantile(0.9), abs[^1], errors.Average(), source) { Points = points };
     }
 }

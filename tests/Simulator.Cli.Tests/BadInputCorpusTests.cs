@@ -1,4 +1,5 @@
 using System.Text.RegularExpressions;
+using Simulator.Tests.Shared;
 
 namespace Simulator.Cli.Tests;
 
@@ -123,8 +124,36 @@ public sealed partial class BadInputCorpusTests
         return list.ToArray();
     }
 
+    private const string ServingRow =
+        "s,trtllm,1,llama-3.1-70b,H100-SXM-80GB,2,fp8,fp8,500,100,concurrency,1,0,0.9,256,8192,mean,50,19,52,u";
+
+    /// <summary>`sim validate` over a copy of data/ whose serving folder holds one serving CSV with <paramref name="row"/>.</summary>
+    private static BadInput ValidateServing(string name, string row, string names) =>
+        new(name, new Dictionary<string, string>
+            {
+                ["data/calibration/serving/bad.csv"] = string.Join(",", Simulator.Scenarios.ServingValidation.Columns) + "\n" + row + "\n",
+            },
+            ["validate", "--data", "{dir}/data", "--out", "{out}"], 2, names, Prepare: LinkData);
+
+    /// <summary>Links every shipped data folder but the serving one (and the step-time file in it) into {dir}/data.</summary>
+    private static void LinkData(string dir)
+    {
+        var cal = Path.Combine(dir, "data", "calibration");
+        foreach (var d in new[] { "compute", "measured", "network", "memory" })
+            Directory.CreateSymbolicLink(Path.Combine(cal, d), TestPaths.Data("calibration", d));
+        Directory.CreateSymbolicLink(Path.Combine(dir, "data", "models"), TestPaths.Data("models"));
+        File.CreateSymbolicLink(Path.Combine(cal, "serving", "splitwise-a100.csv"), TestPaths.Data("calibration", "serving", "splitwise-a100.csv"));
+    }
+
     public static IEnumerable<BadInput> Corpus()
     {
+        // ---- sim validate: serving benchmark files
+        yield return ValidateServing("validate: serving load not allowed", ServingRow.Replace(",concurrency,", ",closed,"), "serving/bad.csv:2: load: 'closed'");
+        yield return ValidateServing("validate: serving ttft not a number", ServingRow.Replace(",50,19,", ",fast,19,"), "serving/bad.csv:2: ttft_ms: 'fast'");
+        yield return ValidateServing("validate: serving model unknown", ServingRow.Replace(",llama-3.1-70b,", ",llama-9-70b,"), "serving/bad.csv:2: model: 'llama-9-70b'");
+        yield return ValidateServing("validate: serving row short", "s,trtllm,1", "serving/bad.csv:2: 3 fields");
+        yield return ValidateServing("validate: serving layout does not fit", ServingRow.Replace(",2,fp8,fp8,", ",1,bf16,bf16,"), "serving/bad.csv:2:");
+
         // ---- scenario keys
         yield return Key("unknown key", "  max_num_seqs: 256", "  max_num_sqes: 256", "scheduler.max_num_sqes");
         yield return Key("unknown top-level key", "router: least_outstanding", "routr: least_outstanding", "routr");
