@@ -1,7 +1,8 @@
 using System.Globalization;
 using System.Text;
 using NcclTestsCalibration = Simulator.Hardware.Calibration.NcclTestsCalibration;
-using NcclProfiles = Simulator.Hardware.Calibration.CalibrationProfiles;
+using PublicNcclTests = Simulator.Hardware.Calibration.PublicNcclTests;
+using PublicNcclRow = Simulator.Hardware.Calibration.PublicNcclRow;
 using Simulator.Hardware.Collectives;
 using Simulator.Hardware.Specs;
 using Simulator.Hardware.Topology;
@@ -71,6 +72,12 @@ public static class Validation
             Operators("operators/h200-measured", "no", MlpFiles(Cal("measured", "h200", "meta-llama")), h200, CalibrationProfile.H100,
                 "this project's H200 measurements, H100 profile + H200 datasheet"),
             Collectives(Cal("network", "nccl-tests", "a100_sxm.csv")),
+            PublicCollectives("collectives/h100-public", Cal("network", "nccl-tests", "h100_public.csv"), "nvlink4",
+                "published nccl-tests figures on 8x H100 SXM (NCCL/nccl-tests issues; vpbenchmarking)"),
+            PublicCollectives("collectives/h200-public", Cal("network", "nccl-tests", "h200_public.csv"), "nvlink4",
+                "published nccl-tests figure on 8x H200 (nccl-tests#272)"),
+            PublicCollectives("collectives/b200-public", Cal("network", "nccl-tests", "b200_public.csv"), "nvlink5",
+                "published nccl-tests figure on 8x B200 (nccl#1807)"),
             Steps(Cal("serving", "splitwise-a100.csv"), a100),
             CudaGraphDecodeSteps("steps/h100-cuda-graph", Cal("measured", "h100", "decode_step.csv"), h100),
             CudaGraphDecodeSteps("steps/h200-cuda-graph", Cal("measured", "h200", "decode_step.csv"), h200),
@@ -127,11 +134,46 @@ public static class Validation
 
     private static ValidationSet Collectives(string path)
     {
-        var rows = Load(path, NcclTestsCalibration.Load);
         const string set = "collectives/a100-nccl-tests";
-        var points = rows.Select(r => new ValidationPoint(set, "bytes", r.Bytes, r.LatencyUs, NcclTestsCalibration.PredictUs(NcclProfiles.NvSwitchNccl,
-            LinkPresets.NvLinkStepLatencyUs, LinkPresets.Get("nvlink3").BandwidthGBps, r.Op, r.Ranks, r.Bytes))).ToList();
-        return Summarize(set, "yes", points, "nccl-tests on 8 x A100 NVSwitch (aiconfigurator collection)");
+        var rows = Load(path, NcclTestsCalibration.Load);
+        var model = new NcclModel(LinkPresets.Get("nvlink3"));
+        var points = rows.Select(r => new ValidationPoint(set, "bytes", r.Bytes, r.LatencyUs, model.TimeUs(r.Op, r.Ranks, r.Bytes))).ToList();
+        return Summarize(set, "yes", points, "nccl-tests on 8 x A100 NVSwitch (aiconfigurator collection), NCCL-structured model");
+    }
+
+    /// <summary>
+    /// A public nccl-tests set on one node: each figure through <see cref="NcclModel"/> on the GPU generation's link,
+    /// with the source's algorithm / protocol when it states them (the tuner's pick otherwise). Nothing here was fitted on it.
+    /// </summary>
+    private static ValidationSet PublicCollectives(string set, string path, string link, string source)
+    {
+        IReadOnlyList<PublicNcclRow> rows;
+        try
+        {
+            rows = PublicNcclTests.Load(path);
+        }
+        catch (InvalidDataException ex)
+        {
+            throw new ValidationDataException(ex.Message);
+        }
+        var model = new NcclModel(LinkPresets.Get(link));
+        var points = new List<ValidationPoint>();
+        foreach (var r in rows)
+        {
+            if (r.Nodes != 1) throw new ValidationDataException($"error: {path}:{r.Line}: nodes: {r.Nodes}; only single-node figures are replayed (1)");
+            double us;
+            try
+            {
+                us = model.Estimate(r.Op, r.Ranks, r.Bytes, r.Algorithm, r.Protocol).TimeUs;
+            }
+            catch (ArgumentException ex)
+            {
+                string what = System.Text.RegularExpressions.Regex.Replace(ex.Message, @" \(Parameter '[^']*'\)", "");
+                throw new ValidationDataException($"error: {path}:{r.Line}: {(ex.ParamName == "protocol" ? "proto" : "algo")}: {what}");
+            }
+            points.Add(new ValidationPoint(set, "bytes", r.Bytes, r.MeasuredUs, us));
+        }
+        return Summarize(set, "no", points, source);
     }
 
     private static ValidationSet Steps(string path, GpuSpec gpu)

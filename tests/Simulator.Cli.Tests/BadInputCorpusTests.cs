@@ -279,6 +279,9 @@ public sealed partial class BadInputCorpusTests
         yield return Flags("collective --bytes 2TiB", "error: --bytes:", With(Coll, "--bytes", "2048GiB"));
         yield return Flags("collective --op misspelt", "error: --op:", With(Coll, "--op", "allred"));
         yield return Flags("collective --algorithm unknown", "error: --algorithm:", With(Coll, "--algorithm", "zigzag"));
+        yield return Flags("collective --proto unknown", "error: --proto:", With(Coll, "--proto", "fast"));
+        yield return Flags("collective --proto across nodes", "error: --proto:", With(Coll, "--ranks", "16", "--nodes", "2", "--proto", "ll"));
+        yield return Flags("collective --proto not for the op", "error: --proto:", With(Coll, "--op", "all_to_all", "--proto", "ll128"));
         yield return Flags("collective --nodes 0", "error: --nodes:", With(Coll, "--nodes", "0"));
         yield return Flags("collective without --gpu", "error: --gpu:", With(Coll, "--gpu", "<drop>"));
 

@@ -18,7 +18,8 @@ public sealed class ValidateVerbTests
         Assert.That(rows.Select(x => x[set]), Is.EqualTo(new[]
         {
             "operators/a100-vidur", "operators/h100-vidur", "operators/h100-measured", "operators/h200-measured",
-            "collectives/a100-nccl-tests", "steps/splitwise-a100", "steps/h100-cuda-graph", "steps/h200-cuda-graph", "memory/vllm-h100",
+            "collectives/a100-nccl-tests", "collectives/h100-public", "collectives/h200-public", "collectives/b200-public",
+            "steps/splitwise-a100", "steps/h100-cuda-graph", "steps/h200-cuda-graph", "memory/vllm-h100",
             "serving/nim-llama3.3-70b-isl500/ttft", "serving/nim-llama3.3-70b-isl500/itl", "serving/nim-llama3.3-70b-isl500/throughput",
             "serving/kvcached-qwen3-0.6b/ttft", "serving/kvcached-qwen3-0.6b/itl", "serving/kvcached-qwen3-0.6b/throughput",
             "serving/nim-llama3.3-70b-isl5000/ttft", "serving/nim-llama3.3-70b-isl5000/itl", "serving/nim-llama3.3-70b-isl5000/throughput",
@@ -26,7 +27,10 @@ public sealed class ValidateVerbTests
         double Median(string name) => double.Parse(rows.Single(x => x[set] == name)[median], System.Globalization.CultureInfo.InvariantCulture);
         Assert.That(Median("operators/a100-vidur"), Is.EqualTo(0.053).Within(0.001));
         Assert.That(Median("operators/h200-measured"), Is.EqualTo(0.093).Within(0.001));
-        Assert.That(Median("collectives/a100-nccl-tests"), Is.EqualTo(0.070).Within(0.001));
+        // NCCL-structured collectives (NcclModel): 4.6% on the A100 table they are fitted on (the earlier empirical model: 7.0%).
+        Assert.That(Median("collectives/a100-nccl-tests"), Is.EqualTo(0.046).Within(0.001));
+        Assert.That(Median("collectives/h100-public"), Is.LessThan(0.12));
+        Assert.That(rows.Single(x => x[set] == "collectives/h100-public")[fitted], Is.EqualTo("no"));
         Assert.That(rows.Single(x => x[set] == "operators/h200-measured")[fitted], Is.EqualTo("no"));
         Assert.That(rows.Single(x => x[set] == "steps/h100-cuda-graph")[fitted], Is.EqualTo("no"));
         Assert.That(rows.Single(x => x[set] == "serving/nim-llama3.3-70b-isl5000/itl")[fitted], Is.EqualTo("no"));
@@ -64,6 +68,27 @@ public sealed class ValidateVerbTests
         var block = readme[(at + begin.Length)..readme.IndexOf(end, at, StringComparison.Ordinal)];
         Assert.That(block, Is.EqualTo(File.ReadAllText(tmp.Sub("val", "validation.md"))),
             "README's sim validate table differs from validation.md: run `sim validate` and paste results/validate/validation.md between the markers");
+    }
+
+    [Test]
+    public void Validate_MalformedPublicCollectiveRow_NamesFileRowAndColumn_Exit2()
+    {
+        using var tmp = new TempDir();
+        var data = tmp.Sub("data");
+        var cal = Path.Combine(data, "calibration");
+        var nccl = Path.Combine(cal, "network", "nccl-tests");
+        Directory.CreateDirectory(nccl);
+        foreach (var d in new[] { "compute", "measured", "serving", "memory" })
+            Directory.CreateSymbolicLink(Path.Combine(cal, d), TestPaths.Data("calibration", d));
+        foreach (var f in Directory.GetFiles(TestPaths.Data("calibration", "network", "nccl-tests")))
+            File.Copy(f, Path.Combine(nccl, Path.GetFileName(f)));
+        var broken = Path.Combine(nccl, "h100_public.csv");
+        var lines = File.ReadAllLines(broken);
+        lines[1] = lines[1].Replace(",479.72,", ",fast,");
+        File.WriteAllLines(broken, lines);
+        var r = CliHarness.Run("validate", "--data", data, "--out", tmp.Sub("val"));
+        Assert.That(r.ExitCode, Is.EqualTo(2), r.ToString());
+        Assert.That(r.StdErr.Trim(), Does.StartWith($"error: {broken}:2: busbw_GBps: 'fast' is not a positive number"));
     }
 
     [Test]
