@@ -178,6 +178,33 @@ public sealed class DataParallelTest
     }
 
     [Test]
+    public void DpEngines_InsidePools_ServeDisaggregatedPrefillAndDecode()
+    {
+        const string Yaml = """
+            name: pd-wide-ep
+            cluster: {gpu: H200-SXM-141GB, nodes: 4, gpus_per_node: 8, intra_node: nvlink4, inter_node: ib-ndr400}
+            model: deepseek-v3
+            precision: {weights: fp8, kv_cache: fp8}
+            pools:
+              prefill: {role: prefill, nodes: 2, parallelism: {tensor_parallel_size: 1, data_parallel_size: 16, enable_expert_parallel: true}}
+              decode: {role: decode, nodes: 2, parallelism: {tensor_parallel_size: 1, data_parallel_size: 16, enable_expert_parallel: true}}
+            workload:
+              arrivals: {process: poisson, rate_per_s: 16}
+              input_tokens: {dist: lognormal, mean: 1024, sigma: 0.6}
+              output_tokens: {dist: fixed, value: 32}
+              requests: 48
+            """;
+        var dir = ScenarioRunner.Run(Loader.LoadText(Yaml, "pd.yaml", TestPaths.DataRoot), Path.Combine(_root, "pd")).Directory;
+        using var summary = JsonDocument.Parse(File.ReadAllText(Path.Combine(dir, "summary.json")));
+        Assert.That(summary.RootElement.GetProperty("data_parallel").GetProperty("engines").GetInt32(), Is.EqualTo(2));
+        Assert.That(summary.RootElement.GetProperty("kv_transfer").GetProperty("transfers").GetInt64(), Is.EqualTo(48));
+        var requests = Csv(dir, "requests.csv");
+        Assert.That(requests.Count(r => r["status"] == "completed"), Is.EqualTo(48));
+        Assert.That(requests.All(r => r["engine"] == "1" && int.Parse(r["prefill_replica"], CultureInfo.InvariantCulture) < 16), "decoded on engine 1, prefilled on engine 0");
+        Assert.That(Csv(dir, "gpus.csv"), Has.Count.EqualTo(32));
+    }
+
+    [Test]
     public void PlanFactory_BuildsEnginesOfDpRanks()
     {
         var plan = ParallelPlan.DataParallelAttention(tp: 8, dp: 4, engines: 2);

@@ -112,6 +112,8 @@ internal sealed class DataParallelLockstep : IStageExecutor
 
         public void Join(int rank, StageCost cost, IEventHandler done, long token)
         {
+            // One batch in flight per rank (microbatches = 1); a slot still held here belongs to a batch its rank abandoned
+            // when it went down (its token is stale and would be ignored), so the new batch replaces it.
             _waiting[rank] = new Slot(cost, done, token);
             if (_busy || _flushPending) return;
             _flushPending = true;
@@ -180,6 +182,15 @@ internal sealed class DataParallelLockstep : IStageExecutor
                 var slot = _running[r];
                 _running[r] = default;
                 slot.Done?.Handle(slot.Token);
+            }
+            // Ranks that joined while the step ran start the next one (those the handlers re-joined have already asked).
+            if (_flushPending) return;
+            for (int r = 0; r < Size; r++)
+            {
+                if (_waiting[r].Cost is null) continue;
+                _flushPending = true;
+                _sim.Schedule(SimDuration.Zero, this, 0, priority: 2);
+                return;
             }
         }
 
