@@ -30,7 +30,8 @@ public interface IEngineExpertCost
 /// all-to-all over the EP group (n - 1 message latencies per call, NVLink inside a node, each GPU's NIC across).
 /// <see cref="DeepEpLowLatency"/>: DeepEP's low-latency kernels for decode-sized steps (at most
 /// <see cref="ExpertStepCost.LowLatencyMaxTokensPerRank"/> tokens per rank): every rank writes its tokens straight
-/// to the peers over RDMA in one posted batch, so a call costs one message latency plus its remote bytes over the NIC.
+/// to the peers (RDMA across nodes, NVLink inside) in one posted batch, so a call costs one message latency plus its
+/// bytes on the busier of the two paths.
 /// </summary>
 public enum MoeAllToAll { Nccl, DeepEpLowLatency }
 
@@ -73,6 +74,7 @@ public sealed class RooflineStageCostModel : IStageCostModel, IEngineExpertCost
     private readonly double _peakFlops, _bf16Flops, _hbm, _wb, _kvb;
     private readonly MeasuredOperatorTable? _measured;
     private readonly MoeAllToAll _allToAll;
+    private readonly int _gpusPerNode;
 
     public int Stages => _stages.Length;
     public ModelSpec Model => _m;
@@ -97,6 +99,7 @@ public sealed class RooflineStageCostModel : IStageCostModel, IEngineExpertCost
         };
         _hbm = gpu.HbmBytesPerSecond;
         _allToAll = options.AllToAll;
+        _gpusPerNode = Math.Max(1, placement.Cluster.GpusPerNode);
         if (model.IsMoe) _routing = new ExpertRouting(model.Experts, model.TopK, plan.Ep, options.ExpertZipfExponent);
         var table = options.MeasuredOperators;
         _measured = table != null && table.Matches(model) && table.HasTp(plan.Tp) ? table : null;
@@ -360,18 +363,26 @@ public sealed class RooflineStageCostModel : IStageCostModel, IEngineExpertCost
         return new ExpertStepCost(Ns(compute), Ns(calls * a2aUs * 1e-6), demand, hotspot);
     }
 
-    // Implementation note: DeepEP's low-latency kernels post every token's RDMA write at once (IBGDA, no NVLink forwarding,
-    // no CPU sync), so a call costs one message latency plus the remote bytes at the NIC: a send/recv of
-    // (n - 1) / n x S between two GPUs of different nodes (same node: over NVLink) prices exactly that. DeepEP reports
-    // 155 us dispatch / 273 us combine at EP32 on H800 + CX7 400 Gb/s for 128 tokens x top-8 x 7168 (FP8 / BF16):
-    // 48 and 53 GB/s, i.e. near the ~50 GB/s NIC, which is what this formula gives.
+    // Implementation note: DeepEP's low-latency kernels post every token's write at once (IBGDA RDMA to other nodes, NVLink
+    // to peers of the same node since DeepEP PR #173; no forwarding hop, no CPU sync), so a call costs one message latency
+    // plus the bytes on the busier path: S x (peers on other nodes) / n through the NIC, S x (other peers on the node) / n
+    // over NVLink, in parallel. A send/recv of those bytes prices each path (it carries the link's latency and efficiency).
+    // DeepEP reports 155 us dispatch / 273 us combine at EP32 on H800 + CX7 400 Gb/s for 128 tokens x top-8 x 7168 hidden
+    // (FP8 / BF16), i.e. 48 and 53 GB/s per GPU: the NIC's ~50 GB/s, which is what this bandwidth term gives.
     private double LowLatencyAllToAllUs(int[] group, long bytes)
     {
         int n = group.Length;
         if (n < 2 || bytes <= 0) return 0;
-        int far = group[^1];
-        long remote = (long)Math.Ceiling(bytes * (n - 1.0) / n);
-        return _timer.TimeUs(CollectiveOp.SendRecv, [group[0], far], remote);
+        int node = group[0] / _gpusPerNode;
+        int far = -1, near = -1, local = 0;
+        foreach (var g in group)
+        {
+            if (g / _gpusPerNode == node) { local++; if (g != group[0] && near < 0) near = g; }
+            else if (far < 0) far = g;
+        }
+        double nic = far < 0 ? 0 : _timer.TimeUs(CollectiveOp.SendRecv, [group[0], far], (long)Math.Ceiling(bytes * (double)(n - local) / n));
+        double nvl = near < 0 ? 0 : _timer.TimeUs(CollectiveOp.SendRecv, [group[0], near], (long)Math.Ceiling(bytes * (local - 1.0) / n));
+        return Math.Max(nic, nvl);
     }
 
     private double Lin(double tokens, double inDim, double outDim) =>
