@@ -205,6 +205,25 @@ public sealed class DataParallelTest
     }
 
     [Test]
+    public void EngineStep_DispatchesFp8RowsAndCombinesBf16_SizedByTheBiggestSenderOrHottestReceiver()
+    {
+        var built = RunBuilder.Build(WideEp());
+        var m = built.Model;
+        var step = built.CostModel(0).EngineExpertStep(0, engineTokens: 3200, maxRankTokens: 400);
+        Assert.That(step.Comms, Has.Count.EqualTo(2));
+        var (dispatch, combine) = (step.Comms[0], step.Comms[1]);
+        // The biggest rank sends 400 tokens x top-8 rows; the hottest receiver gets 3200 x 8 / 32 x hotspot (about 800).
+        double rows = Math.Max(400.0 * m.TopK, 3200.0 * m.TopK / 32 * step.HotspotRatio);
+        Assert.That(combine.Bytes, Is.EqualTo(rows * m.HiddenSize * 2).Within(1));
+        Assert.That(dispatch.Bytes, Is.EqualTo(rows * m.HiddenSize * (1 + 4.0 / 128)).Within(1));
+        Assert.That((dispatch.Count, combine.Count), Is.EqualTo((58, 58)), "one dispatch and one combine per MoE layer");
+        Assert.That(step.EpCommNs, Is.EqualTo(58 * (dispatch.AnalyticNsEach + combine.AnalyticNsEach)).Within(58));
+        var bf16 = RunBuilder.Build(WideEp("precision.weights=bf16", "precision.kv_cache=bf16", "parallelism.tensor_parallel_size=8", "parallelism.data_parallel_size=4"))
+            .CostModel(0).EngineExpertStep(0, 3200, 400);
+        Assert.That(bf16.Comms[0].Bytes, Is.EqualTo(bf16.Comms[1].Bytes), "BF16 weights dispatch BF16 rows");
+    }
+
+    [Test]
     public void PlanFactory_BuildsEnginesOfDpRanks()
     {
         var plan = ParallelPlan.DataParallelAttention(tp: 8, dp: 4, engines: 2);

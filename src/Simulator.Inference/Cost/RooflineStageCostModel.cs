@@ -41,9 +41,9 @@ public enum MoeAllToAll { Nccl, DeepEpLowLatency }
 /// </summary>
 /// <param name="ComputeNs">Routed-expert GEMMs on the hottest GPU, all MoE layers.</param>
 /// <param name="EpCommNs">Dispatch + combine, all MoE layers (analytic time).</param>
-/// <param name="Comm">The all-to-alls as a demand for link accounting and flow mode (null when nothing moves).</param>
+/// <param name="Comms">The dispatch and combine all-to-alls as demands for link accounting and flow mode (empty when nothing moves).</param>
 /// <param name="HotspotRatio">The hottest GPU's routed load over the mean.</param>
-public sealed record ExpertStepCost(long ComputeNs, long EpCommNs, CommDemand? Comm, double HotspotRatio)
+public sealed record ExpertStepCost(long ComputeNs, long EpCommNs, IReadOnlyList<CommDemand> Comms, double HotspotRatio)
 {
     /// <summary>
     /// DeepEP's low-latency buffers are sized for decode batches: its README recommends
@@ -75,6 +75,7 @@ public sealed class RooflineStageCostModel : IStageCostModel, IEngineExpertCost
     private readonly MeasuredOperatorTable? _measured;
     private readonly MoeAllToAll _allToAll;
     private readonly int _gpusPerNode;
+    private readonly bool _fp8Dispatch;
 
     public int Stages => _stages.Length;
     public ModelSpec Model => _m;
@@ -100,6 +101,7 @@ public sealed class RooflineStageCostModel : IStageCostModel, IEngineExpertCost
         _hbm = gpu.HbmBytesPerSecond;
         _allToAll = options.AllToAll;
         _gpusPerNode = Math.Max(1, placement.Cluster.GpusPerNode);
+        _fp8Dispatch = precision.Weights == NumericFormat.Fp8;
         if (model.IsMoe) _routing = new ExpertRouting(model.Experts, model.TopK, plan.Ep, options.ExpertZipfExponent);
         var table = options.MeasuredOperators;
         _measured = table != null && table.Matches(model) && table.HasTp(plan.Tp) ? table : null;
@@ -341,26 +343,32 @@ public sealed class RooflineStageCostModel : IStageCostModel, IEngineExpertCost
     /// <paramref name="engineTokens"/> new tokens, the largest rank <paramref name="maxRankTokens"/>. Every GPU runs the
     /// routed experts of the tokens sent to it (the hottest sets the time, skew model included); each all-to-all moves
     /// per GPU the larger of what the biggest rank sends (its tokens / TP x top-k rows) and what the hottest GPU receives
-    /// (engine tokens x top-k / EP x hotspot rows), two per MoE layer (dispatch, combine). Idle ranks join with empty
+    /// (engine tokens x top-k / EP x hotspot rows), two per MoE layer (dispatch, FP8 under FP8 weights; combine, BF16). Idle ranks join with empty
     /// batches, so the all-to-all always spans the whole engine.
     /// </summary>
     public ExpertStepCost EngineExpertStep(int stage, long engineTokens, long maxRankTokens)
     {
         var st = _stages[stage];
-        if (_routing is null || st.MoeLayers == 0 || engineTokens <= 0) return new ExpertStepCost(0, 0, null, 1.0);
+        if (_routing is null || st.MoeLayers == 0 || engineTokens <= 0) return new ExpertStepCost(0, 0, [], 1.0);
         double h = _m.HiddenSize;
         double hotspot = _routing.HotspotRatio(engineTokens);
         double compute = st.MoeLayers * RoutedExpertSeconds(engineTokens, hotspot, _p.KernelLaunchUs * 1e-6);
-        double rowBytes = h * Precision.ActivationBytes;
-        double send = (double)maxRankTokens / _plan.Tp * _m.TopK * rowBytes;
-        double receive = (double)engineTokens * _m.TopK / _plan.Ep * hotspot * rowBytes;
-        long a2aBytes = (long)Math.Ceiling(Math.Max(send, receive));
-        double a2aUs = _allToAll == MoeAllToAll.DeepEpLowLatency && maxRankTokens <= ExpertStepCost.LowLatencyMaxTokensPerRank
-            ? LowLatencyAllToAllUs(st.EpGroup, a2aBytes)
-            : _timer.TimeUs(CollectiveOp.AllToAll, st.EpGroup, a2aBytes);
-        int calls = 2 * st.MoeLayers;
-        var demand = new CommDemand(CommGroupKind.Expert, "all_to_all", a2aBytes, calls, (long)Math.Round(a2aUs * 1e3));
-        return new ExpertStepCost(Ns(compute), Ns(calls * a2aUs * 1e-6), demand, hotspot);
+        // Rows per GPU per call: the biggest sender's or the hottest receiver's.
+        double rows = Math.Max((double)maxRankTokens / _plan.Tp * _m.TopK, (double)engineTokens * _m.TopK / _plan.Ep * hotspot);
+        // Dispatch moves FP8 rows (plus one fp32 scale per 128 values) under FP8 weights, as vLLM's DeepEP / pplx backends
+        // and DeepEP's low-latency kernels quantize it; the combine returns BF16 rows.
+        double dispatchRowBytes = _fp8Dispatch ? h * (1 + 4.0 / 128) : h * Precision.ActivationBytes;
+        long dispatchBytes = (long)Math.Ceiling(rows * dispatchRowBytes);
+        long combineBytes = (long)Math.Ceiling(rows * h * Precision.ActivationBytes);
+        bool lowLatency = _allToAll == MoeAllToAll.DeepEpLowLatency && maxRankTokens <= ExpertStepCost.LowLatencyMaxTokensPerRank;
+        double Us(long bytes) => lowLatency ? LowLatencyAllToAllUs(st.EpGroup, bytes) : _timer.TimeUs(CollectiveOp.AllToAll, st.EpGroup, bytes);
+        double dispatchUs = Us(dispatchBytes), combineUs = Us(combineBytes);
+        CommDemand[] demands =
+        [
+            new(CommGroupKind.Expert, "all_to_all", dispatchBytes, st.MoeLayers, (long)Math.Round(dispatchUs * 1e3)),
+            new(CommGroupKind.Expert, "all_to_all", combineBytes, st.MoeLayers, (long)Math.Round(combineUs * 1e3)),
+        ];
+        return new ExpertStepCost(Ns(compute), Ns(st.MoeLayers * (dispatchUs + combineUs) * 1e-6), demands, hotspot);
     }
 
     // Implementation note: DeepEP's low-latency kernels post every token's write at once (IBGDA RDMA to other nodes, NVLink

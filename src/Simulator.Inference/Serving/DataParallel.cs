@@ -91,7 +91,7 @@ internal sealed class DataParallelLockstep : IStageExecutor
         private bool _busy;
         private bool _flushPending;
         private long _stepStartNs;
-        private ExpertStepCost _step = new(0, 0, null, 1);
+        private ExpertStepCost _step = new(0, 0, [], 1);
         private long _steps, _epCommNs, _expertNs;
 
         public LockstepEngine(Simulation sim, IStageExecutor inner, int firstReplica, int size, IEngineExpertCost experts)
@@ -149,7 +149,7 @@ internal sealed class DataParallelLockstep : IStageExecutor
             _stepStartNs = _sim.NowNs;
             _step = _experts.EngineExpertStep(0, total, maxTokens);
             var step = new StageCost(ComputeNs: maxDense + _step.ComputeNs, TpCommNs: 0, EpCommNs: _step.EpCommNs, CpCommNs: 0, PpCommNs: 0,
-                OverheadNs: 0, BreakdownMs: new Dictionary<string, double>(), Comms: _step.Comm is { } comm ? [comm] : [], NewTokens: total);
+                OverheadNs: 0, BreakdownMs: new Dictionary<string, double>(), Comms: _step.Comms, NewTokens: total);
             _inner.Execute(FirstReplica, 0, step, _end, 0);
         }
 
@@ -167,8 +167,8 @@ internal sealed class DataParallelLockstep : IStageExecutor
                 _rankTokens[r] += c.NewTokens;
                 long own = c.StageBusyNs + _step.ComputeNs + _step.EpCommNs;
                 // The all-to-all's bytes are charged once per step (on the first rank with work), for links.csv.
-                var comms = !commCharged && _step.Comm is { } comm ? [.. c.Comms, comm] : c.Comms;
-                commCharged |= _step.Comm is not null;
+                var comms = !commCharged && _step.Comms.Count > 0 ? [.. c.Comms, .. _step.Comms] : c.Comms;
+                commCharged = true;
                 _charged[r] = c with
                 {
                     ComputeNs = c.ComputeNs + _step.ComputeNs,
