@@ -432,7 +432,8 @@ public static class CliVerbs
         ? $"{(s.Model.Preset ?? "custom model")} on pools " + string.Join(", ", s.Pools.Select(p =>
             $"{p.Name}: {p.Role} {p.Parallelism.Replicas} x (TP={p.Parallelism.TensorParallelSize}, PP={p.Parallelism.PipelineParallelSize}) {p.Gpu.Preset ?? "custom GPU"}"))
         : $"{(s.Model.Preset ?? "custom model")} on {s.Parallelism.Replicas} x (TP={s.Parallelism.TensorParallelSize}, PP={s.Parallelism.PipelineParallelSize}" +
-        (s.Parallelism.ExpertParallelSize > 1 ? $", EP={s.Parallelism.ExpertParallelSize}" : "") + $") {s.Cluster.Gpu.Preset ?? "custom GPU"}";
+        (s.Parallelism.DataParallelSize > 1 ? $", DP={s.Parallelism.DataParallelSize}, EP={s.Parallelism.TensorParallelSize * s.Parallelism.DataParallelSize}"
+            : s.Parallelism.ExpertParallelSize > 1 ? $", EP={s.Parallelism.ExpertParallelSize}" : "") + $") {s.Cluster.Gpu.Preset ?? "custom GPU"}";
 
     private static double Round(double v) => Math.Round(v, 3);
 
