@@ -150,8 +150,9 @@ public static class CliVerbs
         else
         {
             Console.WriteLine($"{scenario.Name}: {built.Model.Name} ({Precision.Name(built.Precision.Weights)} weights, {Precision.Name(built.Precision.KvCache)} KV) on {built.Gpu.Name}, " +
-                $"TP={built.Plan.Tp} PP={built.Plan.Pp} EP={built.Plan.Ep} CP={built.Plan.Cp} x {built.Plan.Replicas} replicas; " +
+                $"{built.Plan.Describe()}; " +
                 $"memory accounting {built.MemoryAccounting.Name} ({MemoryRuleText(built.MemoryAccounting.Rule)})");
+            if (built.Plan.IsDataParallelAttention) Console.WriteLine("  " + DataParallelWeightsLine(built));
             foreach (var line in plan.Describe().Split('\n')) Console.WriteLine("  " + line);
             Console.WriteLine(plan.Fits
                 ? $"fits: KV capacity {plan.KvCapacityTokens.ToString("N0", Inv)} tokens = {plan.KvBlocks.ToString("N0", Inv)} blocks of {plan.BlockSize} per replica"
@@ -164,6 +165,15 @@ public static class CliVerbs
             return ExitDoesNotFit;
         }
         return ExitOk;
+    }
+
+    private static string DataParallelWeightsLine(BuiltScenario built)
+    {
+        var (attention, experts, other) = Simulator.Inference.Memory.MemoryPlanner.WeightParts(built.Model, built.Precision, built.Plan);
+        var p = built.Plan;
+        return string.Create(CultureInfo.InvariantCulture,
+            $"weights per GPU: attention {attention / 1e9:0.00} GB (all layers / TP {p.Tp}), routed experts {experts / 1e9:0.00} GB " +
+            $"({built.Model.Experts / p.Ep} of {built.Model.Experts} per layer, / EP {p.Ep}), other {other / 1e9:0.00} GB (embeddings, dense and shared MLPs, norms)");
     }
 
     private static IEnumerable<object> StagesJson(Simulator.Inference.Memory.MemoryPlan plan) => plan.Stages.Select(s => new
@@ -430,7 +440,8 @@ public static class CliVerbs
         ? $"{(s.Model.Preset ?? "custom model")} on pools " + string.Join(", ", s.Pools.Select(p =>
             $"{p.Name}: {p.Role} {p.Parallelism.Replicas} x (TP={p.Parallelism.TensorParallelSize}, PP={p.Parallelism.PipelineParallelSize}) {p.Gpu.Preset ?? "custom GPU"}"))
         : $"{(s.Model.Preset ?? "custom model")} on {s.Parallelism.Replicas} x (TP={s.Parallelism.TensorParallelSize}, PP={s.Parallelism.PipelineParallelSize}" +
-        (s.Parallelism.ExpertParallelSize > 1 ? $", EP={s.Parallelism.ExpertParallelSize}" : "") + $") {s.Cluster.Gpu.Preset ?? "custom GPU"}";
+        (s.Parallelism.DataParallelSize > 1 ? $", DP={s.Parallelism.DataParallelSize}, EP={s.Parallelism.TensorParallelSize * s.Parallelism.DataParallelSize}"
+            : s.Parallelism.ExpertParallelSize > 1 ? $", EP={s.Parallelism.ExpertParallelSize}" : "") + $") {s.Cluster.Gpu.Preset ?? "custom GPU"}";
 
     private static double Round(double v) => Math.Round(v, 3);
 

@@ -80,6 +80,7 @@ internal static class RunCharts
         GpuFractions(run, sink, prefix);
         Links(run, sink, prefix);
         ExpertLoad(run, sink, prefix);
+        DataParallelCharts.RankLoad(run, sink, prefix);
     }
 
     internal static double[] CompletedValues(RunData run, string column)

@@ -30,7 +30,11 @@ internal sealed class CommAccounting : IRunRecorder
     {
         foreach (var c in record.Cost.Comms)
         {
-            var key = (record.Replica, record.Stage, c.Group);
+            // A DP-attention engine's all-to-all is one group over all its ranks: its bytes are kept on the engine's rank 0.
+            int owner = c.Group == CommGroupKind.Expert && _built.Plan.IsDataParallelAttention
+                ? _built.Plan.EngineOf(record.Replica) * _built.Plan.Dp
+                : record.Replica;
+            var key = (owner, record.Stage, c.Group);
             int n = GroupSize(c.Group);
             double wire = c.Bytes * (double)c.Count * n * WireFactor(c.Op, n);
             // One hash lookup per collective (this runs for every batch on every stage).
@@ -58,8 +62,14 @@ internal sealed class CommAccounting : IRunRecorder
         {
             int[] gpus = group == CommGroupKind.Pipeline
                 ? new[] { _built.Placement.GpuOf(replica, stage, 0), _built.Placement.GpuOf(replica, stage + 1, 0) }
-                : group == CommGroupKind.Context ? _built.Placement.CpGroup(replica, stage) : _built.Placement.TpGroup(replica, stage);
+                : group == CommGroupKind.Context ? _built.Placement.CpGroup(replica, stage)
+                : group == CommGroupKind.Expert ? _built.Placement.EpGroup(replica, stage) : _built.Placement.TpGroup(replica, stage);
             bool crossNode = gpus.Select(topo.NodeOf).Distinct().Count() > 1;
+            if (group == CommGroupKind.Expert && crossNode && _built.Plan.IsDataParallelAttention)
+            {
+                rows.AddRange(SplitByTier(gpus, bytes, ns, $"r{firstReplica + replica}.stage{stage}.ep", firstGpu));
+                continue;
+            }
             var spec = crossNode ? _built.InterNodeLink : _built.IntraNodeLink;
             int r = firstReplica + replica;
             string name = group switch
@@ -74,6 +84,26 @@ internal sealed class CommAccounting : IRunRecorder
                 spec.BandwidthGBps * (group == CommGroupKind.Pipeline ? _built.Plan.Tp : gpus.Length), (long)Math.Round(bytes), ns));
         }
         return rows;
+    }
+
+    /// <summary>
+    /// An all-to-all over GPUs of several nodes as two rows: the share of its bytes that goes to peers on the same node
+    /// (NVLink) and the share that leaves the node through each GPU's NIC (the inter-node fabric).
+    /// </summary>
+    private IEnumerable<LinkActivity> SplitByTier(int[] gpus, double bytes, long ns, string name, int firstGpu)
+    {
+        var topo = _built.Topology;
+        int n = gpus.Length;
+        double localPeers = 0;
+        foreach (var g in gpus) localPeers += gpus.Count(x => x != g && topo.NodeOf(x) == topo.NodeOf(g));
+        double localShare = n > 1 ? localPeers / (n * (n - 1.0)) : 1;
+        string from = $"gpu{firstGpu + gpus[0]}", to = $"gpu{firstGpu + gpus[^1]}";
+        var intra = _built.IntraNodeLink;
+        var inter = _built.InterNodeLink;
+        yield return new LinkActivity(name + ".nvlink", intra.Kind.ToString().ToLowerInvariant(), from, to, intra.BandwidthGBps * n,
+            (long)Math.Round(bytes * localShare), ns);
+        yield return new LinkActivity(name + ".nic", inter.Kind.ToString().ToLowerInvariant(), from, to, inter.BandwidthGBps * n,
+            (long)Math.Round(bytes * (1 - localShare)), ns);
     }
 
     private int GroupSize(CommGroupKind group) => group switch
@@ -160,7 +190,12 @@ internal sealed class FlowStageExecutor : IStageExecutor
     /// </summary>
     private Event CommFlow(int replica, int stage, CommDemand c)
     {
-        var gpus = Global(c.Group == CommGroupKind.Context ? _built.Placement.CpGroup(replica, stage) : _built.Placement.TpGroup(replica, stage));
+        var gpus = Global(c.Group switch
+        {
+            CommGroupKind.Context => _built.Placement.CpGroup(replica, stage),
+            CommGroupKind.Expert => _built.Placement.EpGroup(replica, stage),
+            _ => _built.Placement.TpGroup(replica, stage),
+        });
         var op = Names.ParseOp(c.Op);
         long total = c.Bytes * c.Count;
         double separateUs = _network.Analytic.TimeUs(op, gpus, c.Bytes) * c.Count;

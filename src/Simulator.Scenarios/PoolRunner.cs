@@ -31,7 +31,8 @@ internal static class PoolRunner
         var replicaPools = Enumerable.Range(0, pools.Replicas).Select(r => new ReplicaPool(pools.PoolOf(r).Spec.Name, pools.PoolOf(r).Spec.Role)).ToList();
 
         using var writer = new RunDirectoryWriter(outDir, meta, new RunWriterOptions(scenario.Output.TimelineMaxEvents,
-            scenario.Output.Format == "parquet" ? TableFormat.Parquet : TableFormat.Csv, Layout: null, Pools: replicaPools, Iterations: scenario.Output.IterationRows));
+            scenario.Output.Format == "parquet" ? TableFormat.Parquet : TableFormat.Csv, Layout: null, Pools: replicaPools,
+            Engines: DataParallelOutputs.Engines(pools.Pools.Select(p => p.Built.Plan)), Iterations: scenario.Output.IterationRows));
         writer.WriteText("scenario.yaml", ScenarioWriter.ToYaml(scenario, Path.GetFullPath(outDir)));
 
         var sim = new Simulation(scenario.Seed);
@@ -41,9 +42,7 @@ internal static class PoolRunner
         var setups = new List<ReplicaSetup>();
         foreach (var p in pools.Pools)
         {
-            var config = p.Built.SchedulerConfig();
-            for (int r = 0; r < p.Replicas; r++)
-                setups.Add(new ReplicaSetup(p.Built.CostModel(r), config, p.Built.Plan.Microbatches, p.Role, p.KvBytesPerToken, p.Built.Model.Layers));
+            setups.AddRange(p.Built.ReplicaSetups(p.Built.SchedulerConfig(), p.Role, p.KvBytesPerToken, p.Built.Model.Layers));
         }
         var transport = new KvTransport(sim, pools, network);
         var disaggregation = pools.Disaggregated
@@ -57,7 +56,9 @@ internal static class PoolRunner
         var gpus = pools.Pools.SelectMany(p => ScenarioRunner.GpuRows(p.Built, result.Replicas, p.FirstGpu, p.FirstReplica,
             scenario.Cluster.GpusPerNode, p.Spec.Name)).ToList();
         var links = network is null ? recorder.LinkRows().Concat(transport.LinkRows()).ToList() : FlowStageExecutor.LinkRows(network);
-        var summary = writer.Commit(new RunEndInputs(perf, ScenarioRunner.Pipelines(result), gpus, links, ScenarioRunner.PrefixCacheTotals(result)));
+        var dpPlan = pools.Pools.Select(p => p.Built.Plan).FirstOrDefault(p => p.IsDataParallelAttention);
+        var summary = writer.Commit(new RunEndInputs(perf, ScenarioRunner.Pipelines(result), gpus, links, ScenarioRunner.PrefixCacheTotals(result),
+            DataParallel: dpPlan is null ? null : DataParallelOutputs.Summary(serving.DataParallelEngines, dpPlan)));
         return new RunResult(writer.OutputDirectory, summary, perf, pools.Pools[0].Built, pools);
     }
 

@@ -47,7 +47,34 @@ public sealed class BuiltScenario
 
     /// <summary>The cost model of one replica (replicas differ only in which GPUs they occupy).</summary>
     public RooflineStageCostModel CostModel(int replica) => new(Model, Precision, Plan, Placement, Gpu, Profile, Timer, replica,
-        new CostModelOptions { ExpertZipfExponent = Scenario.Moe.RoutingSkew, Conditions = Topology });
+        new CostModelOptions
+        {
+            ExpertZipfExponent = Scenario.Moe.RoutingSkew,
+            AllToAll = Scenario.Moe.AllToAll == "deepep_low_latency" ? MoeAllToAll.DeepEpLowLatency : MoeAllToAll.Nccl,
+            Conditions = Topology,
+        });
+
+    /// <summary>
+    /// The replica setups of the plan: one per replica, or under DP attention one per DP rank, each with its place in
+    /// its engine (whose rank 0 prices the engine's MoE layers).
+    /// </summary>
+    public List<ReplicaSetup> ReplicaSetups(SchedulerConfig scheduler, ReplicaRole role = ReplicaRole.Mixed, long kvBytesPerToken = 0, int layers = 1)
+    {
+        var setups = new List<ReplicaSetup>(Plan.Replicas);
+        RooflineStageCostModel? engine = null;
+        for (int r = 0; r < Plan.Replicas; r++)
+        {
+            var cost = CostModel(r);
+            DataParallelRank? dp = null;
+            if (Plan.IsDataParallelAttention)
+            {
+                if (Plan.DpRankOf(r) == 0) engine = cost;
+                dp = new DataParallelRank(Plan.DpRankOf(r), Plan.Dp, engine!);
+            }
+            setups.Add(new ReplicaSetup(cost, scheduler, Plan.Microbatches, role, kvBytesPerToken, layers, dp));
+        }
+        return setups;
+    }
 
     /// <summary>The scheduler settings of every replica, with the KV capacity of the memory plan.</summary>
     public SchedulerConfig SchedulerConfig()
@@ -121,8 +148,8 @@ public static class RunBuilder
         catch (ArgumentException ex) { errors.Add(loc.ErrorAt("precision", ex.Message)); }
         if (errors.Count > 0) throw new ScenarioException(errors);
 
-        var p = scenario.Parallelism;
-        var plan = new ParallelPlan(p.TensorParallelSize, p.PipelineParallelSize, p.ExpertParallelSize, p.ContextParallelSize, p.Replicas, p.Microbatches, p.LayersPerStage);
+        var plan = PlanOf(scenario.Parallelism, model!, loc, errors);
+        if (errors.Count > 0) throw new ScenarioException(errors);
         foreach (var problem in plan.Validate(model!, scenario.Cluster.TotalGpus))
             errors.Add(loc.ErrorAt(KeyOfPlanProblem(problem), problem));
         if (errors.Count > 0) throw new ScenarioException(errors);
@@ -149,9 +176,29 @@ public static class RunBuilder
         { MemoryAccounting = accounting };
     }
 
+    /// <summary>
+    /// The parallel plan of a <c>parallelism:</c> block. With <c>enable_expert_parallel</c> the expert group is the whole
+    /// engine (EP = TP x DP, as vLLM) and <c>replicas</c> counts engines of DP ranks; the plan's replicas are the ranks.
+    /// </summary>
+    internal static ParallelPlan PlanOf(ParallelismSpec p, ModelSpec model, ScenarioLocations loc, List<ScenarioError> errors)
+    {
+        int ep = p.ExpertParallelSize, dp = p.DataParallelSize;
+        if (p.EnableExpertParallel)
+        {
+            if (!model.IsMoe)
+                errors.Add(loc.ErrorAt("parallelism.enable_expert_parallel", $"true but {model.Name} is dense (no experts); allowed: false, or a mixture-of-experts model"));
+            else if (ep != 1 && ep != p.TensorParallelSize * dp)
+                errors.Add(loc.ErrorAt("parallelism.expert_parallel_size", $"{ep} conflicts with enable_expert_parallel (EP = TP x DP = {p.TensorParallelSize * dp}); allowed: leave it at 1 or set {p.TensorParallelSize * dp}"));
+            ep = model.IsMoe ? p.TensorParallelSize * Math.Max(1, dp) : 1;
+        }
+        return new ParallelPlan(p.TensorParallelSize, p.PipelineParallelSize, ep, p.ContextParallelSize, p.Replicas * Math.Max(1, dp),
+            p.Microbatches, p.LayersPerStage, dp);
+    }
+
     private static string KeyOfPlanProblem(string problem)
     {
         string p = problem.ToLowerInvariant();
+        if (p.StartsWith("data_parallel_size", StringComparison.Ordinal)) return "parallelism.data_parallel_size";
         if (p.Contains("layers per stage")) return "parallelism.layers_per_stage";
         if (p.Contains("pipeline") || p.StartsWith("pp", StringComparison.Ordinal)) return "parallelism.pipeline_parallel_size";
         if (p.Contains("expert") || p.StartsWith("ep", StringComparison.Ordinal)) return "parallelism.expert_parallel_size";

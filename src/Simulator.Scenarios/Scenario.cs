@@ -141,6 +141,12 @@ public sealed record ParallelismSpec
     public int Replicas { get; init; } = 1;
     public int Microbatches { get; init; } = 1;
 
+    /// <summary>DP-attention ranks per engine (vLLM --data-parallel-size); with <see cref="EnableExpertParallel"/> EP = TP x DP; <see cref="Replicas"/> counts engines.</summary>
+    public int DataParallelSize { get; init; } = 1;
+
+    /// <summary>vLLM --enable-expert-parallel: the MoE layers' experts are spread over every GPU of the engine (EP = TP x DP).</summary>
+    public bool EnableExpertParallel { get; init; }
+
     /// <summary>Layers of each pipeline stage (length = PP, each >= 1, sum = the model's layers); null = even split, remainder to early stages.</summary>
     public IReadOnlyList<int>? LayersPerStage { get; init; }
 
@@ -148,12 +154,13 @@ public sealed record ParallelismSpec
         other is not null && TensorParallelSize == other.TensorParallelSize && PipelineParallelSize == other.PipelineParallelSize
         && ExpertParallelSize == other.ExpertParallelSize && ContextParallelSize == other.ContextParallelSize
         && Replicas == other.Replicas && Microbatches == other.Microbatches
+        && DataParallelSize == other.DataParallelSize && EnableExpertParallel == other.EnableExpertParallel
         && (LayersPerStage is null ? other.LayersPerStage is null : other.LayersPerStage is not null && LayersPerStage.SequenceEqual(other.LayersPerStage));
 
     public override int GetHashCode() => HashCode.Combine(TensorParallelSize, PipelineParallelSize, ExpertParallelSize, ContextParallelSize, Replicas, Microbatches);
 
-    /// <summary>GPUs one replica occupies: TP x PP x CP (experts are spread over these GPUs).</summary>
-    public int GpusPerReplica => TensorParallelSize * PipelineParallelSize * ContextParallelSize;
+    /// <summary>GPUs one replica (engine) occupies: TP x PP x CP x DP (experts are spread over these GPUs).</summary>
+    public int GpusPerReplica => TensorParallelSize * PipelineParallelSize * ContextParallelSize * DataParallelSize;
 }
 
 /// <summary>The per-replica scheduler, with vLLM's names.</summary>
@@ -237,6 +244,9 @@ public sealed record SyntheticSpec
 public sealed record MoeSpec
 {
     public double RoutingSkew { get; init; }
+
+    /// <summary>Dispatch/combine kernels of DP-attention engines: nccl | deepep_low_latency (<see cref="Simulator.Inference.Cost.MoeAllToAll"/>).</summary>
+    public string AllToAll { get; init; } = "nccl";
 }
 
 public sealed record SloSpec

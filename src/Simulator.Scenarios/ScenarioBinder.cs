@@ -116,7 +116,11 @@ internal sealed partial class ScenarioBinder
         else workload = BindWorkload(workloadNode);
         var slo = BindSlo(m.Node("slo"), root);
         var moeReader = new MapReader(this, m.Node("moe"), "moe", root);
-        var moe = new MoeSpec { RoutingSkew = moeReader.Double("routing_skew", 0.0, 0.0) };
+        var moe = new MoeSpec
+        {
+            RoutingSkew = moeReader.Double("routing_skew", 0.0, 0.0),
+            AllToAll = moeReader.Enum("all_to_all", "nccl", ["nccl", "deepep_low_latency"]),
+        };
         moeReader.Finish();
         var faults = BindFaults(m, root, cluster);
         m.Node("sweep"); // parsed by the loader
@@ -312,6 +316,8 @@ internal sealed partial class ScenarioBinder
             ContextParallelSize = m.Int("context_parallel_size", d.ContextParallelSize, 1),
             Replicas = m.Int("replicas", d.Replicas, 1),
             Microbatches = m.Int("microbatches", d.Microbatches, 1),
+            DataParallelSize = m.Int("data_parallel_size", d.DataParallelSize, 1),
+            EnableExpertParallel = m.Bool("enable_expert_parallel", d.EnableExpertParallel),
         };
         spec = spec with { LayersPerStage = m.Has("layers_per_stage") || spec.PipelineParallelSize != d.PipelineParallelSize ? BindLayersPerStage(m, spec.PipelineParallelSize) : d.LayersPerStage };
         m.Finish();

@@ -40,22 +40,21 @@ public static class ScenarioRunner
         var source = scenario.Workload.CreateSource(scenario.Seed);
 
         using var writer = new RunDirectoryWriter(outDir, meta, new RunWriterOptions(scenario.Output.TimelineMaxEvents,
-            scenario.Output.Format == "parquet" ? TableFormat.Parquet : TableFormat.Csv, LayoutOf(built), Iterations: scenario.Output.IterationRows));
+            scenario.Output.Format == "parquet" ? TableFormat.Parquet : TableFormat.Csv, LayoutOf(built), Engines: DataParallelOutputs.Engines([plan]), Iterations: scenario.Output.IterationRows));
         writer.WriteText("scenario.yaml", ScenarioWriter.ToYaml(scenario, Path.GetFullPath(outDir)));
 
         var sim = new Simulation(scenario.Seed);
-        var costModels = Enumerable.Range(0, plan.Replicas).Select(built.CostModel).ToList();
         var accounting = new CommAccounting(writer, built);
         var network = scenario.Network.Model == "flow" ? new FlowStageExecutor(sim, built) : null;
         var scheduler = built.SchedulerConfig();
-        var replicas = costModels.Select(c => new ReplicaSetup(c, scheduler, plan.Microbatches)).ToList();
+        var replicas = built.ReplicaSetups(scheduler);
         var faults = FaultPlanning.Settings(built, network is null ? built.Topology.SetPortFactor : network.SetPortFactor);
         var serving = new ServingSimulation(sim, source, replicas, ServingOptionsOf(scenario, built) with { Faults = faults }, accounting, network);
         var (result, perf) = Simulate(serving);
         var gpus = GpuRows(built, result.Replicas);
         var links = network?.LinkRows() ?? accounting.LinkRows();
         var summary = writer.Commit(new RunEndInputs(perf, Pipelines(result), gpus, links, PrefixCacheTotals(result),
-            faults is null ? null : Availability(result)));
+            faults is null ? null : Availability(result), DataParallelOutputs.Summary(serving.DataParallelEngines, plan)));
         return new RunResult(writer.OutputDirectory, summary, perf, built);
     }
 
@@ -164,7 +163,7 @@ public static class ScenarioRunner
             }
             var mem = built.Memory.Stages[p.Stage];
             var stats = replicas[firstReplica + p.Replica].StageTotals[p.Stage];
-            double? load = expertLoads is null ? null : expertLoads[p.TpRank % expertLoads.Length];
+            double? load = expertLoads is null ? null : expertLoads[built.Plan.EpRankOf(p.Replica, p.TpRank) % expertLoads.Length];
             rows.Add(new GpuActivity(gpu, physicalGpusPerNode is null ? p.Node : gpu / perNode, firstReplica + p.Replica, p.Stage, p.TpRank,
                 mem.WeightsGB, mem.KvGB, mem.ActivationGB, mem.HeldBackGB, mem.FreeGB, stats.BusyNs, stats.ComputeNs + stats.OverheadNs, stats.CommNs,
                 load, pool, type));
@@ -202,7 +201,8 @@ public static class ScenarioRunner
     private static TimelineLayout LayoutOf(BuiltScenario built)
     {
         var p = built.Plan;
-        var shape = $"TP{p.Tp} x PP{p.Pp}" + (p.Ep > 1 ? $" x EP{p.Ep}" : "") + (p.Cp > 1 ? $" x CP{p.Cp}" : "") + ", " + built.Gpu.Name;
+        var shape = (p.IsDataParallelAttention ? $"DP{p.Dp} x TP{p.Tp} (EP{p.Ep})" : $"TP{p.Tp} x PP{p.Pp}" + (p.Ep > 1 ? $" x EP{p.Ep}" : "") + (p.Cp > 1 ? $" x CP{p.Cp}" : ""))
+            + ", " + built.Gpu.Name;
         var stages = Enumerable.Range(0, p.Replicas).Select(r => (IReadOnlyList<string>)Enumerable.Range(0, p.Pp)
             .Select(s => TimelineLayout.GpuLabel(built.Placement.Rows.Where(x => x.Replica == r && x.Stage == s).Select(x => x.Gpu)))
             .ToArray()).ToArray();

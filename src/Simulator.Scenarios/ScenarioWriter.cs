@@ -111,6 +111,7 @@ public static class ScenarioWriter
         w.Line(1, "percentile", Num(s.Slo.Percentile));
         w.Open(0, "moe");
         w.Line(1, "routing_skew", Num(s.Moe.RoutingSkew));
+        if (s.Moe.AllToAll != "nccl") w.Line(1, "all_to_all", s.Moe.AllToAll);
         if (s.Sweep.Axes.Count > 0)
         {
             w.Open(0, "sweep");
@@ -175,6 +176,8 @@ public static class ScenarioWriter
         w.Line(d, "context_parallel_size", Int(p.ContextParallelSize));
         w.Line(d, "replicas", Int(p.Replicas));
         w.Line(d, "microbatches", Int(p.Microbatches));
+        if (p.DataParallelSize != 1) w.Line(d, "data_parallel_size", Int(p.DataParallelSize));
+        if (p.EnableExpertParallel) w.Line(d, "enable_expert_parallel", "true");
         if (p.LayersPerStage is { } split) w.Line(d, "layers_per_stage", "[" + string.Join(", ", split.Select(n => Int(n))) + "]");
     }
 

@@ -93,8 +93,10 @@ public sealed partial class BadInputCorpusTests
     }
 
     /// <summary>`sim memory` (checks everything but simulates nothing) on the base scenario with one edit.</summary>
-    private static BadInput Key(string name, string oldText, string newText, string key, string? locate = null, int exit = 2) =>
-        new(name, Scenario(Edited(oldText, newText)), ["memory", "{dir}/bad.yaml"], exit, $"bad.yaml:@: {key}", locate ?? newText.Trim().Split('\n')[0]);
+    private static BadInput Key(string name, string oldText, string newText, string key, string? locate = null, int exit = 2,
+        (string Old, string New)? edit2 = null) =>
+        new(name, Scenario(edit2 is { } e ? Edited(oldText, newText).Replace(e.Old, e.New) : Edited(oldText, newText)), ["memory", "{dir}/bad.yaml"], exit,
+            $"bad.yaml:@: {key}", locate ?? newText.Trim().Split('\n')[0]);
 
     /// <summary>`sim run --out {out}` on the base scenario with one edit.</summary>
     private static BadInput Run(string name, string oldText, string newText, string names, string? locate = null, int exit = 2, params string[] extra) =>
@@ -180,6 +182,15 @@ public sealed partial class BadInputCorpusTests
         yield return Key("TP not dividing heads", "  tensor_parallel_size: 2", "  tensor_parallel_size: 3", "parallelism.tensor_parallel_size");
         yield return Key("TP 0", "  tensor_parallel_size: 2", "  tensor_parallel_size: 0", "parallelism.tensor_parallel_size");
         yield return Key("more GPUs than the cluster", "  replicas: 1", "  replicas: 5", "parallelism.replicas");
+        yield return Key("DP attention with a dense model", "  replicas: 1", "  replicas: 1\n  data_parallel_size: 2", "parallelism.data_parallel_size", "data_parallel_size");
+        yield return Key("enable_expert_parallel with a dense model", "  replicas: 1", "  replicas: 1\n  data_parallel_size: 2\n  enable_expert_parallel: true",
+            "parallelism.enable_expert_parallel", "enable_expert_parallel");
+        yield return Key("EP = TP x DP not dividing the experts", "model: llama-3.1-8b\n", "model: mixtral-8x7b\n",
+            "parallelism.data_parallel_size", "data_parallel_size", edit2: ("  tensor_parallel_size: 2\n  replicas: 1", "  tensor_parallel_size: 1\n  replicas: 1\n  data_parallel_size: 3\n  enable_expert_parallel: true"));
+        yield return Key("DP attention with pipeline stages", "model: llama-3.1-8b\n", "model: mixtral-8x7b\n",
+            "parallelism.data_parallel_size", "data_parallel_size", edit2: ("  tensor_parallel_size: 2\n  replicas: 1", "  tensor_parallel_size: 1\n  pipeline_parallel_size: 2\n  replicas: 1\n  data_parallel_size: 2\n  enable_expert_parallel: true"));
+        yield return Key("data_parallel_size 0", "  replicas: 1", "  replicas: 1\n  data_parallel_size: 0", "parallelism.data_parallel_size", "data_parallel_size");
+        yield return Key("unknown all-to-all kernels", "moe: {routing_skew: 0}", "moe: {routing_skew: 0, all_to_all: deepep}", "moe.all_to_all");
         yield return Key("negative seed", "seed: 1", "seed: -1", "seed");
         yield return Key("fractional seed", "seed: 1", "seed: 1.5", "seed");
         yield return Key("invalid name", "name: corpus", "name: 'my run!'", "name");

@@ -208,6 +208,37 @@ public sealed class ChartModelTests
     }
 
     [Test]
+    public void DpRankLoad_StacksEachRanksPrefillAndDecodeTokens_OnlyForDataParallelRuns()
+    {
+        using var tmp = new Fixtures.TempDir();
+        var spec = new Fixtures.RunSpec("dp");
+        Assert.That(BuildRun(tmp, spec).Charts.Any(c => c.Name == "dp_rank_load"), Is.False, "no engine columns, no chart");
+        using var tmp2 = new Fixtures.TempDir();
+        var expected = new SortedDictionary<int, double>();
+        var result = BuildRun(tmp2, spec, run =>
+        {
+            var path = Path.Combine(run, "iterations.csv");
+            var lines = File.ReadAllLines(path);
+            var header = lines[0].Split(',').ToList();
+            int replica = header.IndexOf("replica"), pre = header.IndexOf("prefill_tokens"), dec = header.IndexOf("decode_tokens");
+            foreach (var l in lines.Skip(1))
+            {
+                var f = l.Split(',');
+                int rank = int.Parse(f[replica], CultureInfo.InvariantCulture);
+                expected[rank] = expected.GetValueOrDefault(rank) + double.Parse(f[pre], CultureInfo.InvariantCulture) + double.Parse(f[dec], CultureInfo.InvariantCulture);
+            }
+            File.WriteAllLines(path, new[] { lines[0] + ",engine,dp_rank" }.Concat(lines.Skip(1).Select(l => l + ",0," + l.Split(',')[replica])));
+        });
+        var plot = PlotOf(result, "dp_rank_load");
+        Assert.That(Legend(plot).Take(2), Is.EqualTo(new[] { "prefill tokens", "decode tokens" }));
+        var bars = plot.GetPlottables<BarPlot>().ToList();
+        var tops = bars[1].Bars.Select(b => b.Value).ToList();
+        Assert.That(tops, Is.EqualTo(expected.Values.ToList()), "the decode layer sits on the prefill layer: its top is the rank's total");
+        Assert.That(plot.GetPlottables<HorizontalLine>().Single().Y, Is.EqualTo(expected.Values.Average()).Within(1e-9));
+        Assert.That(plot.Axes.Bottom.Label.Text, Is.EqualTo("DP rank"));
+    }
+
+    [Test]
     public void TimeSeries_OneLinePerReplicaPlusTheTotal()
     {
         var plot = PlotOf(Fixtures.Shared.SingleRun, "throughput_over_time");

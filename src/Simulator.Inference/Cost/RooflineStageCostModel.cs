@@ -20,6 +20,42 @@ public sealed record CostModelOptions
     /// changes. Null: link conditions never change during the run.
     /// </summary>
     public Simulator.Hardware.Topology.ClusterTopology? Conditions { get; init; }
+    /// <summary>The kernels of the MoE dispatch and combine of DP-attention engines (<see cref="MoeAllToAll"/>).</summary>
+    public MoeAllToAll AllToAll { get; init; } = MoeAllToAll.Nccl;
+}
+
+/// <summary>Prices the MoE part of a DP-attention engine's lockstep step from its ranks' total tokens.</summary>
+public interface IEngineExpertCost
+{
+    /// <summary>The routed experts and all-to-alls of one step of <paramref name="stage"/> (see <see cref="RooflineStageCostModel.EngineExpertStep"/>).</summary>
+    ExpertStepCost EngineExpertStep(int stage, long engineTokens, long maxRankTokens);
+}
+
+/// <summary>
+/// Which kernels carry a DP-attention engine's MoE dispatch and combine. <see cref="Nccl"/>: the collective model's
+/// all-to-all over the EP group (n - 1 message latencies per call, NVLink inside a node, each GPU's NIC across).
+/// <see cref="DeepEpLowLatency"/>: DeepEP's low-latency kernels for decode-sized steps (at most
+/// <see cref="ExpertStepCost.LowLatencyMaxTokensPerRank"/> tokens per rank): every rank writes its tokens straight
+/// to the peers (RDMA across nodes, NVLink inside) in one posted batch, so a call costs one message latency plus its
+/// bytes on the busier of the two paths.
+/// </summary>
+public enum MoeAllToAll { Nccl, DeepEpLowLatency }
+
+/// <summary>
+/// The MoE part of one lockstep step of a DP-attention engine, per GPU and for the whole step (all MoE layers of the
+/// stage): the routed experts on the hottest GPU and the dispatch + combine all-to-alls, from the engine's total tokens.
+/// </summary>
+/// <param name="ComputeNs">Routed-expert GEMMs on the hottest GPU, all MoE layers.</param>
+/// <param name="EpCommNs">Dispatch + combine, all MoE layers (analytic time).</param>
+/// <param name="Comms">The dispatch and combine all-to-alls as demands for link accounting and flow mode (empty when nothing moves).</param>
+/// <param name="HotspotRatio">The hottest GPU's routed load over the mean.</param>
+public sealed record ExpertStepCost(long ComputeNs, long EpCommNs, IReadOnlyList<CommDemand> Comms, double HotspotRatio)
+{
+    /// <summary>
+    /// DeepEP's low-latency buffers are sized for decode batches: its README recommends
+    /// <c>num_max_dispatch_tokens_per_rank</c> (the decoding engine's batch) below 256; larger steps use the normal kernels.
+    /// </summary>
+    public const int LowLatencyMaxTokensPerRank = 256;
 }
 
 /// <summary>
@@ -33,7 +69,7 @@ public sealed record CostModelOptions
 /// exchange overlapped with attention; PP send to the next stage; engine overheads from the profile.
 /// Per-stage constants are precomputed; <see cref="Estimate"/> allocates only its result.
 /// </summary>
-public sealed class RooflineStageCostModel : IStageCostModel
+public sealed class RooflineStageCostModel : IStageCostModel, IEngineExpertCost
 {
     private readonly ModelSpec _m;
     private readonly ParallelPlan _plan;
@@ -46,6 +82,9 @@ public sealed class RooflineStageCostModel : IStageCostModel
     private readonly Simulator.Hardware.Topology.ClusterTopology? _conditions;
     private readonly Dictionary<long, double>[] _commMemo;
     private long _conditionsVersion;
+    private readonly MoeAllToAll _allToAll;
+    private readonly int _gpusPerNode;
+    private readonly bool _fp8Dispatch;
 
     public int Stages => _stages.Length;
     public ModelSpec Model => _m;
@@ -69,6 +108,9 @@ public sealed class RooflineStageCostModel : IStageCostModel
             _ => _bf16Flops, // weight-only formats (int4) and GPUs without the dtype compute in 16-bit
         };
         _hbm = gpu.HbmBytesPerSecond;
+        _allToAll = options.AllToAll;
+        _gpusPerNode = Math.Max(1, placement.Cluster.GpusPerNode);
+        _fp8Dispatch = precision.Weights == NumericFormat.Fp8;
         if (model.IsMoe) _routing = new ExpertRouting(model.Experts, model.TopK, plan.Ep, options.ExpertZipfExponent);
         var table = options.MeasuredOperators;
         _measured = table != null && table.Matches(model) && table.HasTp(plan.Tp) ? table : null;
@@ -84,7 +126,8 @@ public sealed class RooflineStageCostModel : IStageCostModel
         {
             var tpGroup = placement.TpGroup(replica, s);
             var epGroup = new int[plan.Ep];
-            for (var r = 0; r < plan.Ep; r++) epGroup[r] = tpGroup[r * (plan.Tp / plan.Ep)];
+            if (plan.IsDataParallelAttention) epGroup = placement.EpGroup(replica, s);
+            else for (var r = 0; r < plan.Ep; r++) epGroup[r] = tpGroup[r * (plan.Tp / plan.Ep)];
             _stages[s] = new StageConst(
                 Layers: counts[s],
                 MoeLayers: model.MoeLayersIn(first, counts[s]),
@@ -203,15 +246,12 @@ public sealed class RooflineStageCostModel : IStageCostModel
                 double sf = (double)_m.SharedExperts * _m.SharedExpertFfnSize / tp;
                 moe += (_m.GatedMlp ? Lin(T, h, 2 * sf) : Lin(T, h, sf)) + Lin(T, sf, h);
             }
-            hotspot = _routing.HotspotRatio(T);
-            double assignments = T * _m.TopK / _plan.Ep * hotspot;          // routed rows on the hottest rank
-            double distinct = Math.Max(1e-9, _routing.ExpectedDistinctOnHottestRank(T));
-            double fe = _m.ExpertFfnSize * (double)_plan.Ep / tp;          // expert FFN shard per GPU
-            double mats = _m.GatedMlp ? 3 : 2;
-            double flops = 2.0 * assignments * h * fe * mats;
-            double bytes = distinct * h * fe * mats * _wb + assignments * (2 * h + fe * (mats - 1)) * 2.0;
-            double rowsPerExpert = assignments / distinct;
-            moe += Roofline.KernelSeconds(flops, bytes, _peakFlops, _p.EtaCompute(rowsPerExpert), _hbm, _p) + launch; // two grouped GEMMs
+            // Under DP attention the routed experts see every rank's tokens: the engine adds them (EngineExpertStep).
+            if (!_plan.IsDataParallelAttention)
+            {
+                hotspot = _routing.HotspotRatio(T);
+                moe += RoutedExpertSeconds(T, hotspot, launch);
+            }
         }
 
         // --- Element-wise kernels per layer: 2 norms, rope, activation, 2 residual adds (read + write 16-bit) ---
@@ -233,7 +273,7 @@ public sealed class RooflineStageCostModel : IStageCostModel
             tpComm = arCount * arUs * 1e-6;
             comms.Add(new CommDemand(CommGroupKind.Tensor, "all_reduce", actBytes, arCount, (long)Math.Round(arUs * 1e3)));
         }
-        if (_plan.Ep > 1 && st.MoeLayers > 0)
+        if (_plan.Ep > 1 && st.MoeLayers > 0 && !_plan.IsDataParallelAttention)
         {
             long a2aBytes = (long)Math.Ceiling(T * _m.TopK / _plan.Ep * h * Precision.ActivationBytes * hotspot);
             double a2aUs = Timed(stage, 1, CollectiveOp.AllToAll, st.EpGroup, a2aBytes);
@@ -289,7 +329,81 @@ public sealed class RooflineStageCostModel : IStageCostModel
         ms[5] = elemS * 1e3; ms[6] = lmHead * 1e3; ms[7] = tpComm * 1e3; ms[8] = epComm * 1e3; ms[9] = cpComm * 1e3;
         ms[10] = ppComm * 1e3; ms[11] = engine * 1e3; ms[12] = floorWait * 1e3;
         return new StageCost(Ns(compute), Ns(tpComm), Ns(epComm), Ns(cpComm), Ns(ppComm), Ns(engine + floorWait),
-            new StageBreakdown(ms), comms);
+            new StageBreakdown(ms), comms, newTokens);
+    }
+
+    /// <summary>
+    /// The routed experts of one MoE layer on the hottest GPU when <paramref name="tokens"/> tokens are routed over the EP
+    /// group: its routed rows, the distinct experts it reads, two grouped GEMMs. With EP &lt;= TP each expert is split
+    /// TP / EP ways; with EP &gt; TP (DP attention) a GPU holds whole experts.
+    /// </summary>
+    private double RoutedExpertSeconds(double tokens, double hotspot, double launch)
+    {
+        double h = _m.HiddenSize;
+        int tp = _plan.Tp;
+        double assignments = tokens * _m.TopK / _plan.Ep * hotspot;          // routed rows on the hottest rank
+        double distinct = Math.Max(1e-9, _routing!.ExpectedDistinctOnHottestRank(tokens));
+        double fe = _m.ExpertFfnSize * (double)Math.Min(_plan.Ep, tp) / tp; // expert FFN shard per GPU
+        double mats = _m.GatedMlp ? 3 : 2;
+        double flops = 2.0 * assignments * h * fe * mats;
+        double bytes = distinct * h * fe * mats * _wb + assignments * (2 * h + fe * (mats - 1)) * 2.0;
+        double rowsPerExpert = assignments / distinct;
+        return Roofline.KernelSeconds(flops, bytes, _peakFlops, _p.EtaCompute(rowsPerExpert), _hbm, _p) + launch; // two grouped GEMMs
+    }
+
+    /// <summary>
+    /// The MoE part of one lockstep step of a DP-attention engine on <paramref name="stage"/>: its ranks together bring
+    /// <paramref name="engineTokens"/> new tokens, the largest rank <paramref name="maxRankTokens"/>. Every GPU runs the
+    /// routed experts of the tokens sent to it (the hottest sets the time, skew model included); each all-to-all moves
+    /// per GPU the larger of what the biggest rank sends (its tokens / TP x top-k rows) and what the hottest GPU receives
+    /// (engine tokens x top-k / EP x hotspot rows), two per MoE layer (dispatch, FP8 under FP8 weights; combine, BF16). Idle ranks join with empty
+    /// batches, so the all-to-all always spans the whole engine.
+    /// </summary>
+    public ExpertStepCost EngineExpertStep(int stage, long engineTokens, long maxRankTokens)
+    {
+        var st = _stages[stage];
+        if (_routing is null || st.MoeLayers == 0 || engineTokens <= 0) return new ExpertStepCost(0, 0, [], 1.0);
+        double h = _m.HiddenSize;
+        double hotspot = _routing.HotspotRatio(engineTokens);
+        double compute = st.MoeLayers * RoutedExpertSeconds(engineTokens, hotspot, _p.KernelLaunchUs * 1e-6);
+        // Rows per GPU per call: the biggest sender's or the hottest receiver's.
+        double rows = Math.Max((double)maxRankTokens / _plan.Tp * _m.TopK, (double)engineTokens * _m.TopK / _plan.Ep * hotspot);
+        // Dispatch moves FP8 rows (plus one fp32 scale per 128 values) under FP8 weights, as vLLM's DeepEP / pplx backends
+        // and DeepEP's low-latency kernels quantize it; the combine returns BF16 rows.
+        double dispatchRowBytes = _fp8Dispatch ? h * (1 + 4.0 / 128) : h * Precision.ActivationBytes;
+        long dispatchBytes = (long)Math.Ceiling(rows * dispatchRowBytes);
+        long combineBytes = (long)Math.Ceiling(rows * h * Precision.ActivationBytes);
+        bool lowLatency = _allToAll == MoeAllToAll.DeepEpLowLatency && maxRankTokens <= ExpertStepCost.LowLatencyMaxTokensPerRank;
+        double Us(long bytes) => lowLatency ? LowLatencyAllToAllUs(st.EpGroup, bytes) : _timer.TimeUs(CollectiveOp.AllToAll, st.EpGroup, bytes);
+        double dispatchUs = Us(dispatchBytes), combineUs = Us(combineBytes);
+        CommDemand[] demands =
+        [
+            new(CommGroupKind.Expert, "all_to_all", dispatchBytes, st.MoeLayers, (long)Math.Round(dispatchUs * 1e3)),
+            new(CommGroupKind.Expert, "all_to_all", combineBytes, st.MoeLayers, (long)Math.Round(combineUs * 1e3)),
+        ];
+        return new ExpertStepCost(Ns(compute), Ns(st.MoeLayers * (dispatchUs + combineUs) * 1e-6), demands, hotspot);
+    }
+
+    // Implementation note: DeepEP's low-latency kernels post every token's write at once (IBGDA RDMA to other nodes, NVLink
+    // to peers of the same node since DeepEP PR #173; no forwarding hop, no CPU sync), so a call costs one message latency
+    // plus the bytes on the busier path: S x (peers on other nodes) / n through the NIC, S x (other peers on the node) / n
+    // over NVLink, in parallel. A send/recv of those bytes prices each path (it carries the link's latency and efficiency).
+    // DeepEP reports 155 us dispatch / 273 us combine at EP32 on H800 + CX7 400 Gb/s for 128 tokens x top-8 x 7168 hidden
+    // (FP8 / BF16), i.e. 48 and 53 GB/s per GPU: the NIC's ~50 GB/s, which is what this bandwidth term gives.
+    private double LowLatencyAllToAllUs(int[] group, long bytes)
+    {
+        int n = group.Length;
+        if (n < 2 || bytes <= 0) return 0;
+        int node = group[0] / _gpusPerNode;
+        int far = -1, near = -1, local = 0;
+        foreach (var g in group)
+        {
+            if (g / _gpusPerNode == node) { local++; if (g != group[0] && near < 0) near = g; }
+            else if (far < 0) far = g;
+        }
+        double nic = far < 0 ? 0 : _timer.TimeUs(CollectiveOp.SendRecv, [group[0], far], (long)Math.Ceiling(bytes * (double)(n - local) / n));
+        double nvl = near < 0 ? 0 : _timer.TimeUs(CollectiveOp.SendRecv, [group[0], near], (long)Math.Ceiling(bytes * (local - 1.0) / n));
+        return Math.Max(nic, nvl);
     }
 
     /// <summary>Collectives one stage may run, each with its own memo of times by size (see <see cref="Timed"/>).</summary>

@@ -14,7 +14,8 @@ public readonly record struct SequenceWork(int NewTokens, int ContextTokens)
 /// The predicted time of one iteration on one pipeline stage, split by cause. All parts in
 /// nanoseconds; <see cref="TotalNs"/> is what the stage is busy for. Communication parts are the
 /// analytic (no-contention) times; <see cref="Comms"/> lists the same collectives so a flow-mode
-/// network can replay them on shared links instead.
+/// network can replay them on shared links instead. <see cref="NewTokens"/> is the batch's new tokens (what a DP-attention
+/// engine adds up over its ranks to price its MoE layers).
 /// </summary>
 public sealed record StageCost(
     long ComputeNs,
@@ -24,7 +25,8 @@ public sealed record StageCost(
     long PpCommNs,
     long OverheadNs,
     IReadOnlyDictionary<string, double> BreakdownMs,
-    IReadOnlyList<CommDemand> Comms)
+    IReadOnlyList<CommDemand> Comms,
+    long NewTokens = 0)
 {
     /// <summary>Stage busy time excluding the PP send to the next stage (which occupies the link, not the GPUs).</summary>
     public long StageBusyNs => ComputeNs + TpCommNs + EpCommNs + CpCommNs + OverheadNs;

@@ -129,6 +129,25 @@ public static class MemoryPlanner
         return new MemoryPlan(stages, minTokens, minTokens / settings.BlockSize, settings.BlockSize);
     }
 
+    /// <summary>
+    /// The weight bytes on one GPU of a one-stage plan, split into attention (every layer's, / TP), routed experts
+    /// (experts / EP per MoE layer, each split TP / EP ways when EP &lt; TP) and the rest (embeddings, dense and shared
+    /// MLPs, routers, norms): what <c>sim memory</c> shows for DP-attention layouts.
+    /// </summary>
+    public static (double AttentionBytes, double ExpertBytes, double OtherBytes) WeightParts(ModelSpec m, Precision precision, ParallelPlan plan)
+    {
+        double total = StageWeightBytes(m, precision, plan, 0, 0, plan.StageLayerCounts(m.Layers)[0]);
+        double attn = m.Mla is null
+            ? (m.HiddenSize * m.Heads * m.HeadDim * 2.0) / plan.Tp + 2.0 * m.HiddenSize * plan.KvHeadsPerGpu(m) * m.HeadDim
+            : (double)m.AttentionParams / plan.Tp;
+        double experts = 0;
+        if (m.IsMoe)
+            for (var i = 0; i < m.Layers; i++)
+                if (m.IsMoeLayer(i)) experts += (double)m.Experts / plan.Ep * m.ExpertParams / Math.Max(1.0, plan.Tp / (double)plan.Ep);
+        double attention = attn * m.Layers * precision.WeightBytes, expertBytes = experts * precision.WeightBytes;
+        return (attention, expertBytes, total - attention - expertBytes);
+    }
+
     /// <summary>Weight bytes on one GPU of stage <paramref name="stage"/> holding layers [first, first + layers).</summary>
     public static double StageWeightBytes(ModelSpec m, Precision precision, ParallelPlan plan, int stage, int first, int layers)
     {
@@ -141,7 +160,8 @@ public static class MemoryPlanner
             ? (h * m.Heads * m.HeadDim * 2) / tp + 2 * h * plan.KvHeadsPerGpu(m) * m.HeadDim
             : (double)m.AttentionParams / tp;
         double expertsPerRank = m.IsMoe ? (double)m.Experts / plan.Ep : 0;
-        double expertShard = plan.Tp / (double)plan.Ep;
+        // EP <= TP: each expert split over TP / EP GPUs; EP > TP (DP attention, EP = TP x DP): whole experts per GPU.
+        double expertShard = Math.Max(1.0, plan.Tp / (double)plan.Ep);
         for (var i = first; i < first + layers; i++)
         {
             perGpuParams += attn + 2 * h;

@@ -10,8 +10,10 @@ namespace Simulator.Inference.Metrics;
 /// <param name="Pools">With pools: each replica's pool and role, by replica index. Adds <see cref="RunDirectoryWriter.PoolRequestTable"/>
 /// to requests, <c>pool</c> to iterations and <c>pool, gpu_type</c> to gpus.csv (null: no pool columns).</param>
 /// <param name="Iterations">Which iteration rows are written (null: all of them; see <see cref="IterationSampler"/>).</param>
+/// <param name="Engines">With DP-attention engines: each replica's engine and DP rank, by replica index. Adds <c>engine, dp_rank</c>
+/// to requests and iterations (null: no such columns).</param>
 public sealed record RunWriterOptions(long TimelineEventCap = 200_000, TableFormat Format = TableFormat.Csv, TimelineLayout? Layout = null,
-    IReadOnlyList<ReplicaPool>? Pools = null, IterationOutput? Iterations = null)
+    IReadOnlyList<ReplicaPool>? Pools = null, IReadOnlyList<ReplicaEngine>? Engines = null, IterationOutput? Iterations = null)
 {
     /// <summary>The defaults.</summary>
     public static RunWriterOptions Default { get; } = new();
@@ -19,6 +21,12 @@ public sealed record RunWriterOptions(long TimelineEventCap = 200_000, TableForm
 
 /// <summary>The pool a replica belongs to and the phases it serves (<c>prefill</c>, <c>decode</c>, <c>mixed</c>).</summary>
 public sealed record ReplicaPool(string Pool, string Role);
+
+/// <summary>
+/// The engine a replica belongs to and its DP rank there (DP attention: one replica per rank; a plain replica is an
+/// engine of one rank). Given to the writer, requests.csv and iterations.csv gain <c>engine, dp_rank</c> columns.
+/// </summary>
+public readonly record struct ReplicaEngine(int Engine, int DpRank);
 
 /// <summary>
 /// Writes a run directory as the run goes: requests, iterations and timeseries (CSV or Parquet, see
@@ -100,6 +108,7 @@ public sealed class RunDirectoryWriter : IRunRecorder, IDisposable
     private readonly string? _createdParent;
     private readonly IReadOnlyList<ReplicaPool>? _pools;
     private readonly IterationSampler _iterationRows;
+    private readonly IReadOnlyList<ReplicaEngine>? _engines;
     private bool _closed;
 
     /// <summary>Starts a run directory that <see cref="Commit"/> will place at <paramref name="outputDirectory"/>.</summary>
@@ -119,11 +128,13 @@ public sealed class RunDirectoryWriter : IRunRecorder, IDisposable
         _metrics = new RunMetricsAccumulator(metadata.Slo);
         _pools = options.Pools;
         _iterationRows = new IterationSampler(options.Iterations ?? IterationOutput.All);
+        _engines = options.Engines;
         try
         {
             File.WriteAllBytes(Path.Combine(TempDirectory, OutputTarget.RunMarker), []);
-            _requests = OpenTable("requests", options.Format, _pools is null ? RequestTable : [.. RequestTable, .. PoolRequestTable]);
-            _iterations = OpenTable("iterations", options.Format, _pools is null ? IterationTable : [.. IterationTable, TableColumn.Text("pool")]);
+            TableColumn[] engineColumns = _engines is null ? [] : [TableColumn.Int("engine"), TableColumn.Int("dp_rank")];
+            _requests = OpenTable("requests", options.Format, [.. _pools is null ? RequestTable : [.. RequestTable, .. PoolRequestTable], .. engineColumns]);
+            _iterations = OpenTable("iterations", options.Format, [.. _pools is null ? IterationTable : [.. IterationTable, TableColumn.Text("pool")], .. engineColumns]);
             _timeseries = OpenTable("timeseries", options.Format, TimeseriesTable);
             _timeline = new TimelineWriter(OpenFile("timeline.json"), options.TimelineEventCap, options.Layout);
         }
@@ -174,6 +185,7 @@ public sealed class RunDirectoryWriter : IRunRecorder, IDisposable
         w.Ns(r.Cost.OverheadNs);
         w.Int(r.KvBlocksUsed);
         if (_pools is not null) w.Text(_pools[r.Replica].Pool);
+        if (_engines is not null) WriteEngine(w, r.Replica);
         w.EndRow();
     }
 
@@ -207,8 +219,16 @@ public sealed class RunDirectoryWriter : IRunRecorder, IDisposable
         w.Int(r.Retries);
         w.Ns(r.FrontEndNs);                                                                   // frontend_ms
         if (_pools is not null) WritePoolFields(w, r);
+        if (_engines is not null) WriteEngine(w, r.Replica);
         w.EndRow();
         _timeline.AddRequest(r);
+    }
+
+    private void WriteEngine(TableWriter w, int replica)
+    {
+        bool known = replica >= 0 && replica < _engines!.Count;
+        w.Int(known ? _engines![replica].Engine : -1);
+        w.Int(known ? _engines![replica].DpRank : -1);
     }
 
     private void WritePoolFields(TableWriter w, RequestRecord r)

@@ -72,7 +72,8 @@ public sealed record RunEndInputs(
     IReadOnlyList<GpuActivity> Gpus,
     IReadOnlyList<LinkActivity> Links,
     PrefixCacheSummary? PrefixCache = null,
-    FaultSummary? Faults = null)
+    FaultSummary? Faults = null,
+    DataParallelSummary? DataParallel = null)
 {
     /// <summary>End inputs with no GPUs, links or pipeline statistics (tests, request-only runs).</summary>
     public static RunEndInputs Minimal(SimulationStats simulation) => new(simulation, [], [], []);

@@ -59,6 +59,14 @@ public sealed record KvTransferSummary(long Bytes, long Transfers, double? MeanM
 public sealed record ExpertSummary(double HotspotRatio);
 
 /// <summary>
+/// DP-attention engines over the run (summary.json <c>data_parallel</c>): <see cref="Steps"/> lockstep steps over all
+/// engines; <see cref="EpCommMs"/> their dispatch + combine time summed per step (not per rank); <see cref="ExpertMs"/>
+/// the routed experts on the hottest GPU; <see cref="RankTokenImbalance"/> the busiest rank's new tokens over the mean rank's.
+/// </summary>
+public sealed record DataParallelSummary(int Engines, int RanksPerEngine, int ExpertParallelSize, long Steps, double EpCommMs,
+    double ExpertMs, double RankTokenImbalance);
+
+/// <summary>
 /// Prefix caching over the run: <see cref="HitRatioTokens"/> = (GPU + CPU-tier hit tokens) / prompt tokens of the
 /// requests looked up at their first admission; <see cref="EvictedBlocks"/> = blocks evicted from GPU memory.
 /// </summary>
@@ -94,4 +102,5 @@ public sealed record RunSummary(
     PrefixCacheSummary? PrefixCache = null,
     FaultSummary? Faults = null,
     KvTransferSummary? KvTransfer = null,
-    IterationsKept? Iterations = null);
+    IterationsKept? Iterations = null,
+    DataParallelSummary? DataParallel = null);

@@ -121,6 +121,18 @@ public static class SummaryJson
                 w.WriteEndObject();
             }
             if (s.Iterations is { } it) WriteIterationsKept(w, it);
+            if (s.DataParallel is { } dp)
+            {
+                w.WriteStartObject("data_parallel");
+                w.WriteNumber("engines", dp.Engines);
+                w.WriteNumber("ranks_per_engine", dp.RanksPerEngine);
+                w.WriteNumber("expert_parallel_size", dp.ExpertParallelSize);
+                w.WriteNumber("steps", dp.Steps);
+                w.WriteNumber("ep_comm_ms", dp.EpCommMs);
+                w.WriteNumber("expert_ms", dp.ExpertMs);
+                w.WriteNumber("rank_token_imbalance", dp.RankTokenImbalance);
+                w.WriteEndObject();
+            }
             w.WriteEndObject();
         }
         stream.WriteByte((byte)'\n');
@@ -155,6 +167,11 @@ public static class SummaryJson
         KvTransferSummary? kvTransfer = r.TryGetProperty("kv_transfer", out var kv)
             ? new KvTransferSummary(kv.GetProperty("bytes").GetInt64(), kv.GetProperty("transfers").GetInt64(), ReadNullable(kv, "mean_ms"), ReadNullable(kv, "p95_ms"))
             : null;
+        DataParallelSummary? dataParallel = r.TryGetProperty("data_parallel", out var dpe)
+            ? new DataParallelSummary(dpe.GetProperty("engines").GetInt32(), dpe.GetProperty("ranks_per_engine").GetInt32(),
+                dpe.GetProperty("expert_parallel_size").GetInt32(), dpe.GetProperty("steps").GetInt64(), dpe.GetProperty("ep_comm_ms").GetDouble(),
+                dpe.GetProperty("expert_ms").GetDouble(), dpe.GetProperty("rank_token_imbalance").GetDouble())
+            : null;
         return new RunSummary(
             r.GetProperty("scenario").GetString() ?? "",
             r.GetProperty("seed").GetInt64(),
@@ -172,7 +189,7 @@ public static class SummaryJson
             new PipelineSummary(pipe.GetProperty("stages").GetInt32(), pipe.GetProperty("microbatches").GetInt32(),
                 pipe.GetProperty("bubble_fraction").GetDouble()),
             new SimulationSummary(sim.GetProperty("events").GetInt64(), sim.GetProperty("simulated_s").GetDouble()),
-            memory, experts, r.TryGetProperty("itl_ms", out var itl) ? ReadStats(itl) : null, prefix, faults, kvTransfer, ReadIterationsKept(r));
+            memory, experts, r.TryGetProperty("itl_ms", out var itl) ? ReadStats(itl) : null, prefix, faults, kvTransfer, ReadIterationsKept(r), dataParallel);
     }
 
     // Only when iterations.csv does not hold every row (output.iterations), so runs that keep them all are unchanged.

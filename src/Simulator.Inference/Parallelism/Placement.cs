@@ -85,6 +85,20 @@ public sealed class PlacementTable
         return g;
     }
 
+    /// <summary>
+    /// The expert-parallel group of a stage: the TP group, or under DP attention every GPU of the replica's engine
+    /// (its DP ranks' TP groups in rank order, EP = TP x DP).
+    /// </summary>
+    public int[] EpGroup(int replica, int stage)
+    {
+        if (!Plan.IsDataParallelAttention) return TpGroup(replica, stage);
+        int first = Plan.EngineOf(replica) * Plan.Dp;
+        var g = new int[Plan.Dp * Plan.Tp];
+        for (var d = 0; d < Plan.Dp; d++)
+            for (var t = 0; t < Plan.Tp; t++) g[d * Plan.Tp + t] = GpuOf(first + d, stage, t);
+        return g;
+    }
+
     /// <summary>The CP group of a stage for one TP rank, in CP-rank order.</summary>
     public int[] CpGroup(int replica, int stage, int tpRank = 0)
     {

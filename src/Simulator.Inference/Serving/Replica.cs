@@ -516,7 +516,7 @@ public sealed partial class Replica : IReplicaLoad
         int group = (int)(token & 0xFFFFFFFF);
         var st = _stages[stage];
         var g = _groups[group];
-        var cost = g.Cost!;
+        var cost = _executor.Charged(Index, stage, g.Cost!);
         long now = _sim.NowNs;
         st.Busy = false;
         st.Iterations++;

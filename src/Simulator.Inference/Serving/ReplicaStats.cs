@@ -9,8 +9,9 @@ namespace Simulator.Inference.Serving;
 /// <param name="Role">Mixed (both phases), Prefill (prompts and first tokens, then hands the KV to a decode replica) or Decode.</param>
 /// <param name="KvBytesPerToken">KV bytes of one token over the whole model (all layers and KV heads, not per GPU): what a hand-off moves per prompt token.</param>
 /// <param name="Layers">The model's layers (a layerwise transfer streams one layer's share at a time).</param>
+/// <param name="DataParallel">The replica's place in a DP-attention engine (null: a replica of its own).</param>
 public sealed record ReplicaSetup(IStageCostModel CostModel, SchedulerConfig Scheduler, int Microbatches = 1,
-    ReplicaRole Role = ReplicaRole.Mixed, long KvBytesPerToken = 0, int Layers = 1);
+    ReplicaRole Role = ReplicaRole.Mixed, long KvBytesPerToken = 0, int Layers = 1, DataParallelRank? DataParallel = null);
 
 /// <summary>
 /// One pipeline stage's totals over a run. <see cref="BusyNs"/> is the time the stage's GPUs were occupied;

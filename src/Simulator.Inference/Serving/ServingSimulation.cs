@@ -50,6 +50,7 @@ public sealed class ServingSimulation
     private readonly Dictionary<long, (int Replica, Request Request)> _inFrontEnd = new();
     private readonly Replica[] _replicas;
     private readonly IRouter _router;
+    private readonly DataParallelLockstep? _lockstep;
     private readonly int[] _entry;              // replicas that take new requests (mixed and prefill), in index order
     private readonly KvHandoff? _handoff;
     private readonly ArrivalHandler _arrival;
@@ -81,12 +82,14 @@ public sealed class ServingSimulation
         if (replicas.Count == 0) throw new ArgumentException("at least one replica is needed", nameof(replicas));
         if (options.SampleIntervalNs < 0) throw new ArgumentException("the sample interval cannot be negative", nameof(options));
         executor ??= new AnalyticStageExecutor(sim);
-        _router = options.PrefixRouter is { } pr && options.Router == "prefix_aware"
+        if (DataParallelLockstep.Needed(replicas)) executor = _lockstep = new DataParallelLockstep(sim, executor, replicas);
+        IRouter router = options.PrefixRouter is { } pr && options.Router == "prefix_aware"
             ? new PrefixAwareRouter(pr)
             : RouterRegistry.Create(options.Router, options.RouterSeed);
         _replicas = new Replica[replicas.Count];
         for (int i = 0; i < replicas.Count; i++)
             _replicas[i] = new Replica(i, sim, replicas[i], executor, recorder, OnFinished);
+        _router = _lockstep is null ? router : new DataParallelRouter(router, _replicas, replicas);
         _entry = Enumerable.Range(0, _replicas.Length).Where(i => _replicas[i].Role != ReplicaRole.Decode).ToArray();
         if (_entry.Length == 0) throw new ArgumentException("at least one replica must take new requests (role mixed or prefill)", nameof(replicas));
         if (_replicas.Any(r => r.Role == ReplicaRole.Prefill))
@@ -102,6 +105,9 @@ public sealed class ServingSimulation
 
     /// <summary>The replicas, in index order (live state; read-only use).</summary>
     public IReadOnlyList<Replica> Replicas => _replicas;
+
+    /// <summary>The DP-attention engines' totals (empty when the run has none); complete after <see cref="Run"/>.</summary>
+    public IReadOnlyList<DataParallelEngineStats> DataParallelEngines => _lockstep?.Stats() ?? [];
 
     /// <summary>Runs the whole workload (or until <see cref="ServingOptions.EndNs"/>) and returns the totals.</summary>
     public ServingResult Run()

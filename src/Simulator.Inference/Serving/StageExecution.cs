@@ -16,6 +16,13 @@ public interface IStageExecutor
 
     /// <summary>Sends the activations from <paramref name="fromStage"/> to the next stage; calls <paramref name="arrived"/> when they arrive.</summary>
     void Send(int replica, int fromStage, StageCost cost, IEventHandler arrived, long token);
+
+    /// <summary>
+    /// What the iteration that just ended on <paramref name="stage"/> of <paramref name="replica"/> is recorded as, given the
+    /// cost it was started with: the same cost, except where the executor priced it otherwise (a DP-attention engine adds
+    /// the MoE layers of all its ranks and the wait for the slowest rank).
+    /// </summary>
+    StageCost Charged(int replica, int stage, StageCost planned) => planned;
 }
 
 /// <summary>Fixed delays on the kernel's fast path: a stage is busy for <see cref="StageCost.StageBusyNs"/>, a send takes <see cref="StageCost.PpCommNs"/>.</summary>
