@@ -69,13 +69,20 @@ public static class PlanCommands
         PrintPareto(result.PlanCsv, result.Directory);
         var ranked = Planner.Rank(result.Outcomes);
         if (ranked.Count == 0) Console.WriteLine("no layout meets the SLO at any load searched; see the reasons above");
+        else Console.WriteLine(Planner.RanksByCost(ranked) ? "ranked by goodput per dollar (cost.gpu_hour_usd):" : "ranked by goodput per GPU:");
+        var inv = CultureInfo.InvariantCulture;
         foreach (var (o, i) in ranked.Take(top).Select((o, i) => (o, i)))
         {
             var s = o.Summary!;
-            Console.WriteLine($"#{i + 1} {o.Layout.Slug[5..]}: {o.GoodputTokensPerSPerGpu.ToString("0.0", CultureInfo.InvariantCulture)} output tok/s/GPU within SLO, " +
-                $"{o.TokensPerSPerUser.ToString("0.0", CultureInfo.InvariantCulture)} tok/s/user at {o.MaxRatePerS!.Value.ToString("0.###", CultureInfo.InvariantCulture)} req/s; " +
-                $"TTFT p95 {s.TtftMs.P95.ToString("0.0", CultureInfo.InvariantCulture)} ms, TPOT p95 {s.TpotMs.P95.ToString("0.0", CultureInfo.InvariantCulture)} ms");
-            Console.WriteLine("   " + o.Deploy);
+            string cost = o.UsdPerHour is { } usd
+                ? $"; ${usd.ToString("0.00", inv)}/h, ${o.UsdPerMillionOutputTokens!.Value.ToString("0.000", inv)} per million output tokens, " +
+                  $"{o.GoodputTokensPerSPerUsdPerHour!.Value.ToString("0.0", inv)} tok/s per $/h"
+                : "";
+            Console.WriteLine($"#{i + 1} {o.Layout.Slug[5..]} ({o.Layout.Shape}): {o.GoodputTokensPerSPerGpu.ToString("0.0", inv)} output tok/s/GPU within SLO, " +
+                $"{o.TokensPerSPerUser.ToString("0.0", inv)} tok/s/user at {o.MaxRatePerS!.Value.ToString("0.###", inv)} req/s; " +
+                $"TTFT p95 {s.TtftMs.P95.ToString("0.0", inv)} ms, TPOT p95 {s.TpotMs.P95.ToString("0.0", inv)} ms{cost}");
+            Console.WriteLine("   " + o.VllmCommand);
+            Console.WriteLine("   " + o.SglangCommand);
         }
         return CliVerbs.ExitOk;
     }

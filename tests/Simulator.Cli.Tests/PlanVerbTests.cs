@@ -20,15 +20,17 @@ public sealed class PlanVerbTests
         var tp1 = table.Rows.Single(row => row[tp] == "1" && row[pp] == "1");
         Assert.That(tp1[fits], Is.EqualTo("false"));
         Assert.That(tp1[reason], Does.StartWith("does not fit: weights 68.26 GB"));
-        Assert.That(table.Rows.Where(row => row[tp] == "1" && row[pp] == "1").Select(row => row[table.Column("deploy")]).Single(),
-            Does.StartWith("vllm serve qwen3.6-35b-a3b --tensor-parallel-size 1"));
+        Assert.That(tp1[table.Column("vllm_command")], Does.StartWith("vllm serve qwen3.6-35b-a3b --tensor-parallel-size 1 --data-parallel-size 4 --max-num-seqs 256"));
+        Assert.That(tp1[table.Column("sglang_command")], Does.StartWith("python -m sglang.launch_server --model-path qwen3.6-35b-a3b --tp-size 1 --dp-size 4 --max-running-requests 256"));
+        Assert.That(tp1[table.Column("usd_per_hour")], Is.Empty, "no cost: block, no cost columns");
         Assert.That(table.Rows.Where(row => row[fits] == "true").Select(row => row[table.Column("gpus")]), Has.All.EqualTo("4"));
 
         int goodput = table.Column("goodput_tokens_per_s_per_gpu");
         var best = table.Rows.Where(row => row[goodput] != "")
             .OrderByDescending(row => double.Parse(row[goodput], System.Globalization.CultureInfo.InvariantCulture)).First();
         Assert.That(best[tp], Is.EqualTo("2"), "the seeds chose TP=2 by hand; the planner agrees");
-        Assert.That(best[table.Column("deploy")], Does.Contain("--tensor-parallel-size 2"));
+        Assert.That(best[table.Column("vllm_command")], Does.Contain("--tensor-parallel-size 2").And.Contain("--enable-prefix-caching").And.Contain("--max-num-batched-tokens 8192"));
+        Assert.That(best[table.Column("sglang_command")], Does.Contain("--tp-size 2").And.Contain("--chunked-prefill-size 8192"));
         Assert.That(double.Parse(best[table.Column("tpot_p95_ms")], System.Globalization.CultureInfo.InvariantCulture), Is.LessThanOrEqualTo(55), "within the TPOT SLO");
         Assert.That(r.StdOut, Does.Contain("#1 H100-SXM-80GB-tp2-"));
         Assert.That(Directory.Exists(tmp.Sub("points", "0000-H100-SXM-80GB-tp1-pp1-ep1-r4")), Is.False, "a layout that does not fit has no run");
@@ -50,6 +52,37 @@ public sealed class PlanVerbTests
         var merged = CliHarness.Run("merge", tmp.Sub("s0"), tmp.Sub("s1"), "--out", tmp.Sub("m"));
         Assert.That(merged.ExitCode, Is.EqualTo(0), merged.ToString());
         Assert.That(File.ReadAllBytes(tmp.Sub("m", "plan.csv")), Is.EqualTo(whole), "two shards merged = the unsharded plan");
+    }
+
+    [Test]
+    public void Plan_WithGpuHourPrices_RanksByGoodputPerDollarAndPricesEveryLayout()
+    {
+        using var tmp = new TempDir();
+        // H200 at 3x the H100's price: its TP1 x 2 has the most goodput per GPU but not per dollar.
+        var r = CliHarness.Run("plan", CliHarness.Scenario("design-review-tp.yaml"), "--gpus", "2", "--gpu", "H100-SXM-80GB", "--gpu", "H200-SXM-141GB",
+            "--out", tmp.Path, "--jobs", "2", "--max-requests", MaxRequests,
+            "--set", "cost.gpu_hour_usd.H100-SXM-80GB=2.5", "--set", "cost.gpu_hour_usd.h200-sxm-141gb=7.5");
+        Assert.That(r.ExitCode, Is.EqualTo(0), r.ToString());
+        var table = CsvTable.Read(tmp.Sub("plan.csv"));
+        var inv = System.Globalization.CultureInfo.InvariantCulture;
+        double Num(IReadOnlyList<string> row, string column) => double.Parse(row[table.Column(column)], inv);
+        foreach (var row in table.Rows)
+        {
+            double price = row[table.Column("gpu")] == "H100-SXM-80GB" ? 2.5 : 7.5;
+            Assert.That(Num(row, "usd_per_hour"), Is.EqualTo(price * Num(row, "gpus")).Within(0.005), "GPUs x USD per GPU-hour, fitting or not");
+            if (row[table.Column("goodput_tokens_per_s_per_gpu")] == "") { Assert.That(row[table.Column("usd_per_million_output_tokens")], Is.Empty); continue; }
+            double goodput = Num(row, "goodput_tokens_per_s_per_gpu") * Num(row, "gpus");
+            Assert.That(Num(row, "goodput_tokens_per_s_per_usd_per_hour"), Is.EqualTo(goodput / Num(row, "usd_per_hour")).Within(0.01));
+            Assert.That(Num(row, "usd_per_million_output_tokens"), Is.EqualTo(Num(row, "usd_per_hour") / (goodput * 3600) * 1e6).Within(0.002));
+        }
+        var feasible = table.Rows.Where(row => row[table.Column("goodput_tokens_per_s_per_gpu")] != "").ToList();
+        var perDollar = feasible.OrderByDescending(row => Num(row, "goodput_tokens_per_s_per_usd_per_hour")).First();
+        var perGpu = feasible.OrderByDescending(row => Num(row, "goodput_tokens_per_s_per_gpu")).First();
+        Assert.That(perGpu[table.Column("gpu")], Is.EqualTo("H200-SXM-141GB"));
+        Assert.That(perDollar[table.Column("gpu")], Is.EqualTo("H100-SXM-80GB"), "at 3x the price the H100 layout wins per dollar");
+        Assert.That(r.StdOut, Does.Contain("ranked by goodput per dollar"));
+        Assert.That(r.StdOut, Does.Contain("#1 " + perDollar[table.Column("layout")] + " "));
+        Assert.That(r.StdOut, Does.Match(@"#1 .*; \$5\.00/h, \$[0-9.]+ per million output tokens"));
     }
 
     [Test]
