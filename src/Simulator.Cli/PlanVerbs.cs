@@ -18,12 +18,14 @@ public static class PlanCommands
         var pJobs = new Option<int?>("--jobs") { Description = "layouts searched in parallel (default: all cores)" };
         var pTop = new Option<int>("--top") { Description = "layouts printed with their deploy command", DefaultValueFactory = _ => 3 };
         var pMax = new Option<int>("--max-requests") { Description = "most requests per probe simulation", DefaultValueFactory = _ => 400 };
+        var pKnobs = new Option<bool>("--knobs") { Description = "also search max_num_seqs, max_num_batched_tokens and (PP > 1) microbatches around the scenario's values (or plan: {knobs: true})" };
+        var pPd = new Option<bool>("--pd") { Description = "also enumerate prefill/decode (xPyD) splits with their own TP per side (or plan: {disaggregation: true})" };
         var pSet = CliApp.SetOption();
         var pShard = CliApp.ShardOption();
         var plan = new Command("plan", "search TP/PP/EP/replica layouts within --gpus for the highest load meeting the SLO; write plan.csv")
-            { pScenario, pGpus, pGpu, pOut, pJobs, pTop, pMax, pSet, pShard };
+            { pScenario, pGpus, pGpu, pOut, pJobs, pTop, pMax, pKnobs, pPd, pSet, pShard };
         plan.SetAction(p => Plan(p.GetValue(pScenario)!, p.GetValue(pGpus), p.GetValue(pGpu) ?? [], p.GetValue(pOut), p.GetValue(pJobs),
-            p.GetValue(pTop), p.GetValue(pMax), p.GetValue(pSet) ?? [], p.GetValue(pShard)));
+            p.GetValue(pTop), p.GetValue(pMax), p.GetValue(pSet) ?? [], p.GetValue(pShard), p.GetValue(pKnobs), p.GetValue(pPd)));
         root.Subcommands.Add(plan);
 
         var dirs = new Argument<string[]>("dirs") { Description = "shard directories written with --shard I/N", Arity = ArgumentArity.OneOrMore };
@@ -36,7 +38,7 @@ public static class PlanCommands
 
     /// <summary>`sim plan SCENARIO --gpus N ...`.</summary>
     public static int Plan(string scenarioPath, int gpus, IReadOnlyList<string> gpuTypes, string? outDir, int? jobs, int top, int maxRequests,
-        IReadOnlyList<string> sets, string? shardText)
+        IReadOnlyList<string> sets, string? shardText, bool knobs = false, bool pd = false)
     {
         if (gpus < 1) throw new ArgumentException($"--gpus {gpus}: must be at least 1");
         if (top < 1) throw new ArgumentException($"--top {top}: must be at least 1");
@@ -46,7 +48,7 @@ public static class PlanCommands
         var shard = shardText is null ? (ShardSpec?)null : ShardSpec.Parse(shardText);
         var scenario = Simulator.Scenarios.RunBuilder.Load(scenarioPath, sets);
         var dir = outDir ?? Path.Combine("results", scenario.Name + "-plan" + (shard is { } s0 ? $"-shard{s0.Index}of{s0.Count}" : ""));
-        var options = new PlanOptions(gpus, gpuTypes, maxRequests);
+        var options = new PlanOptions(gpus, gpuTypes, maxRequests, Knobs: knobs, Disaggregation: pd);
         Console.WriteLine($"sim: planning {scenario.Name} on {gpus} GPUs{(shard is { } s1 ? $" (shard {s1})" : "")}: SLO met at p{scenario.Slo.Percentile.ToString(CultureInfo.InvariantCulture)}, " +
             $"load found to within {options.RateTolerance:P0}, at most {options.MaxSimulationsPerLayout} simulations of {maxRequests} requests per layout");
         var gate = new object();

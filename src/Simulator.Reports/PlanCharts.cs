@@ -3,8 +3,8 @@ using ScottPlot;
 
 namespace Simulator.Reports;
 
-/// <summary>One layout on the Pareto chart: per-user speed (x), goodput per GPU (y), and whether it is on the front.</summary>
-public sealed record ParetoPoint(string Layout, double TokensPerSPerUser, double GoodputTokensPerSPerGpu, bool OnFront);
+/// <summary>One layout on the Pareto chart: per-user speed (x), goodput per GPU (y), whether it is on the front, and whether it is a prefill/decode split (drawn with its own marker).</summary>
+public sealed record ParetoPoint(string Layout, double TokensPerSPerUser, double GoodputTokensPerSPerGpu, bool OnFront, bool Disaggregated = false);
 
 /// <summary>What <see cref="PlanCharts.WritePareto"/> drew and wrote.</summary>
 public sealed record ParetoChart(IReadOnlyList<ParetoPoint> Points, string PngPath, string SvgPath);
@@ -22,10 +22,11 @@ public static class PlanCharts
         // One GPU type: labels drop it; several: labels keep it.
         bool oneGpu = Enumerable.Range(0, plan.RowCount).Select(r => plan.Text(r, "gpu")).Distinct(StringComparer.Ordinal).Count() <= 1;
         var raw = Enumerable.Range(0, plan.RowCount)
-            .Select(r => (Layout: oneGpu ? ShortName(plan.Text(r, "layout"), plan.Text(r, "gpu")) : plan.Text(r, "layout"), X: plan.Number(r, "tokens_per_s_per_user"), Y: plan.Number(r, "goodput_tokens_per_s_per_gpu")))
+            .Select(r => (Layout: oneGpu ? ShortName(plan.Text(r, "layout"), plan.Text(r, "gpu")) : plan.Text(r, "layout"), X: plan.Number(r, "tokens_per_s_per_user"),
+                Y: plan.Number(r, "goodput_tokens_per_s_per_gpu"), Pd: plan.Text(r, "prefill_tp").Length > 0))
             .Where(p => double.IsFinite(p.X) && double.IsFinite(p.Y)).ToList();
         return raw.Select(p => new ParetoPoint(p.Layout, p.X, p.Y,
-            !raw.Any(q => q.X >= p.X && q.Y >= p.Y && (q.X > p.X || q.Y > p.Y)))).ToList();
+            !raw.Any(q => q.X >= p.X && q.Y >= p.Y && (q.X > p.X || q.Y > p.Y)), p.Pd)).ToList();
     }
 
     /// <summary>The layout name without its GPU prefix (the chart's labels): <c>H100-SXM-80GB-tp2-pp1-ep1-r2</c> -> <c>tp2-pp1-ep1-r2</c>.</summary>
@@ -40,7 +41,7 @@ public static class PlanCharts
         var points = Points(table);
         if (points.Count == 0) return null;
         var plot = new Plot();
-        var others = points.Where(p => !p.OnFront).ToList();
+        var others = points.Where(p => !p.OnFront && !p.Disaggregated).ToList();
         if (others.Count > 0)
         {
             var s = plot.Add.ScatterPoints(others.Select(p => p.TokensPerSPerUser).ToArray(), others.Select(p => p.GoodputTokensPerSPerGpu).ToArray(), Charts.Gray);
@@ -52,6 +53,15 @@ public static class PlanCharts
         line.LineWidth = 2;
         line.MarkerSize = 10;
         line.LegendText = "Pareto front";
+        // Prefill/decode splits get their own marker on top (front or not), so the two kinds read apart.
+        var pd = points.Where(p => p.Disaggregated).ToList();
+        if (pd.Count > 0)
+        {
+            var m = plot.Add.ScatterPoints(pd.Select(p => p.TokensPerSPerUser).ToArray(), pd.Select(p => p.GoodputTokensPerSPerGpu).ToArray(), Charts.Purple);
+            m.MarkerShape = MarkerShape.FilledTriangleUp;
+            m.MarkerSize = 10;
+            m.LegendText = "prefill/decode split";
+        }
         foreach (var p in front)
         {
             var label = plot.Add.Text(p.Layout, p.TokensPerSPerUser, p.GoodputTokensPerSPerGpu);

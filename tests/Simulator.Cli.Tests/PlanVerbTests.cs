@@ -86,6 +86,56 @@ public sealed class PlanVerbTests
     }
 
     [Test]
+    public void Plan_WithKnobs_AddsTheSchedulerGridPerLayout_AndShardsMergeToTheSamePlan()
+    {
+        using var tmp = new TempDir();
+        var scenario = CliHarness.Scenario("design-review-tp.yaml");
+        string[] Common(string outDir, params string[] more) =>
+            new[] { "plan", scenario, "--gpus", "2", "--knobs", "--max-requests", "60", "--jobs", "2", "--out", outDir }.Concat(more).ToArray();
+        var r = CliHarness.Run(Common(tmp.Sub("a")));
+        Assert.That(r.ExitCode, Is.EqualTo(0), r.ToString());
+        var table = CsvTable.Read(tmp.Sub("a", "plan.csv"));
+        int layout = table.Column("layout"), seqs = table.Column("max_num_seqs"), tokens = table.Column("max_num_batched_tokens"), mb = table.Column("microbatches");
+        var tp2 = table.Rows.Where(row => row[layout].StartsWith("H100-SXM-80GB-tp2-pp1-ep1-r1", StringComparison.Ordinal)).ToList();
+        Assert.That(tp2.Select(row => (row[seqs], row[tokens])), Is.EqualTo(new[] { ("256", "8192"), ("128", "8192"), ("512", "8192"), ("256", "4096"), ("256", "16384") }),
+            "the scenario's knobs, then max_num_seqs and max_num_batched_tokens halved and doubled");
+        Assert.That(tp2.Select(row => row[layout]), Does.Contain("H100-SXM-80GB-tp2-pp1-ep1-r1-s128-b8192"));
+        Assert.That(tp2.Single(row => row[seqs] == "128")[table.Column("vllm_command")], Does.Contain("--max-num-seqs 128"));
+        Assert.That(tp2.Single(row => row[tokens] == "4096")[table.Column("sglang_command")], Does.Contain("--max-prefill-tokens 4096"));
+        var pp2 = table.Rows.Where(row => row[table.Column("pipeline_parallel_size")] == "2").Select(row => row[mb]).ToList();
+        Assert.That(pp2.Distinct(), Is.EquivalentTo(new[] { "1", "2", "4" }), "PP2 also tries 2 and 4 microbatches");
+
+        for (int i = 0; i < 2; i++) Assert.That(CliHarness.Run(Common(tmp.Sub($"s{i}"), "--shard", $"{i}/2")).ExitCode, Is.EqualTo(0));
+        Assert.That(CliHarness.Run("merge", tmp.Sub("s0"), tmp.Sub("s1"), "--out", tmp.Sub("m")).ExitCode, Is.EqualTo(0));
+        Assert.That(File.ReadAllBytes(tmp.Sub("m", "plan.csv")), Is.EqualTo(File.ReadAllBytes(tmp.Sub("a", "plan.csv"))));
+    }
+
+    [Test]
+    public void Plan_WithPd_SimulatesPrefillDecodeSplits_RejectsThoseThatDoNotFit_AndPrintsBothSidesCommands()
+    {
+        using var tmp = new TempDir();
+        var r = CliHarness.Run("plan", CliHarness.Scenario("design-review-tp.yaml"), "--gpus", "4", "--pd", "--max-requests", "60", "--jobs", "2", "--out", tmp.Path);
+        Assert.That(r.ExitCode, Is.EqualTo(0), r.ToString());
+        var table = CsvTable.Read(tmp.Sub("plan.csv"));
+        int ptp = table.Column("prefill_tp"), pr = table.Column("prefill_replicas"), dtp = table.Column("decode_tp"), dr = table.Column("decode_replicas");
+        var pd = table.Rows.Where(row => row[ptp] != "").ToList();
+        Assert.That(pd, Has.Count.EqualTo(6));
+        Assert.That(pd.Select(row => row[table.Column("tensor_parallel_size")]), Has.All.Empty);
+        var tp1 = pd.First(row => row[ptp] == "1");
+        Assert.That(tp1[table.Column("fits")], Is.EqualTo("false"));
+        Assert.That(tp1[table.Column("reason")], Does.StartWith("prefill pool does not fit: weights 68.26 GB"));
+        var both2 = pd.Single(row => (row[ptp], row[pr], row[dtp], row[dr]) == ("2", "1", "2", "1"));
+        Assert.That(both2[table.Column("layout")], Is.EqualTo("H100-SXM-80GB-1p-tp2-1d-tp2"));
+        Assert.That(both2[table.Column("fits")], Is.EqualTo("true"));
+        Assert.That(both2[table.Column("goodput_tokens_per_s_per_gpu")], Is.Not.Empty, both2[table.Column("reason")]);
+        Assert.That(both2[table.Column("vllm_command")], Does.StartWith("prefill: vllm serve qwen3.6-35b-a3b --tensor-parallel-size 2").And.Contain(" ; decode: vllm serve")
+            .And.Contain("--kv-transfer-config"));
+        Assert.That(both2[table.Column("sglang_command")], Does.Contain("--disaggregation-mode prefill").And.Contain("--disaggregation-mode decode"));
+        Assert.That(File.ReadAllText(Directory.GetFiles(tmp.Sub("points"), "summary.json", SearchOption.AllDirectories)
+            .Single(f => f.Contains("1p-tp2-1d-tp2", StringComparison.Ordinal))), Does.Contain("kv_transfer"), "the P/D run moved KV between its pools");
+    }
+
+    [Test]
     public void Plan_ZeroGpus_OneErrorLineExit2()
     {
         var r = CliHarness.Run("plan", CliHarness.Scenario("design-review-tp.yaml"), "--gpus", "0");

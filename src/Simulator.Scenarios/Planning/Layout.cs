@@ -57,6 +57,9 @@ public sealed record Layout(int Index, string Gpu, int Tp, int Pp, int Ep, int R
         var sets = new List<string> { "cluster.gpu=" + Gpu, "cluster.nodes=" + Inv((Gpus + gpusPerNode - 1) / gpusPerNode) };
         if (Pd is { } pd)
         {
+            // The top-level plan is the decode side's, one replica: valid on the layout's nodes; each pool sets its own.
+            sets.AddRange(["parallelism.tensor_parallel_size=" + Inv(pd.DecodeTp), "parallelism.pipeline_parallel_size=1", "parallelism.expert_parallel_size=1",
+                "parallelism.context_parallel_size=1", "parallelism.microbatches=1", "parallelism.replicas=1"]);
             sets.AddRange(PoolSets("prefill", PoolRoles.Prefill, pd.PrefillTp, pd.PrefillReplicas, gpusPerNode));
             sets.AddRange(PoolSets("decode", PoolRoles.Decode, pd.DecodeTp, pd.DecodeReplicas, gpusPerNode));
         }

@@ -10,7 +10,10 @@ namespace Simulator.Scenarios.Planning;
 /// <param name="MaxRequests">Most requests one probe simulation replays (caps workload.requests / trace.limit).</param>
 /// <param name="RateTolerance">Bisection stops when the failing rate is within this fraction above the passing one.</param>
 /// <param name="MaxSimulationsPerLayout">Most probe simulations per layout.</param>
-public sealed record PlanOptions(int Gpus, IReadOnlyList<string> GpuTypes, int MaxRequests = 400, double RateTolerance = 0.05, int MaxSimulationsPerLayout = 8);
+/// <param name="Knobs">Also search the scheduler knob grid per layout (`--knobs`; or the scenario's <c>plan.knobs</c>).</param>
+/// <param name="Disaggregation">Also enumerate prefill/decode (xPyD) splits (`--pd`; or the scenario's <c>plan.disaggregation</c>).</param>
+public sealed record PlanOptions(int Gpus, IReadOnlyList<string> GpuTypes, int MaxRequests = 400, double RateTolerance = 0.05, int MaxSimulationsPerLayout = 8,
+    bool Knobs = false, bool Disaggregation = false);
 
 /// <summary>
 /// What the plan found for one layout: whether it fits, the highest load factor meeting the SLO (1 = the scenario's
@@ -102,12 +105,67 @@ public static class Planner
                     foreach (var ep in model.IsMoe && tp > 1 ? new[] { 1, tp } : new[] { 1 })
                     {
                         if (model.IsMoe && model.Experts % ep != 0) continue;
-                        layouts.Add(new Layout(layouts.Count, built.Gpu.Name, tp, pp, ep, options.Gpus / (tp * pp)));
+                        var layout = new Layout(layouts.Count, built.Gpu.Name, tp, pp, ep, options.Gpus / (tp * pp));
+                        layouts.Add(layout);
+                        if (options.Knobs || baseScenario.Plan.Knobs)
+                            foreach (var knobs in KnobGrid(baseScenario, pp))
+                                layouts.Add(layout with { Index = layouts.Count, Knobs = knobs });
                     }
                 }
             }
+            if (options.Disaggregation || baseScenario.Plan.Disaggregation)
+            {
+                var tps = Enumerable.Range(1, Math.Min(perNode, options.Gpus)).Where(tp => model.Heads % tp == 0 && (tp & (tp - 1)) == 0).ToList();
+                foreach (var split in PdSplits(tps, options.Gpus, perNode))
+                    layouts.Add(new Layout(layouts.Count, built.Gpu.Name, 0, 0, 0, 0) { Pd = split });
+            }
         }
         return layouts;
+    }
+
+    /// <summary>
+    /// The prefill/decode splits within <paramref name="gpus"/>: for every prefill TP and decode TP (each from
+    /// <paramref name="tps"/>) and every ratio x:y of prefill to decode replicas with x, y in 1..3 and no common factor,
+    /// the largest multiple k x (x:y) that fits the budget, kept when both pools tile the nodes of
+    /// <paramref name="gpusPerNode"/> GPUs (a pool is a divisor of a node or whole nodes, and the decode pool starts on
+    /// a multiple of its own node share). Ordered by prefill TP, decode TP, x, y.
+    /// </summary>
+    public static IReadOnlyList<PdSplit> PdSplits(IReadOnlyList<int> tps, int gpus, int gpusPerNode)
+    {
+        bool Tiles(int g) => g <= gpusPerNode ? gpusPerNode % g == 0 : g % gpusPerNode == 0;
+        var splits = new List<PdSplit>();
+        foreach (var tpP in tps)
+            foreach (var tpD in tps)
+                for (int x = 1; x <= 3; x++)
+                    for (int y = 1; y <= 3; y++)
+                    {
+                        if (Gcd(x, y) != 1) continue;
+                        int k = gpus / (x * tpP + y * tpD);
+                        if (k < 1) continue;
+                        var split = new PdSplit(tpP, k * x, tpD, k * y);
+                        if (!Tiles(split.PrefillGpus) || !Tiles(split.DecodeGpus)) continue;
+                        if (split.PrefillGpus % Math.Min(split.DecodeGpus, gpusPerNode) != 0) continue;
+                        splits.Add(split);
+                    }
+        return splits;
+    }
+
+    private static int Gcd(int a, int b) => b == 0 ? a : Gcd(b, a % b);
+
+    /// <summary>
+    /// The knob grid around the scenario's own scheduler values, one knob at a time (the base point itself is the layout
+    /// without knobs): max_num_seqs x 1/2 and x 2, max_num_batched_tokens x 1/2 and x 2 (kept >= max_num_seqs, as vLLM
+    /// requires), and for PP > 1 two microbatch counts out of PP, 2 x PP, 1 that differ from the scenario's.
+    /// </summary>
+    public static IReadOnlyList<SchedulerKnobs> KnobGrid(Scenario scenario, int pp)
+    {
+        int seqs = scenario.Scheduler.MaxNumSeqs, tokens = scenario.Scheduler.MaxNumBatchedTokens, mb = scenario.Parallelism.Microbatches;
+        var grid = new List<SchedulerKnobs>();
+        foreach (var s in new[] { seqs / 2, seqs * 2 }.Where(v => v >= 1 && v != seqs && v <= tokens).Distinct()) grid.Add(new(s, tokens, mb));
+        foreach (var t in new[] { tokens / 2, tokens * 2 }.Where(v => v >= seqs && v != tokens).Distinct()) grid.Add(new(seqs, t, mb));
+        if (pp > 1)
+            foreach (var m in new[] { pp, 2 * pp, 1 }.Where(v => v != mb).Distinct().Take(2)) grid.Add(new(seqs, tokens, m));
+        return grid;
     }
 
     /// <summary>Plans one layout: memory check, then the load search; probe runs go beside <paramref name="runDir"/>, the best run to <paramref name="runDir"/>.</summary>
@@ -123,7 +181,13 @@ public static class Planner
         double? price = scenario.Cost.UsdPerGpuHour(layout.Gpu);
         LayoutOutcome Outcome(bool fits, double? factor, double? rate, RunSummary? summary, int simulations, string reason) =>
             new(layout, fits, factor, rate, summary, simulations, reason, vllm, sglang) { Knobs = knobs, UsdPerGpuHour = price };
-        if (!built.Memory.Fits) return Outcome(false, null, null, null, 0, DoesNotFit(built));
+        if (layout.Pd is not null)
+        {
+            var pools = PoolBuilder.Build(scenario, requireFit: false);
+            if (pools.Pools.FirstOrDefault(p => !p.Built.Memory.Fits) is { } full)
+                return Outcome(false, null, null, null, 0, DoesNotFit(full.Built).Replace("does not fit:", $"{full.Spec.Name} pool does not fit:"));
+        }
+        else if (!built.Memory.Fits) return Outcome(false, null, null, null, 0, DoesNotFit(built));
 
         double baseRate = BaseRate(scenario);
         int sims = 0;
@@ -142,7 +206,13 @@ public static class Planner
 
         try
         {
-            var first = Probe(1);
+            RunSummary first;
+            // A decode pool whose KV cache cannot hold the workload's longest request is found by the pool runner.
+            try { first = Probe(1); }
+            catch (PlanDoesNotFitException nf) when (layout.Pd is not null)
+            {
+                return Outcome(false, null, null, null, sims, "decode pool does not fit: " + nf.Message.Replace("\r", "").Replace('\n', ';'));
+            }
             if (best is not null)
                 for (double f = 2; f <= MaxFactor && hi == 0 && sims < options.MaxSimulationsPerLayout; f *= 2) Probe(f);
             else
