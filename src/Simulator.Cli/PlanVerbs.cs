@@ -16,7 +16,7 @@ public static class PlanCommands
         var pGpu = new Option<string[]>("--gpu") { Description = "GPU preset to plan on (repeatable; default: the scenario's cluster.gpu)", Arity = ArgumentArity.ZeroOrMore };
         var pOut = new Option<string?>("--out") { Description = "plan directory (default results/<name>-plan/)" };
         var pJobs = new Option<int?>("--jobs") { Description = "layouts searched in parallel (default: all cores)" };
-        var pTop = new Option<int>("--top") { Description = "layouts printed with their deploy command", DefaultValueFactory = _ => 3 };
+        var pTop = new Option<int>("--top") { Description = "layouts printed (and in the report's top table) with their deploy commands", DefaultValueFactory = _ => 3 };
         var pMax = new Option<int>("--max-requests") { Description = "most requests per probe simulation", DefaultValueFactory = _ => 400 };
         var pKnobs = new Option<bool>("--knobs") { Description = "also search max_num_seqs, max_num_batched_tokens and (PP > 1) microbatches around the scenario's values (or plan: {knobs: true})" };
         var pPd = new Option<bool>("--pd") { Description = "also enumerate prefill/decode (xPyD) splits with their own TP per side (or plan: {disaggregation: true})" };
@@ -68,7 +68,7 @@ public static class PlanCommands
         }
         Console.WriteLine($"plan.csv: {result.PlanCsv} ({result.Outcomes.Count} of {result.TotalLayouts} layouts)");
         if (shard is not null) return CliVerbs.ExitOk;
-        PrintPareto(result.PlanCsv, result.Directory);
+        PrintReport(result.Directory, Math.Max(top, PlanReport.DefaultTop));
         var ranked = Planner.Rank(result.Outcomes);
         if (ranked.Count == 0) Console.WriteLine("no layout meets the SLO at any load searched; see the reasons above");
         else Console.WriteLine(Planner.RanksByCost(ranked) ? "ranked by goodput per dollar (cost.gpu_hour_usd):" : "ranked by goodput per GPU:");
@@ -89,11 +89,15 @@ public static class PlanCommands
         return CliVerbs.ExitOk;
     }
 
-    private static void PrintPareto(string planCsv, string dir)
+    /// <summary>Writes the plan report (Pareto and goodput charts, report.html, report.md) and says where.</summary>
+    private static void PrintReport(string dir, int top)
     {
-        var chart = PlanCharts.WritePareto(planCsv, dir);
-        Console.WriteLine(chart is null ? "pareto: no feasible layout to draw"
-            : $"pareto: {chart.PngPath} ({chart.Points.Count(p => p.OnFront)} of {chart.Points.Count} feasible layouts on the front)");
+        var r = PlanReport.Build(dir, dir, top);
+        var pareto = r.Report.Charts.FirstOrDefault(c => c.Name == "pareto");
+        var front = PlanCharts.Points(RunTable.TryReadFile(Path.Combine(dir, "plan.csv"))!);
+        Console.WriteLine(pareto is null ? "pareto: no feasible layout to draw"
+            : $"pareto: {Path.Combine(dir, "charts", pareto.PngFile)} ({front.Count(p => p.OnFront)} of {front.Count} feasible layouts on the front)");
+        Console.WriteLine($"report: {r.Report.HtmlPath}");
     }
 
     /// <summary>`sim merge DIRS... --out DIR`.</summary>
@@ -102,7 +106,7 @@ public static class PlanCommands
         var r = ShardMerge.Merge(dirs, outDir);
         Console.WriteLine($"sim: merged {dirs.Count} shards of {r.Manifest.Kind} {r.Manifest.Scenario} ({r.Manifest.TotalPoints} points)");
         Console.WriteLine($"{Path.GetFileName(r.TablePath)}: {r.TablePath}");
-        if (r.Manifest.Kind == Planner.Kind) PrintPareto(r.TablePath, r.Directory);
+        if (r.Manifest.Kind == Planner.Kind && report) PrintReport(r.Directory, PlanReport.DefaultTop);
         else if (report && r.Manifest.Kind == ShardedSweep.Kind)
         {
             var built = ReportBuilder.Build(new[] { r.Directory }, r.Directory);

@@ -36,10 +36,31 @@ public static class PlanCharts
     /// <summary>Draws the Pareto chart of <paramref name="planCsv"/> into <paramref name="outDir"/>/charts/pareto.png and .svg; null when no layout is feasible.</summary>
     public static ParetoChart? WritePareto(string planCsv, string outDir, ReportOptions? options = null)
     {
-        options ??= new ReportOptions();
         var table = RunTable.TryReadFile(planCsv) ?? throw new ReportInputException($"{planCsv}: no plan.csv");
         var points = Points(table);
         if (points.Count == 0) return null;
+        var sink = new ChartSink();
+        AddPareto(points, sink);
+        var (pngPath, svgPath, _) = WriteChart(sink.Charts[0], outDir, options ?? new ReportOptions());
+        return new ParetoChart(points, pngPath, svgPath);
+    }
+
+    /// <summary>Writes one chart as charts/NAME.png and charts/NAME.svg under <paramref name="outDir"/>; returns both paths and the SVG text.</summary>
+    internal static (string Png, string Svg, string SvgText) WriteChart(ChartInfo chart, string outDir, ReportOptions options)
+    {
+        var (png, svg) = ChartSink.Render(chart, options);
+        var dir = Path.Combine(outDir, "charts");
+        Directory.CreateDirectory(dir);
+        var pngPath = Path.Combine(dir, chart.PngFile);
+        var svgPath = Path.Combine(dir, chart.SvgFile);
+        File.WriteAllBytes(pngPath, png);
+        File.WriteAllText(svgPath, svg, new UTF8Encoding(false));
+        return (pngPath, svgPath, svg);
+    }
+
+    /// <summary>The Pareto chart of <paramref name="points"/> (at least one), added to <paramref name="sink"/> as <c>pareto</c>.</summary>
+    internal static void AddPareto(IReadOnlyList<ParetoPoint> points, ChartSink sink)
+    {
         var plot = new Plot();
         var others = points.Where(p => !p.OnFront && !p.Disaggregated).ToList();
         if (others.Count > 0)
@@ -75,15 +96,29 @@ public static class PlanCharts
         plot.XLabel("tokens/s per user (1000 / TPOT p50)");
         plot.YLabel("output tokens/s per GPU within SLO");
         plot.ShowLegend(Alignment.LowerRight);
-        var sink = new ChartSink();
         sink.Add("pareto", "Goodput per GPU against per-user speed", "Which layouts trade per-user speed for throughput per GPU best?", plot);
-        var (png, svg) = ChartSink.Render(sink.Charts[0], options);
-        var dir = Path.Combine(outDir, "charts");
-        Directory.CreateDirectory(dir);
-        var pngPath = Path.Combine(dir, "pareto.png");
-        var svgPath = Path.Combine(dir, "pareto.svg");
-        File.WriteAllBytes(pngPath, png);
-        File.WriteAllText(svgPath, svg, new UTF8Encoding(false));
-        return new ParetoChart(points, pngPath, svgPath);
+    }
+
+    /// <summary>
+    /// Bars of goodput per GPU, one per feasible layout in <paramref name="ranked"/> order (at most
+    /// <paramref name="most"/>), green for the top one, added to <paramref name="sink"/> as <c>goodput_per_gpu</c>.
+    /// </summary>
+    internal static void AddGoodputBars(IReadOnlyList<(string Layout, double GoodputTokensPerSPerGpu)> ranked, int most, ChartSink sink)
+    {
+        var shown = ranked.Take(most).ToList();
+        var plot = new Plot();
+        var positions = Enumerable.Range(0, shown.Count).Select(i => (double)i).ToArray();
+        var bars = plot.Add.Bars(positions, shown.Select(r => r.GoodputTokensPerSPerGpu).ToArray());
+        bars.Color = Charts.Blue;
+        for (int i = 0; i < bars.Bars.Count; i++)
+        {
+            bars.Bars[i].Label = Fmt.Num(bars.Bars[i].Value);
+            if (i == 0) bars.Bars[i].FillColor = Charts.Green;
+        }
+        Charts.CategoryTicks(plot, positions, shown.Select(r => r.Layout).ToArray());
+        Charts.BarsFromZero(plot);
+        plot.YLabel("output tokens/s per GPU within SLO");
+        sink.Add("goodput_per_gpu", "Goodput per GPU by layout",
+            ranked.Count > most ? $"How far ahead is the top layout? (the {most} best of {ranked.Count} feasible layouts, in rank order)" : "How far ahead is the top layout? (feasible layouts in rank order)", plot);
     }
 }

@@ -34,6 +34,14 @@ public sealed class PlanVerbTests
         Assert.That(double.Parse(best[table.Column("tpot_p95_ms")], System.Globalization.CultureInfo.InvariantCulture), Is.LessThanOrEqualTo(55), "within the TPOT SLO");
         Assert.That(r.StdOut, Does.Contain("#1 H100-SXM-80GB-tp2-"));
         Assert.That(Directory.Exists(tmp.Sub("points", "0000-H100-SXM-80GB-tp1-pp1-ep1-r4")), Is.False, "a layout that does not fit has no run");
+
+        var html = File.ReadAllText(tmp.Sub("report.html"));
+        Assert.That(html, Does.Contain("Top layout (by goodput per GPU): H100-SXM-80GB-tp2-").And.Contain("does not fit: weights 68.26 GB")
+            .And.Contain("python -m sglang.launch_server"));
+        Assert.That(File.Exists(tmp.Sub("charts", "goodput_per_gpu.png")) && File.Exists(tmp.Sub("charts", "pareto.png")), Is.True);
+        var again = CliHarness.Run("report", tmp.Path, "--out", tmp.Sub("again"));
+        Assert.That(again.ExitCode, Is.EqualTo(0), again.ToString());
+        Assert.That(File.ReadAllText(tmp.Sub("again", "report.html")), Is.EqualTo(html), "sim report PLAN_DIR writes the same plan report");
     }
 
     [Test]
