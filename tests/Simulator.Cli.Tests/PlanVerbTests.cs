@@ -144,6 +144,25 @@ public sealed class PlanVerbTests
     }
 
     [Test]
+    public void Plan_LegalSummarizer70bOnOneNode_RanksTp4TimesTwoFirstAsTheSeedsChose_WithTp8FasterPerUser()
+    {
+        using var tmp = new TempDir();
+        var r = CliHarness.Run("plan", CliHarness.Scenario("legal-summarizer-70b.yaml"), "--gpus", "8", "--out", tmp.Path, "--jobs", "2", "--max-requests", "100");
+        Assert.That(r.ExitCode, Is.EqualTo(0), r.ToString());
+        var table = CsvTable.Read(tmp.Sub("plan.csv"));
+        var tp1 = table.Rows.Single(row => row[table.Column("layout")] == "H100-SXM-80GB-tp1-pp1-ep1-r8");
+        Assert.That(tp1[table.Column("reason")], Does.StartWith("does not fit: weights 141.11 GB"));
+        var inv = System.Globalization.CultureInfo.InvariantCulture;
+        var ranked = table.Rows.Where(row => row[table.Column("goodput_tokens_per_s_per_usd_per_hour")] != "")
+            .OrderByDescending(row => double.Parse(row[table.Column("goodput_tokens_per_s_per_usd_per_hour")], inv)).ToList();
+        Assert.That(ranked[0][table.Column("layout")], Is.EqualTo("H100-SXM-80GB-tp4-pp1-ep1-r2"), "the seeds chose TP4 x 2 on the 8-GPU node; the planner agrees");
+        Assert.That(ranked[1][table.Column("layout")], Is.EqualTo("H100-SXM-80GB-tp8-pp1-ep1-r1"));
+        double User(int i) => double.Parse(ranked[i][table.Column("tokens_per_s_per_user")], inv);
+        Assert.That(User(1), Is.GreaterThan(User(0)), "TP8 is the faster layout per user, the slower per dollar");
+        Assert.That(r.StdOut, Does.Contain("ranked by goodput per dollar"));
+    }
+
+    [Test]
     public void Plan_ZeroGpus_OneErrorLineExit2()
     {
         var r = CliHarness.Run("plan", CliHarness.Scenario("design-review-tp.yaml"), "--gpus", "0");
