@@ -80,7 +80,7 @@ public static class PlanCharts
         {
             var m = plot.Add.ScatterPoints(pd.Select(p => p.TokensPerSPerUser).ToArray(), pd.Select(p => p.GoodputTokensPerSPerGpu).ToArray(), Charts.Purple);
             m.MarkerShape = MarkerShape.FilledTriangleUp;
-            m.MarkerSize = 10;
+            m.MarkerSize = 14; // larger than the front's markers, so a split on the front still shows its triangle
             m.LegendText = "prefill/decode split";
         }
         foreach (var p in front)
