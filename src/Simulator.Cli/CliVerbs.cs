@@ -251,21 +251,24 @@ public static class CliVerbs
         return ExitOk;
     }
 
-    public static int Collective(string gpu, string op, int ranks, string bytesText, int nodes, string algorithm, bool json)
+    public static int Collective(string gpu, string op, int ranks, string bytesText, int nodes, string algorithm, bool json, string protocol = "auto")
     {
         long bytes = Flag("--bytes", () => ParseBytes(bytesText));
         Flag("--gpu", () => GpuPresets.Get(gpu));
         Flag("--op", () => Names.ParseOp(op));
         Flag("--algorithm", () => Names.ParseAlgorithm(algorithm));
-        var r = Flag(_ => "--ranks", () => CollectiveProbe.Run(gpu, op, ranks, bytes, nodes, algorithm));
+        Flag("--proto", () => Names.ParseProtocol(protocol));
+        var r = Flag(e => e is ArgumentException { ParamName: "protocol" } ? "--proto" : e is ArgumentException { ParamName: "algorithm" } ? "--algorithm" : "--ranks",
+            () => CollectiveProbe.Run(gpu, op, ranks, bytes, nodes, algorithm, protocol));
         if (json)
         {
-            Console.WriteLine("{\"time_us\":" + Num(r.TimeUs) + ",\"algbw_gbps\":" + Num(r.AlgBwGBps) + ",\"busbw_gbps\":" + Num(r.BusBwGBps) + "}");
+            Console.WriteLine("{\"time_us\":" + Num(r.TimeUs) + ",\"algbw_gbps\":" + Num(r.AlgBwGBps) + ",\"busbw_gbps\":" + Num(r.BusBwGBps) +
+                ",\"algorithm\":\"" + r.Algorithm + "\",\"protocol\":\"" + r.Protocol + "\"}");
         }
         else
         {
             Console.WriteLine($"{op} of {bytes.ToString("N0", Inv)} bytes over {ranks} x {gpu} on {nodes} node(s): " +
-                $"{r.TimeUs.ToString("0.00", Inv)} us, algbw {r.AlgBwGBps.ToString("0.00", Inv)} GB/s, busbw {r.BusBwGBps.ToString("0.00", Inv)} GB/s ({r.Algorithm})");
+                $"{r.TimeUs.ToString("0.00", Inv)} us, algbw {r.AlgBwGBps.ToString("0.00", Inv)} GB/s, busbw {r.BusBwGBps.ToString("0.00", Inv)} GB/s ({r.Algorithm}/{r.Protocol})");
         }
         return ExitOk;
     }
@@ -310,17 +313,22 @@ public static class CliVerbs
 
     /// <summary>
     /// `sim validate`: replays the shipped measurement sets (data/calibration, found from the working directory or the
-    /// executable's) and writes validation.csv and validation.md into <paramref name="outDir"/> (default results/validate).
+    /// executable's) and writes validation.csv, validation.md, validation_points.csv, charts/ and report.html into
+    /// <paramref name="outDir"/> (default results/validate).
     /// </summary>
     public static int Validate(string? outDir, string? dataDir)
     {
         var data = dataDir ?? Path.GetDirectoryName(Path.GetDirectoryName(LocateQuickstart(Path.Combine("data", "README.md"))) ?? ".") ?? ".";
         data = dataDir ?? Path.Combine(data, "data");
         var sets = Validation.Run(data);
-        var (csv, md) = Validation.Write(sets, outDir ?? Path.Combine("results", "validate"));
+        var dir = outDir ?? Path.Combine("results", "validate");
+        var (csv, md) = Validation.Write(sets, dir);
+        var report = Simulator.Reports.ValidationCharts.Write(dir);
         foreach (var line in File.ReadAllLines(md)) Console.WriteLine(line);
         Console.WriteLine($"validation.csv: {Relative(csv)}");
         Console.WriteLine($"validation.md: {Relative(md)}");
+        Console.WriteLine($"validation_points.csv: {Relative(Path.Combine(dir, "validation_points.csv"))}");
+        Console.WriteLine($"report.html: {Relative(report.HtmlPath)} ({report.Charts.Count} charts)");
         return ExitOk;
     }
 

@@ -107,18 +107,19 @@ namespace Simulator.Cli
             var ranks = CliOptions.Int("--ranks", "number of GPUs", 1, CollectiveProbe.MaxRanks, null, required: true);
             var bytes = new Option<string>("--bytes") { Description = "message size in bytes (suffixes K, M, G, KiB, MiB, GiB allowed)", Required = true };
             var nodes = CliOptions.Int("--nodes", "nodes the ranks span", 1, CollectiveProbe.MaxRanks, 1);
-            var algorithm = new Option<string>("--algorithm") { Description = "auto | ring | tree | hierarchical | direct | nvls", DefaultValueFactory = _ => "auto" };
+            var algorithm = new Option<string>("--algorithm", "--algo") { Description = "auto | ring | tree | hierarchical | direct | nvls", DefaultValueFactory = _ => "auto" };
+            var protocol = new Option<string>("--proto") { Description = "NCCL protocol inside one node: auto (the tuner's pick) | ll | ll128 | simple", DefaultValueFactory = _ => "auto" };
             var cJson = new Option<bool>("--json") { Description = "print one JSON object" };
             var valOut = new Option<string?>("--out") { Description = "output directory (default results/validate)" };
             var valData = new Option<string?>("--data") { Description = "the data/ folder to replay (default: the repository's)" };
-            var validate = new Command("validate", "replay every shipped measurement set through the model; validation.csv and validation.md") { valOut, valData };
+            var validate = new Command("validate", "replay every shipped measurement set through the model; validation.csv, validation_points.csv, report.html") { valOut, valData };
             validate.SetAction(p => CliVerbs.Validate(p.GetValue(valOut), p.GetValue(valData)));
             root.Subcommands.Add(validate);
 
             var collective = new Command("collective", "predicted collective time, algbw and busbw (nccl-tests definitions)")
-                { cGpu, op, ranks, bytes, nodes, algorithm, cJson };
+                { cGpu, op, ranks, bytes, nodes, algorithm, protocol, cJson };
             collective.SetAction(p => CliVerbs.Collective(p.GetValue(cGpu)!, p.GetValue(op)!, p.GetValue(ranks), p.GetValue(bytes)!,
-                p.GetValue(nodes), p.GetValue(algorithm)!, p.GetValue(cJson)));
+                p.GetValue(nodes), p.GetValue(algorithm)!, p.GetValue(cJson), p.GetValue(protocol)!));
             root.Subcommands.Add(collective);
 
             // report

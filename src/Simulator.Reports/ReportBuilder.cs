@@ -45,21 +45,7 @@ public static class ReportBuilder
         else RunCharts.All(runs[0], slo, options, sink, "");
 
         Directory.CreateDirectory(outDir);
-        var chartDir = Path.Combine(outDir, "charts");
-        Directory.CreateDirectory(chartDir);
-        var chartPaths = new List<string>();
-        var svgs = new List<string>();
-        foreach (var chart in sink.Charts)
-        {
-            var (png, svg) = ChartSink.Render(chart, options);
-            var pngPath = Path.Combine(chartDir, chart.PngFile);
-            var svgPath = Path.Combine(chartDir, chart.SvgFile);
-            File.WriteAllBytes(pngPath, png);
-            File.WriteAllText(svgPath, svg, new UTF8Encoding(false));
-            chartPaths.Add(pngPath);
-            chartPaths.Add(svgPath);
-            svgs.Add(svg);
-        }
+        var (chartPaths, svgs) = ChartSink.WriteAll(sink.Charts, Path.Combine(outDir, "charts"), options);
 
         var title = options.Title ?? (runs.Count == 1 && sweeps.Count == 0 ? $"Simulation report: {runs[0].Name}" : "Simulation comparison report");
         var detailName = comparing ? (best ?? configs.FirstOrDefault(c => c.Run is not null))?.Label : null;

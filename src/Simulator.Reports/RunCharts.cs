@@ -20,6 +20,26 @@ internal sealed class ChartSink
 
     public void Skip(string chart, string why) => Notes.Add($"{chart}: skipped, {why}.");
 
+    /// <summary>Renders every chart into <paramref name="chartDir"/> as NAME.png and NAME.svg; returns the paths written and the SVG texts.</summary>
+    public static (List<string> Paths, List<string> Svgs) WriteAll(IEnumerable<ChartInfo> charts, string chartDir, ReportOptions options)
+    {
+        Directory.CreateDirectory(chartDir);
+        var paths = new List<string>();
+        var svgs = new List<string>();
+        foreach (var chart in charts)
+        {
+            var (png, svg) = Render(chart, options);
+            var pngPath = Path.Combine(chartDir, chart.PngFile);
+            var svgPath = Path.Combine(chartDir, chart.SvgFile);
+            File.WriteAllBytes(pngPath, png);
+            File.WriteAllText(svgPath, svg, new System.Text.UTF8Encoding(false));
+            paths.Add(pngPath);
+            paths.Add(svgPath);
+            svgs.Add(svg);
+        }
+        return (paths, svgs);
+    }
+
     /// <summary>Renders a chart as PNG bytes (<see cref="ReportOptions.PngScale"/> times the size) and as SVG text.</summary>
     public static (byte[] Png, string Svg) Render(ChartInfo chart, ReportOptions options)
     {

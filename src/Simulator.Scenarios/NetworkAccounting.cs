@@ -1,3 +1,4 @@
+using System.Runtime.InteropServices;
 using Simulator.Hardware.Collectives;
 using Simulator.Hardware.Network;
 using Simulator.Inference.Cost;
@@ -32,8 +33,9 @@ internal sealed class CommAccounting : IRunRecorder
             var key = (record.Replica, record.Stage, c.Group);
             int n = GroupSize(c.Group);
             double wire = c.Bytes * (double)c.Count * n * WireFactor(c.Op, n);
-            var (b, ns) = _totals.TryGetValue(key, out var t) ? t : (0, 0);
-            _totals[key] = (b + wire, ns + c.AnalyticNsEach * c.Count);
+            // One hash lookup per collective (this runs for every batch on every stage).
+            ref var total = ref CollectionsMarshal.GetValueRefOrAddDefault(_totals, key, out _);
+            total = (total.Bytes + wire, total.Ns + c.AnalyticNsEach * c.Count);
         }
         _inner.OnIteration(record);
     }

@@ -31,7 +31,7 @@ internal static class PoolRunner
         var replicaPools = Enumerable.Range(0, pools.Replicas).Select(r => new ReplicaPool(pools.PoolOf(r).Spec.Name, pools.PoolOf(r).Spec.Role)).ToList();
 
         using var writer = new RunDirectoryWriter(outDir, meta, new RunWriterOptions(scenario.Output.TimelineMaxEvents,
-            scenario.Output.Format == "parquet" ? TableFormat.Parquet : TableFormat.Csv, Layout: null, Pools: replicaPools));
+            scenario.Output.Format == "parquet" ? TableFormat.Parquet : TableFormat.Csv, Layout: null, Pools: replicaPools, Iterations: scenario.Output.IterationRows));
         writer.WriteText("scenario.yaml", ScenarioWriter.ToYaml(scenario, Path.GetFullPath(outDir)));
 
         var sim = new Simulation(scenario.Seed);

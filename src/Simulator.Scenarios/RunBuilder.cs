@@ -47,7 +47,7 @@ public sealed class BuiltScenario
 
     /// <summary>The cost model of one replica (replicas differ only in which GPUs they occupy).</summary>
     public RooflineStageCostModel CostModel(int replica) => new(Model, Precision, Plan, Placement, Gpu, Profile, Timer, replica,
-        new CostModelOptions { ExpertZipfExponent = Scenario.Moe.RoutingSkew });
+        new CostModelOptions { ExpertZipfExponent = Scenario.Moe.RoutingSkew, Conditions = Topology });
 
     /// <summary>The scheduler settings of every replica, with the KV capacity of the memory plan.</summary>
     public SchedulerConfig SchedulerConfig()

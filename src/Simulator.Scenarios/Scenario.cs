@@ -266,6 +266,15 @@ public sealed record OutputSpec
 
     /// <summary>File format of requests, iterations and timeseries: <c>csv</c> or <c>parquet</c>.</summary>
     public string Format { get; init; } = "csv";
+
+    /// <summary>Which iteration rows are written: <c>auto</c> (bounded: see <see cref="Simulator.Inference.Metrics.IterationSampler"/>), <c>all</c>, <c>none</c>.</summary>
+    public string Iterations { get; init; } = "auto";
+
+    /// <summary>With <c>auto</c>: runs with at most this many iteration rows write them all; longer runs write this many at most.</summary>
+    public long IterationsMaxRows { get; init; } = Simulator.Inference.Metrics.IterationOutput.DefaultMaxRows;
+
+    /// <summary>The writer's setting from <see cref="Iterations"/> and <see cref="IterationsMaxRows"/>.</summary>
+    public Simulator.Inference.Metrics.IterationOutput IterationRows => new(Iterations, IterationsMaxRows);
 }
 
 /// <summary>

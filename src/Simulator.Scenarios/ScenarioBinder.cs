@@ -135,6 +135,8 @@ internal sealed partial class ScenarioBinder
             TimeseriesIntervalS = output.Double("timeseries_interval_s", 1.0, 0, minExclusive: true),
             TimelineMaxEvents = output.Int("timeline_max_events", 20_000, 0),
             Format = output.Enum("format", "csv", ScenarioEnums.OutputFormats),
+            Iterations = output.Enum("iterations", "auto", ScenarioEnums.IterationOutputs),
+            IterationsMaxRows = output.Int("iterations_max_rows", (int)Simulator.Inference.Metrics.IterationOutput.DefaultMaxRows, 2),
         };
         output.Finish();
         m.Finish();

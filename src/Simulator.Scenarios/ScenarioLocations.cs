@@ -51,6 +51,7 @@ public static class ScenarioEnums
 {
     public static readonly IReadOnlyList<string> NetworkModels = ["analytic", "flow"];
     public static readonly IReadOnlyList<string> OutputFormats = ["csv", "parquet"];
+    public static readonly IReadOnlyList<string> IterationOutputs = Simulator.Inference.Metrics.IterationOutput.Modes;
     public static readonly IReadOnlyList<string> Fabrics = ["non_blocking", "fat_tree"];
     public static readonly IReadOnlyList<string> Dtypes = ["bf16", "fp16", "fp8", "int8", "int4", "fp32"];
     public static readonly IReadOnlyList<string> KvDtypes = ["auto", "bf16", "fp16", "fp8", "fp32"];

@@ -40,7 +40,7 @@ public static class ScenarioRunner
         var source = scenario.Workload.CreateSource(scenario.Seed);
 
         using var writer = new RunDirectoryWriter(outDir, meta, new RunWriterOptions(scenario.Output.TimelineMaxEvents,
-            scenario.Output.Format == "parquet" ? TableFormat.Parquet : TableFormat.Csv, LayoutOf(built)));
+            scenario.Output.Format == "parquet" ? TableFormat.Parquet : TableFormat.Csv, LayoutOf(built), Iterations: scenario.Output.IterationRows));
         writer.WriteText("scenario.yaml", ScenarioWriter.ToYaml(scenario, Path.GetFullPath(outDir)));
 
         var sim = new Simulation(scenario.Seed);
@@ -62,12 +62,11 @@ public static class ScenarioRunner
     /// <summary>The serving options of a run; the front end's costs come from <paramref name="built"/>'s engine profile.</summary>
     internal static ServingOptions ServingOptionsOf(Scenario scenario, BuiltScenario built)
     {
-        var fe = built.Profile.FrontEnd;
         return new(scenario.Router, Simulator.Kernel.RandomStreams.DeriveSeed(scenario.Seed, "router"),
             SimDuration.FromSeconds(scenario.Output.TimeseriesIntervalS).Nanoseconds,
             PrefixRouter: new PrefixRouterOptions(scenario.RouterOptions.CacheThreshold, scenario.RouterOptions.BalanceAbsThreshold,
                 scenario.RouterOptions.BalanceRelThreshold),
-            FrontEnd: new FrontEndDelays((long)Math.Round(fe.PerRequestUs * 1e3), fe.TokenizePerInputTokenUs * 1e3, (long)Math.Round(fe.OutputLagUs * 1e3)));
+            FrontEnd: built.Profile.FrontEnd.Delays());
     }
 
     /// <summary>Runs the serving simulation and times it (the wall clock goes to perf.json only).</summary>

@@ -131,6 +131,8 @@ public static class ScenarioWriter
         w.Line(1, "timeseries_interval_s", Num(s.Output.TimeseriesIntervalS));
         w.Line(1, "timeline_max_events", Int(s.Output.TimelineMaxEvents));
         w.Line(1, "format", s.Output.Format);
+        w.Line(1, "iterations", s.Output.Iterations);
+        w.Line(1, "iterations_max_rows", Int(s.Output.IterationsMaxRows));
         if (s.Faults != FaultsSpec.None) WriteFaults(w, s.Faults);
         if (s.Cost.GpuHourUsd.Count > 0)
         {

@@ -1,4 +1,5 @@
 using System.Text.RegularExpressions;
+using Simulator.Tests.Shared;
 
 namespace Simulator.Cli.Tests;
 
@@ -123,8 +124,36 @@ public sealed partial class BadInputCorpusTests
         return list.ToArray();
     }
 
+    private const string ServingRow =
+        "s,trtllm,1,llama-3.1-70b,H100-SXM-80GB,2,fp8,fp8,500,100,concurrency,1,0,0.9,256,8192,mean,50,19,52,u";
+
+    /// <summary>`sim validate` over a copy of data/ whose serving folder holds one serving CSV with <paramref name="row"/>.</summary>
+    private static BadInput ValidateServing(string name, string row, string names) =>
+        new(name, new Dictionary<string, string>
+            {
+                ["data/calibration/serving/bad.csv"] = string.Join(",", Simulator.Scenarios.ServingValidation.Columns) + "\n" + row + "\n",
+            },
+            ["validate", "--data", "{dir}/data", "--out", "{out}"], 2, names, Prepare: LinkData);
+
+    /// <summary>Links every shipped data folder but the serving one (and the step-time file in it) into {dir}/data.</summary>
+    private static void LinkData(string dir)
+    {
+        var cal = Path.Combine(dir, "data", "calibration");
+        foreach (var d in new[] { "compute", "measured", "network", "memory" })
+            Directory.CreateSymbolicLink(Path.Combine(cal, d), TestPaths.Data("calibration", d));
+        Directory.CreateSymbolicLink(Path.Combine(dir, "data", "models"), TestPaths.Data("models"));
+        File.CreateSymbolicLink(Path.Combine(cal, "serving", "splitwise-a100.csv"), TestPaths.Data("calibration", "serving", "splitwise-a100.csv"));
+    }
+
     public static IEnumerable<BadInput> Corpus()
     {
+        // ---- sim validate: serving benchmark files
+        yield return ValidateServing("validate: serving load not allowed", ServingRow.Replace(",concurrency,", ",closed,"), "serving/bad.csv:2: load: 'closed'");
+        yield return ValidateServing("validate: serving ttft not a number", ServingRow.Replace(",50,19,", ",fast,19,"), "serving/bad.csv:2: ttft_ms: 'fast'");
+        yield return ValidateServing("validate: serving model unknown", ServingRow.Replace(",llama-3.1-70b,", ",llama-9-70b,"), "serving/bad.csv:2: model: 'llama-9-70b'");
+        yield return ValidateServing("validate: serving row short", "s,trtllm,1", "serving/bad.csv:2: 3 fields");
+        yield return ValidateServing("validate: serving layout does not fit", ServingRow.Replace(",2,fp8,fp8,", ",1,bf16,bf16,"), "serving/bad.csv:2:");
+
         // ---- scenario keys
         yield return Key("unknown key", "  max_num_seqs: 256", "  max_num_sqes: 256", "scheduler.max_num_sqes");
         yield return Key("unknown top-level key", "router: least_outstanding", "routr: least_outstanding", "routr");
@@ -157,6 +186,8 @@ public sealed partial class BadInputCorpusTests
         yield return Key("percentile above 100", "slo: {ttft_ms: 400, tpot_ms: 55, percentile: 95}", "slo: {ttft_ms: 400, tpot_ms: 55, percentile: 101}", "slo.percentile");
         yield return Key("negative TTFT bound", "slo: {ttft_ms: 400, tpot_ms: 55, percentile: 95}", "slo: {ttft_ms: -5, tpot_ms: 55, percentile: 95}", "slo.ttft_ms");
         yield return Key("sample interval 0", "output: {timeseries_interval_s: 1.0}", "output: {timeseries_interval_s: 0}", "output.timeseries_interval_s");
+        yield return Key("unknown iterations mode", "output: {timeseries_interval_s: 1.0}", "output: {timeseries_interval_s: 1.0, iterations: some}", "output.iterations");
+        yield return Key("iterations budget of one row", "output: {timeseries_interval_s: 1.0}", "output: {timeseries_interval_s: 1.0, iterations_max_rows: 1}", "output.iterations_max_rows");
         yield return Key("negative routing skew", "moe: {routing_skew: 0}", "moe: {routing_skew: -1}", "moe.routing_skew");
         yield return Key("rate 0", "arrivals: {process: poisson, rate_per_s: 4}", "arrivals: {process: poisson, rate_per_s: 0}", "workload.arrivals.rate_per_s");
         yield return Key("misspelt distribution, one error", "input_tokens: {dist: lognormal, mean: 512, sigma: 0.8}", "input_tokens: {dist: lognormall, mean: 512, sigma: 0.8}", "workload.input_tokens.dist");
@@ -254,6 +285,9 @@ public sealed partial class BadInputCorpusTests
         yield return Flags("collective --bytes 2TiB", "error: --bytes:", With(Coll, "--bytes", "2048GiB"));
         yield return Flags("collective --op misspelt", "error: --op:", With(Coll, "--op", "allred"));
         yield return Flags("collective --algorithm unknown", "error: --algorithm:", With(Coll, "--algorithm", "zigzag"));
+        yield return Flags("collective --proto unknown", "error: --proto:", With(Coll, "--proto", "fast"));
+        yield return Flags("collective --proto across nodes", "error: --proto:", With(Coll, "--ranks", "16", "--nodes", "2", "--proto", "ll"));
+        yield return Flags("collective --proto not for the op", "error: --proto:", With(Coll, "--op", "all_to_all", "--proto", "ll128"));
         yield return Flags("collective --nodes 0", "error: --nodes:", With(Coll, "--nodes", "0"));
         yield return Flags("collective without --gpu", "error: --gpu:", With(Coll, "--gpu", "<drop>"));
 

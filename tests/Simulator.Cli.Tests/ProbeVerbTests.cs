@@ -79,7 +79,9 @@ public sealed class ProbeVerbTests
 
         Assert.That(r.ExitCode, Is.EqualTo(0), r.ToString());
         var o = SingleJsonObject(r);
-        Assert.That(o.EnumerateObject().Select(p => p.Name), Is.EquivalentTo(new[] { "time_us", "algbw_gbps", "busbw_gbps" }));
+        // algorithm and protocol: the (algorithm, protocol) NCCL's tuner would run (ring / simple on A100 at 256 MiB).
+        Assert.That(o.EnumerateObject().Select(p => p.Name), Is.EquivalentTo(new[] { "time_us", "algbw_gbps", "busbw_gbps", "algorithm", "protocol" }));
+        Assert.That((o.GetProperty("algorithm").GetString(), o.GetProperty("protocol").GetString()), Is.EqualTo(("ring", "simple")));
         double timeUs = o.GetProperty("time_us").GetDouble();
         double algbwGBps = o.GetProperty("algbw_gbps").GetDouble();
         double busbwGBps = o.GetProperty("busbw_gbps").GetDouble();

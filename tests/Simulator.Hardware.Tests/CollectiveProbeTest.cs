@@ -36,6 +36,24 @@ public sealed class CollectiveProbeTest
     }
 
     [Test]
+    public void Run_InsideOneNode_ReportsTheTunersProtocol_AndHonoursAForcedOne()
+    {
+        var auto = CollectiveProbe.Run("H100-SXM-80GB", "all_reduce", 8, 64L << 20);
+        Assert.That((auto.Algorithm, auto.Protocol), Is.EqualTo(("nvls", "simple")));
+        var ll = CollectiveProbe.Run("H100-SXM-80GB", "all_reduce", 8, 64L << 20, 1, "ring", "ll");
+        Assert.That((ll.Algorithm, ll.Protocol), Is.EqualTo(("ring", "ll")));
+        Assert.That(ll.TimeUs, Is.GreaterThan(auto.TimeUs));
+    }
+
+    [Test]
+    public void Run_ProtocolAcrossNodes_ThrowsOneLine()
+    {
+        var e = Assert.Throws<ArgumentException>(() => CollectiveProbe.Run("H100-SXM-80GB", "all_reduce", 16, 1 << 20, 2, "auto", "ll128"))!;
+        Assert.That(e.Message, Does.Contain("inside one node").And.Not.Contain("\n"));
+        Assert.That(CollectiveProbe.Run("H100-SXM-80GB", "all_reduce", 16, 1 << 20, 2).Protocol, Is.EqualTo("n/a"));
+    }
+
+    [Test]
     public void Run_RanksNotDivisibleByNodes_Throws()
     {
         Assert.Throws<ArgumentException>(() => CollectiveProbe.Run("H100-SXM-80GB", "all_reduce", 6, 1024, 4, "auto"));

@@ -103,10 +103,10 @@ public static class NcclTestsCalibration
         return new NcclTierFit(ToProfile(bestX!), bestX![1], bestLoss, rows.Count);
     }
 
-    private static Vector<double> Refine(Func<Vector<double>, double> loss, Vector<double> guess)
+    internal static Vector<double> Refine(Func<Vector<double>, double> loss, Vector<double> guess, Vector<double>? firstStep = null)
     {
         var objective = ObjectiveFunction.Value(loss);
-        var step = Vector<double>.Build.DenseOfArray(new[] { 2.0, 0.3, 1.0, 0.2, 0.5, 5, 0.1, 0.1, 0.1, 0.1, 0.2, 0.2, 0.1, 0.2 });
+        var step = firstStep ?? Vector<double>.Build.DenseOfArray(new[] { 2.0, 0.3, 1.0, 0.2, 0.5, 5, 0.1, 0.1, 0.1, 0.1, 0.2, 0.2, 0.1, 0.2 });
         double best = loss(guess);
         // Restarted Nelder-Mead: every round starts a fresh simplex around the best point so far (sized from the
         // parameters themselves, then finer), until two rounds in a row bring nothing.

@@ -17,6 +17,24 @@ public static class Names
         ("nvls", CollectiveAlgorithm.Nvls),
     };
 
+    private static readonly (string Name, NcclProtocol Protocol)[] Protocols =
+    {
+        ("auto", NcclProtocol.Auto), ("ll", NcclProtocol.LL), ("ll128", NcclProtocol.LL128), ("simple", NcclProtocol.Simple),
+    };
+
+    /// <summary>Allowed protocol names (NCCL_PROTO values, lower case), in a fixed order.</summary>
+    public static IReadOnlyList<string> ProtocolNames { get; } = Protocols.Select(p => p.Name).ToArray();
+
+    public static string Of(NcclProtocol protocol) => Protocols.First(p => p.Protocol == protocol).Name;
+
+    /// <summary>Parses a protocol name (case-insensitive, NCCL_PROTO spelling); ArgumentException lists the allowed names.</summary>
+    public static NcclProtocol ParseProtocol(string name)
+    {
+        string key = Normalize(name);
+        foreach (var (n, p) in Protocols) if (n == key) return p;
+        throw new ArgumentException($"unknown NCCL protocol '{name}'; allowed: {string.Join(", ", ProtocolNames)}");
+    }
+
     /// <summary>Allowed op names, in a fixed order.</summary>
     public static IReadOnlyList<string> OpNames { get; } = Ops.Select(o => o.Name).ToArray();
 

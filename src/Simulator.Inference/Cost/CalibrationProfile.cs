@@ -78,7 +78,7 @@ public sealed record CalibrationProfile(
         },
         "vllm" or "trtllm" => EngineHostProfile.Vllm.ApplyTo(this, host ?? EngineHostProfile.Vllm.ReferenceHost) with
         {
-            FrontEnd = FrontEndCost.OpenAiServer,
+            FrontEnd = engine.Trim().Equals("trtllm", StringComparison.OrdinalIgnoreCase) ? FrontEndCost.TrtllmServer : FrontEndCost.OpenAiServer,
             Name = Name + (engine.Trim().Equals("trtllm", StringComparison.OrdinalIgnoreCase) ? "+trtllm-engine" : "+vllm-engine"),
         },
         "none" => KernelsOnly(),

@@ -28,9 +28,25 @@ public sealed record FrontEndCost(
     public static FrontEndCost OpenAiServer { get; } = new(1000, 1.5, 10, 20,
         "estimate: OpenAI-compatible API server (parse + hand-off 1 ms, tokenize 1.5 us/token, detokenize 10 us + stream 20 us per output token)");
 
+    /// <summary>
+    /// NVIDIA NIM's OpenAI-compatible server in front of TensorRT-LLM (<c>engine: trtllm</c>): the
+    /// <see cref="OpenAiServer"/> terms with the per-request term FITTED (ServingValidation.FitFrontEndPerRequestUs) on
+    /// one point only, NIM 1.8.0 serving Llama-3.3-70B FP8 on 2 x H100 with 500-token prompts at concurrency 1
+    /// (data/calibration/serving/nim-llama3.3-70b-h100.csv); every other serving point is kept out of the fit.
+    /// </summary>
+    public static FrontEndCost TrtllmServer { get; } = OpenAiServer with
+    {
+        PerRequestUs = 1400,
+        Source = "fitted per-request term: NIM 1.8.0 Llama-3.3-70B FP8 2 x H100, 500-token prompts, concurrency 1; other terms as OpenAiServer",
+    };
+
     /// <summary>Time before the scheduler sees a request of <paramref name="inputTokens"/> prompt tokens, us.</summary>
     public double InputUs(int inputTokens) => PerRequestUs + TokenizePerInputTokenUs * inputTokens;
 
     /// <summary>Lag of each output token between the engine and the client, us.</summary>
     public double OutputLagUs => DetokenizePerOutputTokenUs + StreamPerTokenUs;
+
+    /// <summary>The same costs as the serving simulation's delays (ns).</summary>
+    public Serving.FrontEndDelays Delays() =>
+        new((long)Math.Round(PerRequestUs * 1e3), TokenizePerInputTokenUs * 1e3, (long)Math.Round(OutputLagUs * 1e3));
 }

@@ -13,6 +13,13 @@ public sealed record CostModelOptions
 
     /// <summary>Measured operator times (Vidur mlp.csv) that replace the roofline for matching dense layers.</summary>
     public MeasuredOperatorTable? MeasuredOperators { get; init; }
+
+    /// <summary>
+    /// The topology whose link conditions (faults) the collective times depend on: the model remembers each stage's
+    /// collective times by size and forgets them when its <see cref="Simulator.Hardware.Topology.ClusterTopology.ConditionsVersion"/>
+    /// changes. Null: link conditions never change during the run.
+    /// </summary>
+    public Simulator.Hardware.Topology.ClusterTopology? Conditions { get; init; }
 }
 
 /// <summary>
@@ -36,6 +43,9 @@ public sealed class RooflineStageCostModel : IStageCostModel
     private readonly ExpertRouting? _routing;
     private readonly double _peakFlops, _bf16Flops, _hbm, _wb, _kvb;
     private readonly MeasuredOperatorTable? _measured;
+    private readonly Simulator.Hardware.Topology.ClusterTopology? _conditions;
+    private readonly Dictionary<long, double>[] _commMemo;
+    private long _conditionsVersion;
 
     public int Stages => _stages.Length;
     public ModelSpec Model => _m;
@@ -62,6 +72,10 @@ public sealed class RooflineStageCostModel : IStageCostModel
         if (model.IsMoe) _routing = new ExpertRouting(model.Experts, model.TopK, plan.Ep, options.ExpertZipfExponent);
         var table = options.MeasuredOperators;
         _measured = table != null && table.Matches(model) && table.HasTp(plan.Tp) ? table : null;
+        _conditions = options.Conditions;
+        _conditionsVersion = _conditions?.ConditionsVersion ?? 0;
+        _commMemo = new Dictionary<long, double>[plan.Pp * CommSlots];
+        for (int i = 0; i < _commMemo.Length; i++) _commMemo[i] = new Dictionary<long, double>();
 
         var counts = plan.StageLayerCounts(model.Layers);
         _stages = new StageConst[plan.Pp];
@@ -215,14 +229,14 @@ public sealed class RooflineStageCostModel : IStageCostModel
         {
             // Two all-reduces per layer; MoE layers with EP > 1 replace the MLP's by dispatch + combine.
             int arCount = 2 * st.Layers - (_plan.Ep > 1 ? st.MoeLayers : 0);
-            double arUs = _timer.TimeUs(CollectiveOp.AllReduce, st.TpGroup, actBytes);
+            double arUs = Timed(stage, 0, CollectiveOp.AllReduce, st.TpGroup, actBytes);
             tpComm = arCount * arUs * 1e-6;
             comms.Add(new CommDemand(CommGroupKind.Tensor, "all_reduce", actBytes, arCount, (long)Math.Round(arUs * 1e3)));
         }
         if (_plan.Ep > 1 && st.MoeLayers > 0)
         {
             long a2aBytes = (long)Math.Ceiling(T * _m.TopK / _plan.Ep * h * Precision.ActivationBytes * hotspot);
-            double a2aUs = _timer.TimeUs(CollectiveOp.AllToAll, st.EpGroup, a2aBytes);
+            double a2aUs = Timed(stage, 1, CollectiveOp.AllToAll, st.EpGroup, a2aBytes);
             epComm = 2 * st.MoeLayers * a2aUs * 1e-6;
             comms.Add(new CommDemand(CommGroupKind.Expert, "all_to_all", a2aBytes, 2 * st.MoeLayers, (long)Math.Round(a2aUs * 1e3)));
         }
@@ -234,7 +248,7 @@ public sealed class RooflineStageCostModel : IStageCostModel
                 // once (a ring shift over the whole CP group), so the slowest hop bounds the step: a group spanning
                 // nodes pays the NIC on its cross-node hops. The ring overlaps attention; only the excess is charged.
                 long blockBytes = (long)Math.Ceiling(prefillKvTokens / cp * kvPerTokenLayer);
-                double stepUs = _timer.TimeUs(CollectiveOp.SendRecv, st.CpGroup, blockBytes);
+                double stepUs = Timed(stage, 2, CollectiveOp.SendRecv, st.CpGroup, blockBytes);
                 double ringPerLayer = (cp - 1) * stepUs * 1e-6;
                 cpComm += st.Layers * Math.Max(0, ringPerLayer - attn);
                 comms.Add(new CommDemand(CommGroupKind.Context, "send_recv", blockBytes, (cp - 1) * st.Layers, (long)Math.Round(stepUs * 1e3),
@@ -244,7 +258,7 @@ public sealed class RooflineStageCostModel : IStageCostModel
             {
                 // Decode: partial attention outputs (and softmax statistics) combined across CP ranks per layer.
                 long partBytes = (long)Math.Ceiling(decodeSeqs * heads * (vDim + 1) * 4.0);
-                double arUs = _timer.TimeUs(CollectiveOp.AllReduce, st.CpGroup, partBytes);
+                double arUs = Timed(stage, 3, CollectiveOp.AllReduce, st.CpGroup, partBytes);
                 cpComm += st.Layers * arUs * 1e-6;
                 comms.Add(new CommDemand(CommGroupKind.Context, "all_reduce", partBytes, st.Layers, (long)Math.Round(arUs * 1e3)));
             }
@@ -253,8 +267,8 @@ public sealed class RooflineStageCostModel : IStageCostModel
         {
             // As vLLM hands activations between stages under TP: every TP rank sends its 1/TP slice to the same rank
             // of the next stage (in parallel, each over its own link), and that stage all-gathers the slices.
-            double sendUs = _timer.TimeUs(CollectiveOp.SendRecv, st.PpPair, (actBytes + tp - 1) / tp);
-            if (tp > 1) sendUs += _timer.TimeUs(CollectiveOp.AllGather, st.NextTpGroup, actBytes);
+            double sendUs = Timed(stage, 4, CollectiveOp.SendRecv, st.PpPair, (actBytes + tp - 1) / tp);
+            if (tp > 1) sendUs += Timed(stage, 5, CollectiveOp.AllGather, st.NextTpGroup, actBytes);
             ppComm = sendUs * 1e-6;
             comms.Add(new CommDemand(CommGroupKind.Pipeline, "send_recv", actBytes, 1, (long)Math.Round(sendUs * 1e3)));
         }
@@ -276,6 +290,32 @@ public sealed class RooflineStageCostModel : IStageCostModel
         ms[10] = ppComm * 1e3; ms[11] = engine * 1e3; ms[12] = floorWait * 1e3;
         return new StageCost(Ns(compute), Ns(tpComm), Ns(epComm), Ns(cpComm), Ns(ppComm), Ns(engine + floorWait),
             new StageBreakdown(ms), comms);
+    }
+
+    /// <summary>Collectives one stage may run, each with its own memo of times by size (see <see cref="Timed"/>).</summary>
+    private const int CommSlots = 6;
+
+    /// <summary>Most sizes remembered per collective of a stage (then the memo starts over).</summary>
+    private const int MaxMemoEntries = 1 << 14;
+
+    // Implementation note: each collective of a stage always runs on the same group, so its time depends on its size
+    // alone; a small dictionary by size per (stage, collective) answers in a few ns, where the shared timer's cache is
+    // keyed by (op, algorithm, group, size) over every replica's groups (hundreds of thousands of entries, a cache miss
+    // per lookup at fleet scale). The values are the timer's own, so results are bit-identical; a change of link
+    // conditions (a fault) drops every memo, as the timer drops its cache.
+    private double Timed(int stage, int slot, CollectiveOp op, int[] group, long bytes)
+    {
+        if (_conditions is { } c && c.ConditionsVersion != _conditionsVersion)
+        {
+            foreach (var m in _commMemo) m.Clear();
+            _conditionsVersion = c.ConditionsVersion;
+        }
+        var memo = _commMemo[stage * CommSlots + slot];
+        if (memo.TryGetValue(bytes, out double us)) return us;
+        if (memo.Count >= MaxMemoEntries) memo.Clear();
+        us = _timer.TimeUs(op, group, bytes);
+        memo[bytes] = us;
+        return us;
     }
 
     private double Lin(double tokens, double inDim, double outDim) =>

@@ -43,6 +43,7 @@ public static class ConsoleSummary
             lines.Add("Not completed, by reason: " + string.Join(", ", reasons.Items.Select(x => $"{x.Key} {I(x.Value)}")));
         if (s.KvTransfer is { } kv)
             lines.Add($"KV transfer: {I(kv.Transfers)} hand-offs, {F(kv.Bytes / 1e9, 3)} GB, mean {(kv.MeanMs is { } mean ? F(mean, 3) : "-")} ms, p95 {(kv.P95Ms is { } p95 ? F(p95, 3) : "-")} ms (first token -> KV on the decode replica)");
+        if (s.Iterations is { } it) lines.Add(IterationsLine(it));
         var simLine = $"Simulation: {I(s.Simulation.Events)} events, {F(s.Simulation.SimulatedS, 3)} s simulated";
         if (perf is { WallSeconds: > 0 } p)
             simLine += $" in {F(p.WallSeconds, 2)} s wall ({F(p.Events / p.WallSeconds, 0)} events/s)";
@@ -50,6 +51,11 @@ public static class ConsoleSummary
         if (outputDirectory != null) lines.Add($"Outputs: {outputDirectory}");
         return lines;
     }
+
+    /// <summary>What iterations.csv kept, when it does not hold every row.</summary>
+    public static string IterationsLine(IterationsKept it) => it.Mode == "none"
+        ? $"Iterations: {I(it.Rows)} rows, none written (output.iterations: none; output.iterations: all writes every row)"
+        : $"Iterations: {I(it.Written)} of {I(it.Rows)} rows written: the first {I(it.FullRows)} in full, then every iteration numbered a multiple of {I(it.Stride)} (output.iterations: all writes every row)";
 
     private static string SloLine(SloSummary slo)
     {

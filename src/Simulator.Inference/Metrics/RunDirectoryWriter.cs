@@ -9,8 +9,9 @@ namespace Simulator.Inference.Metrics;
 /// <param name="Layout">What the timeline's track names say about replicas and stages (null: plain names).</param>
 /// <param name="Pools">With pools: each replica's pool and role, by replica index. Adds <see cref="RunDirectoryWriter.PoolRequestTable"/>
 /// to requests, <c>pool</c> to iterations and <c>pool, gpu_type</c> to gpus.csv (null: no pool columns).</param>
+/// <param name="Iterations">Which iteration rows are written (null: all of them; see <see cref="IterationSampler"/>).</param>
 public sealed record RunWriterOptions(long TimelineEventCap = 200_000, TableFormat Format = TableFormat.Csv, TimelineLayout? Layout = null,
-    IReadOnlyList<ReplicaPool>? Pools = null)
+    IReadOnlyList<ReplicaPool>? Pools = null, IterationOutput? Iterations = null)
 {
     /// <summary>The defaults.</summary>
     public static RunWriterOptions Default { get; } = new();
@@ -98,6 +99,7 @@ public sealed class RunDirectoryWriter : IRunRecorder, IDisposable
     private readonly IDisposable _partial;
     private readonly string? _createdParent;
     private readonly IReadOnlyList<ReplicaPool>? _pools;
+    private readonly IterationSampler _iterationRows;
     private bool _closed;
 
     /// <summary>Starts a run directory that <see cref="Commit"/> will place at <paramref name="outputDirectory"/>.</summary>
@@ -116,6 +118,7 @@ public sealed class RunDirectoryWriter : IRunRecorder, IDisposable
         _meta = metadata;
         _metrics = new RunMetricsAccumulator(metadata.Slo);
         _pools = options.Pools;
+        _iterationRows = new IterationSampler(options.Iterations ?? IterationOutput.All);
         try
         {
             File.WriteAllBytes(Path.Combine(TempDirectory, OutputTarget.RunMarker), []);
@@ -147,6 +150,12 @@ public sealed class RunDirectoryWriter : IRunRecorder, IDisposable
     public void OnIteration(in IterationRecord r)
     {
         EnsureOpen();
+        if (_iterationRows.Offer(r)) WriteIteration(r);
+        _timeline.Add(r);
+    }
+
+    private void WriteIteration(in IterationRecord r)
+    {
         var w = _iterations;
         w.Int(r.Replica);
         w.Int(r.Stage);
@@ -166,7 +175,6 @@ public sealed class RunDirectoryWriter : IRunRecorder, IDisposable
         w.Int(r.KvBlocksUsed);
         if (_pools is not null) w.Text(_pools[r.Replica].Pool);
         w.EndRow();
-        _timeline.Add(r);
     }
 
     /// <inheritdoc />
@@ -271,7 +279,8 @@ public sealed class RunDirectoryWriter : IRunRecorder, IDisposable
         EnsureOpen();
         try
         {
-            var summary = _metrics.Summarize(_meta, end);
+            foreach (var r in _iterationRows.Held) WriteIteration(r);
+            var summary = _metrics.Summarize(_meta, end) with { Iterations = _iterationRows.Kept() };
             WriteGpus(end.Gpus, end.Simulation.SimulatedNs);
             WriteLinks(end.Links, end.Simulation.SimulatedNs);
             WriteItlHistogram(_metrics.Itl);

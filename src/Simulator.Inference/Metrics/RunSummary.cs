@@ -74,6 +74,7 @@ public sealed record PrefixCacheSummary(bool Enabled, double HitRatioTokens, lon
 /// The headline figures of one run, as written to summary.json (figures already rounded to the
 /// precision written, so the object and the file agree). Latencies in ms over completed requests;
 /// <see cref="ItlMs"/> over every gap between consecutive output tokens of a request, pooled over requests.
+/// <see cref="Iterations"/> says which iteration rows were written when iterations.csv does not hold them all.
 /// </summary>
 public sealed record RunSummary(
     string Scenario,
@@ -92,4 +93,5 @@ public sealed record RunSummary(
     LatencyStats? ItlMs = null,
     PrefixCacheSummary? PrefixCache = null,
     FaultSummary? Faults = null,
-    KvTransferSummary? KvTransfer = null);
+    KvTransferSummary? KvTransfer = null,
+    IterationsKept? Iterations = null);

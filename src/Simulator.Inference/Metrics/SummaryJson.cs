@@ -120,6 +120,7 @@ public static class SummaryJson
                 WriteNullable(w, "p95_ms", kv.P95Ms);
                 w.WriteEndObject();
             }
+            if (s.Iterations is { } it) WriteIterationsKept(w, it);
             w.WriteEndObject();
         }
         stream.WriteByte((byte)'\n');
@@ -171,8 +172,28 @@ public static class SummaryJson
             new PipelineSummary(pipe.GetProperty("stages").GetInt32(), pipe.GetProperty("microbatches").GetInt32(),
                 pipe.GetProperty("bubble_fraction").GetDouble()),
             new SimulationSummary(sim.GetProperty("events").GetInt64(), sim.GetProperty("simulated_s").GetDouble()),
-            memory, experts, r.TryGetProperty("itl_ms", out var itl) ? ReadStats(itl) : null, prefix, faults, kvTransfer);
+            memory, experts, r.TryGetProperty("itl_ms", out var itl) ? ReadStats(itl) : null, prefix, faults, kvTransfer, ReadIterationsKept(r));
     }
+
+    // Only when iterations.csv does not hold every row (output.iterations), so runs that keep them all are unchanged.
+    private static void WriteIterationsKept(Utf8JsonWriter w, IterationsKept it)
+    {
+        w.WriteStartObject("output");
+        w.WriteStartObject("iterations");
+        w.WriteString("mode", it.Mode);
+        w.WriteNumber("rows", it.Rows);
+        w.WriteNumber("written", it.Written);
+        w.WriteNumber("full_rows", it.FullRows);
+        w.WriteNumber("stride", it.Stride);
+        w.WriteEndObject();
+        w.WriteEndObject();
+    }
+
+    private static IterationsKept? ReadIterationsKept(JsonElement root) =>
+        root.TryGetProperty("output", out var o) && o.TryGetProperty("iterations", out var it)
+            ? new IterationsKept(it.GetProperty("mode").GetString() ?? "", it.GetProperty("rows").GetInt64(), it.GetProperty("written").GetInt64(),
+                it.GetProperty("full_rows").GetInt64(), it.GetProperty("stride").GetInt64())
+            : null;
 
     private static void WriteFaults(Utf8JsonWriter w, FaultSummary f)
     {

@@ -185,4 +185,21 @@ public sealed class RooflineStageCostModelTest
         Assert.That(first, Is.GreaterThan(0));
         Assert.That(m.Estimate(0, []).TotalNs, Is.EqualTo(0));
     }
+    [Test]
+    public void CollectiveMemo_GivesTheTimersTimes_AndForgetsThemWhenALinkDegrades()
+    {
+        // TP=16 over two nodes: the all-reduce crosses the NICs, so a degraded NIC slows it.
+        var topo = Simulator.Hardware.Topology.ClusterTopology.FromPresets("H100-SXM-80GB", 2, 8, "nvlink4", "ib-ndr400");
+        var timer = new AnalyticCollectives(topo);
+        var plan = new ParallelPlan(Tp: 16);
+        var memo = Model("llama-3.1-70b", plan, timer, options: new CostModelOptions { Conditions = topo }, nodes: 2);
+        long Tp(RooflineStageCostModel m) => m.Estimate(0, Decodes(8, 500)).TpCommNs;
+        long healthy = Tp(memo);
+        Assert.That(Tp(memo), Is.EqualTo(healthy), "a remembered time is the same time");
+        Assert.That(healthy, Is.EqualTo(Tp(Model("llama-3.1-70b", plan, timer, nodes: 2))));
+        topo.SetPortFactor("n0.gpu0.nic", 0.1);
+        long degraded = Tp(memo);
+        Assert.That(degraded, Is.GreaterThan(healthy));
+        Assert.That(degraded, Is.EqualTo(Tp(Model("llama-3.1-70b", plan, timer, nodes: 2))), "as a model that never remembered");
+    }
 }

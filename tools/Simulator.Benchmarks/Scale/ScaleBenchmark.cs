@@ -6,7 +6,7 @@ namespace Simulator.Benchmarks.Scale;
 
 /// <summary>
 /// Whole-run scale benchmark: simulates a scenario end to end (trace reading, scheduling, cost model, streamed
-/// outputs) and prints wall time, events/s and peak memory. Default: scenarios/azure-conv-llama70b.yaml, the full
+/// outputs) and prints wall time, events/s, peak memory and the bytes the run directory holds. Default: scenarios/azure-conv-llama70b.yaml, the full
 /// Azure 2023 conversation trace (19,366 requests) on Llama-3.1-70B, TP=4 x 2 replicas of H100.
 /// Usage: <c>dotnet run -c Release --project tools/Simulator.Benchmarks -- scale [SCENARIO] [--set key=value]... [--keep]</c>
 /// </summary>
@@ -40,13 +40,17 @@ public static class ScaleBenchmark
         output.WriteLine($"event_loop_wall_s={result.Perf.WallSeconds.ToString("0.000", inv)}");
         output.WriteLine($"events_per_s={(result.Perf.Events / Math.Max(1e-9, result.Perf.WallSeconds)).ToString("0", inv)}");
         output.WriteLine($"total_wall_s={total.Elapsed.TotalSeconds.ToString("0.000", inv)}");
+        output.WriteLine($"cpu_s={self.TotalProcessorTime.TotalSeconds.ToString("0.000", inv)}");
         output.WriteLine($"peak_working_set_mb={(self.PeakWorkingSet64 / 1048576.0).ToString("0", inv)}");
+        long bytes = new DirectoryInfo(result.Directory).EnumerateFiles("*", SearchOption.AllDirectories).Sum(f => f.Length);
+        output.WriteLine($"bytes_written={bytes.ToString(inv)}");
         output.WriteLine($"output_dir={(keep ? result.Directory : "(deleted; --keep to keep it)")}");
         if (!keep) Directory.Delete(result.Directory, recursive: true);
         return 0;
     }
 
-    private static string Locate(string relative)
+    /// <summary>The path of <paramref name="relative"/> in the working directory or the first folder above it (or above the binary) that has it.</summary>
+    internal static string Locate(string relative)
     {
         var dir = new DirectoryInfo(Directory.GetCurrentDirectory());
         while (dir != null)

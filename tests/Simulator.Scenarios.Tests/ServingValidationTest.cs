@@ -1,0 +1,68 @@
+using NUnit.Framework;
+using System.Globalization;
+using Simulator.Inference.Cost;
+using Simulator.Tests.Shared;
+
+namespace Simulator.Scenarios.Tests;
+
+/// <summary>
+/// The serving sets of <c>sim validate</c>: every shipped serving row becomes a generated scenario and three compared
+/// points; the closed loop keeps the benchmark's concurrency; the front end's fitted term is what a refit gives.
+/// </summary>
+[TestFixture]
+public sealed class ServingValidationTest
+{
+    [Test]
+    public void EveryShippedServingRow_IsComparedOnTtftItlAndThroughput_TheFitSetMarked()
+    {
+        var sets = ServingValidation.Run(TestPaths.Data());
+        var rows = Directory.GetFiles(TestPaths.Data("calibration", "serving"), "*.csv")
+            .Select(File.ReadAllLines).Where(l => l[0] == string.Join(",", ServingValidation.Columns)).Sum(l => l.Length - 1);
+        Assert.That(sets.Sum(s => s.N), Is.EqualTo(3 * rows));
+        Assert.That(sets.Select(s => s.Set.Split('/')[^1]).Distinct(), Is.EquivalentTo(new[] { "ttft", "itl", "throughput" }));
+        Assert.That(sets.Where(s => s.Fitted != "no").Select(s => s.Set.Split('/')[1]).Distinct(), Is.EqualTo(new[] { ServingValidation.FrontEndFitSet }));
+        Assert.That(sets.Where(s => s.Fitted == "no").Select(s => s.Set.Split('/')[1]).Distinct().Count(), Is.GreaterThanOrEqualTo(2));
+        foreach (var s in sets)
+            TestContext.Out.WriteLine(string.Create(CultureInfo.InvariantCulture,
+                $"{s.Set,-48} fitted {s.Fitted,-15} n {s.N,2} median {s.MedianAbsError:P1} bias {s.SignedBias:+0.0%;-0.0%}"));
+    }
+
+    [Test]
+    public void ClosedLoop_AtConcurrencyOne_EachRequestRunsAlone()
+    {
+        var m = Row("nim-llama3.3-70b-isl5000", 1);
+        var p = ServingValidation.Predict(m, TestPaths.Data());
+        // Alone, a request's E2E is TTFT + (output - 1) x ITL, and one stream completes output tokens per E2E.
+        double e2eS = (p.TtftMs + (m.OutputTokens - 1) * p.ItlMs) / 1e3;
+        Assert.That(p.OutputTokensPerS, Is.EqualTo(m.OutputTokens / e2eS).Within(0.5).Percent);
+    }
+
+    [Test]
+    public void ClosedLoop_MoreConcurrency_MoreThroughputAndLongerGaps_UntilTheCacheIsFull()
+    {
+        var data = TestPaths.Data();
+        var p = new[] { 1, 5, 25 }.Select(c => ServingValidation.Predict(Row("nim-llama3.3-70b-isl5000", c), data)).ToList();
+        Assert.That(p.Select(x => x.OutputTokensPerS), Is.Ordered.Ascending);
+        Assert.That(p.Select(x => x.ItlMs), Is.Ordered.Ascending);
+    }
+
+    [Test]
+    public void TrtllmFrontEnd_PerRequestTerm_IsWhatTheFitGives()
+    {
+        double fitted = ServingValidation.FitFrontEndPerRequestUs(TestPaths.Data(), FrontEndCost.TrtllmServer);
+        TestContext.Out.WriteLine(string.Create(CultureInfo.InvariantCulture, $"refit per-request front end: {fitted} us (stored {FrontEndCost.TrtllmServer.PerRequestUs} us)"));
+        Assert.That(fitted, Is.EqualTo(FrontEndCost.TrtllmServer.PerRequestUs).Within(200));
+    }
+
+    private static ServingMeasurement Row(string set, int concurrency)
+    {
+        var file = TestPaths.Data("calibration", "serving", "nim-llama3.3-70b-h100.csv");
+        var lines = File.ReadAllLines(file);
+        int row = Array.FindIndex(lines, l => l.StartsWith(set + ",", StringComparison.Ordinal) && l.Split(',')[11] == concurrency.ToString(CultureInfo.InvariantCulture));
+        var f = lines[row].Split(',');
+        int I(int i) => int.Parse(f[i], CultureInfo.InvariantCulture);
+        double D(int i) => double.Parse(f[i], CultureInfo.InvariantCulture);
+        return new ServingMeasurement(file, row + 1, f[0], f[1], f[2], f[3], f[4], I(5), f[6], f[7], I(8), I(9), f[10], D(11), I(12), D(13), I(14), I(15),
+            f[16], D(17), D(18), D(19), f[20]);
+    }
+}
