@@ -16,14 +16,16 @@ public static class PlanCommands
         var pGpu = new Option<string[]>("--gpu") { Description = "GPU preset to plan on (repeatable; default: the scenario's cluster.gpu)", Arity = ArgumentArity.ZeroOrMore };
         var pOut = new Option<string?>("--out") { Description = "plan directory (default results/<name>-plan/)" };
         var pJobs = new Option<int?>("--jobs") { Description = "layouts searched in parallel (default: all cores)" };
-        var pTop = new Option<int>("--top") { Description = "layouts printed with their deploy command", DefaultValueFactory = _ => 3 };
+        var pTop = new Option<int>("--top") { Description = "layouts printed (and in the report's top table) with their deploy commands", DefaultValueFactory = _ => 3 };
         var pMax = new Option<int>("--max-requests") { Description = "most requests per probe simulation", DefaultValueFactory = _ => 400 };
+        var pKnobs = new Option<bool>("--knobs") { Description = "also search max_num_seqs, max_num_batched_tokens and (PP > 1) microbatches around the scenario's values (or plan: {knobs: true})" };
+        var pPd = new Option<bool>("--pd") { Description = "also enumerate prefill/decode (xPyD) splits with their own TP per side (or plan: {disaggregation: true})" };
         var pSet = CliApp.SetOption();
         var pShard = CliApp.ShardOption();
         var plan = new Command("plan", "search TP/PP/EP/replica layouts within --gpus for the highest load meeting the SLO; write plan.csv")
-            { pScenario, pGpus, pGpu, pOut, pJobs, pTop, pMax, pSet, pShard };
+            { pScenario, pGpus, pGpu, pOut, pJobs, pTop, pMax, pKnobs, pPd, pSet, pShard };
         plan.SetAction(p => Plan(p.GetValue(pScenario)!, p.GetValue(pGpus), p.GetValue(pGpu) ?? [], p.GetValue(pOut), p.GetValue(pJobs),
-            p.GetValue(pTop), p.GetValue(pMax), p.GetValue(pSet) ?? [], p.GetValue(pShard)));
+            p.GetValue(pTop), p.GetValue(pMax), p.GetValue(pSet) ?? [], p.GetValue(pShard), p.GetValue(pKnobs), p.GetValue(pPd)));
         root.Subcommands.Add(plan);
 
         var dirs = new Argument<string[]>("dirs") { Description = "shard directories written with --shard I/N", Arity = ArgumentArity.OneOrMore };
@@ -36,7 +38,7 @@ public static class PlanCommands
 
     /// <summary>`sim plan SCENARIO --gpus N ...`.</summary>
     public static int Plan(string scenarioPath, int gpus, IReadOnlyList<string> gpuTypes, string? outDir, int? jobs, int top, int maxRequests,
-        IReadOnlyList<string> sets, string? shardText)
+        IReadOnlyList<string> sets, string? shardText, bool knobs = false, bool pd = false)
     {
         if (gpus < 1) throw new ArgumentException($"--gpus {gpus}: must be at least 1");
         if (top < 1) throw new ArgumentException($"--top {top}: must be at least 1");
@@ -46,7 +48,7 @@ public static class PlanCommands
         var shard = shardText is null ? (ShardSpec?)null : ShardSpec.Parse(shardText);
         var scenario = Simulator.Scenarios.RunBuilder.Load(scenarioPath, sets);
         var dir = outDir ?? Path.Combine("results", scenario.Name + "-plan" + (shard is { } s0 ? $"-shard{s0.Index}of{s0.Count}" : ""));
-        var options = new PlanOptions(gpus, gpuTypes, maxRequests);
+        var options = new PlanOptions(gpus, gpuTypes, maxRequests, Knobs: knobs, Disaggregation: pd);
         Console.WriteLine($"sim: planning {scenario.Name} on {gpus} GPUs{(shard is { } s1 ? $" (shard {s1})" : "")}: SLO met at p{scenario.Slo.Percentile.ToString(CultureInfo.InvariantCulture)}, " +
             $"load found to within {options.RateTolerance:P0}, at most {options.MaxSimulationsPerLayout} simulations of {maxRequests} requests per layout");
         var gate = new object();
@@ -66,25 +68,36 @@ public static class PlanCommands
         }
         Console.WriteLine($"plan.csv: {result.PlanCsv} ({result.Outcomes.Count} of {result.TotalLayouts} layouts)");
         if (shard is not null) return CliVerbs.ExitOk;
-        PrintPareto(result.PlanCsv, result.Directory);
+        PrintReport(result.Directory, Math.Max(top, PlanReport.DefaultTop));
         var ranked = Planner.Rank(result.Outcomes);
         if (ranked.Count == 0) Console.WriteLine("no layout meets the SLO at any load searched; see the reasons above");
+        else Console.WriteLine(Planner.RanksByCost(ranked) ? "ranked by goodput per dollar (cost.gpu_hour_usd):" : "ranked by goodput per GPU:");
+        var inv = CultureInfo.InvariantCulture;
         foreach (var (o, i) in ranked.Take(top).Select((o, i) => (o, i)))
         {
             var s = o.Summary!;
-            Console.WriteLine($"#{i + 1} {o.Layout.Slug[5..]}: {o.GoodputTokensPerSPerGpu.ToString("0.0", CultureInfo.InvariantCulture)} output tok/s/GPU within SLO, " +
-                $"{o.TokensPerSPerUser.ToString("0.0", CultureInfo.InvariantCulture)} tok/s/user at {o.MaxRatePerS!.Value.ToString("0.###", CultureInfo.InvariantCulture)} req/s; " +
-                $"TTFT p95 {s.TtftMs.P95.ToString("0.0", CultureInfo.InvariantCulture)} ms, TPOT p95 {s.TpotMs.P95.ToString("0.0", CultureInfo.InvariantCulture)} ms");
-            Console.WriteLine("   " + o.Deploy);
+            string cost = o.UsdPerHour is { } usd
+                ? $"; ${usd.ToString("0.00", inv)}/h, ${o.UsdPerMillionOutputTokens!.Value.ToString("0.000", inv)} per million output tokens, " +
+                  $"{o.GoodputTokensPerSPerUsdPerHour!.Value.ToString("0.0", inv)} tok/s per $/h"
+                : "";
+            Console.WriteLine($"#{i + 1} {o.Layout.Slug[5..]} ({o.Layout.Shape}): {o.GoodputTokensPerSPerGpu.ToString("0.0", inv)} output tok/s/GPU within SLO, " +
+                $"{o.TokensPerSPerUser.ToString("0.0", inv)} tok/s/user at {o.MaxRatePerS!.Value.ToString("0.###", inv)} req/s; " +
+                $"TTFT p95 {s.TtftMs.P95.ToString("0.0", inv)} ms, TPOT p95 {s.TpotMs.P95.ToString("0.0", inv)} ms{cost}");
+            Console.WriteLine("   " + o.VllmCommand);
+            Console.WriteLine("   " + o.SglangCommand);
         }
         return CliVerbs.ExitOk;
     }
 
-    private static void PrintPareto(string planCsv, string dir)
+    /// <summary>Writes the plan report (Pareto and goodput charts, report.html, report.md) and says where.</summary>
+    private static void PrintReport(string dir, int top)
     {
-        var chart = PlanCharts.WritePareto(planCsv, dir);
-        Console.WriteLine(chart is null ? "pareto: no feasible layout to draw"
-            : $"pareto: {chart.PngPath} ({chart.Points.Count(p => p.OnFront)} of {chart.Points.Count} feasible layouts on the front)");
+        var r = PlanReport.Build(dir, dir, top);
+        var pareto = r.Report.Charts.FirstOrDefault(c => c.Name == "pareto");
+        var front = PlanCharts.Points(RunTable.TryReadFile(Path.Combine(dir, "plan.csv"))!);
+        Console.WriteLine(pareto is null ? "pareto: no feasible layout to draw"
+            : $"pareto: {Path.Combine(dir, "charts", pareto.PngFile)} ({front.Count(p => p.OnFront)} of {front.Count} feasible layouts on the front)");
+        Console.WriteLine($"report: {r.Report.HtmlPath}");
     }
 
     /// <summary>`sim merge DIRS... --out DIR`.</summary>
@@ -93,7 +106,7 @@ public static class PlanCommands
         var r = ShardMerge.Merge(dirs, outDir);
         Console.WriteLine($"sim: merged {dirs.Count} shards of {r.Manifest.Kind} {r.Manifest.Scenario} ({r.Manifest.TotalPoints} points)");
         Console.WriteLine($"{Path.GetFileName(r.TablePath)}: {r.TablePath}");
-        if (r.Manifest.Kind == Planner.Kind) PrintPareto(r.TablePath, r.Directory);
+        if (r.Manifest.Kind == Planner.Kind && report) PrintReport(r.Directory, PlanReport.DefaultTop);
         else if (report && r.Manifest.Kind == ShardedSweep.Kind)
         {
             var built = ReportBuilder.Build(new[] { r.Directory }, r.Directory);

@@ -19,6 +19,7 @@ public static class ReportBuilder
     {
         options ??= new ReportOptions();
         if (inputDirs.Count == 0) throw new ReportInputException("no input directory given");
+        if (inputDirs.Count == 1 && PlanReport.IsPlanDirectory(inputDirs[0])) return PlanReport.Build(inputDirs[0], outDir, options: options).Report;
         var runs = new List<RunData>();
         var sweeps = new List<SweepData>();
         foreach (var dir in inputDirs)
@@ -26,7 +27,7 @@ public static class ReportBuilder
             if (!Directory.Exists(dir)) throw new ReportInputException($"{dir}: directory does not exist");
             if (File.Exists(Path.Combine(dir, "sweep.csv"))) sweeps.Add(SweepData.Load(dir));
             else if (File.Exists(Path.Combine(dir, "summary.json"))) runs.Add(RunData.Load(dir));
-            else throw new ReportInputException($"{dir}: neither a run directory (summary.json) nor a sweep directory (sweep.csv)");
+            else throw new ReportInputException($"{dir}: neither a run directory (summary.json), a sweep directory (sweep.csv) nor, given alone, a plan directory (plan.csv)");
         }
 
         var slo = ResolveSlo(runs.Concat(sweeps.SelectMany(s => s.Points).OfType<RunData>()), options);

@@ -20,10 +20,10 @@ internal sealed class ReportDocument(
     IReadOnlyList<(string Key, List<string> Values)> differences)
 {
     /// <summary>Escapes markup characters only; the file is UTF-8, so other characters stay readable.</summary>
-    private static string H(string s) =>
+    internal static string H(string s) =>
         s.Replace("&", "&amp;").Replace("<", "&lt;").Replace(">", "&gt;").Replace("\"", "&quot;").Replace("'", "&#39;");
 
-    private static string Md(string s) => s.Replace("|", "\\|").Replace("\n", " ");
+    internal static string Md(string s) => s.Replace("|", "\\|").Replace("\n", " ");
 
     private string[] TableHeader => new[]
     {
@@ -57,6 +57,16 @@ internal sealed class ReportDocument(
     public string Html()
     {
         var sb = new StringBuilder();
+        Head(sb, title);
+        sb.Append("<h1>").Append(H(title)).Append("</h1>\n");
+        sb.Append("<p class=\"muted\">Inputs: ").Append(H(InputsLine)).Append(". SLO: ").Append(H(slo.Describe())).Append(".</p>\n");
+        sb.Append("<p class=\"verdict\" id=\"verdict\">").Append(H(verdict)).Append("</p>\n");
+        return Body(sb);
+    }
+
+    /// <summary>The document head with the report's inline style, up to and including <c>&lt;body&gt;</c> (shared with the plan report).</summary>
+    internal static void Head(StringBuilder sb, string title, string extraStyle = "")
+    {
         sb.Append("<!DOCTYPE html>\n<html lang=\"en\">\n<head>\n<meta charset=\"utf-8\"/>\n");
         sb.Append("<title>").Append(H(title)).Append("</title>\n<style>\n")
           .Append("body{font-family:DejaVu Sans,Helvetica,Arial,sans-serif;margin:24px auto;max-width:1200px;color:#222;padding:0 16px}\n")
@@ -65,10 +75,11 @@ internal sealed class ReportDocument(
           .Append("th{background:#f3f3f3}td:first-child,th:first-child{text-align:left}tr.best td{background:#e8f5e9;font-weight:bold}\n")
           .Append(".verdict{font-size:16px;background:#f6f8fa;border-left:4px solid #2ca02c;padding:10px 14px}\n")
           .Append("figure{margin:24px 0}figcaption{font-size:14px;margin-bottom:6px}figure img{max-width:100%;height:auto;border:1px solid #eee}\n")
-          .Append(".muted{color:#666;font-size:13px}\n</style>\n</head>\n<body>\n");
-        sb.Append("<h1>").Append(H(title)).Append("</h1>\n");
-        sb.Append("<p class=\"muted\">Inputs: ").Append(H(InputsLine)).Append(". SLO: ").Append(H(slo.Describe())).Append(".</p>\n");
-        sb.Append("<p class=\"verdict\" id=\"verdict\">").Append(H(verdict)).Append("</p>\n");
+          .Append(".muted{color:#666;font-size:13px}\n").Append(extraStyle).Append("</style>\n</head>\n<body>\n");
+    }
+
+    private string Body(StringBuilder sb)
+    {
 
         sb.Append("<h2>Configurations</h2>\n<table id=\"configurations\">\n<tr>");
         foreach (var h in TableHeader) sb.Append("<th>").Append(H(h)).Append("</th>");

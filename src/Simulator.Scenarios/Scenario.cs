@@ -59,6 +59,12 @@ public sealed record Scenario
     /// <summary>The router that picks a decode replica for a prefilled request (<see cref="ScenarioEnums.Routers"/>).</summary>
     public string DecodeRouter { get; init; } = "least_outstanding";
 
+    /// <summary>GPU-hour prices (<c>cost:</c>): `sim plan` ranks by goodput per dollar and runs show their cost when set.</summary>
+    public CostSpec Cost { get; init; } = CostSpec.None;
+
+    /// <summary>What `sim plan` searches beyond TP / PP / EP / replicas (<c>plan:</c>).</summary>
+    public PlanSpec Plan { get; init; } = new();
+
     /// <summary>Where each key was written: lets later stages (plans, presets) report errors at the right line.</summary>
     public ScenarioLocations Locations { get; init; } = ScenarioLocations.None;
 
@@ -66,7 +72,8 @@ public sealed record Scenario
         other is not null && Name == other.Name && Seed == other.Seed && Cluster == other.Cluster && Network == other.Network
         && Model == other.Model && Precision == other.Precision && Parallelism == other.Parallelism && Scheduler == other.Scheduler
         && Router == other.Router && RouterOptions == other.RouterOptions && Engine == other.Engine && Calibration == other.Calibration && MemoryAccounting == other.MemoryAccounting && HostCpu == other.HostCpu && Workload == other.Workload && Slo == other.Slo && Moe == other.Moe && Sweep == other.Sweep && Output == other.Output && Faults == other.Faults
-        && Pools.SequenceEqual(other.Pools) && KvTransfer == other.KvTransfer && DecodeRouter == other.DecodeRouter;
+        && Pools.SequenceEqual(other.Pools) && KvTransfer == other.KvTransfer && DecodeRouter == other.DecodeRouter
+        && Cost == other.Cost && Plan == other.Plan;
 
     public override int GetHashCode() => HashCode.Combine(Name, Seed, Cluster, Model, Parallelism, Scheduler, Workload);
 }

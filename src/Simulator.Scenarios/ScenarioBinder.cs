@@ -131,6 +131,8 @@ internal sealed partial class ScenarioBinder
             Error(kvReader.Node("mode"), "kv_transfer.mode", "layerwise overlap is modelled with network.model: analytic only; expected after_prefill under network.model: flow");
         kvReader.Finish();
         string decodeRouter = m.Enum("decode_router", "least_outstanding", ScenarioEnums.Routers);
+        var cost = BindCost(m.Node("cost"), root);
+        var planSpec = BindPlanSpec(m.Node("plan"), root);
         var output = new MapReader(this, m.Node("output"), "output", root);
         var outputSpec = new OutputSpec
         {
@@ -148,6 +150,7 @@ internal sealed partial class ScenarioBinder
             Name = name, Seed = seed, Cluster = cluster, Network = networkSpec, Model = model, Precision = precision,
             Parallelism = parallelism, Scheduler = scheduler, Router = router, RouterOptions = routerOptions, Engine = engine, Calibration = calibration, MemoryAccounting = memoryAccounting, HostCpu = hostCpu, Workload = workload, Slo = slo, Moe = moe, Sweep = sweep,
             Output = outputSpec, Faults = faults, Pools = pools, KvTransfer = kvTransfer, DecodeRouter = decodeRouter,
+            Cost = cost, Plan = planSpec,
             Locations = new ScenarioLocations(File, _locations),
         };
     }

@@ -135,6 +135,18 @@ public static class ScenarioWriter
         w.Line(1, "iterations", s.Output.Iterations);
         w.Line(1, "iterations_max_rows", Int(s.Output.IterationsMaxRows));
         if (s.Faults != FaultsSpec.None) WriteFaults(w, s.Faults);
+        if (s.Cost.GpuHourUsd.Count > 0)
+        {
+            w.Open(0, "cost");
+            w.Open(1, "gpu_hour_usd");
+            foreach (var (gpu, usd) in s.Cost.GpuHourUsd) w.Line(2, YamlText.String(gpu), Num(usd));
+        }
+        if (s.Plan != new PlanSpec())
+        {
+            w.Open(0, "plan");
+            w.Line(1, "disaggregation", s.Plan.Disaggregation ? "true" : "false");
+            w.Line(1, "knobs", s.Plan.Knobs ? "true" : "false");
+        }
         return w.ToString();
     }
 

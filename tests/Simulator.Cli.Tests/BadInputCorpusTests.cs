@@ -225,6 +225,12 @@ public sealed partial class BadInputCorpusTests
             ["sweep", "{dir}/bad.yaml", "--out", "{out}", "--no-report"], 2, "bad.yaml:@: scheduler.policy", "sarati");
         yield return Key("plan does not fit", "model: llama-3.1-8b", "model: llama-3.1-405b", "parallelism", "parallelism:", exit: 3);
         yield return Run("plan does not fit, run", "model: llama-3.1-8b", "model: llama-3.1-405b", "bad.yaml:@: parallelism", "parallelism:", exit: 3);
+        yield return Key("cost for an unknown GPU", "moe: {routing_skew: 0}", "moe: {routing_skew: 0}\ncost:\n  gpu_hour_usd: {H100-SXM-80GB: 2.5, H900: 9}", "cost.gpu_hour_usd.H900", "gpu_hour_usd");
+        yield return Key("cost price zero", "moe: {routing_skew: 0}", "moe: {routing_skew: 0}\ncost:\n  gpu_hour_usd:\n    H100-SXM-80GB: 0", "cost.gpu_hour_usd.H100-SXM-80GB", "    H100-SXM-80GB: 0");
+        yield return Key("cost prices not a map", "moe: {routing_skew: 0}", "moe: {routing_skew: 0}\ncost:\n  gpu_hour_usd: 2.5", "cost.gpu_hour_usd", "gpu_hour_usd");
+        yield return Key("misspelt plan key", "moe: {routing_skew: 0}", "moe: {routing_skew: 0}\nplan: {disagregation: true}", "plan.disagregation", "plan:");
+        yield return new BadInput("plan on a GPU without a price", Scenario(Edited("moe: {routing_skew: 0}", "moe: {routing_skew: 0}\ncost: {gpu_hour_usd: {H100-SXM-80GB: 2.5}}")),
+            ["plan", "{dir}/bad.yaml", "--gpus", "1", "--gpu", "H200-SXM-141GB", "--out", "{out}"], 2, "--gpu H200-SXM-141GB: no price in cost.gpu_hour_usd");
         yield return Key("trace time_scale 0", Synthetic, "  trace: {path: bad.yaml, format: azure, time_scale: 0}\n", "workload.trace.time_scale", "trace:");
         yield return Key("trace end before start", Synthetic, "  trace: {path: bad.yaml, format: azure, start_s: 10, end_s: 5}\n", "workload.trace.end_s", "trace:");
         yield return Key("misspelt trace format", Synthetic, "  trace: {path: bad.yaml, format: azur}\n", "workload.trace.format", "trace:");

@@ -17,6 +17,24 @@ public sealed class PlanChartsTests
     }
 
     [Test]
+    public void Points_MarkPrefillDecodeRows_AndTheChartNamesThemInItsLegend()
+    {
+        var dir = Path.Combine(Path.GetTempPath(), "sim-pareto-" + Guid.NewGuid().ToString("N")[..8]);
+        Directory.CreateDirectory(dir);
+        try
+        {
+            var csv = Path.Combine(dir, "plan.csv");
+            File.WriteAllText(csv, "layout,gpu,prefill_tp,tokens_per_s_per_user,goodput_tokens_per_s_per_gpu\n" +
+                "H100-tp4-pp1-ep1-r4,H100,,10,400\nH100-2p-tp4-2d-tp4,H100,4,20,300\nH100-1p-tp8-1d-tp8,H100,8,15,100\n");
+            var chart = PlanCharts.WritePareto(csv, dir)!;
+            Assert.That(chart.Points.Select(p => (p.Layout, p.Disaggregated, p.OnFront)), Is.EqualTo(new[]
+                { ("tp4-pp1-ep1-r4", false, true), ("2p-tp4-2d-tp4", true, true), ("1p-tp8-1d-tp8", true, false) }));
+            Assert.That(File.ReadAllText(chart.SvgPath), Does.Contain("prefill/decode split"));
+        }
+        finally { Directory.Delete(dir, recursive: true); }
+    }
+
+    [Test]
     public void WritePareto_WritesPngAndSvgNamingTheAxes()
     {
         var dir = Path.Combine(Path.GetTempPath(), "sim-pareto-" + Guid.NewGuid().ToString("N")[..8]);

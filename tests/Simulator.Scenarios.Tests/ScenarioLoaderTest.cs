@@ -295,6 +295,7 @@ public sealed class ScenarioLoaderTest
                      ContractExample, Minimal,
                      Minimal.Replace("output_tokens: 256", "output_tokens: {dist: uniform, min: 2, max: 9}\n  duration_s: 60") + "\nscheduler: {policy: sarathi}\nsweep:\n  zip:\n    parallelism.tensor_parallel_size: [1, 2]\n    parallelism.replicas: [8, 4]\n  seed: [1, 2]\n",
                      Minimal.Replace("model: llama-3.1-8b", "model:\n  hidden_size: 4096\n  name: \"7b\"") + "\ncluster: {gpu: {memory_gb: 80, tflops: {bf16: 989.5}}, fabric: fat_tree, oversubscription: 2}\n",
+                     Minimal + "\ncost: {gpu_hour_usd: {H200-SXM-141GB: 3.5, H100-SXM-80GB: 2.25}}\nplan: {disaggregation: true}\n",
                  })
         {
             var first = Load(yaml);

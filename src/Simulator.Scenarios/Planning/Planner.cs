@@ -10,38 +10,36 @@ namespace Simulator.Scenarios.Planning;
 /// <param name="MaxRequests">Most requests one probe simulation replays (caps workload.requests / trace.limit).</param>
 /// <param name="RateTolerance">Bisection stops when the failing rate is within this fraction above the passing one.</param>
 /// <param name="MaxSimulationsPerLayout">Most probe simulations per layout.</param>
-public sealed record PlanOptions(int Gpus, IReadOnlyList<string> GpuTypes, int MaxRequests = 400, double RateTolerance = 0.05, int MaxSimulationsPerLayout = 8);
-
-/// <summary>One candidate layout: GPU type, TP, PP, EP and replicas (data-parallel copies); Index orders plan.csv and shards.</summary>
-public sealed record Layout(int Index, string Gpu, int Tp, int Pp, int Ep, int Replicas)
-{
-    /// <summary>GPUs the layout occupies.</summary>
-    public int Gpus => Tp * Pp * Replicas;
-
-    /// <summary>Folder-safe name: <c>0003-H100-SXM-80GB-tp2-pp1-ep1-r2</c>.</summary>
-    public string Slug => Index.ToString("D4", CultureInfo.InvariantCulture) + "-" + Gpu + $"-tp{Tp}-pp{Pp}-ep{Ep}-r{Replicas}";
-
-    /// <summary>The scenario overrides that make the scenario this layout.</summary>
-    public IReadOnlyList<string> Sets(int gpusPerNode) =>
-    [
-        "cluster.gpu=" + Gpu,
-        "cluster.nodes=" + Inv((Gpus + gpusPerNode - 1) / gpusPerNode),
-        "parallelism.tensor_parallel_size=" + Inv(Tp),
-        "parallelism.pipeline_parallel_size=" + Inv(Pp),
-        "parallelism.expert_parallel_size=" + Inv(Ep),
-        "parallelism.replicas=" + Inv(Replicas),
-    ];
-
-    private static string Inv(int v) => v.ToString(CultureInfo.InvariantCulture);
-}
+/// <param name="Knobs">Also search the scheduler knob grid per layout (`--knobs`; or the scenario's <c>plan.knobs</c>).</param>
+/// <param name="Disaggregation">Also enumerate prefill/decode (xPyD) splits (`--pd`; or the scenario's <c>plan.disaggregation</c>).</param>
+public sealed record PlanOptions(int Gpus, IReadOnlyList<string> GpuTypes, int MaxRequests = 400, double RateTolerance = 0.05, int MaxSimulationsPerLayout = 8,
+    bool Knobs = false, bool Disaggregation = false);
 
 /// <summary>
 /// What the plan found for one layout: whether it fits, the highest load factor meeting the SLO (1 = the scenario's
 /// own rate), that run's summary, and the reason when it was rejected.
 /// </summary>
 public sealed record LayoutOutcome(Layout Layout, bool Fits, double? MaxLoadFactor, double? MaxRatePerS, RunSummary? Summary,
-    int Simulations, string Reason, string Deploy)
+    int Simulations, string Reason, string VllmCommand, string SglangCommand)
 {
+    /// <summary>The scheduler knobs in effect (the layout's grid point, else the scenario's values).</summary>
+    public required SchedulerKnobs Knobs { get; init; }
+
+    /// <summary>USD per GPU-hour of the layout's GPU type (<c>cost.gpu_hour_usd</c>); null when the scenario has no cost.</summary>
+    public double? UsdPerGpuHour { get; init; }
+
+    /// <summary>What the layout's GPUs cost per hour: GPUs x USD per GPU-hour.</summary>
+    public double? UsdPerHour => UsdPerGpuHour * Layout.Gpus;
+
+    /// <summary>Output tokens/s within the SLO of the whole layout: goodput per GPU x GPUs.</summary>
+    public double GoodputTokensPerS => GoodputTokensPerSPerGpu * Layout.Gpus;
+
+    /// <summary>Goodput per dollar: output tokens/s within the SLO per USD/hour of the layout's GPUs.</summary>
+    public double? GoodputTokensPerSPerUsdPerHour => UsdPerHour is { } usd && Feasible ? GoodputTokensPerS / usd : null;
+
+    /// <summary>USD per million output tokens within the SLO at the highest passing load: USD/hour / (goodput tokens/s x 3600) x 10^6.</summary>
+    public double? UsdPerMillionOutputTokens => UsdPerHour is { } usd && Feasible && GoodputTokensPerS > 0 ? usd / (GoodputTokensPerS * 3600) * 1e6 : null;
+
     /// <summary>Output tokens/s within the SLO per GPU at the highest passing load: output tokens/s x SLO attainment / GPUs.</summary>
     public double GoodputTokensPerSPerGpu => Summary is { } s ? s.Throughput.OutputTokensPerS * s.Slo.Attainment / Layout.Gpus : 0;
 
@@ -68,9 +66,11 @@ public static class Planner
     /// <summary>Columns of plan.csv, in order.</summary>
     public static readonly IReadOnlyList<string> Columns =
     [
-        "layout", "gpu", "tensor_parallel_size", "pipeline_parallel_size", "expert_parallel_size", "replicas", "gpus", "fits",
+        "layout", "gpu", "tensor_parallel_size", "pipeline_parallel_size", "expert_parallel_size", "replicas",
+        "prefill_tp", "prefill_replicas", "decode_tp", "decode_replicas", "max_num_seqs", "max_num_batched_tokens", "microbatches", "gpus", "fits",
         "max_load_factor", "max_rate_per_s", "goodput_tokens_per_s_per_gpu", "tokens_per_s_per_user", "output_tokens_per_s",
-        "ttft_p95_ms", "tpot_p95_ms", "itl_p95_ms", "slo_attainment", "simulations", "reason", "deploy",
+        "ttft_p95_ms", "tpot_p95_ms", "itl_p95_ms", "slo_attainment", "usd_per_hour", "goodput_tokens_per_s_per_usd_per_hour",
+        "usd_per_million_output_tokens", "simulations", "reason", "vllm_command", "sglang_command",
     ];
 
     // Implementation note: factors are searched between 1/64 and 64 times the scenario's own load; a layout that
@@ -91,6 +91,9 @@ public static class Planner
         foreach (var gpu in types)
         {
             var built = RunBuilder.Build(RunBuilder.Load(scenarioPath, sets.Concat(["cluster.gpu=" + gpu]).ToList()), requireFit: false);
+            if (baseScenario.Cost.GpuHourUsd.Count > 0 && baseScenario.Cost.UsdPerGpuHour(built.Gpu.Name) is null)
+                throw new ArgumentException($"--gpu {gpu}: no price in cost.gpu_hour_usd (priced: {string.Join(", ", baseScenario.Cost.GpuHourUsd.Select(p => p.Key))}); " +
+                    "expected a price for every GPU type planned, or no cost: block");
             var model = built.Model;
             int perNode = baseScenario.Cluster.GpusPerNode;
             for (int tp = 1; tp <= Math.Min(perNode, options.Gpus); tp++)
@@ -102,12 +105,67 @@ public static class Planner
                     foreach (var ep in model.IsMoe && tp > 1 ? new[] { 1, tp } : new[] { 1 })
                     {
                         if (model.IsMoe && model.Experts % ep != 0) continue;
-                        layouts.Add(new Layout(layouts.Count, built.Gpu.Name, tp, pp, ep, options.Gpus / (tp * pp)));
+                        var layout = new Layout(layouts.Count, built.Gpu.Name, tp, pp, ep, options.Gpus / (tp * pp));
+                        layouts.Add(layout);
+                        if (options.Knobs || baseScenario.Plan.Knobs)
+                            foreach (var knobs in KnobGrid(baseScenario, pp))
+                                layouts.Add(layout with { Index = layouts.Count, Knobs = knobs });
                     }
                 }
             }
+            if (options.Disaggregation || baseScenario.Plan.Disaggregation)
+            {
+                var tps = Enumerable.Range(1, Math.Min(perNode, options.Gpus)).Where(tp => model.Heads % tp == 0 && (tp & (tp - 1)) == 0).ToList();
+                foreach (var split in PdSplits(tps, options.Gpus, perNode))
+                    layouts.Add(new Layout(layouts.Count, built.Gpu.Name, 0, 0, 0, 0) { Pd = split });
+            }
         }
         return layouts;
+    }
+
+    /// <summary>
+    /// The prefill/decode splits within <paramref name="gpus"/>: for every prefill TP and decode TP (each from
+    /// <paramref name="tps"/>) and every ratio x:y of prefill to decode replicas with x, y in 1..3 and no common factor,
+    /// the largest multiple k x (x:y) that fits the budget, kept when both pools tile the nodes of
+    /// <paramref name="gpusPerNode"/> GPUs (a pool is a divisor of a node or whole nodes, and the decode pool starts on
+    /// a multiple of its own node share). Ordered by prefill TP, decode TP, x, y.
+    /// </summary>
+    public static IReadOnlyList<PdSplit> PdSplits(IReadOnlyList<int> tps, int gpus, int gpusPerNode)
+    {
+        bool Tiles(int g) => g <= gpusPerNode ? gpusPerNode % g == 0 : g % gpusPerNode == 0;
+        var splits = new List<PdSplit>();
+        foreach (var tpP in tps)
+            foreach (var tpD in tps)
+                for (int x = 1; x <= 3; x++)
+                    for (int y = 1; y <= 3; y++)
+                    {
+                        if (Gcd(x, y) != 1) continue;
+                        int k = gpus / (x * tpP + y * tpD);
+                        if (k < 1) continue;
+                        var split = new PdSplit(tpP, k * x, tpD, k * y);
+                        if (!Tiles(split.PrefillGpus) || !Tiles(split.DecodeGpus)) continue;
+                        if (split.PrefillGpus % Math.Min(split.DecodeGpus, gpusPerNode) != 0) continue;
+                        splits.Add(split);
+                    }
+        return splits;
+    }
+
+    private static int Gcd(int a, int b) => b == 0 ? a : Gcd(b, a % b);
+
+    /// <summary>
+    /// The knob grid around the scenario's own scheduler values, one knob at a time (the base point itself is the layout
+    /// without knobs): max_num_seqs x 1/2 and x 2, max_num_batched_tokens x 1/2 and x 2 (kept >= max_num_seqs, as vLLM
+    /// requires), and for PP > 1 two microbatch counts out of PP, 2 x PP, 1 that differ from the scenario's.
+    /// </summary>
+    public static IReadOnlyList<SchedulerKnobs> KnobGrid(Scenario scenario, int pp)
+    {
+        int seqs = scenario.Scheduler.MaxNumSeqs, tokens = scenario.Scheduler.MaxNumBatchedTokens, mb = scenario.Parallelism.Microbatches;
+        var grid = new List<SchedulerKnobs>();
+        foreach (var s in new[] { seqs / 2, seqs * 2 }.Where(v => v >= 1 && v != seqs && v <= tokens).Distinct()) grid.Add(new(s, tokens, mb));
+        foreach (var t in new[] { tokens / 2, tokens * 2 }.Where(v => v >= seqs && v != tokens).Distinct()) grid.Add(new(seqs, t, mb));
+        if (pp > 1)
+            foreach (var m in new[] { pp, 2 * pp, 1 }.Where(v => v != mb).Distinct().Take(2)) grid.Add(new(seqs, tokens, m));
+        return grid;
     }
 
     /// <summary>Plans one layout: memory check, then the load search; probe runs go beside <paramref name="runDir"/>, the best run to <paramref name="runDir"/>.</summary>
@@ -117,9 +175,19 @@ public static class Planner
         var layoutSets = sets.Concat(layout.Sets(baseScenario.Cluster.GpusPerNode)).Concat(CapSets(baseScenario, options.MaxRequests)).ToList();
         var scenario = RunBuilder.Load(scenarioPath, layoutSets);
         var built = RunBuilder.Build(scenario, requireFit: false);
-        var deploy = DeployCommand(scenario, built.Model.Name, layout);
-        if (!built.Memory.Fits)
-            return new LayoutOutcome(layout, false, null, null, null, 0, DoesNotFit(built), deploy);
+        var vllm = DeployCommands.Vllm(scenario, built.Model.Name, layout);
+        var sglang = DeployCommands.Sglang(scenario, built.Model.Name, layout);
+        var knobs = new SchedulerKnobs(scenario.Scheduler.MaxNumSeqs, scenario.Scheduler.MaxNumBatchedTokens, scenario.Parallelism.Microbatches);
+        double? price = scenario.Cost.UsdPerGpuHour(layout.Gpu);
+        LayoutOutcome Outcome(bool fits, double? factor, double? rate, RunSummary? summary, int simulations, string reason) =>
+            new(layout, fits, factor, rate, summary, simulations, reason, vllm, sglang) { Knobs = knobs, UsdPerGpuHour = price };
+        if (layout.Pd is not null)
+        {
+            var pools = PoolBuilder.Build(scenario, requireFit: false);
+            if (pools.Pools.FirstOrDefault(p => !p.Built.Memory.Fits) is { } full)
+                return Outcome(false, null, null, null, 0, DoesNotFit(full.Built).Replace("does not fit:", $"{full.Spec.Name} pool does not fit:"));
+        }
+        else if (!built.Memory.Fits) return Outcome(false, null, null, null, 0, DoesNotFit(built));
 
         double baseRate = BaseRate(scenario);
         int sims = 0;
@@ -138,14 +206,19 @@ public static class Planner
 
         try
         {
-            var first = Probe(1);
+            RunSummary first;
+            // A decode pool whose KV cache cannot hold the workload's longest request is found by the pool runner.
+            try { first = Probe(1); }
+            catch (PlanDoesNotFitException nf) when (layout.Pd is not null)
+            {
+                return Outcome(false, null, null, null, sims, "decode pool does not fit: " + nf.Message.Replace("\r", "").Replace('\n', ';'));
+            }
             if (best is not null)
                 for (double f = 2; f <= MaxFactor && hi == 0 && sims < options.MaxSimulationsPerLayout; f *= 2) Probe(f);
             else
                 for (double f = 0.5; f >= MinFactor && best is null && sims < options.MaxSimulationsPerLayout; f /= 2) Probe(f);
             if (best is null)
-                return new LayoutOutcome(layout, true, null, null, null, sims,
-                    $"misses the SLO even at {Load(scenario, hi)} ({Slo(first)})", deploy);
+                return Outcome(true, null, null, null, sims, $"misses the SLO even at {Load(scenario, hi)} ({Slo(first)})");
             while (hi > 0 && hi / lo > 1 + options.RateTolerance && sims < options.MaxSimulationsPerLayout) Probe(Math.Sqrt(lo * hi));
             if (Directory.Exists(runDir)) Directory.Delete(runDir, recursive: true);
             Directory.Move(bestDir!, runDir);
@@ -153,7 +226,7 @@ public static class Planner
                 : $"ok: SLO met up to {Load(scenario, lo)}, missed at {Load(scenario, hi)}";
             // A trace's offered rate is its own; the completed requests/s of the passing run stands for it.
             double rate = scenario.Workload.Synthetic is not null ? lo * baseRate : best!.Throughput.RequestsPerS;
-            return new LayoutOutcome(layout, true, lo, rate, best, sims, reason, deploy);
+            return Outcome(true, lo, rate, best, sims, reason);
         }
         finally
         {
@@ -209,10 +282,20 @@ public static class Planner
         return new PlanResult(root, csv, layouts.Count, outcomes);
     }
 
-    /// <summary>Ranks feasible outcomes by goodput per GPU (then tokens/s/user, then layout order).</summary>
-    public static IReadOnlyList<LayoutOutcome> Rank(IEnumerable<LayoutOutcome> outcomes) =>
-        outcomes.Where(o => o.Feasible).OrderByDescending(o => o.GoodputTokensPerSPerGpu)
+    /// <summary>
+    /// Ranks feasible outcomes by goodput per dollar when every one has a price (<c>cost.gpu_hour_usd</c>), else by
+    /// goodput per GPU; then tokens/s/user, then layout order.
+    /// </summary>
+    public static IReadOnlyList<LayoutOutcome> Rank(IEnumerable<LayoutOutcome> outcomes)
+    {
+        var feasible = outcomes.Where(o => o.Feasible).ToList();
+        bool byCost = RanksByCost(feasible);
+        return feasible.OrderByDescending(o => byCost ? o.GoodputTokensPerSPerUsdPerHour!.Value : o.GoodputTokensPerSPerGpu)
             .ThenByDescending(o => o.TokensPerSPerUser).ThenBy(o => o.Layout.Index).ToList();
+    }
+
+    /// <summary>True when the outcomes rank by goodput per dollar: there is one and every one has a price.</summary>
+    public static bool RanksByCost(IReadOnlyCollection<LayoutOutcome> outcomes) => outcomes.Count > 0 && outcomes.All(o => o.UsdPerGpuHour is not null);
 
     /// <summary>Writes plan.csv: one row per layout, in layout order.</summary>
     public static void WriteTable(string path, IReadOnlyList<LayoutOutcome> outcomes)
@@ -225,7 +308,9 @@ public static class Planner
             var l = o.Layout;
             w.WriteField(l.Slug[5..]);
             w.WriteField(l.Gpu);
-            foreach (var v in new[] { l.Tp, l.Pp, l.Ep, l.Replicas, l.Gpus }) w.WriteField(MetricFormat.Integer(v));
+            foreach (var v in l.Pd is null ? new[] { l.Tp, l.Pp, l.Ep, l.Replicas } : [0, 0, 0, 0]) w.WriteField(l.Pd is null ? MetricFormat.Integer(v) : "");
+            foreach (var v in l.Pd is { } pd ? new[] { pd.PrefillTp, pd.PrefillReplicas, pd.DecodeTp, pd.DecodeReplicas } : [0, 0, 0, 0]) w.WriteField(l.Pd is null ? "" : MetricFormat.Integer(v));
+            foreach (var v in new[] { o.Knobs.MaxNumSeqs, o.Knobs.MaxNumBatchedTokens, o.Knobs.Microbatches, l.Gpus }) w.WriteField(MetricFormat.Integer(v));
             w.WriteField(o.Fits ? "true" : "false");
             var s = o.Summary;
             w.WriteField(o.MaxLoadFactor is { } lf ? MetricFormat.Fixed(lf, 4) : "");
@@ -237,29 +322,15 @@ public static class Planner
             w.WriteField(s is null || s.TpotMs.Count == 0 ? "" : MetricFormat.Milliseconds(s.TpotMs.P95));
             w.WriteField(s?.ItlMs is { Count: > 0 } itl ? MetricFormat.Milliseconds(itl.P95) : "");
             w.WriteField(s is null ? "" : MetricFormat.Fraction(s.Slo.Attainment));
+            w.WriteField(o.UsdPerHour is { } usd ? MetricFormat.Fixed(usd, 2) : "");
+            w.WriteField(o.GoodputTokensPerSPerUsdPerHour is { } perUsd ? MetricFormat.Fixed(perUsd, 3) : "");
+            w.WriteField(o.UsdPerMillionOutputTokens is { } perM ? MetricFormat.Fixed(perM, 3) : "");
             w.WriteField(MetricFormat.Integer(o.Simulations));
             w.WriteField(o.Reason.Replace('\n', ' ').Replace('\r', ' '));
-            w.WriteField(o.Deploy);
+            w.WriteField(o.VllmCommand);
+            w.WriteField(o.SglangCommand);
             w.EndRecord();
         }
-    }
-
-    /// <summary>The `vllm serve` command line this layout means, with the scenario's scheduler limits.</summary>
-    public static string DeployCommand(Scenario scenario, string modelName, Layout layout)
-    {
-        var s = scenario.Scheduler;
-        var inv = CultureInfo.InvariantCulture;
-        var parts = new List<string> { "vllm serve " + (scenario.Model.Preset ?? modelName) };
-        parts.Add("--tensor-parallel-size " + layout.Tp.ToString(inv));
-        if (layout.Pp > 1) parts.Add("--pipeline-parallel-size " + layout.Pp.ToString(inv));
-        if (layout.Replicas > 1) parts.Add("--data-parallel-size " + layout.Replicas.ToString(inv));
-        if (layout.Ep > 1) parts.Add("--enable-expert-parallel");
-        parts.Add("--max-num-seqs " + s.MaxNumSeqs.ToString(inv));
-        parts.Add("--max-num-batched-tokens " + s.MaxNumBatchedTokens.ToString(inv));
-        parts.Add("--gpu-memory-utilization " + s.GpuMemoryUtilization.ToString("0.##", inv));
-        parts.Add("--block-size " + s.BlockSize.ToString(inv));
-        if (s.EnableChunkedPrefill) parts.Add("--enable-chunked-prefill");
-        return string.Join(" ", parts);
     }
 
     /// <summary>"does not fit: weights X GB + activations Y GB + reserve Z GB >= W GB per GPU (stage S)" for the fullest stage.</summary>
