@@ -383,6 +383,16 @@ public sealed partial class Replica : IReplicaLoad
             throw new ArgumentOutOfRangeException(nameof(newTokens), newTokens, $"only {seq.RemainingPrefillTokens} prompt tokens remain");
         int growth = GrowthBlocks(seq, newTokens);
         if (!Kv.CanAllocate(growth)) return false;
+        AppendToBatch(seq, newTokens, growth);
+        return true;
+    }
+
+    /// <summary>
+    /// <see cref="AddToBatch"/> for a caller that has already checked the sequence and made room for
+    /// <paramref name="growth"/> = <see cref="GrowthBlocks"/>(seq, newTokens) blocks: the per-sequence step of the scheduler.
+    /// </summary>
+    internal void AppendToBatch(Sequence seq, int newTokens, int growth)
+    {
         Kv.Allocate(growth);
         seq.HeldBlocks += growth;
         if (seq.Keys != null) RegisterFullBlocks(seq, seq.ComputedTokens + newTokens);
@@ -394,7 +404,6 @@ public sealed partial class Replica : IReplicaLoad
         g.Work.Add(new SequenceWork(newTokens, seq.ComputedTokens));
         g.BatchTokens += newTokens;
         if (prefill) g.PrefillTokens += newTokens; else g.DecodeTokens += newTokens;
-        return true;
     }
 
     /// <summary>
@@ -564,7 +573,7 @@ public sealed partial class Replica : IReplicaLoad
             bool wasPrefill = seq.IsPrefilling;
             seq.ComputedTokens += g.NewTokens[i];
             if (wasPrefill && seq.IsPrefilling) continue; // a chunk that does not complete the prompt emits nothing
-            if (seq.GeneratedTokens < seq.Request.OutputTokens)
+            if (seq.GeneratedTokens < seq.OutputTarget)
             {
                 seq.GeneratedTokens++;
                 if (seq.FirstTokenNs is null)
@@ -583,7 +592,7 @@ public sealed partial class Replica : IReplicaLoad
                 OutputTokens++;
                 _sampleOutputTokens++;
             }
-            if (seq.GeneratedTokens >= seq.Request.OutputTokens)
+            if (seq.GeneratedTokens >= seq.OutputTarget)
             {
                 seq.State = SequenceState.Finished;
                 anyFinished = true;
