@@ -140,7 +140,23 @@ public sealed partial class Replica : IReplicaLoad
     /// Requests routed here that are still in the engine's front end (parsed and tokenized before the scheduler sees
     /// them): they count as outstanding, or every request of a burst would see the same least-loaded replica.
     /// </summary>
-    internal int InFrontEnd { get; set; }
+    internal int InFrontEnd
+    {
+        get => _inFrontEnd;
+        set
+        {
+            _inFrontEnd = value;
+            OutstandingChanged?.Invoke(Index);
+        }
+    }
+
+    private int _inFrontEnd;
+
+    /// <summary>
+    /// Called with <see cref="Index"/> right after <see cref="Outstanding"/> changed (before any other callback), so a
+    /// router's index of loads stays exact; moves between waiting, swapped and running leave the sum and do not call it.
+    /// </summary>
+    internal Action<int>? OutstandingChanged { get; set; }
 
     /// <summary>Live (serving), down (a GPU or node of it failed) or loading its weights after recovering.</summary>
     public ReplicaState State { get; private set; } = ReplicaState.Live;
@@ -243,6 +259,7 @@ public sealed partial class Replica : IReplicaLoad
         if (seq.Replica != Index) throw new ArgumentException($"request {seq.Request.Id} was built for replica {seq.Replica}, not {Index}", nameof(seq));
         if (!IsLive) throw new InvalidOperationException($"replica {Index} is {State.ToString().ToLowerInvariant()}; routers pick live replicas only");
         Waiting.PushBack(seq);
+        OutstandingChanged?.Invoke(Index);
         Kick();
         return seq;
     }
@@ -290,6 +307,7 @@ public sealed partial class Replica : IReplicaLoad
         _runningCount = 0;
         _epoch = (_epoch + 1) & 0x7FFF;
         foreach (var seq in held) seq.State = SequenceState.Finished;
+        OutstandingChanged?.Invoke(Index);
         return held;
     }
 
@@ -625,6 +643,7 @@ public sealed partial class Replica : IReplicaLoad
                     seq.HeldBlocks = 0;
                     seq.Group = -1;
                     _runningCount--;
+                    OutstandingChanged?.Invoke(Index);
                     Completed++;
                     _sampleCompleted++;
                     _recorder.OnRequestFinished(ToRecord(seq, RequestStatus.Completed, now));
@@ -656,6 +675,7 @@ public sealed partial class Replica : IReplicaLoad
         seq.HeldBlocks = 0;
         seq.State = SequenceState.Finished;
         _handedOff--;
+        OutstandingChanged?.Invoke(Index);
         Kick();
     }
 
@@ -665,6 +685,7 @@ public sealed partial class Replica : IReplicaLoad
         if (!Kv.CanAllocate(blocks, _watermarkBlocks)) return false;
         Kv.Allocate(blocks);
         _incoming++;
+        OutstandingChanged?.Invoke(Index);
         return true;
     }
 
