@@ -335,8 +335,13 @@ public sealed partial class Replica : IReplicaLoad
     // ---------------------------------------------------------------- scheduler actions
 
     /// <summary>Blocks a sequence must gain to process <paramref name="newTokens"/> more tokens (KV for them plus one slot for the token it emits).</summary>
-    public int GrowthBlocks(Sequence seq, int newTokens) =>
-        Math.Max(0, Kv.BlocksFor((long)seq.ComputedTokens + newTokens + 1) - seq.HeldBlocks);
+    public int GrowthBlocks(Sequence seq, int newTokens)
+    {
+        long tokens = (long)seq.ComputedTokens + newTokens + 1;
+        // Most decode steps fit in the blocks held: then the answer is 0 without a division.
+        if (tokens <= (long)seq.HeldBlocks * Kv.BlockSize) return 0;
+        return Math.Max(0, Kv.BlocksFor(tokens) - seq.HeldBlocks);
+    }
 
     /// <summary>Whether <paramref name="seq"/> is already in the batch being built.</summary>
     public bool InBatch(Sequence seq) => seq.BatchStamp == _nextIteration && _building >= 0;
@@ -582,14 +587,18 @@ public sealed partial class Replica : IReplicaLoad
         DecodeTokens += g.DecodeTokens;
         _samplePrefillTokens += g.PrefillTokens;
         bool anyFinished = false;
+        bool handsOff = HandOff != null;
+        long emitted = 0;
         // Inter-token gaps, reported as runs of equal gaps (one per batch in steady decoding).
         long gapRunNs = -1;
         int gapRunCount = 0;
-        for (int i = 0; i < g.Seqs.Count; i++)
+        var seqs = g.Seqs;
+        var newTokens = g.NewTokens;
+        for (int i = 0; i < seqs.Count; i++)
         {
-            var seq = g.Seqs[i];
+            var seq = seqs[i];
             bool wasPrefill = seq.IsPrefilling;
-            seq.ComputedTokens += g.NewTokens[i];
+            seq.ComputedTokens += newTokens[i];
             if (wasPrefill && seq.IsPrefilling) continue; // a chunk that does not complete the prompt emits nothing
             if (seq.GeneratedTokens < seq.OutputTarget)
             {
@@ -607,20 +616,21 @@ public sealed partial class Replica : IReplicaLoad
                     gapRunCount++;
                 }
                 seq.LastTokenNs = now;
-                OutputTokens++;
-                _sampleOutputTokens++;
+                emitted++;
             }
             if (seq.GeneratedTokens >= seq.OutputTarget)
             {
                 seq.State = SequenceState.Finished;
                 anyFinished = true;
             }
-            else if (HandOff != null)
+            else if (handsOff)
             {
                 seq.State = SequenceState.Transferring;
                 anyFinished = true;
             }
         }
+        OutputTokens += emitted;
+        _sampleOutputTokens += emitted;
         if (gapRunCount > 0) _recorder.OnTokenGaps(gapRunNs, gapRunCount);
         List<Sequence>? handedOff = null;
         if (anyFinished)
