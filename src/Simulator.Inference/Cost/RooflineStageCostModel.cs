@@ -322,12 +322,16 @@ public sealed class RooflineStageCostModel : IStageCostModel
         return us;
     }
 
-    /// <summary>Batch token counts remembered by index per collective of a stage (larger batches use the memo by size).</summary>
-    private const int MaxTokenMemo = 1 << 16;
+    /// <summary>
+    /// Batch token counts remembered by index per collective of a stage (larger batches use the memo by size): decode
+    /// batches, most iterations, have at most a few hundred tokens; 8 KB per collective keeps 2,048 replicas small.
+    /// </summary>
+    private const int MaxTokenMemo = 1 << 10;
 
     // Implementation note: the activation collectives (TP all-reduce, PP send and all-gather) move a size that is a
     // function of the batch's token count alone, so their time is remembered in an array indexed by that count: one
-    // load where a dictionary by size costs a hash and two dependent loads (about 8% of a fleet-scale run). The values
+    // load where a dictionary by size costs a hash and two dependent loads (about 7% of fleet-1m, nearly all of it decode
+    // batches, hence the small bound). The values
     // are Timed's, so results are bit-identical; a change of link conditions drops these memos with the others.
     private double TimedByTokens(int stage, int slot, CollectiveOp op, int[] group, long newTokens, long bytes)
     {
@@ -340,7 +344,7 @@ public sealed class RooflineStageCostModel : IStageCostModel
         if (newTokens >= memo.Length)
         {
             int old = memo.Length;
-            Array.Resize(ref memo, (int)Math.Min(MaxTokenMemo, Math.Max(2 * (newTokens + 1), 256)));
+            Array.Resize(ref memo, (int)Math.Min(MaxTokenMemo, Math.Max(2 * (newTokens + 1), 64)));
             Array.Fill(memo, -1.0, old, memo.Length - old);
             _tokenMemo[i] = memo;
         }
