@@ -331,8 +331,8 @@ public sealed class RooflineStageCostModel : IStageCostModel
     // Implementation note: the activation collectives (TP all-reduce, PP send and all-gather) move a size that is a
     // function of the batch's token count alone, so their time is remembered in an array indexed by that count: one
     // load where a dictionary by size costs a hash and two dependent loads (about 7% of fleet-1m, nearly all of it decode
-    // batches, hence the small bound). The values
-    // are Timed's, so results are bit-identical; a change of link conditions drops these memos with the others.
+    // batches, hence the small bound). The values are Timed's, so results are bit-identical; a change of link
+    // conditions drops these memos with the others.
     private double TimedByTokens(int stage, int slot, CollectiveOp op, int[] group, long newTokens, long bytes)
     {
         if (newTokens >= MaxTokenMemo || (_conditions is { } c && c.ConditionsVersion != _conditionsVersion))
