@@ -81,6 +81,7 @@ public sealed class RooflineStageCostModel : IStageCostModel, IEngineExpertCost
     private readonly MeasuredOperatorTable? _measured;
     private readonly Simulator.Hardware.Topology.ClusterTopology? _conditions;
     private readonly Dictionary<long, double>[] _commMemo;
+    private readonly double[][] _tokenMemo;
     private long _conditionsVersion;
     private readonly MoeAllToAll _allToAll;
     private readonly int _gpusPerNode;
@@ -118,6 +119,8 @@ public sealed class RooflineStageCostModel : IStageCostModel, IEngineExpertCost
         _conditionsVersion = _conditions?.ConditionsVersion ?? 0;
         _commMemo = new Dictionary<long, double>[plan.Pp * CommSlots];
         for (int i = 0; i < _commMemo.Length; i++) _commMemo[i] = new Dictionary<long, double>();
+        _tokenMemo = new double[plan.Pp * CommSlots][];
+        for (int i = 0; i < _tokenMemo.Length; i++) _tokenMemo[i] = [];
 
         var counts = plan.StageLayerCounts(model.Layers);
         _stages = new StageConst[plan.Pp];
@@ -269,7 +272,7 @@ public sealed class RooflineStageCostModel : IStageCostModel, IEngineExpertCost
         {
             // Two all-reduces per layer; MoE layers with EP > 1 replace the MLP's by dispatch + combine.
             int arCount = 2 * st.Layers - (_plan.Ep > 1 ? st.MoeLayers : 0);
-            double arUs = Timed(stage, 0, CollectiveOp.AllReduce, st.TpGroup, actBytes);
+            double arUs = TimedByTokens(stage, 0, CollectiveOp.AllReduce, st.TpGroup, newTokens, actBytes);
             tpComm = arCount * arUs * 1e-6;
             comms.Add(new CommDemand(CommGroupKind.Tensor, "all_reduce", actBytes, arCount, (long)Math.Round(arUs * 1e3)));
         }
@@ -307,8 +310,8 @@ public sealed class RooflineStageCostModel : IStageCostModel, IEngineExpertCost
         {
             // As vLLM hands activations between stages under TP: every TP rank sends its 1/TP slice to the same rank
             // of the next stage (in parallel, each over its own link), and that stage all-gathers the slices.
-            double sendUs = Timed(stage, 4, CollectiveOp.SendRecv, st.PpPair, (actBytes + tp - 1) / tp);
-            if (tp > 1) sendUs += Timed(stage, 5, CollectiveOp.AllGather, st.NextTpGroup, actBytes);
+            double sendUs = TimedByTokens(stage, 4, CollectiveOp.SendRecv, st.PpPair, newTokens, (actBytes + tp - 1) / tp);
+            if (tp > 1) sendUs += TimedByTokens(stage, 5, CollectiveOp.AllGather, st.NextTpGroup, newTokens, actBytes);
             ppComm = sendUs * 1e-6;
             comms.Add(new CommDemand(CommGroupKind.Pipeline, "send_recv", actBytes, 1, (long)Math.Round(sendUs * 1e3)));
         }
@@ -422,6 +425,7 @@ public sealed class RooflineStageCostModel : IStageCostModel, IEngineExpertCost
         if (_conditions is { } c && c.ConditionsVersion != _conditionsVersion)
         {
             foreach (var m in _commMemo) m.Clear();
+            foreach (var m in _tokenMemo) Array.Fill(m, -1.0);
             _conditionsVersion = c.ConditionsVersion;
         }
         var memo = _commMemo[stage * CommSlots + slot];
@@ -429,6 +433,36 @@ public sealed class RooflineStageCostModel : IStageCostModel, IEngineExpertCost
         if (memo.Count >= MaxMemoEntries) memo.Clear();
         us = _timer.TimeUs(op, group, bytes);
         memo[bytes] = us;
+        return us;
+    }
+
+    /// <summary>
+    /// Batch token counts remembered by index per collective of a stage (larger batches use the memo by size): decode
+    /// batches, most iterations, have at most a few hundred tokens; 8 KB per collective keeps 2,048 replicas small.
+    /// </summary>
+    private const int MaxTokenMemo = 1 << 10;
+
+    // Implementation note: the activation collectives (TP all-reduce, PP send and all-gather) move a size that is a
+    // function of the batch's token count alone, so their time is remembered in an array indexed by that count: one
+    // load where a dictionary by size costs a hash and two dependent loads (about 7% of fleet-1m, nearly all of it decode
+    // batches, hence the small bound). The values are Timed's, so results are bit-identical; a change of link
+    // conditions drops these memos with the others.
+    private double TimedByTokens(int stage, int slot, CollectiveOp op, int[] group, long newTokens, long bytes)
+    {
+        if (newTokens >= MaxTokenMemo || (_conditions is { } c && c.ConditionsVersion != _conditionsVersion))
+            return Timed(stage, slot, op, group, bytes);
+        int i = stage * CommSlots + slot;
+        var memo = _tokenMemo[i];
+        if (newTokens < memo.Length && memo[newTokens] >= 0) return memo[newTokens];
+        double us = Timed(stage, slot, op, group, bytes);
+        if (newTokens >= memo.Length)
+        {
+            int old = memo.Length;
+            Array.Resize(ref memo, (int)Math.Min(MaxTokenMemo, Math.Max(2 * (newTokens + 1), 64)));
+            Array.Fill(memo, -1.0, old, memo.Length - old);
+            _tokenMemo[i] = memo;
+        }
+        memo[newTokens] = us;
         return us;
     }
 

@@ -13,6 +13,7 @@ namespace Simulator.Inference.Serving;
 public sealed class ContinuousBatchingScheduler : IReplicaScheduler
 {
     private readonly List<Sequence> _candidates = new();
+    private readonly List<Sequence> _prefilling = new();
 
     private ContinuousBatchingScheduler(string name, int maxNumSeqs, long tokenBudget, long prefillBudget, bool chunked)
     {
@@ -57,18 +58,27 @@ public sealed class ContinuousBatchingScheduler : IReplicaScheduler
         bool preempted = false;
 
         // (1) decodes, then (2) continuing prefills, of this group's running sequences, in admission order.
+        // One pass sorts them (decodes in order, then prefills in order); the preemption victim search reads the group's list.
         _candidates.Clear();
+        _prefilling.Clear();
         var running = replica.RunningOf(group);
-        for (int i = 0; i < running.Count; i++) if (!running[i].IsPrefilling) _candidates.Add(running[i]);
-        for (int i = 0; i < running.Count; i++) if (running[i].IsPrefilling) _candidates.Add(running[i]);
+        for (int i = 0; i < running.Count; i++)
+        {
+            var seq = running[i];
+            (seq.IsPrefilling ? _prefilling : _candidates).Add(seq);
+        }
+        _candidates.AddRange(_prefilling);
+        _prefilling.Clear();
         foreach (var seq in _candidates)
         {
             if (seqsLeft == 0 || tokensLeft == 0) break;
             if (seq.State != SequenceState.Running) continue; // preempted earlier in this loop
             int n = seq.IsPrefilling ? PrefillChunk(seq, tokensLeft, prefillLeft) : 1;
             if (n == 0) continue;
-            if (!MakeRoom(replica, group, seq, n, ref preempted)) continue;
-            Add(replica, seq, n, ref seqsLeft, ref tokensLeft, ref prefillLeft);
+            int growth = MakeRoom(replica, group, seq, n, ref preempted);
+            if (growth < 0) continue;
+            replica.AppendToBatch(seq, n, growth);
+            Count(seq, n, ref seqsLeft, ref tokensLeft, ref prefillLeft);
         }
         _candidates.Clear();
         if (preempted) return;
@@ -110,21 +120,29 @@ public sealed class ContinuousBatchingScheduler : IReplicaScheduler
         return remaining <= room ? remaining : 0;
     }
 
-    private static bool MakeRoom(Replica replica, int group, Sequence seq, int n, ref bool preempted)
+    /// <summary>The blocks <paramref name="seq"/> grows by once there is room for them (newest sequences preempted as needed); -1 when it was preempted itself.</summary>
+    private static int MakeRoom(Replica replica, int group, Sequence seq, int n, ref bool preempted)
     {
-        while (!replica.Kv.CanAllocate(replica.GrowthBlocks(seq, n)))
+        // Preempting another sequence leaves this one's growth as it was: it is computed once.
+        int growth = replica.GrowthBlocks(seq, n);
+        while (!replica.Kv.CanAllocate(growth))
         {
             var victim = replica.PreemptNewest(group, seq);
             preempted = true;
-            if (ReferenceEquals(victim, seq)) return false;
+            if (ReferenceEquals(victim, seq)) return -1;
         }
-        return true;
+        return growth;
     }
 
     private static void Add(Replica replica, Sequence seq, int n, ref int seqsLeft, ref long tokensLeft, ref long prefillLeft)
     {
-        // AddToBatch does not change IsPrefilling: progress is applied when the batch leaves the pipeline.
         if (!replica.AddToBatch(seq, n)) throw new InvalidOperationException("KV room was checked before adding");
+        Count(seq, n, ref seqsLeft, ref tokensLeft, ref prefillLeft);
+    }
+
+    private static void Count(Sequence seq, int n, ref int seqsLeft, ref long tokensLeft, ref long prefillLeft)
+    {
+        // Adding to the batch does not change IsPrefilling: progress is applied when the batch leaves the pipeline.
         seqsLeft--;
         if (tokensLeft != long.MaxValue) tokensLeft -= n;
         if (seq.IsPrefilling && prefillLeft != long.MaxValue) prefillLeft -= n;

@@ -140,7 +140,23 @@ public sealed partial class Replica : IReplicaLoad
     /// Requests routed here that are still in the engine's front end (parsed and tokenized before the scheduler sees
     /// them): they count as outstanding, or every request of a burst would see the same least-loaded replica.
     /// </summary>
-    internal int InFrontEnd { get; set; }
+    internal int InFrontEnd
+    {
+        get => _inFrontEnd;
+        set
+        {
+            _inFrontEnd = value;
+            OutstandingChanged?.Invoke(Index);
+        }
+    }
+
+    private int _inFrontEnd;
+
+    /// <summary>
+    /// Called with <see cref="Index"/> right after <see cref="Outstanding"/> changed (before any other callback), so a
+    /// router's index of loads stays exact; moves between waiting, swapped and running leave the sum and do not call it.
+    /// </summary>
+    internal Action<int>? OutstandingChanged { get; set; }
 
     /// <summary>Live (serving), down (a GPU or node of it failed) or loading its weights after recovering.</summary>
     public ReplicaState State { get; private set; } = ReplicaState.Live;
@@ -243,6 +259,7 @@ public sealed partial class Replica : IReplicaLoad
         if (seq.Replica != Index) throw new ArgumentException($"request {seq.Request.Id} was built for replica {seq.Replica}, not {Index}", nameof(seq));
         if (!IsLive) throw new InvalidOperationException($"replica {Index} is {State.ToString().ToLowerInvariant()}; routers pick live replicas only");
         Waiting.PushBack(seq);
+        OutstandingChanged?.Invoke(Index);
         Kick();
         return seq;
     }
@@ -290,6 +307,7 @@ public sealed partial class Replica : IReplicaLoad
         _runningCount = 0;
         _epoch = (_epoch + 1) & 0x7FFF;
         foreach (var seq in held) seq.State = SequenceState.Finished;
+        OutstandingChanged?.Invoke(Index);
         return held;
     }
 
@@ -317,8 +335,13 @@ public sealed partial class Replica : IReplicaLoad
     // ---------------------------------------------------------------- scheduler actions
 
     /// <summary>Blocks a sequence must gain to process <paramref name="newTokens"/> more tokens (KV for them plus one slot for the token it emits).</summary>
-    public int GrowthBlocks(Sequence seq, int newTokens) =>
-        Math.Max(0, Kv.BlocksFor((long)seq.ComputedTokens + newTokens + 1) - seq.HeldBlocks);
+    public int GrowthBlocks(Sequence seq, int newTokens)
+    {
+        long tokens = (long)seq.ComputedTokens + newTokens + 1;
+        // Most decode steps fit in the blocks held: then the answer is 0 without a division.
+        if (tokens <= (long)seq.HeldBlocks * Kv.BlockSize) return 0;
+        return Math.Max(0, Kv.BlocksFor(tokens) - seq.HeldBlocks);
+    }
 
     /// <summary>Whether <paramref name="seq"/> is already in the batch being built.</summary>
     public bool InBatch(Sequence seq) => seq.BatchStamp == _nextIteration && _building >= 0;
@@ -383,6 +406,16 @@ public sealed partial class Replica : IReplicaLoad
             throw new ArgumentOutOfRangeException(nameof(newTokens), newTokens, $"only {seq.RemainingPrefillTokens} prompt tokens remain");
         int growth = GrowthBlocks(seq, newTokens);
         if (!Kv.CanAllocate(growth)) return false;
+        AppendToBatch(seq, newTokens, growth);
+        return true;
+    }
+
+    /// <summary>
+    /// <see cref="AddToBatch"/> for a caller that has already checked the sequence and made room for
+    /// <paramref name="growth"/> = <see cref="GrowthBlocks"/>(seq, newTokens) blocks: the per-sequence step of the scheduler.
+    /// </summary>
+    internal void AppendToBatch(Sequence seq, int newTokens, int growth)
+    {
         Kv.Allocate(growth);
         seq.HeldBlocks += growth;
         if (seq.Keys != null) RegisterFullBlocks(seq, seq.ComputedTokens + newTokens);
@@ -394,7 +427,6 @@ public sealed partial class Replica : IReplicaLoad
         g.Work.Add(new SequenceWork(newTokens, seq.ComputedTokens));
         g.BatchTokens += newTokens;
         if (prefill) g.PrefillTokens += newTokens; else g.DecodeTokens += newTokens;
-        return true;
     }
 
     /// <summary>
@@ -555,16 +587,20 @@ public sealed partial class Replica : IReplicaLoad
         DecodeTokens += g.DecodeTokens;
         _samplePrefillTokens += g.PrefillTokens;
         bool anyFinished = false;
+        bool handsOff = HandOff != null;
+        long emitted = 0;
         // Inter-token gaps, reported as runs of equal gaps (one per batch in steady decoding).
         long gapRunNs = -1;
         int gapRunCount = 0;
-        for (int i = 0; i < g.Seqs.Count; i++)
+        var seqs = g.Seqs;
+        var newTokens = g.NewTokens;
+        for (int i = 0; i < seqs.Count; i++)
         {
-            var seq = g.Seqs[i];
+            var seq = seqs[i];
             bool wasPrefill = seq.IsPrefilling;
-            seq.ComputedTokens += g.NewTokens[i];
+            seq.ComputedTokens += newTokens[i];
             if (wasPrefill && seq.IsPrefilling) continue; // a chunk that does not complete the prompt emits nothing
-            if (seq.GeneratedTokens < seq.Request.OutputTokens)
+            if (seq.GeneratedTokens < seq.OutputTarget)
             {
                 seq.GeneratedTokens++;
                 if (seq.FirstTokenNs is null)
@@ -580,20 +616,21 @@ public sealed partial class Replica : IReplicaLoad
                     gapRunCount++;
                 }
                 seq.LastTokenNs = now;
-                OutputTokens++;
-                _sampleOutputTokens++;
+                emitted++;
             }
-            if (seq.GeneratedTokens >= seq.Request.OutputTokens)
+            if (seq.GeneratedTokens >= seq.OutputTarget)
             {
                 seq.State = SequenceState.Finished;
                 anyFinished = true;
             }
-            else if (HandOff != null)
+            else if (handsOff)
             {
                 seq.State = SequenceState.Transferring;
                 anyFinished = true;
             }
         }
+        OutputTokens += emitted;
+        _sampleOutputTokens += emitted;
         if (gapRunCount > 0) _recorder.OnTokenGaps(gapRunNs, gapRunCount);
         List<Sequence>? handedOff = null;
         if (anyFinished)
@@ -616,6 +653,7 @@ public sealed partial class Replica : IReplicaLoad
                     seq.HeldBlocks = 0;
                     seq.Group = -1;
                     _runningCount--;
+                    OutstandingChanged?.Invoke(Index);
                     Completed++;
                     _sampleCompleted++;
                     _recorder.OnRequestFinished(ToRecord(seq, RequestStatus.Completed, now));
@@ -647,6 +685,7 @@ public sealed partial class Replica : IReplicaLoad
         seq.HeldBlocks = 0;
         seq.State = SequenceState.Finished;
         _handedOff--;
+        OutstandingChanged?.Invoke(Index);
         Kick();
     }
 
@@ -656,6 +695,7 @@ public sealed partial class Replica : IReplicaLoad
         if (!Kv.CanAllocate(blocks, _watermarkBlocks)) return false;
         Kv.Allocate(blocks);
         _incoming++;
+        OutstandingChanged?.Invoke(Index);
         return true;
     }
 

@@ -30,11 +30,28 @@ public sealed class RandomRouter(ulong seed) : IRouter
 }
 
 /// <summary>The replica with the fewest requests not finished.</summary>
-public sealed class LeastOutstandingRouter : IRouter
+public sealed class LeastOutstandingRouter : ILoadIndexedRouter
 {
+    private OutstandingHeap? _index;
+
     public string Name => "least_outstanding";
 
+    /// <inheritdoc />
+    public void Track(IReadOnlyList<IReplicaLoad> replicas) => _index = replicas.Count > 0 ? new OutstandingHeap(replicas) : null;
+
+    /// <inheritdoc />
+    public void LoadChanged(int position) => _index?.MarkChanged(position);
+
+    // Implementation note: over the tracked list the pick is the heap's top, ordered by (outstanding, position), which
+    // is exactly the scan's first minimum; O(log R) per changed replica instead of R reads per request (fleet scale).
     public int Route(Request request, IReadOnlyList<IReplicaLoad> replicas)
+    {
+        if (_index is { } index && ReferenceEquals(index.Replicas, replicas) && index.Count == replicas.Count) return index.Top();
+        return Scan(replicas);
+    }
+
+    /// <summary>The first replica with the fewest outstanding requests, by reading each.</summary>
+    public static int Scan(IReadOnlyList<IReplicaLoad> replicas)
     {
         // One read of each replica's count (the best one's is kept): the same pick, half the interface calls.
         int best = 0;

@@ -16,6 +16,7 @@ public sealed class Sequence
         Request = request;
         Replica = replica;
         PrefillTargetTokens = request.InputTokens;
+        OutputTarget = request.OutputTokens;
     }
 
     /// <summary>
@@ -27,6 +28,7 @@ public sealed class Sequence
     {
         Request = previous.Request;
         Replica = replica;
+        OutputTarget = previous.OutputTarget;
         GeneratedTokens = previous.GeneratedTokens;
         PrefillTargetTokens = previous.Request.InputTokens + previous.GeneratedTokens;
         FirstTokenNs = previous.FirstTokenNs;
@@ -57,6 +59,9 @@ public sealed class Sequence
     }
 
     public Request Request { get; }
+
+    /// <summary>The request's output tokens, kept here so that the per-token loop does not load the request.</summary>
+    internal readonly int OutputTarget;
 
     /// <summary>How often the router re-sent the request because its replica went down.</summary>
     public int Retries { get; }

@@ -64,6 +64,8 @@ public sealed class ServingSimulation
     private long _failed;
     private readonly FaultInjector? _faults;
     private readonly List<Replica> _live = [];
+    private readonly ILoadIndexedRouter? _indexedRouter;
+    private int[] _livePosition = [];   // replica index -> position in _live, -1 when not there
     private bool _liveStale = true;
     private long _lastArrivalNs;
     private bool _ran;
@@ -90,6 +92,9 @@ public sealed class ServingSimulation
         for (int i = 0; i < replicas.Count; i++)
             _replicas[i] = new Replica(i, sim, replicas[i], executor, recorder, OnFinished);
         _router = _lockstep is null ? router : new DataParallelRouter(router, _replicas, replicas);
+        _indexedRouter = _router as ILoadIndexedRouter;
+        if (_indexedRouter != null)
+            foreach (var r in _replicas) r.OutstandingChanged = OnOutstandingChanged;
         _entry = Enumerable.Range(0, _replicas.Length).Where(i => _replicas[i].Role != ReplicaRole.Decode).ToArray();
         if (_entry.Length == 0) throw new ArgumentException("at least one replica must take new requests (role mixed or prefill)", nameof(replicas));
         if (_replicas.Any(r => r.Role == ReplicaRole.Prefill))
@@ -170,6 +175,13 @@ public sealed class ServingSimulation
             _live.Clear();
             foreach (var i in _entry) if (_replicas[i].IsLive) _live.Add(_replicas[i]);
             _liveStale = false;
+            if (_indexedRouter != null)
+            {
+                if (_livePosition.Length == 0) _livePosition = new int[_replicas.Length];
+                Array.Fill(_livePosition, -1);
+                for (int p = 0; p < _live.Count; p++) _livePosition[_live[p].Index] = p;
+                _indexedRouter.Track(_live);
+            }
         }
         if (_live.Count == 0) return -1;
         // Implementation note: routers see only the live replicas (so none of them can pick a down one); with all live
@@ -178,6 +190,14 @@ public sealed class ServingSimulation
         if ((uint)pick >= (uint)_live.Count)
             throw new InvalidOperationException($"router {_router.Name} chose replica {pick} of {_live.Count} live");
         return _live[pick].Index;
+    }
+
+    /// <summary>A replica's outstanding count changed: the router's index re-reads it before its next pick (a stale live list is re-indexed whole).</summary>
+    private void OnOutstandingChanged(int replica)
+    {
+        if (_liveStale || _livePosition.Length == 0) return;
+        int p = _livePosition[replica];
+        if (p >= 0) _indexedRouter!.LoadChanged(p);
     }
 
     /// <summary>A replica went down: every request it held goes back to the router, oldest first.</summary>

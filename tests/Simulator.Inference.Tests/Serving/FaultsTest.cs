@@ -208,4 +208,23 @@ public sealed class FaultsTest
             Assert.That(r.Retries, Is.InRange(0, settings.MaxRetries));
         }
     }
+    private sealed class ScanningLeastOutstanding : IRouter
+    {
+        public string Name => "least_outstanding_scan";
+        public int Route(Request request, IReadOnlyList<IReplicaLoad> replicas) => LeastOutstandingRouter.Scan(replicas);
+    }
+
+    [Test]
+    public void LeastOutstanding_WithItsLoadIndex_RoutesAsTheScan_ThroughFailuresAndRecoveries()
+    {
+        // GPUs fail and come back (the live list is rebuilt and re-indexed); loads change at every arrival and finish.
+        RouterRegistry.Register("least_outstanding_scan", _ => new ScanningLeastOutstanding());
+        var requests = Random(seed: 7, count: 300, maxInput: 200, maxOutput: 60, meanGapNs: Ms / 2);
+        var events = new[] { GpuDown(20, gpu: 1, durationMs: 30), GpuDown(45, gpu: 3, durationMs: 40), GpuDown(90, gpu: 0, durationMs: 20) };
+        var setups = Enumerable.Range(0, 5).Select(_ => Setup(Config)).ToArray();
+        var (indexed, _, _) = Run(requests, setups, WithFaults(new FaultSettings(events, Slots(5), WeightLoadNs: 5 * Ms), "least_outstanding"));
+        var (scanned, _, _) = Run(requests, setups, WithFaults(new FaultSettings(events, Slots(5), WeightLoadNs: 5 * Ms), "least_outstanding_scan"));
+        Assert.That(indexed.Requests.Select(r => r.Retries).Sum(), Is.GreaterThan(0), "the failures hit requests");
+        Assert.That(indexed.Requests, Is.EqualTo(scanned.Requests));
+    }
 }
