@@ -4,7 +4,11 @@ using ScottPlot;
 namespace Simulator.Reports;
 
 /// <summary>One layout on the Pareto chart: per-user speed (x), goodput per GPU (y), whether it is on the front, and whether it is a prefill/decode split (drawn with its own marker).</summary>
-public sealed record ParetoPoint(string Layout, double TokensPerSPerUser, double GoodputTokensPerSPerGpu, bool OnFront, bool Disaggregated = false);
+public sealed record ParetoPoint(string Layout, double TokensPerSPerUser, double GoodputTokensPerSPerGpu, bool OnFront, bool Disaggregated = false)
+{
+    /// <summary>The text drawn beside the point: the layout name, or for a DP-attention engine its shape (<c>TP1 DP4 EP4 x 1</c>).</summary>
+    public string Label { get; init; } = Layout;
+}
 
 /// <summary>What <see cref="PlanCharts.WritePareto"/> drew and wrote.</summary>
 public sealed record ParetoChart(IReadOnlyList<ParetoPoint> Points, string PngPath, string SvgPath);
@@ -23,11 +27,16 @@ public static class PlanCharts
         bool oneGpu = Enumerable.Range(0, plan.RowCount).Select(r => plan.Text(r, "gpu")).Distinct(StringComparer.Ordinal).Count() <= 1;
         var raw = Enumerable.Range(0, plan.RowCount)
             .Select(r => (Layout: oneGpu ? ShortName(plan.Text(r, "layout"), plan.Text(r, "gpu")) : plan.Text(r, "layout"), X: plan.Number(r, "tokens_per_s_per_user"),
-                Y: plan.Number(r, "goodput_tokens_per_s_per_gpu"), Pd: plan.Text(r, "prefill_tp").Length > 0))
+                Y: plan.Number(r, "goodput_tokens_per_s_per_gpu"), Pd: plan.Text(r, "prefill_tp").Length > 0, Dp: DpShape(plan, r)))
             .Where(p => double.IsFinite(p.X) && double.IsFinite(p.Y)).ToList();
         return raw.Select(p => new ParetoPoint(p.Layout, p.X, p.Y,
-            !raw.Any(q => q.X >= p.X && q.Y >= p.Y && (q.X > p.X || q.Y > p.Y)), p.Pd)).ToList();
+            !raw.Any(q => q.X >= p.X && q.Y >= p.Y && (q.X > p.X || q.Y > p.Y)), p.Pd) { Label = p.Dp ?? p.Layout }).ToList();
     }
+
+    // Implementation note: a DP-attention row is labelled by its shape, since its name's r counts engines, not copies of
+    // the model, and the label then reads as the parallelism people write (TP1 DP4 EP4).
+    private static string? DpShape(RunTable plan, int r) =>
+        plan.Text(r, "data_parallel_size") is var dp && dp.Length > 0 && dp != "1" ? PlanReport.ShapeOf(plan, r) + PlanReport.KnobSuffix(plan.Text(r, "layout")) : null;
 
     /// <summary>The layout name without its GPU prefix (the chart's labels): <c>H100-SXM-80GB-tp2-pp1-ep1-r2</c> -> <c>tp2-pp1-ep1-r2</c>.</summary>
     private static string ShortName(string layout, string gpu) =>
@@ -85,7 +94,7 @@ public static class PlanCharts
         }
         foreach (var p in front)
         {
-            var label = plot.Add.Text(p.Layout, p.TokensPerSPerUser, p.GoodputTokensPerSPerGpu);
+            var label = plot.Add.Text(p.Label, p.TokensPerSPerUser, p.GoodputTokensPerSPerGpu);
             label.LabelFontSize = 11;
             label.OffsetY = -6;
         }

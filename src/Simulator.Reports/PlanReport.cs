@@ -36,15 +36,18 @@ public static class PlanReport
     public static IReadOnlyList<PlanRow> Rows(RunTable t)
     {
         double? N(int r, string c) => double.IsFinite(t.Number(r, c)) ? t.Number(r, c) : null;
-        string Shape(int r) => t.Text(r, "prefill_tp").Length > 0
-            ? $"{t.Text(r, "prefill_replicas")}P(TP{t.Text(r, "prefill_tp")})+{t.Text(r, "decode_replicas")}D(TP{t.Text(r, "decode_tp")})"
-            : "TP" + t.Text(r, "tensor_parallel_size") + (t.Text(r, "pipeline_parallel_size") is var pp && pp != "1" && pp.Length > 0 ? " x PP" + pp : "")
-              + (t.Text(r, "expert_parallel_size") is var ep && ep != "1" && ep.Length > 0 ? " EP" + ep : "") + " x " + t.Text(r, "replicas");
-        return Enumerable.Range(0, t.RowCount).Select(r => new PlanRow(r, t.Text(r, "layout"), t.Text(r, "gpu"), Shape(r), t.Text(r, "prefill_tp").Length > 0,
+        return Enumerable.Range(0, t.RowCount).Select(r => new PlanRow(r, t.Text(r, "layout"), t.Text(r, "gpu"), ShapeOf(t, r), t.Text(r, "prefill_tp").Length > 0,
             N(r, "gpus"), t.Text(r, "fits") == "true", N(r, "max_rate_per_s"), N(r, "goodput_tokens_per_s_per_gpu"), N(r, "tokens_per_s_per_user"),
             N(r, "ttft_p95_ms"), N(r, "tpot_p95_ms"), N(r, "usd_per_hour"), N(r, "goodput_tokens_per_s_per_usd_per_hour"),
             N(r, "usd_per_million_output_tokens"), t.Text(r, "reason"), t.Text(r, "vllm_command"), t.Text(r, "sglang_command"))).ToList();
     }
+
+    /// <summary>Row <paramref name="r"/>'s layout as a person reads it, as Layout.Shape writes it: <c>TP2 x 2</c>, <c>TP1 DP4 EP4 x 1</c>, <c>1P(TP2)+1D(TP2)</c>.</summary>
+    internal static string ShapeOf(RunTable t, int r) => t.Text(r, "prefill_tp").Length > 0
+            ? $"{t.Text(r, "prefill_replicas")}P(TP{t.Text(r, "prefill_tp")})+{t.Text(r, "decode_replicas")}D(TP{t.Text(r, "decode_tp")})"
+            : "TP" + t.Text(r, "tensor_parallel_size") + (t.Text(r, "pipeline_parallel_size") is var pp && pp != "1" && pp.Length > 0 ? " x PP" + pp : "")
+              + (t.Text(r, "data_parallel_size") is var dp && dp != "1" && dp.Length > 0 ? " DP" + dp : "")
+              + (t.Text(r, "expert_parallel_size") is var ep && ep != "1" && ep.Length > 0 ? " EP" + ep : "") + " x " + t.Text(r, "replicas");
 
     /// <summary>
     /// The feasible rows in the plan's order (as `sim plan` ranks them): by goodput per dollar when every feasible row
@@ -99,10 +102,12 @@ public static class PlanReport
     }
 
     // Layout names carry the knob grid's suffix (-s128-b4096, -m4); the chart labels keep it after the shape.
-    private static string KnobSuffix(PlanRow r)
+    private static string KnobSuffix(PlanRow r) => KnobSuffix(r.Layout);
+
+    internal static string KnobSuffix(string layout)
     {
-        int at = r.Layout.IndexOf("-s", StringComparison.Ordinal);
-        return at >= 0 && r.Layout.Length > at + 2 && char.IsDigit(r.Layout[at + 2]) ? " " + r.Layout[(at + 1)..] : "";
+        int at = layout.IndexOf("-s", StringComparison.Ordinal);
+        return at >= 0 && layout.Length > at + 2 && char.IsDigit(layout[at + 2]) ? " " + layout[(at + 1)..] : "";
     }
 
     private static string Verdict(IReadOnlyList<PlanRow> rows, IReadOnlyList<PlanRow> ranked, bool byCost)

@@ -17,7 +17,8 @@ public sealed class PlanVerbTests
         var table = CsvTable.Read(tmp.Sub("plan.csv"));
         Assert.That(table.Rows, Has.Count.GreaterThanOrEqualTo(3));
         int tp = table.Column("tensor_parallel_size"), pp = table.Column("pipeline_parallel_size"), fits = table.Column("fits"), reason = table.Column("reason");
-        var tp1 = table.Rows.Single(row => row[tp] == "1" && row[pp] == "1");
+        int dp = table.Column("data_parallel_size");
+        var tp1 = table.Rows.Single(row => row[tp] == "1" && row[pp] == "1" && row[dp] == "1");
         Assert.That(tp1[fits], Is.EqualTo("false"));
         Assert.That(tp1[reason], Does.StartWith("does not fit: weights 68.26 GB"));
         Assert.That(tp1[table.Column("vllm_command")], Does.StartWith("vllm serve qwen3.6-35b-a3b --tensor-parallel-size 1 --data-parallel-size 4 --max-num-seqs 256"));
@@ -29,13 +30,27 @@ public sealed class PlanVerbTests
         var best = table.Rows.Where(row => row[goodput] != "")
             .OrderByDescending(row => double.Parse(row[goodput], System.Globalization.CultureInfo.InvariantCulture)).First();
         Assert.That(best[tp], Is.EqualTo("2"), "the seeds chose TP=2 by hand; the planner agrees");
+        Assert.That(best[dp], Is.EqualTo("1"), "DP attention (EP over the engine) does not beat 2 x TP2 for this model: see README");
         Assert.That(best[table.Column("vllm_command")], Does.Contain("--tensor-parallel-size 2").And.Contain("--enable-prefix-caching").And.Contain("--max-num-batched-tokens 8192"));
         Assert.That(best[table.Column("sglang_command")], Does.Contain("--tp-size 2").And.Contain("--chunked-prefill-size 8192"));
         Assert.That(double.Parse(best[table.Column("tpot_p95_ms")], System.Globalization.CultureInfo.InvariantCulture), Is.LessThanOrEqualTo(55), "within the TPOT SLO");
         Assert.That(r.StdOut, Does.Contain("#1 H100-SXM-80GB-tp2-"));
         Assert.That(Directory.Exists(tmp.Sub("points", "0000-H100-SXM-80GB-tp1-pp1-ep1-r4")), Is.False, "a layout that does not fit has no run");
 
+        // The MoE model also gets DP-attention engines (EP = TP x DP): they fit (experts split), run, and print wide-EP commands.
+        var dpRows = table.Rows.Where(row => row[dp] != "1").ToList();
+        Assert.That(dpRows.Select(row => (row[table.Column("layout")], row[table.Column("expert_parallel_size")], row[fits])), Is.EqualTo(new[]
+        {
+            ("H100-SXM-80GB-tp1-pp1-ep2-r2-dp2", "2", "true"), ("H100-SXM-80GB-tp1-pp1-ep4-r1-dp4", "4", "true"), ("H100-SXM-80GB-tp2-pp1-ep4-r1-dp2", "4", "true"),
+        }));
+        Assert.That(dpRows.Select(row => row[goodput]), Has.None.Empty, "every DP-attention layout meets the SLO at some load");
+        Assert.That(dpRows[0][table.Column("vllm_command")], Does.StartWith("each of 2 engines: vllm serve qwen3.6-35b-a3b --tensor-parallel-size 1 --data-parallel-size 2 --enable-expert-parallel"));
+        Assert.That(dpRows[1][table.Column("sglang_command")], Does.Contain("--tp-size 4 --dp-size 4 --enable-dp-attention --ep-size 4"));
+        Assert.That(File.ReadAllText(tmp.Sub("points", "0010-H100-SXM-80GB-tp1-pp1-ep4-r1-dp4", "summary.json")), Does.Contain("\"data_parallel\""),
+            "the best passing run of the DP4 engine is a DP-attention run");
+
         var html = File.ReadAllText(tmp.Sub("report.html"));
+        Assert.That(html, Does.Contain("TP1 DP2 EP2 x 2"), "the report names DP-attention layouts by their shape");
         Assert.That(html, Does.Contain("Top layout (by goodput per GPU): H100-SXM-80GB-tp2-").And.Contain("does not fit: weights 68.26 GB")
             .And.Contain("python -m sglang.launch_server"));
         Assert.That(File.Exists(tmp.Sub("charts", "goodput_per_gpu.png")) && File.Exists(tmp.Sub("charts", "pareto.png")), Is.True);
@@ -152,6 +167,7 @@ public sealed class PlanVerbTests
         var table = CsvTable.Read(tmp.Sub("plan.csv"));
         var tp1 = table.Rows.Single(row => row[table.Column("layout")] == "H100-SXM-80GB-tp1-pp1-ep1-r8");
         Assert.That(tp1[table.Column("reason")], Does.StartWith("does not fit: weights 141.11 GB"));
+        Assert.That(table.Rows.Select(row => row[table.Column("data_parallel_size")]), Has.All.EqualTo("1"), "Llama is dense: no DP-attention layout");
         var inv = System.Globalization.CultureInfo.InvariantCulture;
         var ranked = table.Rows.Where(row => row[table.Column("goodput_tokens_per_s_per_usd_per_hour")] != "")
             .OrderByDescending(row => double.Parse(row[table.Column("goodput_tokens_per_s_per_usd_per_hour")], inv)).ToList();

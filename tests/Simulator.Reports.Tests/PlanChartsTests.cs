@@ -17,6 +17,19 @@ public sealed class PlanChartsTests
     }
 
     [Test]
+    public void Points_LabelDpAttentionRowsByTheirShape_AndTheChartDrawsThatLabel()
+    {
+        using var tmp = new Fixtures.TempDir();
+        var csv = Path.Combine(tmp.Path, "plan.csv");
+        File.WriteAllText(csv, "layout,gpu,tensor_parallel_size,pipeline_parallel_size,expert_parallel_size,replicas,data_parallel_size,prefill_tp,tokens_per_s_per_user,goodput_tokens_per_s_per_gpu\n" +
+            "H100-tp2-pp1-ep1-r2,H100,2,1,1,2,1,,30,800\nH100-tp1-pp1-ep4-r1-dp4,H100,1,1,4,1,4,,20,900\nH100-tp1-pp1-ep2-r2-dp2-s128-b8192,H100,1,1,2,2,2,,40,100\n");
+        var chart = PlanCharts.WritePareto(csv, tmp.Path)!;
+        Assert.That(chart.Points.Select(p => p.Label), Is.EqualTo(new[] { "tp2-pp1-ep1-r2", "TP1 DP4 EP4 x 1", "TP1 DP2 EP2 x 2 s128-b8192" }));
+        Assert.That(chart.Points.Select(p => p.Layout), Is.EqualTo(new[] { "tp2-pp1-ep1-r2", "tp1-pp1-ep4-r1-dp4", "tp1-pp1-ep2-r2-dp2-s128-b8192" }));
+        Assert.That(File.ReadAllText(chart.SvgPath), Does.Contain("TP1 DP4 EP4 x 1"), "all three are on the front, so all are labelled");
+    }
+
+    [Test]
     public void Points_MarkPrefillDecodeRows_AndTheChartNamesThemInItsLegend()
     {
         var dir = Path.Combine(Path.GetTempPath(), "sim-pareto-" + Guid.NewGuid().ToString("N")[..8]);

@@ -5,7 +5,8 @@ namespace Simulator.Scenarios.Planning;
 /// <summary>
 /// The launch command lines a layout means, for vLLM (`vllm serve`) and SGLang (`python -m sglang.launch_server`),
 /// with the scenario's scheduler limits and number formats. A prefill/decode layout gives one command per side,
-/// joined by <c> ; </c> and prefixed with the side (<c>prefill: ...</c>).
+/// joined by <c> ; </c> and prefixed with the side (<c>prefill: ...</c>). A DP-attention layout of several engines gives
+/// the one engine's command prefixed with their count (<c>each of 2 engines: ...</c>): each engine is its own expert group.
 /// </summary>
 public static class DeployCommands
 {
@@ -25,17 +26,23 @@ public static class DeployCommands
             return "prefill: " + VllmOne(scenario, modelName, pd.PrefillTp, 1, 1, pd.PrefillReplicas, kv)
                 + " ; decode: " + VllmOne(scenario, modelName, pd.DecodeTp, 1, 1, pd.DecodeReplicas, kv);
         }
+        // vLLM's DP attention: --tensor-parallel-size counts one rank's GPUs, --data-parallel-size the ranks of the engine.
+        if (layout.Dp > 1) return Engines(layout) + VllmOne(scenario, modelName, layout.Tp, 1, layout.Ep, layout.Dp, null);
         return VllmOne(scenario, modelName, layout.Tp, layout.Pp, layout.Ep, layout.Replicas, null);
     }
 
-    /// <summary>The `python -m sglang.launch_server` line(s): --tp-size, --pp-size, --dp-size, --ep-size, --max-running-requests, --chunked-prefill-size, radix cache, formats, --disaggregation-mode for P/D.</summary>
+    /// <summary>The `python -m sglang.launch_server` line(s): --tp-size, --pp-size, --dp-size (with --enable-dp-attention for DP attention), --ep-size, --max-running-requests, --chunked-prefill-size, radix cache, formats, --disaggregation-mode for P/D.</summary>
     public static string Sglang(Scenario scenario, string modelName, Layout layout)
     {
         if (layout.Pd is { } pd)
             return "prefill: " + SglangOne(scenario, modelName, pd.PrefillTp, 1, 1, pd.PrefillReplicas, "prefill")
                 + " ; decode: " + SglangOne(scenario, modelName, pd.DecodeTp, 1, 1, pd.DecodeReplicas, "decode");
+        // SGLang's DP attention: --tp-size counts every GPU of the engine, --dp-size splits attention into that many ranks.
+        if (layout.Dp > 1) return Engines(layout) + SglangOne(scenario, modelName, layout.Tp * layout.Dp, 1, layout.Ep, layout.Dp, null, dpAttention: true);
         return SglangOne(scenario, modelName, layout.Tp, layout.Pp, layout.Ep, layout.Replicas, null);
     }
+
+    private static string Engines(Layout layout) => layout.Replicas > 1 ? "each of " + I(layout.Replicas) + " engines: " : "";
 
     private static string VllmOne(Scenario scenario, string modelName, int tp, int pp, int ep, int replicas, string? kvTransfer)
     {
@@ -56,12 +63,13 @@ public static class DeployCommands
         return string.Join(" ", parts);
     }
 
-    private static string SglangOne(Scenario scenario, string modelName, int tp, int pp, int ep, int replicas, string? pdMode)
+    private static string SglangOne(Scenario scenario, string modelName, int tp, int pp, int ep, int replicas, string? pdMode, bool dpAttention = false)
     {
         var s = scenario.Scheduler;
         var parts = new List<string> { "python -m sglang.launch_server --model-path " + (scenario.Model.Preset ?? modelName), "--tp-size " + I(tp) };
         if (pp > 1) parts.Add("--pp-size " + I(pp));
         if (replicas > 1) parts.Add("--dp-size " + I(replicas));
+        if (dpAttention) parts.Add("--enable-dp-attention");
         if (ep > 1) parts.Add("--ep-size " + I(ep));
         parts.Add("--max-running-requests " + I(s.MaxNumSeqs));
         // SGLang chunks prefills at --chunked-prefill-size tokens (-1 turns chunking off) and caps a prefill batch at --max-prefill-tokens.

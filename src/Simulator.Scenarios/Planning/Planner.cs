@@ -66,7 +66,7 @@ public static class Planner
     /// <summary>Columns of plan.csv, in order.</summary>
     public static readonly IReadOnlyList<string> Columns =
     [
-        "layout", "gpu", "tensor_parallel_size", "pipeline_parallel_size", "expert_parallel_size", "replicas",
+        "layout", "gpu", "tensor_parallel_size", "pipeline_parallel_size", "expert_parallel_size", "replicas", "data_parallel_size",
         "prefill_tp", "prefill_replicas", "decode_tp", "decode_replicas", "max_num_seqs", "max_num_batched_tokens", "microbatches", "gpus", "fits",
         "max_load_factor", "max_rate_per_s", "goodput_tokens_per_s_per_gpu", "tokens_per_s_per_user", "output_tokens_per_s",
         "ttft_p95_ms", "tpot_p95_ms", "itl_p95_ms", "slo_attainment", "usd_per_hour", "goodput_tokens_per_s_per_usd_per_hour",
@@ -80,7 +80,8 @@ public static class Planner
     /// <summary>
     /// Every valid layout of the scenario within the budget, in a fixed order (GPU type, TP, PP, EP):
     /// TP divides the attention heads and is at most gpus_per_node, PP divides the layers, EP (MoE only) is 1 or TP,
-    /// replicas = floor(GPUs / (TP x PP)). Each is checked by the run builder's own plan validation.
+    /// replicas = floor(GPUs / (TP x PP)); for MoE models then the DP-attention layouts (<see cref="DpAttentionShapes"/>),
+    /// then the P/D splits when asked for. Each is checked by the run builder's own plan validation when evaluated.
     /// </summary>
     public static IReadOnlyList<Layout> Enumerate(string scenarioPath, IReadOnlyList<string> sets, PlanOptions options)
     {
@@ -113,6 +114,15 @@ public static class Planner
                     }
                 }
             }
+            if (model.IsMoe)
+                foreach (var (tp, dp) in DpAttentionShapes(model.Heads, model.Experts, perNode, options.Gpus))
+                {
+                    var layout = new Layout(layouts.Count, built.Gpu.Name, tp, 1, tp * dp, options.Gpus / (tp * dp)) { Dp = dp };
+                    layouts.Add(layout);
+                    if (options.Knobs || baseScenario.Plan.Knobs)
+                        foreach (var knobs in KnobGrid(baseScenario, 1))
+                            layouts.Add(layout with { Index = layouts.Count, Knobs = knobs });
+                }
             if (options.Disaggregation || baseScenario.Plan.Disaggregation)
             {
                 var tps = Enumerable.Range(1, Math.Min(perNode, options.Gpus)).Where(tp => model.Heads % tp == 0 && (tp & (tp - 1)) == 0).ToList();
@@ -121,6 +131,23 @@ public static class Planner
             }
         }
         return layouts;
+    }
+
+    /// <summary>
+    /// The DP-attention engine shapes (TP, DP) of an MoE model within <paramref name="gpus"/>: TP a power of two of at most
+    /// <paramref name="gpusPerNode"/> dividing the heads, DP >= 2, TP x DP within the budget and EP = TP x DP dividing the
+    /// experts (vLLM's --enable-expert-parallel spreads whole experts over every GPU of the engine). Ordered by TP, then DP.
+    /// </summary>
+    public static IReadOnlyList<(int Tp, int Dp)> DpAttentionShapes(int heads, int experts, int gpusPerNode, int gpus)
+    {
+        var shapes = new List<(int, int)>();
+        for (int tp = 1; tp <= Math.Min(gpusPerNode, gpus); tp *= 2)
+        {
+            if (heads % tp != 0) continue;
+            for (int dp = 2; tp * dp <= gpus; dp++)
+                if (experts % (tp * dp) == 0) shapes.Add((tp, dp));
+        }
+        return shapes;
     }
 
     /// <summary>
@@ -261,7 +288,7 @@ public static class Planner
         {
             Directory.Delete(points, recursive: true);
             // The closest layout is the one with the most GPUs per model copy: the least weight per GPU.
-            var closest = owned.OrderByDescending(l => l.Tp * l.Pp).ThenBy(l => l.Index).First();
+            var closest = owned.OrderByDescending(l => l.Tp * l.Pp * l.Dp).ThenBy(l => l.Index).First();
             var baseScenario = RunBuilder.Load(scenarioPath, sets);
             var scenario = RunBuilder.Load(scenarioPath, sets.Concat(closest.Sets(baseScenario.Cluster.GpusPerNode)).ToList());
             var built = RunBuilder.Build(scenario, requireFit: false);
@@ -309,6 +336,7 @@ public static class Planner
             w.WriteField(l.Slug[5..]);
             w.WriteField(l.Gpu);
             foreach (var v in l.Pd is null ? new[] { l.Tp, l.Pp, l.Ep, l.Replicas } : [0, 0, 0, 0]) w.WriteField(l.Pd is null ? MetricFormat.Integer(v) : "");
+            w.WriteField(l.Pd is null ? MetricFormat.Integer(l.Dp) : "");
             foreach (var v in l.Pd is { } pd ? new[] { pd.PrefillTp, pd.PrefillReplicas, pd.DecodeTp, pd.DecodeReplicas } : [0, 0, 0, 0]) w.WriteField(l.Pd is null ? "" : MetricFormat.Integer(v));
             foreach (var v in new[] { o.Knobs.MaxNumSeqs, o.Knobs.MaxNumBatchedTokens, o.Knobs.Microbatches, l.Gpus }) w.WriteField(MetricFormat.Integer(v));
             w.WriteField(o.Fits ? "true" : "false");
