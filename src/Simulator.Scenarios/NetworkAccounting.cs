@@ -214,9 +214,10 @@ internal sealed class FlowStageExecutor : IStageExecutor
     /// fixed part L (launch, per-step latencies) plus a transfer part X on the links. With a target T >= L + X the flows
     /// run as planned and T - L - X follows as a fixed delay (what separate calls cost beyond one aggregated flow); with
     /// T below it the wire bytes per payload byte are scaled by (T - L) / X (NCCL's protocols move a byte more efficiently
-    /// than the plan profile says), so the link load, and what contention costs, shrinks with the time. Scaling the
-    /// latencies as well (T / (L + X) on both) does not reproduce T once the aggregated flow's L is replaced by separate
-    /// calls' latencies, and it makes the flow's share of a link depend on the latency terms.
+    /// than the plan profile says), so the link load, and what contention costs, shrinks with the time; latencies are not
+    /// bandwidth and stay as planned. The target is the demand's own total, never a per-call ratio: a ratio
+    /// r = NCCL(b) / plan(b) applied to the aggregated flow plus the plan's delay for separate calls gives
+    /// plan(b) n + (r - 1) plan(n b), not r plan(b) n, so the modes would drift apart by (r - 1)(plan(b) n - plan(n b)).
     /// </remarks>
     private Event Shaped(CollectiveOp op, int[] gpus, long bytes, double targetUs)
     {
