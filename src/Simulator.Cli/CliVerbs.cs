@@ -235,7 +235,7 @@ public static class CliVerbs
             ? Simulator.Hardware.Topology.ClusterTopology.FromPresets(g.Name, Math.Max(1, (tp * pp * cp + 7) / 8), Math.Min(8, tp * pp * cp))
             : Simulator.Hardware.Topology.ClusterTopology.FromPresets(g.Name, 1, Math.Max(8, tp * pp));
         var result = Flag(PlanFlag, () => StepProbe.Run(m, g, tp, pp, ep, stepPhase, batch, prompt, context,
-            new AnalyticCollectives(topology), profile: profile, precision: precision,
+            new NcclCollectiveTimer(topology), profile: profile, precision: precision,
             gpusPerNode: cp > 1 ? Math.Min(8, tp * pp * cp) : 8, cp: cp));
         if (json)
         {

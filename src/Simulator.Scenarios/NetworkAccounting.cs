@@ -126,8 +126,8 @@ internal sealed class CommAccounting : IRunRecorder
 /// Flow network mode: a stage computes for its compute + overhead time, then plays its collectives on the shared
 /// links of the topology (so replicas, PP sends and EP all-to-alls contend); a PP boundary sends each TP rank's
 /// share of the activations to the same rank of the next stage. Repeated collectives of one kind (e.g. 160
-/// all-reduces per iteration) run as one flow of their total bytes plus a fixed delay for what separate calls
-/// cost beyond it, so that without contention a stage takes its analytic time.
+/// all-reduces per iteration) run as one flow of their total bytes, shaped to the time the cost model charged for them,
+/// so that without contention a stage takes its analytic time.
 /// </summary>
 internal sealed class FlowStageExecutor : IStageExecutor
 {
@@ -135,6 +135,7 @@ internal sealed class FlowStageExecutor : IStageExecutor
     private readonly BuiltScenario _built;
     private readonly FlowNetwork _network;
     private readonly int _gpuOffset;
+    private readonly Dictionary<(int Replica, int Stage), int[][]> _boundaries = new();
 
     /// <param name="sim">The run's simulation.</param>
     /// <param name="built">The (pool's) scenario whose stages run here.</param>
@@ -184,9 +185,9 @@ internal sealed class FlowStageExecutor : IStageExecutor
     }
 
     /// <summary>
-    /// One demand as flows: the count collectives run as one flow of their total bytes; what separate calls cost beyond
-    /// that (their latencies, and the lower efficiency of smaller messages) is added as a fixed delay, so that without
-    /// other traffic it takes exactly the analytic time and contention only stretches the flow part.
+    /// One demand as flows: the count collectives run as one flow of their total bytes, shaped so that without other
+    /// traffic it takes exactly what the cost model charged for them (<see cref="CommDemand.AnalyticNsEach"/> x count)
+    /// and contention only stretches the flow part (see <see cref="Shaped"/>).
     /// </summary>
     private Event CommFlow(int replica, int stage, CommDemand c)
     {
@@ -196,15 +197,46 @@ internal sealed class FlowStageExecutor : IStageExecutor
             CommGroupKind.Expert => _built.Placement.EpGroup(replica, stage),
             _ => _built.Placement.TpGroup(replica, stage),
         });
-        var op = Names.ParseOp(c.Op);
-        long total = c.Bytes * c.Count;
-        double separateUs = _network.Analytic.TimeUs(op, gpus, c.Bytes) * c.Count;
-        double aggregatedUs = _network.Analytic.TimeUs(op, gpus, total);
-        long extraLatencyNs = (long)Math.Round(Math.Max(0, separateUs - aggregatedUs) * 1e3);
+        return Shaped(Names.ParseOp(c.Op), gpus, c.Bytes * c.Count, c.AnalyticNsEach * (double)c.Count * 1e-3);
+    }
+
+    /// <summary>
+    /// A collective of <paramref name="bytes"/> on <paramref name="gpus"/> (global ids) that takes
+    /// <paramref name="targetUs"/> when nothing else moves: the plan model's flows, their wire bytes scaled down when the
+    /// target is faster than the plan's transfer, or followed by a fixed delay when it is slower.
+    /// </summary>
+    /// <remarks>
+    /// Implementation note: the cost model prices collectives with the serving path's timer (NCCL's structure inside a
+    /// node, plans elsewhere) and folds them into the step (the CPU-floor wait is what the step lacks after compute AND
+    /// those collective times); flow mode charges compute + overhead from that same step and then replays the
+    /// collectives on the links, so the replay must take the cost model's collective time, not the plan model's, or the
+    /// two modes differ by NCCL-vs-plan per collective. The plan model is only the shape of the traffic: its time is a
+    /// fixed part L (launch, per-step latencies) plus a transfer part X on the links. With a target T >= L + X the flows
+    /// run as planned and T - L - X follows as a fixed delay (what separate calls cost beyond one aggregated flow); with
+    /// T below it the wire bytes per payload byte are scaled by (T - L) / X (NCCL's protocols move a byte more efficiently
+    /// than the plan profile says), so the link load, and what contention costs, shrinks with the time; latencies are not
+    /// bandwidth and stay as planned. The target is the demand's own total, never a per-call ratio: a ratio
+    /// r = NCCL(b) / plan(b) applied to the aggregated flow plus the plan's delay for separate calls gives
+    /// plan(b) n + (r - 1) plan(n b), not r plan(b) n, so the modes would drift apart by (r - 1)(plan(b) n - plan(n b)).
+    /// </remarks>
+    private Event Shaped(CollectiveOp op, int[] gpus, long bytes, double targetUs)
+    {
+        var plan = _network.Analytic.Estimate(op, gpus, bytes);
+        double wireScale = 1.0, delayUs = targetUs - plan.TimeUs;
+        if (delayUs < 0 && plan.TransferUs > 0)
+        {
+            wireScale = Math.Max(MinWireScale, (targetUs - plan.LatencyUs) / plan.TransferUs);
+            delayUs = targetUs - plan.LatencyUs - wireScale * plan.TransferUs;
+        }
+        long delayNs = (long)Math.Round(Math.Max(0, delayUs) * 1e3);
         var finished = new Event(_sim);
-        _network.Collective(op, gpus, total).AddCallback(_ => _sim.Schedule(new SimDuration(extraLatencyNs), () => finished.Succeed()));
+        _network.Collective(op, gpus, bytes, wireScale: wireScale)
+            .AddCallback(_ => _sim.Schedule(new SimDuration(delayNs), () => finished.Succeed()));
         return finished;
     }
+
+    /// <summary>Smallest wire scale <see cref="Shaped"/> applies (a target below the plan's fixed part cannot be met anyway).</summary>
+    private const double MinWireScale = 1e-3;
 
     private void RunComm(int replica, int stage, CommDemand[] comms, int index, IEventHandler done, long token)
     {
@@ -227,11 +259,13 @@ internal sealed class FlowStageExecutor : IStageExecutor
         }
         // Each TP rank sends its 1/TP slice to the same rank of the next stage; that stage then all-gathers the slices
         // (vLLM's hand-off under TP; the analytic cost model charges the same two steps).
+        // Each step takes what the serving path's timer gives it (as the cost model charges it) when nothing else moves.
         int tp = _built.Plan.Tp;
+        long slice = (bytes + tp - 1) / tp;
+        var groups = BoundaryGroups(replica, fromStage);
         var sends = new Event[tp];
         for (int t = 0; t < tp; t++)
-            sends[t] = _network.Collective(CollectiveOp.SendRecv,
-                Global(new[] { _built.Placement.GpuOf(replica, fromStage, t), _built.Placement.GpuOf(replica, fromStage + 1, t) }), (bytes + tp - 1) / tp);
+            sends[t] = Shaped(CollectiveOp.SendRecv, Global([.. groups[t]]), slice, _built.Timer.TimeUs(CollectiveOp.SendRecv, groups[t], slice));
         new AllOf(_sim, sends).AddCallback(_ =>
         {
             if (tp < 2)
@@ -239,9 +273,26 @@ internal sealed class FlowStageExecutor : IStageExecutor
                 arrived.Handle(token);
                 return;
             }
-            _network.Collective(CollectiveOp.AllGather, Global(_built.Placement.TpGroup(replica, fromStage + 1)), bytes)
+            var next = groups[tp];
+            Shaped(CollectiveOp.AllGather, Global([.. next]), bytes, _built.Timer.TimeUs(CollectiveOp.AllGather, next, bytes))
                 .AddCallback(_ => arrived.Handle(token));
         });
+    }
+
+    /// <summary>
+    /// The groups (pool-local ids) of one pipeline boundary: TP rank t's pair (stage, stage + 1) at index t, the next
+    /// stage's TP group last. Kept per boundary, so the timer (which recognises groups by reference) sees the same arrays.
+    /// </summary>
+    private int[][] BoundaryGroups(int replica, int fromStage)
+    {
+        if (_boundaries.TryGetValue((replica, fromStage), out var groups)) return groups;
+        int tp = _built.Plan.Tp;
+        groups = new int[tp + 1][];
+        for (int t = 0; t < tp; t++)
+            groups[t] = [_built.Placement.GpuOf(replica, fromStage, t), _built.Placement.GpuOf(replica, fromStage + 1, t)];
+        groups[tp] = _built.Placement.TpGroup(replica, fromStage + 1);
+        _boundaries[(replica, fromStage)] = groups;
+        return groups;
     }
 
     /// <summary>Degrades (or restores) a physical link: in-flight flows move on at their old rates, then shares are recomputed.</summary>

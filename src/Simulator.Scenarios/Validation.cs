@@ -180,7 +180,7 @@ public static class Validation
     {
         var rows = Load(path, p => EngineOverheadFitter.Load(p));
         var model = ModelPresets.Get("llama-2-70b");
-        var timer = new AnalyticCollectives(ClusterTopology.FromPresets(gpu.Name, 1, 8));
+        var timer = new NcclCollectiveTimer(ClusterTopology.FromPresets(gpu.Name, 1, 8));
         var profile = CalibrationProfile.A100.WithEngine("splitwise", HostCpu.Epyc7742);
         const string set = "steps/splitwise-a100";
         var points = new List<ValidationPoint>();
@@ -190,7 +190,7 @@ public static class Validation
             if (!r.PromptTimeSuspect) points.Add(new ValidationPoint(set, "batch", r.Batch, r.PromptMs, pre));
             points.Add(new ValidationPoint(set, "batch", r.Batch, r.TokenMs, dec));
         }
-        return Summarize(set, "engine terms", points, "Splitwise DGX-A100 Llama-2-70B TP 2/4/8, prefill and decode (analytic NCCL timer)");
+        return Summarize(set, "engine terms", points, "Splitwise DGX-A100 Llama-2-70B TP 2/4/8, prefill and decode (NCCL-structured collective timer)");
     }
 
     /// <summary>
@@ -205,7 +205,7 @@ public static class Validation
         int Col(string name) =>
             Array.IndexOf(header, name) is var i and >= 0 ? i : throw new ValidationDataException($"error: {path}:1: {name}: missing column");
         int cModel = Col("model"), cBatch = Col("batch"), cContext = Col("context"), cMedian = Col("median_ms");
-        var timer = new AnalyticCollectives(ClusterTopology.FromPresets(gpu.Name, 1, 8));
+        var timer = new NcclCollectiveTimer(ClusterTopology.FromPresets(gpu.Name, 1, 8));
         var profile = CalibrationProfile.For(gpu).WithEngine("vllm");
         var points = new List<ValidationPoint>();
         for (int row = 1; row < lines.Length; row++)

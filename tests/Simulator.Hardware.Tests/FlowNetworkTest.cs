@@ -144,6 +144,21 @@ public sealed class FlowNetworkTest
     }
 
     [Test]
+    public void WireScale_ShortensOnlyTheTransferPart_AndKeepsThePayloadBytesCarried()
+    {
+        int[] group = [0, 1, 2, 3];
+        const long bytes = 256L << 20;
+        var (sim, net) = Make(1, CalibrationProfiles.Nccl);
+        var plan = net.Analytic.Estimate(CollectiveOp.AllGather, group, bytes);
+        double halved = CompletionUs(sim, net.Collective(CollectiveOp.AllGather, group, bytes, wireScale: 0.5));
+        Assert.That(halved, Is.EqualTo(plan.LatencyUs + 0.5 * plan.TransferUs).Within(0.01).Percent);
+        var (sim1, net1) = Make(1, CalibrationProfiles.Nccl);
+        Assert.That(CompletionUs(sim1, net1.Collective(CollectiveOp.AllGather, group, bytes)), Is.EqualTo(plan.TimeUs).Within(0.01).Percent);
+        Assert.That(net.LinkStatistics().Sum(u => u.BytesCarried), Is.EqualTo(net1.LinkStatistics().Sum(u => u.BytesCarried)).Within(1e-9).Percent);
+        Assert.Throws<ArgumentOutOfRangeException>(() => net.Collective(CollectiveOp.AllGather, group, bytes, wireScale: 0));
+    }
+
+    [Test]
     public void LinkStatistics_CountBytesAndBusyFraction()
     {
         var (sim, net) = Make();

@@ -37,6 +37,23 @@ public sealed class NcclCollectiveTimerTest
     }
 
     [Test]
+    public void ARestoredLink_SendsTheNodesGroupsBackToTheNcclModel_AndOtherNodesNeverLeaveIt()
+    {
+        var topo = ClusterTopology.FromPresets("H100-SXM-80GB", 2, 8);
+        var timer = new NcclCollectiveTimer(topo);
+        int[] node0 = [0, 1, 2, 3], node1 = [8, 9, 10, 11];
+        double healthy = timer.TimeUs(CollectiveOp.AllReduce, node0, 8 << 20);
+        double other = timer.TimeUs(CollectiveOp.AllReduce, node1, 8 << 20);
+        string port = topo.Ports.First(p => p.StartsWith("n0.gpu1.", StringComparison.Ordinal) && !p.EndsWith(".nic", StringComparison.Ordinal));
+        topo.SetPortFactor(port, 0.5);
+        Assert.That(timer.TimeUs(CollectiveOp.AllReduce, node0, 8 << 20),
+            Is.EqualTo(new AnalyticCollectives(topo).TimeUs(CollectiveOp.AllReduce, node0, 8 << 20)));
+        Assert.That(timer.TimeUs(CollectiveOp.AllReduce, node1, 8 << 20), Is.EqualTo(other), "node 1's links are all nominal");
+        topo.SetPortFactor(port, 1.0);
+        Assert.That(timer.TimeUs(CollectiveOp.AllReduce, node0, 8 << 20), Is.EqualTo(healthy), "restored: NCCL's model again");
+    }
+
+    [Test]
     public void TimeUs_OnOneNode_AllocatesNothingPerCall()
     {
         var timer = new NcclCollectiveTimer(ClusterTopology.FromPresets("A100-SXM-80GB", 1, 8));

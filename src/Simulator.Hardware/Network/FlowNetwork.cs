@@ -114,13 +114,18 @@ public sealed class FlowNetwork
     /// <summary>
     /// Runs a collective as transfers: launch latency, then each phase's repetitions one after another, each a round of
     /// concurrent transfers that share the links with all other traffic. The event succeeds when the last transfer ends;
-    /// its value is the <see cref="CollectivePlan"/> that ran.
+    /// its value is the <see cref="CollectivePlan"/> that ran. <paramref name="wireScale"/> multiplies the wire bytes each
+    /// payload byte costs (1 / the profile's efficiency): below 1 the collective moves its payload more efficiently than the
+    /// plan model's profile says (a caller pricing collectives with another model uses it to match that model's time);
+    /// payload bytes carried are unchanged.
     /// </summary>
-    public Event Collective(CollectiveOp op, IReadOnlyList<int> gpus, long bytes, CollectiveAlgorithm algorithm = CollectiveAlgorithm.Auto)
+    public Event Collective(CollectiveOp op, IReadOnlyList<int> gpus, long bytes, CollectiveAlgorithm algorithm = CollectiveAlgorithm.Auto,
+        double wireScale = 1.0)
     {
+        if (!(wireScale > 0) || double.IsInfinity(wireScale)) throw new ArgumentOutOfRangeException(nameof(wireScale), wireScale, "a wire scale must be a finite number > 0");
         var plan = _analytic.Resolve(op, gpus, bytes, algorithm);
         var done = _sim.Event();
-        var run = new CollectiveRun(this, plan, done);
+        var run = new CollectiveRun(this, plan, done, wireScale);
         double startup = _analytic.StartupUs(plan);
         if (plan.Phases.Count == 0) done.Succeed(plan);
         else _sim.Schedule(SimDuration.FromMicroseconds(startup), run.NextRound);
@@ -383,13 +388,13 @@ public sealed class FlowNetwork
         private int _repeat;
         private int _outstanding;
 
-        public CollectiveRun(FlowNetwork net, CollectivePlan plan, Event done)
+        public CollectiveRun(FlowNetwork net, CollectivePlan plan, Event done, double wireScale)
         {
             _net = net;
             _plan = plan;
             _done = done;
-            _intraWire = net._analytic.WireFactor(plan, LinkTier.IntraNode);
-            _interWire = net._analytic.WireFactor(plan, LinkTier.Nic);
+            _intraWire = net._analytic.WireFactor(plan, LinkTier.IntraNode) * wireScale;
+            _interWire = net._analytic.WireFactor(plan, LinkTier.Nic) * wireScale;
             _phaseLatencyUs = plan.Phases.Select(p => net._analytic.PhaseLatencyUs(plan, p)).ToArray();
             _onTransferDone = OnTransferDone;
             NextRound = StartRound;

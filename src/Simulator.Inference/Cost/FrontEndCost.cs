@@ -36,7 +36,7 @@ public sealed record FrontEndCost(
     /// </summary>
     public static FrontEndCost TrtllmServer { get; } = OpenAiServer with
     {
-        PerRequestUs = 1400,
+        PerRequestUs = 2000,
         Source = "fitted per-request term: NIM 1.8.0 Llama-3.3-70B FP8 2 x H100, 500-token prompts, concurrency 1; other terms as OpenAiServer",
     };
 
