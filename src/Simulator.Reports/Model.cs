@@ -78,6 +78,9 @@ public sealed record ConfigurationResult
     public double? SloAttainment { get; init; }
     public double? BubbleFraction { get; init; }
 
+    /// <summary>summary.json's <c>cost.usd_per_million_output_tokens</c> (null when the run was not priced).</summary>
+    public double? UsdPerMillionOutputTokens { get; init; }
+
     /// <summary>True when the run finished without error.</summary>
     public bool Succeeded => Status is "ok" or "completed" or "success" or "";
 

@@ -105,6 +105,7 @@ public static class ReportBuilder
                 GoodputRequestsPerS = r.Get("slo.goodput_requests_per_s"),
                 SloAttainment = attainment,
                 BubbleFraction = r.Get("pipeline.bubble_fraction"),
+                UsdPerMillionOutputTokens = r.Get("cost.usd_per_million_output_tokens"),
                 MeetsSlo = Meets(slo, ttft, tpot, attainment),
             });
         }

@@ -25,18 +25,21 @@ internal sealed class ReportDocument(
 
     internal static string Md(string s) => s.Replace("|", "\\|").Replace("\n", " ");
 
+    // Implementation note: the cost column appears only when some run was priced, so reports of unpriced runs keep their table.
+    private bool Priced => configs.Any(c => c.UsdPerMillionOutputTokens is not null);
+
     private string[] TableHeader => new[]
     {
         "configuration", "status", "completed", "TTFT p50 (ms)", $"TTFT {slo.PercentileName} (ms)", "TPOT p50 (ms)",
         $"TPOT {slo.PercentileName} (ms)", "output tokens/s", "goodput (req/s)", "SLO attainment", "bubble", "meets SLO",
-    };
+    }.Concat(Priced ? ["$ per million output tokens"] : Array.Empty<string>()).ToArray();
 
-    private static string[] Row(ConfigurationResult c) => new[]
+    private string[] Row(ConfigurationResult c) => new[]
     {
         c.Label, c.Status, Fmt.Num(c.Completed), Fmt.Num(c.TtftP50Ms), Fmt.Num(c.TtftAtPercentileMs), Fmt.Num(c.TpotP50Ms),
         Fmt.Num(c.TpotAtPercentileMs), Fmt.Num(c.OutputTokensPerS), Fmt.Num(c.GoodputRequestsPerS), Fmt.Pct(c.SloAttainment),
         Fmt.Pct(c.BubbleFraction), c.MeetsSlo switch { true => "yes", false => "no", _ => "–" },
-    };
+    }.Concat(Priced ? [Fmt.Num(c.UsdPerMillionOutputTokens)] : Array.Empty<string>()).ToArray();
 
     private List<ConfigurationResult> Failed => configs.Where(c => !c.Succeeded).ToList();
 

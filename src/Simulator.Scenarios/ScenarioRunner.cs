@@ -32,7 +32,12 @@ public static class ScenarioRunner
     public static RunResult Run(Scenario scenario, string outDir)
     {
         OutputTarget.CheckRunTarget(outDir);
-        if (scenario.Pools.Count > 0) return PoolRunner.Run(scenario, outDir);
+        RunCost.Check(scenario);
+        return RunCost.Attach(scenario, scenario.Pools.Count > 0 ? PoolRunner.Run(scenario, outDir) : RunReplicas(scenario, outDir));
+    }
+
+    private static RunResult RunReplicas(Scenario scenario, string outDir)
+    {
         var built = RunBuilder.Build(scenario);
         var plan = built.Plan;
         var slo = new MetricsSlo(scenario.Slo.TtftMs, scenario.Slo.TpotMs, scenario.Slo.Percentile);

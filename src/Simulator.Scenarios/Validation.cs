@@ -180,7 +180,7 @@ public static class Validation
     {
         var rows = Load(path, p => EngineOverheadFitter.Load(p));
         var model = ModelPresets.Get("llama-2-70b");
-        var timer = new NcclCollectiveTimer(ClusterTopology.FromPresets(gpu.Name, 1, 8));
+        var timer = EngineOverheadFitter.DgxNodeTimer(gpu);
         var profile = CalibrationProfile.A100.WithEngine("splitwise", HostCpu.Epyc7742);
         const string set = "steps/splitwise-a100";
         var points = new List<ValidationPoint>();

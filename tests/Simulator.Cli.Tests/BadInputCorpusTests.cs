@@ -231,6 +231,8 @@ public sealed partial class BadInputCorpusTests
         yield return Key("misspelt plan key", "moe: {routing_skew: 0}", "moe: {routing_skew: 0}\nplan: {disagregation: true}", "plan.disagregation", "plan:");
         yield return new BadInput("plan on a GPU without a price", Scenario(Edited("moe: {routing_skew: 0}", "moe: {routing_skew: 0}\ncost: {gpu_hour_usd: {H100-SXM-80GB: 2.5}}")),
             ["plan", "{dir}/bad.yaml", "--gpus", "1", "--gpu", "H200-SXM-141GB", "--out", "{out}"], 2, "--gpu H200-SXM-141GB: no price in cost.gpu_hour_usd");
+        yield return Run("run on a GPU without a price", "moe: {routing_skew: 0}", "moe: {routing_skew: 0}\ncost: {gpu_hour_usd: {H200-SXM-141GB: 3.5}}",
+            "bad.yaml:@: cost.gpu_hour_usd", "cost:");
         yield return Key("trace time_scale 0", Synthetic, "  trace: {path: bad.yaml, format: azure, time_scale: 0}\n", "workload.trace.time_scale", "trace:");
         yield return Key("trace end before start", Synthetic, "  trace: {path: bad.yaml, format: azure, start_s: 10, end_s: 5}\n", "workload.trace.end_s", "trace:");
         yield return Key("misspelt trace format", Synthetic, "  trace: {path: bad.yaml, format: azur}\n", "workload.trace.format", "trace:");

@@ -53,10 +53,11 @@ public sealed class ValidateVerbTests
     /// <summary>
     /// The README's `sim validate` table is validation.md as this verb writes it, between two markers: a change to the
     /// model or the data that moves a figure fails here until the README is regenerated (run `sim validate` and paste
-    /// results/validate/validation.md between the markers).
+    /// results/validate/validation.md between the markers). The "Accuracy at a glance" row of whole iterations quotes the
+    /// same steps/splitwise-a100 median, so the two cannot drift apart again.
     /// </summary>
     [Test]
-    public void Readme_ValidateTable_IsTheGeneratedValidationMd()
+    public void Readme_ValidateTable_IsTheGeneratedValidationMd_AndAtAGlanceQuotesItsStepsMedian()
     {
         using var tmp = new TempDir();
         var r = CliHarness.Run("validate", "--out", tmp.Sub("val"));
@@ -68,6 +69,12 @@ public sealed class ValidateVerbTests
         var block = readme[(at + begin.Length)..readme.IndexOf(end, at, StringComparison.Ordinal)];
         Assert.That(block, Is.EqualTo(File.ReadAllText(tmp.Sub("val", "validation.md"))),
             "README's sim validate table differs from validation.md: run `sim validate` and paste results/validate/validation.md between the markers");
+
+        string Cell(string text, string rowStart, int column) =>
+            text.Split('\n').Single(l => l.StartsWith(rowStart, StringComparison.Ordinal)).Split('|')[column].Trim();
+        var stepsMedian = Cell(block, "| steps/splitwise-a100 |", 4);
+        Assert.That(Cell(readme, "| whole iterations, DGX-A100 Llama-2-70B TP 2/4/8 |", 4), Is.EqualTo(stepsMedian),
+            "README's Accuracy at a glance row for whole iterations must quote sim validate's steps/splitwise-a100 median");
     }
 
     [Test]

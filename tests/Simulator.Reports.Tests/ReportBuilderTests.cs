@@ -88,6 +88,28 @@ public sealed class ReportBuilderTests
         Assert.That(result.Best!.Label, Is.EqualTo("fast"));
     }
 
+    /// <summary>A priced run (summary.json <c>cost</c>) adds a cost column to the configurations table; unpriced reports keep theirs.</summary>
+    [Test]
+    public void Build_PricedRun_TableHasDollarsPerMillionOutputTokens_UnpricedTableDoesNot()
+    {
+        using var tmp = new Fixtures.TempDir();
+        var priced = Fixtures.WriteRun(tmp.Sub("priced"), new Fixtures.RunSpec("priced"));
+        var summary = Path.Combine(priced, "summary.json");
+        var text = File.ReadAllText(summary).TrimEnd();
+        File.WriteAllText(summary, text[..^1] + ", \"cost\": {\"usd_per_hour\": 5, \"usd_total\": 0.0139, \"usd_per_million_output_tokens\": 12.78}}\n");
+        var plain = Fixtures.WriteRun(tmp.Sub("plain"), new Fixtures.RunSpec("plain"));
+
+        var both = ReportBuilder.Build(new[] { priced, plain }, tmp.Sub("out"));
+        var md = File.ReadAllText(both.MarkdownPath);
+        Assert.That(both.Configurations.Select(c => c.UsdPerMillionOutputTokens), Is.EqualTo(new double?[] { 12.78, null }));
+        Assert.That(md, Does.Contain("| meets SLO | $ per million output tokens |"));
+        Assert.That(md.Split('\n').Single(l => l.StartsWith("| priced |", StringComparison.Ordinal)), Does.EndWith("| 12.8 |"));
+        Assert.That(md.Split('\n').Single(l => l.StartsWith("| plain |", StringComparison.Ordinal)), Does.EndWith("| – |"));
+
+        var alone = ReportBuilder.Build(new[] { plain }, tmp.Sub("out-plain"));
+        Assert.That(File.ReadAllText(alone.MarkdownPath), Does.Not.Contain("per million"));
+    }
+
     [Test]
     public void Build_SingleRunMissingSlo_MeetsNothingAndSaysNoSlo()
     {

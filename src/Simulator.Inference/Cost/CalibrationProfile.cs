@@ -92,13 +92,14 @@ public sealed record CalibrationProfile(
     /// A100 (SXM 80 GB) kernel terms fitted by <see cref="CalibrationFitter"/> on every A100 Vidur
     /// mlp.csv under calibration/compute/a100 (attn_pre_proj, attn_post_proj, mlp_up_proj,
     /// mlp_down_proj; 1..4096 tokens; TP 1..8); engine terms fitted by <see cref="EngineOverheadFitter"/>
-    /// on splitwise-a100.csv (Llama-2-70B, TP 2/4/8; vLLM-era engine without CUDA graphs).
+    /// on splitwise-a100.csv (Llama-2-70B, TP 2/4/8; vLLM-era engine without CUDA graphs) with the serving path's
+    /// NCCL-structured collective timer (<see cref="EngineOverheadFitter.DgxNodeTimer"/>).
     /// Tests re-fit both and check these stored values.
     /// </summary>
     public static CalibrationProfile A100 { get; } = new(
         "a100-vidur-splitwise", EtaComputeMax: 0.747, ComputeHalfTokens: 85.8, EtaMemory: 0.811, KernelLaunchUs: 6.81,
         AttentionEta: DefaultAttentionEta,
-        IterationOverheadUs: 4605, PerSequenceOverheadUs: 284, PerTokenOverheadUs: 61.7, CpuFloorPerLayerUs: 501,
+        IterationOverheadUs: 3186, PerSequenceOverheadUs: 294, PerTokenOverheadUs: 50.4, CpuFloorPerLayerUs: 518,
         Source: "fitted: Vidur A100 mlp.csv (kernels), Splitwise DGX-A100 Llama-2-70B (engine)");
 
     /// <summary>

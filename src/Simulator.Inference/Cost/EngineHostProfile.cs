@@ -77,9 +77,10 @@ public sealed record EngineHostProfile(
 
     /// <summary>
     /// The engine Splitwise measured (vLLM-era, eager, no CUDA graphs), refitted on splitwise-a100.csv only (DGX-A100,
-    /// Llama-2-70B, TP 2/4/8): 4,605 us of scheduling per iteration, 284 us per sequence (input preparation and
-    /// sampling together: every sequence samples every iteration there, so the two cannot be told apart; booked as
-    /// preparation), 61.7 us per new token, and 38.54 us of host time per eager kernel launch (a 501 us floor per layer).
+    /// Llama-2-70B, TP 2/4/8) under the serving path's collective timer (<see cref="EngineOverheadFitter.DgxNodeTimer"/>):
+    /// 3,186 us of scheduling per iteration, 294 us per sequence (input preparation and sampling together: every
+    /// sequence samples every iteration there, so the two cannot be told apart; booked as preparation), 50.4 us per new
+    /// token, and 39.85 us of host time per eager kernel launch (a 518 us floor per layer).
     /// </summary>
     public static EngineHostProfile Splitwise { get; } = new("splitwise", CudaGraphs: false,
         EagerLaunchUsPerKernel: CalibrationProfile.A100.CpuFloorPerLayerUs / KernelsPerLayer, GraphReplayUsPerKernel: 0,

@@ -3,6 +3,7 @@ using MathNet.Numerics.LinearAlgebra;
 using MathNet.Numerics.Optimization;
 using Simulator.Hardware.Collectives;
 using Simulator.Hardware.Specs;
+using Simulator.Hardware.Topology;
 using Simulator.Inference.Models;
 using Simulator.Inference.Parallelism;
 
@@ -49,6 +50,13 @@ public static class EngineOverheadFitter
         return groups.Select(g => new ServingMeasurement(model, g.Key.Item1, g.Key.Item2, g.Key.Item3, g.Key.Item4,
             Median(g.Value.Select(v => v.Item1)), Median(g.Value.Select(v => v.Item2)))).ToList();
     }
+
+    /// <summary>
+    /// The collective timer the serving path prices a one-node replica with (<c>RunBuilder</c>: NCCL's structure inside an
+    /// NVSwitch node), on the 8-GPU node of <paramref name="gpu"/> that Splitwise measured: fits and checks of the engine
+    /// terms use it so the terms are the ones the simulator's collectives need.
+    /// </summary>
+    public static ICollectiveTimer DgxNodeTimer(GpuSpec gpu) => new NcclCollectiveTimer(ClusterTopology.FromPresets(gpu.Name, 1, 8));
 
     /// <summary>Predicted (prefill ms, decode ms) of a measurement with llama-2-70b on one DGX node.</summary>
     public static (double PrefillMs, double DecodeMs) Predict(ServingMeasurement m, ModelSpec model, GpuSpec gpu,

@@ -44,6 +44,9 @@ public static class ConsoleSummary
         if (s.KvTransfer is { } kv)
             lines.Add($"KV transfer: {I(kv.Transfers)} hand-offs, {F(kv.Bytes / 1e9, 3)} GB, mean {(kv.MeanMs is { } mean ? F(mean, 3) : "-")} ms, p95 {(kv.P95Ms is { } p95 ? F(p95, 3) : "-")} ms (first token -> KV on the decode replica)");
         if (s.Iterations is { } it) lines.Add(IterationsLine(it));
+        if (s.Cost is { } cost)
+            lines.Add($"Cost: {F(cost.UsdPerHour, 2)} USD/hour, {F(cost.UsdTotal, 4)} USD over the {F(s.Throughput.WindowS, 3)} s window, " +
+                      (cost.UsdPerMillionOutputTokens is { } pm ? $"{F(pm, 4)} USD per million output tokens" : "no output tokens"));
         var simLine = $"Simulation: {I(s.Simulation.Events)} events, {F(s.Simulation.SimulatedS, 3)} s simulated";
         if (perf is { WallSeconds: > 0 } p)
             simLine += $" in {F(p.WallSeconds, 2)} s wall ({F(p.Events / p.WallSeconds, 0)} events/s)";

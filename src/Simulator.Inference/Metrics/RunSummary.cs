@@ -67,6 +67,24 @@ public sealed record DataParallelSummary(int Engines, int RanksPerEngine, int Ex
     double ExpertMs, double RankTokenImbalance);
 
 /// <summary>
+/// What the run's GPUs cost (summary.json <c>cost</c>, only when the scenario prices its GPUs): <see cref="UsdPerHour"/> =
+/// the GPUs of every pool (replicas x TP x PP x CP, as <c>sim plan</c> counts a layout) x their price per GPU-hour;
+/// <see cref="UsdTotal"/> = that rate over the throughput window (<c>throughput.window_s</c>, first arrival to last
+/// completion); <see cref="UsdPerMillionOutputTokens"/> = <see cref="UsdTotal"/> / the window's output tokens x 10^6
+/// (null when no token was produced).
+/// </summary>
+public sealed record CostSummary(double UsdPerHour, double UsdTotal, double? UsdPerMillionOutputTokens)
+{
+    /// <summary>The cost of a run whose GPUs cost <paramref name="usdPerHour"/> together, over <paramref name="throughput"/>'s window.</summary>
+    public static CostSummary Of(double usdPerHour, ThroughputSummary throughput)
+    {
+        double total = usdPerHour * throughput.WindowS / 3600;
+        return new(MetricFormat.Round(usdPerHour, 4), MetricFormat.Round(total, 6),
+            throughput.OutputTokens > 0 ? MetricFormat.Round(total / throughput.OutputTokens * 1e6, 4) : null);
+    }
+}
+
+/// <summary>
 /// Prefix caching over the run: <see cref="HitRatioTokens"/> = (GPU + CPU-tier hit tokens) / prompt tokens of the
 /// requests looked up at their first admission; <see cref="EvictedBlocks"/> = blocks evicted from GPU memory.
 /// </summary>
@@ -103,4 +121,5 @@ public sealed record RunSummary(
     FaultSummary? Faults = null,
     KvTransferSummary? KvTransfer = null,
     IterationsKept? Iterations = null,
-    DataParallelSummary? DataParallel = null);
+    DataParallelSummary? DataParallel = null,
+    CostSummary? Cost = null);

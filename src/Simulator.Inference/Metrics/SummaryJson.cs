@@ -133,6 +133,14 @@ public static class SummaryJson
                 w.WriteNumber("rank_token_imbalance", dp.RankTokenImbalance);
                 w.WriteEndObject();
             }
+            if (s.Cost is { } cost)
+            {
+                w.WriteStartObject("cost");
+                w.WriteNumber("usd_per_hour", cost.UsdPerHour);
+                w.WriteNumber("usd_total", cost.UsdTotal);
+                WriteNullable(w, "usd_per_million_output_tokens", cost.UsdPerMillionOutputTokens);
+                w.WriteEndObject();
+            }
             w.WriteEndObject();
         }
         stream.WriteByte((byte)'\n');
@@ -172,6 +180,9 @@ public static class SummaryJson
                 dpe.GetProperty("expert_parallel_size").GetInt32(), dpe.GetProperty("steps").GetInt64(), dpe.GetProperty("ep_comm_ms").GetDouble(),
                 dpe.GetProperty("expert_ms").GetDouble(), dpe.GetProperty("rank_token_imbalance").GetDouble())
             : null;
+        CostSummary? cost = r.TryGetProperty("cost", out var c)
+            ? new CostSummary(c.GetProperty("usd_per_hour").GetDouble(), c.GetProperty("usd_total").GetDouble(), ReadNullable(c, "usd_per_million_output_tokens"))
+            : null;
         return new RunSummary(
             r.GetProperty("scenario").GetString() ?? "",
             r.GetProperty("seed").GetInt64(),
@@ -189,7 +200,7 @@ public static class SummaryJson
             new PipelineSummary(pipe.GetProperty("stages").GetInt32(), pipe.GetProperty("microbatches").GetInt32(),
                 pipe.GetProperty("bubble_fraction").GetDouble()),
             new SimulationSummary(sim.GetProperty("events").GetInt64(), sim.GetProperty("simulated_s").GetDouble()),
-            memory, experts, r.TryGetProperty("itl_ms", out var itl) ? ReadStats(itl) : null, prefix, faults, kvTransfer, ReadIterationsKept(r), dataParallel);
+            memory, experts, r.TryGetProperty("itl_ms", out var itl) ? ReadStats(itl) : null, prefix, faults, kvTransfer, ReadIterationsKept(r), dataParallel, cost);
     }
 
     // Only when iterations.csv does not hold every row (output.iterations), so runs that keep them all are unchanged.

@@ -145,7 +145,7 @@ public sealed class CalibrationAccuracyTest
     {
         var rows = EngineOverheadFitter.Load(TestPaths.Data("calibration", "serving", "splitwise-a100.csv"));
         var model = ModelPresets.Get("llama-2-70b");
-        var timer = new AlphaBetaTimer();
+        var timer = EngineOverheadFitter.DgxNodeTimer(TestGpus.A100);
         var errors = new List<double>();
         TestContext.Out.WriteLine("tp | prompt | batch | out | prefill meas ms | pred | err | decode meas ms | pred | err");
         foreach (var r in rows)
@@ -170,7 +170,7 @@ public sealed class CalibrationAccuracyTest
         var rows = EngineOverheadFitter.Load(TestPaths.Data("calibration", "serving", "splitwise-a100.csv"));
         var model = ModelPresets.Get("llama-2-70b");
         var start = CalibrationProfile.A100 with { IterationOverheadUs = 3000, PerSequenceOverheadUs = 150, PerTokenOverheadUs = 30, CpuFloorPerLayerUs = 350 };
-        var fitted = EngineOverheadFitter.Fit(rows, model, TestGpus.A100, start, new AlphaBetaTimer(), "refit-engine");
+        var fitted = EngineOverheadFitter.Fit(rows, model, TestGpus.A100, start, EngineOverheadFitter.DgxNodeTimer(TestGpus.A100), "refit-engine");
         TestContext.Out.WriteLine(string.Create(CultureInfo.InvariantCulture,
             $"refit engine: iteration {fitted.IterationOverheadUs} us, per sequence {fitted.PerSequenceOverheadUs} us, per token {fitted.PerTokenOverheadUs} us, CPU floor {fitted.CpuFloorPerLayerUs} us/layer"));
         var s = CalibrationProfile.A100;

@@ -19,7 +19,7 @@ public sealed class EngineHostProfileTest
         Assert.That(p.PerSequenceOverheadUs, Is.EqualTo(s.PerSequenceOverheadUs));
         Assert.That(p.PerTokenOverheadUs, Is.EqualTo(s.PerTokenOverheadUs));
         Assert.That(p.CpuFloorPerLayerUs, Is.EqualTo(s.CpuFloorPerLayerUs).Within(1e-9));
-        Assert.That(EngineHostProfile.Splitwise.EagerLaunchUsPerKernel, Is.EqualTo(501.0 / 13).Within(1e-9));
+        Assert.That(EngineHostProfile.Splitwise.EagerLaunchUsPerKernel, Is.EqualTo(518.0 / 13).Within(1e-9));
         Assert.That(p.WithEngine("splitwise").IterationOverheadUs, Is.EqualTo(s.IterationOverheadUs), "no host given = the reference host");
     }
 
@@ -63,7 +63,7 @@ public sealed class EngineHostProfileTest
     {
         var rows = EngineOverheadFitter.Load(TestPaths.Data("calibration", "serving", "splitwise-a100.csv"));
         var model = ModelPresets.Get("llama-2-70b");
-        var timer = new AlphaBetaTimer();
+        var timer = EngineOverheadFitter.DgxNodeTimer(TestGpus.A100);
         var a100 = GpuPresets.Get("A100-SXM-80GB");
         var profile = CalibrationProfile.A100.WithEngine("splitwise", HostCpu.Epyc7742);
         var errors = new List<double>();
