@@ -64,7 +64,7 @@ public sealed class PoolFaultsTests
     }
 
     [Test]
-    public void DecodeGpuFailure_RetriesItsRequests_RepointsHandOffs_AndRaisesTtftP99()
+    public void DecodeGpuFailure_RetriesItsRequests_SendsNewHandOffsToTheLiveReplica_AndRaisesTtftP99()
     {
         using var tmp = new TempDir();
         RunOk(tmp, "fault");
@@ -91,6 +91,33 @@ public sealed class PoolFaultsTests
         Assert.That(down.Select(r => r[replica]).Distinct(), Is.EqualTo(new[] { "5" }), "only decode replica 5 (GPUs 12-15) goes down");
         Assert.That(down.Min(r => Num(r[time])), Is.EqualTo(21).Within(1));
         Assert.That(down.Max(r => Num(r[time])), Is.EqualTo(50).Within(1.01), "30 s down, then about 0.6 s of weight reload");
+    }
+
+    /// <summary>
+    /// Re-pointing: with decode replicas 4 and 5 down from 5 s, hand-offs queue for replica 6's and 7's blocks; when
+    /// replica 6 fails too at 15 s, the hand-offs then bound for it (same run up to 15 s without that fault) end on
+    /// replica 7 without a retry, since their KV was still on the prefill side.
+    /// </summary>
+    [Test]
+    public void HandOffsBoundForAFailedDecodeReplica_AreRepointedToALiveOne_WithoutARetry()
+    {
+        using var tmp = new TempDir();
+        string[] layout = ["workload.requests=1200", "pools.decode.parallelism={tensor_parallel_size: 2, replicas: 4}",
+            "pools.decode.scheduler={gpu_memory_utilization: 0.1}"];
+        const string twoDown = "{at_s: 5, kind: gpu_down, gpu: 8, duration_s: 40}, {at_s: 5, kind: gpu_down, gpu: 10, duration_s: 40}";
+        RunOk(tmp, "two", [.. layout, $"faults=[{twoDown}]"]);
+        RunOk(tmp, "three", [.. layout, $"faults=[{twoDown}, {{at_s: 15, kind: gpu_down, gpu: 12, duration_s: 40}}]"]);
+        var two = Csv(tmp, "two", "requests.csv");
+        int id = two.Column("request_id"), decode = two.Column("decode_replica"), retries = two.Column("retries");
+        int first = two.Column("first_token_s"), transfer = two.Column("kv_transfer_ms");
+        var boundFor6 = two.Rows.Where(r => r[decode] == "6" && r[retries] == "0" && Num(r[first]) < 15 && Num(r[first]) + Num(r[transfer]) / 1000 > 15)
+            .Select(r => r[id]).ToHashSet();
+        Assert.That(boundFor6, Has.Count.GreaterThan(10), "back-pressure keeps hand-offs waiting for replica 6 at 15 s");
+        var three = Csv(tmp, "three", "requests.csv");
+        var after = three.Rows.Where(r => boundFor6.Contains(r[id])).ToList();
+        Assert.That(after, Has.Count.EqualTo(boundFor6.Count));
+        Assert.That(after.All(r => r[decode] == "7" && r[retries] == "0" && r[three.Column("status")] == "completed"));
+        AssertConserved(three, 1200);
     }
 
     [Test]
