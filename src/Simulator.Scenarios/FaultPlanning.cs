@@ -29,9 +29,46 @@ internal static class FaultPlanning
         var spec = built.Scenario.Faults;
         if (spec == FaultsSpec.None) return null;
         var topology = built.Topology;
+        var slots = SpareSlots(topology);
+        foreach (var row in built.Placement.Rows) slots[row.Gpu] = new GpuSlot(row.Node, row.Replica, row.Stage);
+        return Settings(built.Scenario, topology, slots, WeightLoadNs(built), null, setLinkFactor);
+    }
+
+    /// <summary>
+    /// The fault settings of a run with pools, or null when the scenario has no fault keys: GPU and node numbers are the
+    /// whole cluster's (pools side by side, as <see cref="PoolBuilder"/> numbers them), each replica reloads its own
+    /// pool's weight shard on recovery.
+    /// </summary>
+    public static FaultSettings? Settings(BuiltPools pools, Action<string, double> setLinkFactor)
+    {
+        var scenario = pools.Scenario;
+        if (scenario.Faults == FaultsSpec.None) return null;
+        var slots = SpareSlots(pools.Topology);
+        var loadNs = new long[pools.Replicas];
+        foreach (var p in pools.Pools)
+        {
+            foreach (var row in p.Built.Placement.Rows)
+            {
+                int gpu = p.FirstGpu + row.Gpu;
+                slots[gpu] = new GpuSlot(pools.Topology.NodeOf(gpu), p.FirstReplica + row.Replica, row.Stage);
+            }
+            long ns = WeightLoadNs(p.Built, scenario.Faults);
+            for (int r = 0; r < p.Built.Plan.Replicas; r++) loadNs[p.FirstReplica + r] = ns;
+        }
+        return Settings(scenario, pools.Topology, slots, 0, loadNs, setLinkFactor);
+    }
+
+    private static GpuSlot[] SpareSlots(ClusterTopology topology)
+    {
         var slots = new GpuSlot[topology.GpuCount];
         for (int g = 0; g < slots.Length; g++) slots[g] = new GpuSlot(topology.NodeOf(g), -1, -1);
-        foreach (var row in built.Placement.Rows) slots[row.Gpu] = new GpuSlot(row.Node, row.Replica, row.Stage);
+        return slots;
+    }
+
+    private static FaultSettings Settings(Scenario scenario, ClusterTopology topology, GpuSlot[] slots, long weightLoadNs,
+        long[]? replicaWeightLoadNs, Action<string, double> setLinkFactor)
+    {
+        var spec = scenario.Faults;
         var events = spec.Scripted.Select(f => new FaultEvent(
             SimDuration.FromSeconds(f.AtS).Nanoseconds,
             f.Kind switch
@@ -45,17 +82,20 @@ internal static class FaultPlanning
             f.Link is { } link ? topology.ResolvePort(link) : null,
             f.DurationS is double d ? SimDuration.FromSeconds(d).Nanoseconds : null,
             f.Kind == "straggler" ? f.Slowdown : f.BandwidthFactor)).ToList();
-        return new FaultSettings(events, slots, spec.MaxRetries, WeightLoadNs(built), spec.GpuMtbfHours,
-            SimDuration.FromSeconds(spec.RepairS).Nanoseconds, RandomStreams.DeriveSeed(built.Scenario.Seed, "faults"), setLinkFactor);
+        return new FaultSettings(events, slots, spec.MaxRetries, weightLoadNs, spec.GpuMtbfHours,
+            SimDuration.FromSeconds(spec.RepairS).Nanoseconds, RandomStreams.DeriveSeed(scenario.Seed, "faults"), setLinkFactor,
+            replicaWeightLoadNs);
     }
 
     /// <summary>
     /// Time a recovering replica reloads its weights: the largest per-GPU weight shard over <c>recovery.weight_load_gbps</c>
     /// (every GPU of the replica reads its own shard at the same time).
     /// </summary>
-    public static long WeightLoadNs(BuiltScenario built)
+    public static long WeightLoadNs(BuiltScenario built) => WeightLoadNs(built, built.Scenario.Faults);
+
+    private static long WeightLoadNs(BuiltScenario built, FaultsSpec faults)
     {
         double weightsGB = built.Memory.Stages.Max(s => s.WeightsGB);
-        return SimDuration.FromSeconds(weightsGB / built.Scenario.Faults.WeightLoadGBps).Nanoseconds;
+        return SimDuration.FromSeconds(weightsGB / faults.WeightLoadGBps).Nanoseconds;
     }
 }

@@ -103,7 +103,8 @@ public static class PoolBuilder
             {
                 Cluster = scenario.Cluster with { Gpu = pool.Gpu, Nodes = pool.Nodes, GpusPerNode = pool.GpusPerNode, IntraNode = pool.IntraNode },
                 Parallelism = pool.Parallelism, Scheduler = pool.Scheduler, Precision = pool.Precision,
-                Pools = [], Locations = PoolLocations(loc, pool.Name),
+                // Faults name the whole cluster's GPUs and links: checked and planned on the joined topology below.
+                Pools = [], Faults = FaultsSpec.None, Locations = PoolLocations(loc, pool.Name),
             };
             try
             {
@@ -136,6 +137,8 @@ public static class PoolBuilder
         var topology = new ClusterTopology(first.Gpu, nodes, perNode, first.IntraNodeLink, inter,
             ClusterTopology.DefaultFabricFor(first.IntraNodeLink),
             scenario.Cluster.Fabric == "fat_tree" ? scenario.Cluster.Oversubscription : 1.0, intraByNode);
+        FaultPlanning.CheckLinks(scenario, topology, errors);
+        if (errors.Count > 0) throw new ScenarioException(errors);
         return new BuiltPools(scenario, built, topology, inter);
     }
 

@@ -18,11 +18,6 @@ internal static class PoolRunner
 {
     public static RunResult Run(Scenario scenario, string outDir)
     {
-        // Implementation note: fault injection and pools were built side by side and not yet joined (a down prefill or
-        // decode replica would have to re-route hand-offs in flight); say so rather than ignore the faults.
-        if (scenario.Faults != FaultsSpec.None)
-            throw new ScenarioException([scenario.Locations.ErrorAt(scenario.Faults.Scripted.Count > 0 ? "faults" : "retry",
-                "fault injection (faults, random_faults, retry, recovery) is not supported with pools yet; remove the fault keys or the pools block")]);
         var pools = PoolBuilder.Build(scenario);
         if (pools.Disaggregated) PoolBuilder.CheckDecodeCapacity(pools, LongestRequestTokens(scenario));
         var slo = new MetricsSlo(scenario.Slo.TtftMs, scenario.Slo.TpotMs, scenario.Slo.Percentile);
@@ -49,8 +44,11 @@ internal static class PoolRunner
             ? new DisaggregationOptions(scenario.DecodeRouter, RandomStreams.DeriveSeed(scenario.Seed, "decode_router"),
                 scenario.KvTransfer.Mode == "layerwise" ? KvTransferMode.Layerwise : KvTransferMode.AfterPrefill, transport)
             : null;
+        // Implementation note: in analytic mode a degraded link slows what crosses the joined topology (the KV transfers);
+        // each pool's own collectives are priced on its pool's topology. In flow mode every flow shares the one network.
+        var faults = FaultPlanning.Settings(pools, network is null ? pools.Topology.SetPortFactor : network.SetPortFactor);
         var serving = new ServingSimulation(sim, scenario.Workload.CreateSource(scenario.Seed), setups,
-            ScenarioRunner.ServingOptionsOf(scenario, pools.Pools[0].Built), recorder, executor, disaggregation);
+            ScenarioRunner.ServingOptionsOf(scenario, pools.Pools[0].Built) with { Faults = faults }, recorder, executor, disaggregation);
         var (result, perf) = ScenarioRunner.Simulate(serving);
 
         var gpus = pools.Pools.SelectMany(p => ScenarioRunner.GpuRows(p.Built, result.Replicas, p.FirstGpu, p.FirstReplica,
@@ -58,7 +56,7 @@ internal static class PoolRunner
         var links = network is null ? recorder.LinkRows().Concat(transport.LinkRows()).ToList() : FlowStageExecutor.LinkRows(network);
         var dpPlan = pools.Pools.Select(p => p.Built.Plan).FirstOrDefault(p => p.IsDataParallelAttention);
         var summary = writer.Commit(new RunEndInputs(perf, ScenarioRunner.Pipelines(result), gpus, links, ScenarioRunner.PrefixCacheTotals(result),
-            DataParallel: dpPlan is null ? null : DataParallelOutputs.Summary(serving.DataParallelEngines, dpPlan)));
+            faults is null ? null : ScenarioRunner.Availability(result), DataParallel: dpPlan is null ? null : DataParallelOutputs.Summary(serving.DataParallelEngines, dpPlan)));
         return new RunResult(writer.OutputDirectory, summary, perf, pools.Pools[0].Built, pools);
     }
 

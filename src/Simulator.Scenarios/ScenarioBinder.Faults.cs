@@ -41,6 +41,16 @@ internal sealed partial class ScenarioBinder
         return new FaultsSpec { Scripted = scripted, GpuMtbfHours = mtbf, RepairS = repair, MaxRetries = maxRetries, WeightLoadGBps = loadGBps };
     }
 
+    /// <summary>
+    /// The whole cluster of a scenario with pools, as fault targets name it: the pools' GPUs side by side (pool by pool,
+    /// as <see cref="PoolBuilder"/> numbers them), cut into nodes of the top-level <c>cluster.gpus_per_node</c>.
+    /// </summary>
+    private static ClusterSpec PoolCluster(ClusterSpec cluster, IReadOnlyList<PoolSpec> pools)
+    {
+        int gpus = pools.Sum(p => p.Gpus);
+        return cluster with { Nodes = Math.Max(1, (gpus + cluster.GpusPerNode - 1) / cluster.GpusPerNode) };
+    }
+
     private FaultSpec? BindFault(YamlNode node, string path, ClusterSpec cluster)
     {
         if (node is not YamlMappingNode)

@@ -122,9 +122,9 @@ internal sealed partial class ScenarioBinder
             AllToAll = moeReader.Enum("all_to_all", "nccl", ["nccl", "deepep_low_latency"]),
         };
         moeReader.Finish();
-        var faults = BindFaults(m, root, cluster);
         m.Node("sweep"); // parsed by the loader
         var pools = BindPools(m.Node("pools"), root, cluster, parallelism, scheduler, precision);
+        var faults = BindFaults(m, root, pools.Count == 0 ? cluster : PoolCluster(cluster, pools));
         var kvReader = new MapReader(this, m.Node("kv_transfer"), "kv_transfer", root);
         var kvTransfer = new KvTransferSpec { Mode = kvReader.Enum("mode", "after_prefill", KvTransferSpec.Modes) };
         if (kvTransfer.Mode == "layerwise" && networkSpec.Model == "flow")

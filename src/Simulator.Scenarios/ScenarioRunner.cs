@@ -195,7 +195,7 @@ public static class ScenarioRunner
     }
 
     /// <summary>Applied faults and the fraction of replica-seconds live over the run.</summary>
-    private static FaultSummary Availability(ServingResult result)
+    internal static FaultSummary Availability(ServingResult result)
     {
         var live = result.LiveNs ?? [];
         double span = (double)result.EndNs * live.Count;

@@ -63,6 +63,25 @@ public sealed partial class BadInputCorpusTests
 
         """;
 
+    /// <summary>A small P/D scenario (8 prefill GPUs on node 0, 8 decode GPUs on node 1) with one fault to break.</summary>
+    private const string PoolsWithFault = """
+        name: corpus-pools
+        seed: 1
+        cluster: {gpus_per_node: 8, inter_node: ib-ndr400}
+        model: llama-3.1-8b
+        pools:
+          prefill: {role: prefill, gpu: H100-SXM-80GB, nodes: 1, gpus_per_node: 8, parallelism: {tensor_parallel_size: 2, replicas: 4}}
+          decode: {role: decode, gpu: H200-SXM-141GB, nodes: 1, gpus_per_node: 8, parallelism: {tensor_parallel_size: 4, replicas: 2}}
+        workload:
+          arrivals: {process: poisson, rate_per_s: 4}
+          input_tokens: {dist: fixed, value: 256}
+          output_tokens: {dist: fixed, value: 16}
+          requests: 20
+        faults:
+          - {at_s: 1, kind: gpu_down, gpu: 15}
+
+        """;
+
     private const string AzureHeader = "TIMESTAMP,ContextTokens,GeneratedTokens\n";
 
     /// <summary>One must-fail input: files to write, the command, the exit code and the text its one error line must hold.</summary>
@@ -177,6 +196,10 @@ public sealed partial class BadInputCorpusTests
         yield return Key("unknown GPU preset", "  gpu: H100-SXM-80GB", "  gpu: H900-XYZ", "cluster.gpu");
         yield return Key("unknown link preset", "  intra_node: nvlink4", "  intra_node: nvlink9", "cluster.intra_node");
         yield return Key("zero nodes", "  nodes: 1", "  nodes: 0", "cluster.nodes");
+        yield return new BadInput("fault naming a GPU beyond the pools' cluster", Scenario(PoolsWithFault.Replace("gpu: 15}", "gpu: 16}")),
+            ["run", "{dir}/bad.yaml", "--out", "{out}", "--no-report"], 2, "bad.yaml:@: faults[0].gpu: 16 is out of range; expected an integer from 0 to 15", "  - {at_s");
+        yield return new BadInput("fault naming a node beyond the pools' cluster", Scenario(PoolsWithFault.Replace("kind: gpu_down, gpu: 15}", "kind: node_down, node: 2}")),
+            ["run", "{dir}/bad.yaml", "--out", "{out}", "--no-report"], 2, "bad.yaml:@: faults[0].node: 2 is out of range; expected an integer from 0 to 1", "  - {at_s");
         yield return Key("negative gpus per node", "  gpus_per_node: 8", "  gpus_per_node: -1", "cluster.gpus_per_node");
         yield return Key("unknown model preset", "model: llama-3.1-8b", "model: llama-9-1b", "model");
         yield return Key("TP not dividing heads", "  tensor_parallel_size: 2", "  tensor_parallel_size: 3", "parallelism.tensor_parallel_size");

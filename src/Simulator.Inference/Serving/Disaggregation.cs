@@ -53,7 +53,8 @@ public sealed record DisaggregationOptions(string DecodeRouter, ulong DecodeRout
 /// request's KV blocks and calls <see cref="OnHandOff"/>: the decode router picks a decode replica (among those that can
 /// ever hold the request), the request waits there in FIFO order until the decode replica can reserve its blocks
 /// (prompt + 1 token, above the watermark: back-pressure), then its KV moves; when the transfer is done the prefill
-/// replica frees its blocks and the decode replica decodes the request to the end.
+/// replica frees its blocks and the decode replica decodes the request to the end. With faults, only live decode
+/// replicas are picked, and <see cref="OnReplicaDown"/> re-routes the hand-offs a failed replica was part of.
 /// </summary>
 internal sealed class KvHandoff
 {
@@ -64,10 +65,18 @@ internal sealed class KvHandoff
     private readonly DisaggregationOptions _options;
     private readonly Queue<Transfer>[] _pending;
     private readonly Action<Sequence, Replica, string> _reject;
+    private readonly Action<Sequence> _retry;
     private readonly SortedDictionary<long, Transfer> _inTransit = new();
 
-    public KvHandoff(Simulation sim, Replica[] replicas, DisaggregationOptions options, Action<Sequence, Replica, string> reject)
+    /// <param name="sim">The run's simulation.</param>
+    /// <param name="replicas">Every replica of the run, by index.</param>
+    /// <param name="options">Decode router, transfer mode and transport.</param>
+    /// <param name="reject">Ends a request no decode replica can ever hold.</param>
+    /// <param name="retry">Sends a request back to the prefill router (its KV was lost, or no decode replica is live).</param>
+    public KvHandoff(Simulation sim, Replica[] replicas, DisaggregationOptions options, Action<Sequence, Replica, string> reject,
+        Action<Sequence> retry)
     {
+        _retry = retry;
         _sim = sim;
         _replicas = replicas;
         _options = options;
@@ -99,13 +108,67 @@ internal sealed class KvHandoff
             _reject(seq, prefill, "no decode replica can ever hold it");
             return;
         }
-        int pick = _router.Route(seq.Request, candidates);
-        var to = candidates[pick];
+        if (PickDecode(seq, candidates) is not { } to)
+        {
+            prefill.ReleaseHandedOff(seq);
+            _retry(seq);
+            return;
+        }
         long bytes = seq.ComputedTokens * prefill.KvBytesPerToken;
-        var t = new Transfer(seq, prefill, to, bytes, to.Kv.BlocksFor((long)seq.ComputedTokens + 1), _sim.NowNs, seq.ScheduledNs ?? _sim.NowNs);
-        _inTransit.Add(seq.Request.Id, t);
-        _pending[to.Index].Enqueue(t);
-        StartPending(to);
+        Enqueue(new Transfer(seq, prefill, to, bytes, to.Kv.BlocksFor((long)seq.ComputedTokens + 1), _sim.NowNs, seq.ScheduledNs ?? _sim.NowNs));
+    }
+
+    /// <summary>The decode router's pick among the live <paramref name="candidates"/>; null when none is live.</summary>
+    private Replica? PickDecode(Sequence seq, Replica[] candidates)
+    {
+        // Implementation note: without faults every decode replica is live, so the router sees the same list as before.
+        var live = candidates.All(d => d.IsLive) ? candidates : candidates.Where(d => d.IsLive).ToArray();
+        return live.Length == 0 ? null : live[_router.Route(seq.Request, live)];
+    }
+
+    private void Enqueue(Transfer t)
+    {
+        _inTransit[t.Seq.Request.Id] = t;
+        _pending[t.To.Index].Enqueue(t);
+        StartPending(t.To);
+    }
+
+    /// <summary>
+    /// A replica went down (after <see cref="Replica.GoDown"/>). Hand-offs from it lost their KV with it: the decode
+    /// side's reservation is freed and the request is retried from the start. Hand-offs to it are re-pointed by the
+    /// decode router to another live decode replica (the prefill side still holds the KV; the transfer starts over),
+    /// or retried when none is live. Oldest request first.
+    /// </summary>
+    public void OnReplicaDown(Replica down)
+    {
+        var hit = _inTransit.Values.Where(t => t.From == down || t.To == down).ToList();
+        if (hit.Count == 0) return;
+        foreach (var t in hit)
+        {
+            _inTransit.Remove(t.Seq.Request.Id);
+            if (t.Started) t.To.CancelIncoming(t.Blocks);
+        }
+        foreach (var q in _pending)
+        {
+            if (q is null || q.Count == 0) continue;
+            var kept = q.Where(t => _inTransit.TryGetValue(t.Seq.Request.Id, out var cur) && ReferenceEquals(cur, t)).ToList();
+            q.Clear();
+            foreach (var t in kept) q.Enqueue(t);
+        }
+        foreach (var t in hit)
+        {
+            if (t.From != down)
+            {
+                var candidates = _decode.Where(d => d.WhyNeverServable(t.Seq.Request) is null).ToArray();
+                if (PickDecode(t.Seq, candidates) is { } to)
+                {
+                    Enqueue(t with { To = to, Blocks = to.Kv.BlocksFor((long)t.Seq.ComputedTokens + 1), Started = false });
+                    continue;
+                }
+            }
+            t.From.ReleaseHandedOff(t.Seq);
+            _retry(t.Seq);
+        }
     }
 
     private void StartPending(Replica decode)
@@ -114,6 +177,7 @@ internal sealed class KvHandoff
         while (queue.Count > 0 && decode.TryReserveIncoming(queue.Peek().Blocks))
         {
             var t = queue.Dequeue();
+            t.Started = true;
             long now = _sim.NowNs;
             var transport = _options.Transport;
             if (transport.IsAnalytic)
@@ -137,10 +201,16 @@ internal sealed class KvHandoff
 
     private void Complete(Transfer t)
     {
+        // A transfer re-routed or abandoned because a replica went down: its old completion is ignored.
+        if (!_inTransit.TryGetValue(t.Seq.Request.Id, out var current) || !ReferenceEquals(current, t)) return;
         _inTransit.Remove(t.Seq.Request.Id);
         t.From.ReleaseHandedOff(t.Seq);
         t.To.AcceptTransferred(t.Seq, t.Blocks, _sim.NowNs - t.HandoffNs, t.Bytes);
     }
 
-    private sealed record Transfer(Sequence Seq, Replica From, Replica To, long Bytes, int Blocks, long HandoffNs, long PrefillStartNs);
+    private sealed record Transfer(Sequence Seq, Replica From, Replica To, long Bytes, int Blocks, long HandoffNs, long PrefillStartNs)
+    {
+        /// <summary>Its blocks are reserved on <see cref="To"/> and the KV is moving.</summary>
+        public bool Started { get; set; }
+    }
 }

@@ -58,6 +58,7 @@ public readonly record struct GpuSlot(int Node, int Replica, int Stage);
 /// <param name="RepairNs">Random GPU failures: how long a failed GPU stays down.</param>
 /// <param name="RandomSeed">Root seed of the per-GPU failure streams (derive it from the scenario seed).</param>
 /// <param name="SetLinkFactor">Applies a link's bandwidth factor in the network model (port name, factor); null when no link fault can happen.</param>
+/// <param name="ReplicaWeightLoadNs">Per replica (by index), its own weight load time; null = <paramref name="WeightLoadNs"/> for all (pools of different models' shards set it).</param>
 public sealed record FaultSettings(
     IReadOnlyList<FaultEvent> Faults,
     IReadOnlyList<GpuSlot> Gpus,
@@ -66,7 +67,8 @@ public sealed record FaultSettings(
     double? GpuMtbfHours = null,
     long RepairNs = 0,
     ulong RandomSeed = 1,
-    Action<string, double>? SetLinkFactor = null)
+    Action<string, double>? SetLinkFactor = null,
+    IReadOnlyList<long>? ReplicaWeightLoadNs = null)
 {
     /// <summary>Default of <c>retry.max_retries</c>: 2, as the OpenAI Python client's <c>max_retries</c>.</summary>
     public const int DefaultMaxRetries = 2;
@@ -110,7 +112,9 @@ internal sealed class FaultInjector
         _replicaDownGpus = new int[replicas.Length];
         _loadGeneration = new int[replicas.Length];
         if (settings.MaxRetries < 0) throw new ArgumentOutOfRangeException(nameof(settings), settings.MaxRetries, "max retries must be >= 0");
-        if (settings.WeightLoadNs < 0) throw new ArgumentOutOfRangeException(nameof(settings), settings.WeightLoadNs, "the weight load time must be >= 0");
+        if (settings.ReplicaWeightLoadNs is { } perReplica && perReplica.Count != replicas.Length)
+            throw new ArgumentException($"{perReplica.Count} weight load times for {replicas.Length} replicas", nameof(settings));
+        if (settings.WeightLoadNs < 0 || settings.ReplicaWeightLoadNs?.Any(ns => ns < 0) == true) throw new ArgumentOutOfRangeException(nameof(settings), settings.WeightLoadNs, "the weight load time must be >= 0");
         foreach (var f in settings.Faults) Check(f);
     }
 
@@ -213,7 +217,7 @@ internal sealed class FaultInjector
         {
             replica.BeginLoading();
             int generation = ++_loadGeneration[r];
-            _sim.Schedule(new SimDuration(_settings.WeightLoadNs), () =>
+            _sim.Schedule(new SimDuration(_settings.ReplicaWeightLoadNs?[r] ?? _settings.WeightLoadNs), () =>
             {
                 if (_loadGeneration[r] != generation || _replicaDownGpus[r] > 0) return; // it failed again while loading
                 replica.Recover();

@@ -699,6 +699,14 @@ public sealed partial class Replica : IReplicaLoad
         return true;
     }
 
+    /// <summary>Decode side: a reserved transfer will not arrive (its source or this replica went down); its blocks are freed.</summary>
+    internal void CancelIncoming(int blocks)
+    {
+        Kv.Release(blocks);
+        _incoming--;
+        OutstandingChanged?.Invoke(Index);
+    }
+
     /// <summary>Decode side: the KV of a sequence prefilled on another replica arrived into <paramref name="blocks"/> reserved blocks; it joins the least loaded microbatch group and decodes.</summary>
     internal Sequence AcceptTransferred(Sequence prefilled, int blocks, long kvTransferNs, long kvTransferBytes)
     {

@@ -100,7 +100,7 @@ public sealed class ServingSimulation
         if (_replicas.Any(r => r.Role == ReplicaRole.Prefill))
         {
             if (disaggregation is null) throw new ArgumentException("prefill replicas need disaggregation options (decode router, KV transport)", nameof(disaggregation));
-            _handoff = new KvHandoff(sim, _replicas, disaggregation, OnHandOffRejected);
+            _handoff = new KvHandoff(sim, _replicas, disaggregation, OnHandOffRejected, Retry);
         }
         _arrival = new ArrivalHandler(this);
         _sampler = new SampleHandler(this);
@@ -200,12 +200,16 @@ public sealed class ServingSimulation
         if (p >= 0) _indexedRouter!.LoadChanged(p);
     }
 
-    /// <summary>A replica went down: every request it held goes back to the router, oldest first.</summary>
+    /// <summary>
+    /// A replica went down: every request it held goes back to the router, oldest first; with pools, hand-offs from it
+    /// (KV lost) are retried too and hand-offs to it are re-pointed to another decode replica (<see cref="KvHandoff.OnReplicaDown"/>).
+    /// </summary>
     private void OnReplicaDown(Replica replica)
     {
         var held = replica.GoDown();
         _liveStale = true;
         foreach (var seq in held) Retry(seq);
+        _handoff?.OnReplicaDown(replica);
     }
 
     private void Retry(Sequence seq)
