@@ -22,7 +22,7 @@ internal static class PoolRunner
         if (pools.Disaggregated) PoolBuilder.CheckDecodeCapacity(pools, LongestRequestTokens(scenario));
         var slo = new MetricsSlo(scenario.Slo.TtftMs, scenario.Slo.TpotMs, scenario.Slo.Percentile);
         var meta = new RunMetadata(scenario.Name, scenario.Seed, slo, pools.Pools.Max(p => p.Built.Plan.Pp),
-            pools.Pools.Max(p => p.Built.Plan.Microbatches), pools.Disaggregated);
+            pools.Pools.Max(p => p.Built.Plan.Microbatches), pools.Disaggregated, RunCost.UsdPerHour(scenario, pools.Pools.Select(p => p.Built)));
         var replicaPools = Enumerable.Range(0, pools.Replicas).Select(r => new ReplicaPool(pools.PoolOf(r).Spec.Name, pools.PoolOf(r).Spec.Role)).ToList();
 
         using var writer = new RunDirectoryWriter(outDir, meta, new RunWriterOptions(scenario.Output.TimelineMaxEvents,

@@ -5,8 +5,8 @@ namespace Simulator.Scenarios;
 
 /// <summary>
 /// Prices a <c>sim run</c> from the scenario's <c>cost.gpu_hour_usd</c>: checks before the run that every GPU type the
-/// run uses has a price, and after it adds summary.json's <c>cost</c> (<see cref="CostSummary"/>: the GPUs of every
-/// pool x their price, over the throughput window).
+/// run uses has a price, and gives the runners the GPUs' price per hour, from which summary.json's <c>cost</c> is derived
+/// (<see cref="CostSummary"/>: the GPUs of every pool x their price, over the throughput window).
 /// </summary>
 public static class RunCost
 {
@@ -33,24 +33,11 @@ public static class RunCost
     }
 
     /// <summary>
-    /// The run's result with summary.json's <c>cost</c> added (its summary.json rewritten in place), or
-    /// <paramref name="result"/> itself when the scenario prices nothing.
+    /// What the GPUs of <paramref name="built"/> (the run's replicas, or each pool's) cost per hour together: GPUs x price
+    /// per GPU type; null when the scenario prices nothing. <see cref="Check"/> has made sure every type has a price.
     /// </summary>
-    /// <remarks>
-    /// Implementation note: the cost is derived from the committed summary (its window and output tokens) and the
-    /// built pools, so it is added after the runners commit instead of threading prices through both writers; the
-    /// file is replaced through a sibling and a move, so a reader sees either the old or the new summary.json whole.
-    /// </remarks>
-    public static RunResult Attach(Scenario scenario, RunResult result)
-    {
-        if (scenario.Cost.GpuHourUsd.Count == 0) return result;
-        var pools = result.Pools?.Pools.Select(p => p.Built) ?? [result.Built];
-        double usdPerHour = pools.Sum(b => b.Plan.TotalGpus * (scenario.Cost.UsdPerGpuHour(b.Gpu.Name)
-            ?? throw new InvalidOperationException($"{b.Gpu.Name} has no price; RunCost.Check runs before the run")));
-        var summary = result.Summary with { Cost = CostSummary.Of(usdPerHour, result.Summary.Throughput) };
-        string path = Path.Combine(result.Directory, "summary.json"), temp = path + ".cost";
-        File.WriteAllBytes(temp, SummaryJson.ToBytes(summary));
-        File.Move(temp, path, overwrite: true);
-        return result with { Summary = summary };
-    }
+    public static double? UsdPerHour(Scenario scenario, IEnumerable<BuiltScenario> built) =>
+        scenario.Cost.GpuHourUsd.Count == 0 ? null
+            : built.Sum(b => b.Plan.TotalGpus * (scenario.Cost.UsdPerGpuHour(b.Gpu.Name)
+                ?? throw new InvalidOperationException($"{b.Gpu.Name} has no price; RunCost.Check runs before the run")));
 }

@@ -33,7 +33,7 @@ public static class ScenarioRunner
     {
         OutputTarget.CheckRunTarget(outDir);
         RunCost.Check(scenario);
-        return RunCost.Attach(scenario, scenario.Pools.Count > 0 ? PoolRunner.Run(scenario, outDir) : RunReplicas(scenario, outDir));
+        return scenario.Pools.Count > 0 ? PoolRunner.Run(scenario, outDir) : RunReplicas(scenario, outDir);
     }
 
     private static RunResult RunReplicas(Scenario scenario, string outDir)
@@ -41,7 +41,7 @@ public static class ScenarioRunner
         var built = RunBuilder.Build(scenario);
         var plan = built.Plan;
         var slo = new MetricsSlo(scenario.Slo.TtftMs, scenario.Slo.TpotMs, scenario.Slo.Percentile);
-        var meta = new RunMetadata(scenario.Name, scenario.Seed, slo, plan.Pp, plan.Microbatches);
+        var meta = new RunMetadata(scenario.Name, scenario.Seed, slo, plan.Pp, plan.Microbatches, UsdPerHour: RunCost.UsdPerHour(scenario, [built]));
         var source = scenario.Workload.CreateSource(scenario.Seed);
 
         using var writer = new RunDirectoryWriter(outDir, meta, new RunWriterOptions(scenario.Output.TimelineMaxEvents,

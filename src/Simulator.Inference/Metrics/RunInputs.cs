@@ -18,7 +18,9 @@ public sealed record SloSpec(double? TtftMs, double? TpotMs, double Percentile =
 /// <param name="PipelineStages">Pipeline-parallel size (stages per replica).</param>
 /// <param name="Microbatches">Microbatches in flight per replica.</param>
 /// <param name="Disaggregated">Prefill and decode pools: summary.json gets <c>kv_transfer</c>.</param>
-public sealed record RunMetadata(string Scenario, long Seed, SloSpec Slo, int PipelineStages = 1, int Microbatches = 1, bool Disaggregated = false);
+/// <param name="UsdPerHour">What the run's GPUs cost per hour together (null: unpriced): summary.json gets <c>cost</c>.</param>
+public sealed record RunMetadata(string Scenario, long Seed, SloSpec Slo, int PipelineStages = 1, int Microbatches = 1, bool Disaggregated = false,
+    double? UsdPerHour = null);
 
 /// <summary>One GPU's placement, memory plan and activity over the run (a row of gpus.csv).</summary>
 /// <param name="Gpu">Global GPU index.</param>

@@ -108,7 +108,8 @@ public sealed class RunMetricsAccumulator
             new RequestCounts(Count, _completed, _rejected, _failed, _unfinished, _reasons.Count > 0 ? new ReasonCounts(_reasons.ToList()) : null),
             ttft, tpot, e2e, queue, throughput, slo, pipeline, sim, Memory(end.Gpus), Experts(end.Gpus), itl, end.PrefixCache,
             end.Faults is { } f ? f with { Availability = MetricFormat.Round(f.Availability, d) } : null,
-            meta.Disaggregated ? KvTransfer() : null, DataParallel: end.DataParallel);
+            meta.Disaggregated ? KvTransfer() : null, DataParallel: end.DataParallel,
+            Cost: meta.UsdPerHour is { } usd ? CostSummary.Of(usd, throughput) : null);
     }
 
     private KvTransferSummary KvTransfer()
