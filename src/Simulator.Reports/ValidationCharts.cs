@@ -2,6 +2,7 @@ using System.Globalization;
 using System.Net;
 using System.Text;
 using ScottPlot;
+using Simulator.Hardware.Collectives;
 
 namespace Simulator.Reports;
 
@@ -12,7 +13,8 @@ public sealed record ValidationReport(string HtmlPath, IReadOnlyList<ChartInfo> 
 /// The charts of <c>sim validate</c>, from its validation_points.csv (set, x_label, size_or_batch, measured, predicted):
 /// per family of sets (the part of the set name before the first '/': operators, collectives, steps, memory, serving) a
 /// parity chart (predicted against measured, log-log, the y = x line, one colour per set) and an error chart (predicted /
-/// measured - 1 against the size or batch of each point, log x); and report.html with validation.csv's table above them.
+/// measured - 1 against the size or batch of each point, log x; for collectives with dashed lines at the size-band edges
+/// 64 KiB and 16 MiB); and report.html with validation.csv's table above them.
 /// </summary>
 public static class ValidationCharts
 {
@@ -74,6 +76,14 @@ public static class ValidationCharts
                     sets[i].Points.Select(p => (p.Predicted / p.Measured - 1) * 100).ToArray(), Colors.Category10[i % 10]);
                 s.MarkerSize = 5;
                 s.LegendText = sets[i].Set[(family.Length + 1)..];
+            }
+            if (family == "collectives")
+            {
+                // The size bands validation.md reports collectives in (CollectiveSizeBands): small | mid | large.
+                Charts.Marker(error.Add.VerticalLine(Math.Log10(CollectiveSizeBands.SmallMaxBytes), 1, Charts.Gray, LinePattern.Dashed),
+                    "64 KiB", "band edge 64 KiB");
+                Charts.Marker(error.Add.VerticalLine(Math.Log10(CollectiveSizeBands.LargeMinBytes), 1, Charts.Gray, LinePattern.Dashed),
+                    "16 MiB", "band edge 16 MiB");
             }
             Charts.LogTicks(error.Axes.Bottom, sets.SelectMany(s => s.Points).Select(p => p.X));
             error.XLabel(string.Join(" / ", sets.SelectMany(s => s.Points).Select(p => p.XLabel).Distinct()));

@@ -63,28 +63,41 @@ public static class Validation
         var a100 = GpuPresets.Get("A100-SXM-80GB");
         var h100 = GpuPresets.Get("H100-SXM-80GB");
         var h200 = GpuPresets.Get("H200-SXM-141GB");
-        var sets = new List<ValidationSet>
-        {
+        List<ValidationSet> sets =
+        [
             Operators("operators/a100-vidur", "yes", MlpFiles(Cal("compute", "a100")), a100, CalibrationProfile.A100, "Vidur A100 mlp.csv"),
             Operators("operators/h100-vidur", "jointly", MlpFiles(Cal("compute", "h100")), h100, CalibrationProfile.H100, "Vidur H100 mlp.csv"),
             Operators("operators/h100-measured", "jointly", MlpFiles(Cal("measured", "h100", "meta-llama")), h100, CalibrationProfile.H100,
                 "this project's H100 SXM measurements"),
             Operators("operators/h200-measured", "no", MlpFiles(Cal("measured", "h200", "meta-llama")), h200, CalibrationProfile.H100,
                 "this project's H200 measurements, H100 profile + H200 datasheet"),
-            Collectives(Cal("network", "nccl-tests", "a100_sxm.csv")),
-            PublicCollectives("collectives/h100-public", Cal("network", "nccl-tests", "h100_public.csv"), "nvlink4",
-                "published nccl-tests figures on 8x H100 SXM (NCCL/nccl-tests issues; vpbenchmarking)"),
-            PublicCollectives("collectives/h200-public", Cal("network", "nccl-tests", "h200_public.csv"), "nvlink4",
-                "published nccl-tests figure on 8x H200 (nccl-tests#272)"),
-            PublicCollectives("collectives/b200-public", Cal("network", "nccl-tests", "b200_public.csv"), "nvlink5",
-                "published nccl-tests figure on 8x B200 (nccl#1807)"),
+            .. CollectiveSets(dataRoot),
             Steps(Cal("serving", "splitwise-a100.csv"), a100),
             CudaGraphDecodeSteps("steps/h100-cuda-graph", Cal("measured", "h100", "decode_step.csv"), h100),
             CudaGraphDecodeSteps("steps/h200-cuda-graph", Cal("measured", "h200", "decode_step.csv"), h200),
             Memory(Cal("memory", "vllm-h100-memory-profile.csv")),
-        };
+        ];
         sets.AddRange(ServingValidation.Run(dataRoot));
         return sets;
+    }
+
+    /// <summary>
+    /// The collective sets of <see cref="Run"/>: the A100 table the NCCL-structured model is fitted on, then the public
+    /// H100 / H200 / B200 nccl-tests figures (in no fit), each followed by its rows per message-size band.
+    /// </summary>
+    public static List<ValidationSet> CollectiveSets(string dataRoot)
+    {
+        string Nccl(string file) => Path.Combine(dataRoot, "calibration", "network", "nccl-tests", file);
+        return CollectiveBandSets.WithBands(
+        [
+            Collectives(Nccl("a100_sxm.csv")),
+            PublicCollectives("collectives/h100-public", Nccl("h100_public.csv"), "nvlink4",
+                "published nccl-tests figures on 2-8x H100 SXM: 8 B-8 GiB sweeps (Together AI; waynehacking8) and peaks (NCCL/nccl-tests issues; vpbenchmarking)"),
+            PublicCollectives("collectives/h200-public", Nccl("h200_public.csv"), "nvlink4",
+                "published nccl-tests figure on 8x H200 (nccl-tests#272)"),
+            PublicCollectives("collectives/b200-public", Nccl("b200_public.csv"), "nvlink5",
+                "published nccl-tests peaks on 8x B200 (nccl#1807; Together AI)"),
+        ]);
     }
 
     /// <summary>Writes validation.csv and validation.md into <paramref name="outDir"/>; returns their paths.</summary>
@@ -171,7 +184,9 @@ public static class Validation
                 string what = System.Text.RegularExpressions.Regex.Replace(ex.Message, @" \(Parameter '[^']*'\)", "");
                 throw new ValidationDataException($"error: {path}:{r.Line}: {(ex.ParamName == "protocol" ? "proto" : "algo")}: {what}");
             }
-            points.Add(new ValidationPoint(set, "bytes", r.Bytes, r.MeasuredUs, us));
+            // Implementation note: replayed as nccl-tests' single-thread runs (one thread drives all num_gpus, -g N), as every
+            // public row below 1 MiB is; above, the host floor is far below the collective and changes nothing.
+            points.Add(new ValidationPoint(set, "bytes", r.Bytes, r.MeasuredUs, NcclTestsHarness.TimeUs(us, gpusPerThread: r.Ranks)));
         }
         return Summarize(set, "no", points, source);
     }
@@ -285,7 +300,7 @@ public static class Validation
     }
 
     /// <summary>The set's row: n, median / p90 / max of |error| and the mean signed error over <paramref name="points"/>.</summary>
-    internal static ValidationSet Summarize(string set, string fitted, List<ValidationPoint> points, string source)
+    public static ValidationSet Summarize(string set, string fitted, List<ValidationPoint> points, string source)
     {
         if (points.Count == 0) throw new ValidationDataException($"error: {set}: no comparable points in {source}");
         var errors = points.Select(p => p.Error).ToList();

@@ -15,14 +15,36 @@ public sealed class PublicNcclTestsTest
         return path;
     }
 
-    [TestCase("h100_public.csv", 8)]
+    [TestCase("h100_public.csv", 223)]
     [TestCase("h200_public.csv", 1)]
-    [TestCase("b200_public.csv", 1)]
+    [TestCase("b200_public.csv", 7)]
+    [TestCase("a100_single_thread.csv", 7)]
     public void ShippedFiles_Load_EveryRowWithItsSource(string file, int rows)
     {
         var loaded = PublicNcclTests.Load(Shipped(file));
         Assert.That(loaded, Has.Count.EqualTo(rows));
         Assert.That(loaded.All(r => r.Source.StartsWith("https://", StringComparison.Ordinal)));
+    }
+
+    [TestCase("h100_public.csv")]
+    [TestCase("b200_public.csv")]
+    public void TranscribedRows_WithTimeAndBusBandwidth_AgreeByTheNcclTestsBusFactor(string file)
+    {
+        // A row that gives both columns was copied from a full nccl-tests line: busbw = bytes / time x bus factor (2%, the
+        // table's rounding). Catches a time or size copied from the wrong line.
+        string path = Shipped(file);
+        var lines = File.ReadAllLines(path);
+        var header = lines[0].Split(',');
+        int time = Array.IndexOf(header, "time_us"), bus = Array.IndexOf(header, "busbw_GBps");
+        foreach (var r in PublicNcclTests.Load(path))
+        {
+            var f = lines[r.Line - 1].Split(',');
+            if (f[time].Length == 0 || f[bus].Length == 0) continue;
+            double busbw = double.Parse(f[bus], System.Globalization.CultureInfo.InvariantCulture);
+            if (busbw < 1) continue;
+            double fromTime = r.Bytes / (r.MeasuredUs * 1e3) * CollectiveEstimate.BusFactor(r.Op, r.Ranks);
+            Assert.That(fromTime, Is.EqualTo(busbw).Within(2).Percent, $"{file}:{r.Line}");
+        }
     }
 
     [Test]

@@ -41,6 +41,17 @@ public sealed class ValidationChartsTests
     }
 
     [Test]
+    public void Build_CollectivesErrorChart_MarksTheSizeBandEdges_OtherFamiliesDoNot()
+    {
+        var charts = ValidationCharts.Build(Points(("collectives/h100", "8", "35", "34"), ("collectives/h100", "8589934592", "31000", "29000"),
+            ("steps/a", "1", "10", "11")));
+        var edges = charts.Single(c => c.Name == "error_collectives").Plot.GetPlottables<VerticalLine>().Select(l => l.X).ToList();
+        Assert.That(edges, Is.EqualTo(new[] { Math.Log10(64 * 1024), Math.Log10(16 * 1024 * 1024) }).Within(1e-12));
+        Assert.That(charts.Single(c => c.Name == "error_steps").Plot.GetPlottables<VerticalLine>(), Is.Empty);
+        Assert.That(charts.Single(c => c.Name == "parity_collectives").Plot.GetPlottables<VerticalLine>(), Is.Empty);
+    }
+
+    [Test]
     public void Build_MissingColumn_SaysWhichAndWhatIsExpected()
     {
         var bad = new RunTable(new[] { "set", "measured" }, new List<string[]> { new[] { "steps/a", "1" } });
