@@ -150,11 +150,12 @@ public sealed partial class BadInputCorpusTests
 
     /// <summary>`sim validate` over a copy of data/ whose serving folder holds one serving CSV with <paramref name="row"/>.</summary>
     private static BadInput ValidateServing(string name, string row, string names) =>
-        new(name, new Dictionary<string, string>
-            {
-                ["data/calibration/serving/bad.csv"] = string.Join(",", Simulator.Scenarios.ServingValidation.Columns) + "\n" + row + "\n",
-            },
-            ["validate", "--data", "{dir}/data", "--out", "{out}"], 2, names, Prepare: LinkData);
+        ValidateWith(name, "data/calibration/serving/bad.csv", string.Join(",", Simulator.Scenarios.ServingValidation.Columns), row, names, LinkData);
+
+    /// <summary>`sim validate --data {dir}/data` with one data file, <paramref name="header"/> and <paramref name="row"/>, the rest linked by <paramref name="prepare"/>.</summary>
+    private static BadInput ValidateWith(string name, string file, string header, string row, string names, Action<string> prepare) =>
+        new(name, new Dictionary<string, string> { [file] = header + "\n" + row + "\n" },
+            ["validate", "--data", "{dir}/data", "--out", "{out}"], 2, names, Prepare: prepare);
 
     /// <summary>Links every shipped data folder but the serving one (and the step-time file in it) into {dir}/data.</summary>
     private static void LinkData(string dir)
@@ -166,8 +167,37 @@ public sealed partial class BadInputCorpusTests
         File.CreateSymbolicLink(Path.Combine(cal, "serving", "splitwise-a100.csv"), TestPaths.Data("calibration", "serving", "splitwise-a100.csv"));
     }
 
+    private const string PublicNcclRow = "all_reduce,8,1,8,36.22,,auto,auto,2.26.2,n,https://example.org/x";
+
+    /// <summary>`sim validate` over a copy of data/ whose h100_public.csv holds one row, <paramref name="row"/>.</summary>
+    private static BadInput ValidatePublicCollective(string name, string row, string names) =>
+        ValidateWith(name, "data/calibration/network/nccl-tests/h100_public.csv", string.Join(",", Simulator.Hardware.Calibration.PublicNcclTests.Columns),
+            row, names, LinkDataButH100Collectives);
+
+    /// <summary>Links every shipped data folder and nccl-tests file but h100_public.csv into {dir}/data.</summary>
+    private static void LinkDataButH100Collectives(string dir)
+    {
+        var cal = Path.Combine(dir, "data", "calibration");
+        foreach (var d in new[] { "compute", "measured", "serving", "memory" })
+            Directory.CreateSymbolicLink(Path.Combine(cal, d), TestPaths.Data("calibration", d));
+        Directory.CreateSymbolicLink(Path.Combine(dir, "data", "models"), TestPaths.Data("models"));
+        foreach (var f in Directory.GetFiles(TestPaths.Data("calibration", "network", "nccl-tests")).Where(f => !f.EndsWith("h100_public.csv")))
+            File.CreateSymbolicLink(Path.Combine(cal, "network", "nccl-tests", Path.GetFileName(f)), f);
+    }
+
     public static IEnumerable<BadInput> Corpus()
     {
+        // ---- sim validate: public nccl-tests rows
+        yield return ValidatePublicCollective("validate: public collective time negative", PublicNcclRow.Replace(",36.22,", ",-3,"),
+            "h100_public.csv:2: time_us: '-3' is not a positive number");
+        yield return ValidatePublicCollective("validate: public collective size zero", PublicNcclRow.Replace(",1,8,", ",1,0,"),
+            "h100_public.csv:2: bytes: '0' is not a byte count");
+        yield return ValidatePublicCollective("validate: public collective one GPU", PublicNcclRow.Replace("all_reduce,8,", "all_reduce,1,"),
+            "h100_public.csv:2: num_gpus: '1' is not a whole number from 2");
+        yield return ValidatePublicCollective("validate: public collective across nodes", PublicNcclRow.Replace(",8,1,8,", ",8,2,8,"),
+            "h100_public.csv:2: nodes: 2; only single-node figures are replayed");
+        yield return ValidatePublicCollective("validate: public collective algorithm unknown", PublicNcclRow.Replace(",auto,auto,", ",ringx,auto,"),
+            "h100_public.csv:2: algo:");
         // ---- sim validate: serving benchmark files
         yield return ValidateServing("validate: serving load not allowed", ServingRow.Replace(",concurrency,", ",closed,"), "serving/bad.csv:2: load: 'closed'");
         yield return ValidateServing("validate: serving ttft not a number", ServingRow.Replace(",50,19,", ",fast,19,"), "serving/bad.csv:2: ttft_ms: 'fast'");

@@ -18,7 +18,11 @@ public sealed class ValidateVerbTests
         Assert.That(rows.Select(x => x[set]), Is.EqualTo(new[]
         {
             "operators/a100-vidur", "operators/h100-vidur", "operators/h100-measured", "operators/h200-measured",
-            "collectives/a100-nccl-tests", "collectives/h100-public", "collectives/h200-public", "collectives/b200-public",
+            "collectives/a100-nccl-tests", "collectives/a100-nccl-tests [<= 64 KiB]", "collectives/a100-nccl-tests [64 KiB-16 MiB]",
+            "collectives/a100-nccl-tests [>= 16 MiB]",
+            "collectives/h100-public", "collectives/h100-public [<= 64 KiB]", "collectives/h100-public [64 KiB-16 MiB]",
+            "collectives/h100-public [>= 16 MiB]",
+            "collectives/h200-public", "collectives/b200-public",
             "steps/splitwise-a100", "steps/h100-cuda-graph", "steps/h200-cuda-graph", "memory/vllm-h100",
             "serving/nim-llama3.3-70b-isl500/ttft", "serving/nim-llama3.3-70b-isl500/itl", "serving/nim-llama3.3-70b-isl500/throughput",
             "serving/kvcached-qwen3-0.6b/ttft", "serving/kvcached-qwen3-0.6b/itl", "serving/kvcached-qwen3-0.6b/throughput",
@@ -39,8 +43,12 @@ public sealed class ValidateVerbTests
         var points = CsvTable.Read(tmp.Sub("val", "validation_points.csv"));
         Assert.That(points.Header, Is.EqualTo(new[] { "set", "x_label", "size_or_batch", "measured", "predicted" }));
         int n = table.Column("n"), pset = points.Column("set");
-        foreach (var row in rows)
-            Assert.That(points.Rows.Count(p => p[pset] == row[set]), Is.EqualTo(int.Parse(row[n], System.Globalization.CultureInfo.InvariantCulture)), row[set]);
+        int N(IReadOnlyList<string> row) => int.Parse(row[n], System.Globalization.CultureInfo.InvariantCulture);
+        foreach (var row in rows.Where(x => !x[set].EndsWith(']')))
+            Assert.That(points.Rows.Count(p => p[pset] == row[set]), Is.EqualTo(N(row)), row[set]);
+        // A collective set's size-band rows ("SET [band]") split its points: their n add up to the set's.
+        foreach (var row in rows.Where(x => rows.Any(b => b[set].StartsWith(x[set] + " [", StringComparison.Ordinal))))
+            Assert.That(rows.Where(b => b[set].StartsWith(row[set] + " [", StringComparison.Ordinal)).Sum(N), Is.EqualTo(N(row)), row[set]);
         var html = File.ReadAllText(tmp.Sub("val", "report.html"));
         foreach (var family in new[] { "operators", "collectives", "steps", "memory", "serving" })
         {
