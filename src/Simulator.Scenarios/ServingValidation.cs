@@ -158,14 +158,23 @@ public static class ServingValidation
         y.Append(CultureInfo.InvariantCulture, $"cluster: {{gpu: {m.Gpu}, nodes: 1, gpus_per_node: 8}}\n");
         y.Append(CultureInfo.InvariantCulture, $"model: {model}\nprecision: {{weights: {m.Weights}, kv_cache: {m.KvCache}}}\nengine: {m.Engine}\n");
         y.Append(CultureInfo.InvariantCulture, $"parallelism: {{tensor_parallel_size: {m.Tp}}}\n");
+        var (policy, chunked) = EngineScheduler(m.Engine);
         y.Append(CultureInfo.InvariantCulture,
-            $"scheduler: {{policy: vllm, max_num_seqs: {m.MaxNumSeqs}, max_num_batched_tokens: {m.MaxNumBatchedTokens}, enable_chunked_prefill: true, gpu_memory_utilization: {m.GpuMemoryUtilization}}}\n");
+            $"scheduler: {{policy: {policy}, max_num_seqs: {m.MaxNumSeqs}, max_num_batched_tokens: {m.MaxNumBatchedTokens}, enable_chunked_prefill: {(chunked ? "true" : "false")}, gpu_memory_utilization: {m.GpuMemoryUtilization}}}\n");
         // A Poisson row keeps the scenario's own generator; the other loads replace the arrivals (see Predict).
         var arrivals = m.Load == "poisson" ? $"{{process: poisson, rate_per_s: {m.LoadValue}}}" : "{process: constant, rate_per_s: 1}";
         y.Append(CultureInfo.InvariantCulture,
             $"workload: {{arrivals: {arrivals}, input_tokens: {m.InputTokens}, output_tokens: {m.OutputTokens}, requests: {Math.Max(1, m.Requests)}}}\n");
         return y.ToString();
     }
+
+    /// <summary>
+    /// The scheduler an engine runs by default, as its benchmark ran it: TensorRT-LLM (<c>trtllm</c>, NIM) its
+    /// <c>GUARANTEED_NO_EVICT</c> capacity scheduler with chunked context off (<see cref="TrtllmScheduler"/>), every other
+    /// engine vLLM's V1 scheduler with chunked prefill on (its default since V1).
+    /// </summary>
+    public static (string Policy, bool ChunkedPrefill) EngineScheduler(string engine) =>
+        engine == "trtllm" ? ("trtllm", false) : ("vllm", true);
 
     /// <summary>
     /// Simulates one measurement and returns its TTFT, ITL (per request (E2E - TTFT) / (output - 1), as TPOT) and output
