@@ -29,7 +29,7 @@ public sealed class ScenarioLoaderTest
           replicas: 4                   # data-parallel copies behind the router
           microbatches: 1               # batches in flight per replica's pipeline
         scheduler:
-          policy: vllm                  # vllm | sarathi | orca | static
+          policy: vllm                  # vllm | sarathi | orca | static | trtllm
           max_num_seqs: 256
           max_num_batched_tokens: 8192
           enable_chunked_prefill: true
@@ -139,7 +139,7 @@ public sealed class ScenarioLoaderTest
     public void EnumValue_NotAllowed_ListsAllowedValues()
     {
         var errors = Errors(Minimal + "\nscheduler:\n  policy: sarati\n");
-        Assert.That(errors, Is.EqualTo(new[] { "error: s.yaml:8: scheduler.policy: 'sarati' is not allowed (did you mean 'sarathi'?); expected one of vllm | sarathi | orca | static" }));
+        Assert.That(errors, Is.EqualTo(new[] { "error: s.yaml:8: scheduler.policy: 'sarati' is not allowed (did you mean 'sarathi'?); expected one of vllm | sarathi | orca | static | trtllm" }));
     }
 
     [Test]
