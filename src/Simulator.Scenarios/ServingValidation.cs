@@ -230,6 +230,7 @@ public static class ServingValidation
             // The C streams start spread over one lone request's E2E (a benchmark's streams drift apart; started together
             // with fixed lengths they would stay in lockstep), then each sends its next request when its previous one ends.
             var alone = Simulate(scenario, built, Fixed([0L], m), frontEnd).Single();
+            if (alone.Status != RequestStatus.Completed) throw NeverServed(m, alone.Reason);
             double e2eNs = alone.CompletionNs!.Value - alone.ArrivalNs;
             var starts = Enumerable.Range(0, c).Select(k => (long)(k * e2eNs / c)).ToArray();
             var arrivals = Enumerable.Range(0, n).Select(k => (long)(k * e2eNs / c)).ToArray();
@@ -252,6 +253,7 @@ public static class ServingValidation
             records = Simulate(scenario, built, m.Load == "burst" ? Fixed(new long[(int)m.LoadValue], m) : scenario.Workload.CreateSource(scenario.Seed), frontEnd);
         }
         var ordered = records.Where(r => r.Status == RequestStatus.Completed).OrderBy(r => r.RequestId).ToList();
+        if (ordered.Count == 0) throw NeverServed(m, records.FirstOrDefault()?.Reason);
         var window = ordered.Skip(skip).Take(Math.Max(1, ordered.Count - 2 * skip)).ToList();
         double Stat(IEnumerable<double> v) => m.Statistic == "mean" ? v.Average() : Median(v);
         double ttft = Stat(window.Select(r => (r.FirstTokenNs!.Value - r.ArrivalNs) / 1e6));
@@ -268,6 +270,15 @@ public static class ServingValidation
             throughput = skip * m.OutputTokens / window.Average(r => (r.CompletionNs!.Value - r.ArrivalNs) / 1e9);
         }
         return new ServingPrediction(ttft, itl, throughput);
+    }
+
+    /// <summary>A row whose requests the engine's scheduler can never run (longer than the KV cache or, without chunking, the token budget).</summary>
+    private static ValidationDataException NeverServed(ServingMeasurement m, string? reason)
+    {
+        var (policy, chunked) = EngineScheduler(m.Engine);
+        return reason == RequestReasons.OverTokenBudget
+            ? new($"error: {m.File}:{m.Row}: input_tokens: {m.InputTokens}-token prompts never run under the {policy} scheduler without chunking (max_num_batched_tokens {m.MaxNumBatchedTokens}); allowed: at most {m.MaxNumBatchedTokens}")
+            : new($"error: {m.File}:{m.Row}: input_tokens: {m.InputTokens} + output_tokens {m.OutputTokens} do not fit the KV cache of this layout ({reason ?? "no request completed"}; {policy} scheduler{(chunked ? ", chunked prefill" : "")}); allowed: a request the cache holds whole");
     }
 
     private static double Median(IEnumerable<double> values)
