@@ -107,6 +107,17 @@ public sealed class ScenarioLoaderTest
     }
 
     [Test]
+    public void EngineTrtllm_DefaultsToTensorRtLlmsScheduler_KeysTheScenarioSetsStillWin()
+    {
+        var s = Load(Minimal + "\nengine: trtllm\n");
+        Assert.That(s.Scheduler, Is.EqualTo(new SchedulerSpec { Policy = "trtllm", EnableChunkedPrefill = false }));
+        var chunked = Load(Minimal + "\nengine: trtllm\nscheduler: {enable_chunked_prefill: true, max_num_seqs: 64}\n");
+        Assert.That((chunked.Scheduler.Policy, chunked.Scheduler.EnableChunkedPrefill, chunked.Scheduler.MaxNumSeqs), Is.EqualTo(("trtllm", true, 64)));
+        Assert.That(Load(Minimal + "\nengine: trtllm\nscheduler: {policy: vllm}\n").Scheduler.Policy, Is.EqualTo("vllm"));
+        Assert.That(Load(Minimal + "\nengine: splitwise\n").Scheduler, Is.EqualTo(new SchedulerSpec()));
+    }
+
+    [Test]
     public void UnknownKey_SuggestsClosest_AtItsLine()
     {
         var errors = Errors(Minimal + "\nscheduler:\n  max_num_seq: 12\n");
