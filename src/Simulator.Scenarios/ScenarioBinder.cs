@@ -95,7 +95,11 @@ internal sealed partial class ScenarioBinder
         else model = BindModel(modelNode);
         var precision = BindPrecision(m.Node("precision"), root);
         var parallelism = BindParallelism(m.Node("parallelism"), root);
-        var scheduler = BindScheduler(m.Node("scheduler"), root);
+        string engine = m.Enum("engine", "vllm", Simulator.Inference.Cost.CalibrationProfile.EngineNames);
+        // The engine picks the scheduler a scenario gets by default, as it picks the memory rule: TensorRT-LLM's own
+        // (GUARANTEED_NO_EVICT, chunked context off) under engine: trtllm; keys the scenario sets still win.
+        var scheduler = BindScheduler(m.Node("scheduler"), root,
+            defaults: engine == "trtllm" ? new SchedulerSpec { Policy = "trtllm", EnableChunkedPrefill = false } : null);
         string router = m.Enum("router", "round_robin", ScenarioEnums.Routers);
         var routerReader = new MapReader(this, m.Node("router_options"), "router_options", root);
         var routerDefaults = new RouterOptionsSpec();
@@ -106,7 +110,6 @@ internal sealed partial class ScenarioBinder
             BalanceRelThreshold = routerReader.Double("balance_rel_threshold", routerDefaults.BalanceRelThreshold, 1),
         };
         routerReader.Finish();
-        string engine = m.Enum("engine", "vllm", Simulator.Inference.Cost.CalibrationProfile.EngineNames);
         string calibration = m.Enum("calibration", "auto", Simulator.Inference.Cost.CalibrationProfile.Names);
         string memoryAccounting = m.Enum("memory_accounting", "auto", Simulator.Inference.Memory.MemoryAccounting.Names);
         string hostCpu = m.Enum("host_cpu", "auto", Simulator.Inference.Cost.HostCpu.Names);

@@ -55,7 +55,7 @@ public static class ScenarioEnums
     public static readonly IReadOnlyList<string> Fabrics = ["non_blocking", "fat_tree"];
     public static readonly IReadOnlyList<string> Dtypes = ["bf16", "fp16", "fp8", "int8", "int4", "fp32"];
     public static readonly IReadOnlyList<string> KvDtypes = ["auto", "bf16", "fp16", "fp8", "fp32"];
-    public static readonly IReadOnlyList<string> SchedulerPolicies = ["vllm", "sarathi", "orca", "static"];
+    public static readonly IReadOnlyList<string> SchedulerPolicies = ["vllm", "sarathi", "orca", "static", "trtllm"];
     public static readonly IReadOnlyList<string> Preemptions = ["recompute", "swap"];
     public static readonly IReadOnlyList<string> Routers = ["round_robin", "random", "least_outstanding", "least_kv", "power_of_two", "prefix_aware", "session_affinity", "speed_weighted"];
     public static readonly IReadOnlyList<string> TraceFormats = ["auto", "azure", "vidur", "mooncake", "burstgpt"];

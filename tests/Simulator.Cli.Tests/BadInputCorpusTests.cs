@@ -204,6 +204,7 @@ public sealed partial class BadInputCorpusTests
         yield return ValidateServing("validate: serving model unknown", ServingRow.Replace(",llama-3.1-70b,", ",llama-9-70b,"), "serving/bad.csv:2: model: 'llama-9-70b'");
         yield return ValidateServing("validate: serving row short", "s,trtllm,1", "serving/bad.csv:2: 3 fields");
         yield return ValidateServing("validate: serving layout does not fit", ServingRow.Replace(",2,fp8,fp8,", ",1,bf16,bf16,"), "serving/bad.csv:2:");
+        yield return ValidateServing("validate: serving prompt over trtllm's token budget", ServingRow.Replace(",500,100,", ",9000,100,"), "serving/bad.csv:2: input_tokens: 9000-token prompts never run under the trtllm scheduler");
 
         // ---- scenario keys
         yield return Key("unknown key", "  max_num_seqs: 256", "  max_num_sqes: 256", "scheduler.max_num_sqes");

@@ -26,6 +26,9 @@ public sealed class ValidateVerbTests
             "steps/splitwise-a100", "steps/h100-cuda-graph", "steps/h200-cuda-graph", "memory/vllm-h100",
             "serving/nim-llama3.3-70b-isl500/ttft", "serving/nim-llama3.3-70b-isl500/itl", "serving/nim-llama3.3-70b-isl500/throughput",
             "serving/kvcached-qwen3-0.6b/ttft", "serving/kvcached-qwen3-0.6b/itl", "serving/kvcached-qwen3-0.6b/throughput",
+            "serving/nim-llama3-8b-h100-isl200-osl1000/ttft", "serving/nim-llama3-8b-h100-isl200-osl1000/itl", "serving/nim-llama3-8b-h100-isl200-osl1000/throughput",
+            "serving/nim-llama3-8b-h100-isl2000-osl2000/ttft", "serving/nim-llama3-8b-h100-isl2000-osl2000/itl", "serving/nim-llama3-8b-h100-isl2000-osl2000/throughput",
+            "serving/nim-llama3-8b-h100-isl7000-osl1000/ttft", "serving/nim-llama3-8b-h100-isl7000-osl1000/itl", "serving/nim-llama3-8b-h100-isl7000-osl1000/throughput",
             "serving/nim-llama3.3-70b-isl5000/ttft", "serving/nim-llama3.3-70b-isl5000/itl", "serving/nim-llama3.3-70b-isl5000/throughput",
         }));
         double Median(string name) => double.Parse(rows.Single(x => x[set] == name)[median], System.Globalization.CultureInfo.InvariantCulture);

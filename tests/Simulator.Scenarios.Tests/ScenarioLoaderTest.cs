@@ -29,7 +29,7 @@ public sealed class ScenarioLoaderTest
           replicas: 4                   # data-parallel copies behind the router
           microbatches: 1               # batches in flight per replica's pipeline
         scheduler:
-          policy: vllm                  # vllm | sarathi | orca | static
+          policy: vllm                  # vllm | sarathi | orca | static | trtllm
           max_num_seqs: 256
           max_num_batched_tokens: 8192
           enable_chunked_prefill: true
@@ -107,6 +107,17 @@ public sealed class ScenarioLoaderTest
     }
 
     [Test]
+    public void EngineTrtllm_DefaultsToTensorRtLlmsScheduler_KeysTheScenarioSetsStillWin()
+    {
+        var s = Load(Minimal + "\nengine: trtllm\n");
+        Assert.That(s.Scheduler, Is.EqualTo(new SchedulerSpec { Policy = "trtllm", EnableChunkedPrefill = false }));
+        var chunked = Load(Minimal + "\nengine: trtllm\nscheduler: {enable_chunked_prefill: true, max_num_seqs: 64}\n");
+        Assert.That((chunked.Scheduler.Policy, chunked.Scheduler.EnableChunkedPrefill, chunked.Scheduler.MaxNumSeqs), Is.EqualTo(("trtllm", true, 64)));
+        Assert.That(Load(Minimal + "\nengine: trtllm\nscheduler: {policy: vllm}\n").Scheduler.Policy, Is.EqualTo("vllm"));
+        Assert.That(Load(Minimal + "\nengine: splitwise\n").Scheduler, Is.EqualTo(new SchedulerSpec()));
+    }
+
+    [Test]
     public void UnknownKey_SuggestsClosest_AtItsLine()
     {
         var errors = Errors(Minimal + "\nscheduler:\n  max_num_seq: 12\n");
@@ -139,7 +150,7 @@ public sealed class ScenarioLoaderTest
     public void EnumValue_NotAllowed_ListsAllowedValues()
     {
         var errors = Errors(Minimal + "\nscheduler:\n  policy: sarati\n");
-        Assert.That(errors, Is.EqualTo(new[] { "error: s.yaml:8: scheduler.policy: 'sarati' is not allowed (did you mean 'sarathi'?); expected one of vllm | sarathi | orca | static" }));
+        Assert.That(errors, Is.EqualTo(new[] { "error: s.yaml:8: scheduler.policy: 'sarati' is not allowed (did you mean 'sarathi'?); expected one of vllm | sarathi | orca | static | trtllm" }));
     }
 
     [Test]

@@ -13,7 +13,7 @@ namespace Simulator.Scenarios.Tests;
 public sealed class ServingValidationTest
 {
     [Test]
-    public void EveryShippedServingRow_IsComparedOnTtftItlAndThroughput_TheFitSetMarked()
+    public void EveryShippedServingRow_IsComparedOnTtftItlAndThroughput_TheFitAndHostBoundSetsMarked()
     {
         var sets = ServingValidation.Run(TestPaths.Data());
         var rows = Directory.GetFiles(TestPaths.Data("calibration", "serving"), "*.csv")
@@ -23,8 +23,19 @@ public sealed class ServingValidationTest
         Assert.That(sets.Where(s => s.Fitted != "no").Select(s => s.Set.Split('/')[1]).Distinct(), Is.EqualTo(new[] { ServingValidation.FrontEndFitSet }));
         Assert.That(sets.Where(s => s.Fitted == "no").Select(s => s.Set.Split('/')[1]).Distinct().Count(), Is.GreaterThanOrEqualTo(2));
         foreach (var s in sets)
+            Assert.That(s.Source.StartsWith("HOST-BOUND", StringComparison.Ordinal),
+                Is.EqualTo(ServingValidation.HostBoundSets.ContainsKey(s.Set.Split('/')[1])), s.Set);
+        foreach (var s in sets)
             TestContext.Out.WriteLine(string.Create(CultureInfo.InvariantCulture,
                 $"{s.Set,-48} fitted {s.Fitted,-15} n {s.N,2} median {s.MedianAbsError:P1} bias {s.SignedBias:+0.0%;-0.0%}"));
+    }
+
+    [Test]
+    public void TrtllmRows_RunTensorRtLlmsSchedulerWithoutChunking_VllmRowsVllmsWithIt()
+    {
+        var nim = ServingValidation.ScenarioYaml(Row("nim-llama3.3-70b-isl5000", 100), TestPaths.Data());
+        Assert.That(nim, Does.Contain("policy: trtllm").And.Contain("enable_chunked_prefill: false"));
+        Assert.That(ServingValidation.EngineScheduler("vllm"), Is.EqualTo(("vllm", true)));
     }
 
     [Test]

@@ -16,7 +16,7 @@ public enum PreemptionMode
 /// One replica's scheduler settings (the scenario's <c>scheduler:</c> keys, vLLM names) plus the KV
 /// capacity the memory plan gives it. Immutable; <see cref="Validate"/> says what is wrong.
 /// </summary>
-/// <param name="Policy">Scheduler name in <see cref="SchedulerRegistry"/>: vllm, sarathi, orca, static.</param>
+/// <param name="Policy">Scheduler name in <see cref="SchedulerRegistry"/>: vllm, sarathi, orca, static, trtllm.</param>
 /// <param name="MaxNumSeqs">Most sequences in one iteration's batch (one microbatch).</param>
 /// <param name="MaxNumBatchedTokens">Token budget of one iteration (decodes count one each).</param>
 /// <param name="EnableChunkedPrefill">vllm only: split prompts into chunks that fit the token budget.</param>

@@ -1,7 +1,7 @@
 namespace Simulator.Inference.Serving;
 
 /// <summary>
-/// Scheduler policies by name (vllm, sarathi, orca, static). A new policy is one class implementing
+/// Scheduler policies by name (vllm, sarathi, orca, static, trtllm). A new policy is one class implementing
 /// <see cref="IReplicaScheduler"/> plus one <see cref="Register"/> call. Names are case-insensitive.
 /// </summary>
 public static class SchedulerRegistry
@@ -13,6 +13,7 @@ public static class SchedulerRegistry
             ["sarathi"] = c => ContinuousBatchingScheduler.Sarathi(c),
             ["orca"] = c => ContinuousBatchingScheduler.Orca(c),
             ["static"] = c => new StaticBatchScheduler(c),
+            ["trtllm"] = TrtllmScheduler.From,
         });
 
     /// <summary>Registered names, sorted.</summary>

@@ -142,9 +142,9 @@ public sealed class SchedulerTest
     }
 
     [Test]
-    public void Registry_KnowsTheFourPolicies_AndValidationNamesUnknownOnes()
+    public void Registry_KnowsTheFivePolicies_AndValidationNamesUnknownOnes()
     {
-        Assert.That(SchedulerRegistry.Names, Is.EqualTo(new[] { "orca", "sarathi", "static", "vllm" }));
+        Assert.That(SchedulerRegistry.Names, Is.EqualTo(new[] { "orca", "sarathi", "static", "trtllm", "vllm" }));
         var errors = new SchedulerConfig("fifo").Validate();
         Assert.That(errors.Single(), Does.Contain("unknown scheduler 'fifo'").And.Contain("sarathi"));
         Assert.That(new SchedulerConfig(Preemption: PreemptionMode.Swap).Validate().Single(), Does.Contain("swap"));

@@ -13,7 +13,7 @@ namespace Simulator.Inference.Tests.Serving;
 
 public sealed class ServingSimulationTest
 {
-    private static readonly string[] Policies = ["vllm", "sarathi", "orca", "static"];
+    private static readonly string[] Policies = ["vllm", "sarathi", "orca", "static", "trtllm"];
 
     /// <summary>A random but valid cluster: policy, stages, microbatches, preemption mode and KV size from the inputs.</summary>
     private static (SchedulerConfig Config, int Stages, int Microbatches, List<Request> Requests) RandomCase(int seed, byte policy, byte layout)
@@ -60,7 +60,7 @@ public sealed class ServingSimulationTest
         Assert.That(rec.Iterations.All(r => r.KvBlocksUsed <= config.KvCapacityBlocks), Is.True);
         Assert.That(result.Replicas.All(s => s.PeakKvBlocks <= config.KvCapacityBlocks), Is.True);
         Assert.That(rec.Iterations.All(r => r.BatchSize >= 1 && r.BatchSize <= config.MaxNumSeqs), Is.True);
-        if (config.Policy is "vllm" or "sarathi")
+        if (config.Policy is "vllm" or "sarathi" or "trtllm")
             Assert.That(rec.Iterations.All(r => r.PrefillTokens + r.DecodeTokens <= config.MaxNumBatchedTokens), Is.True);
         if (config.Policy == "sarathi")
             Assert.That(rec.Iterations.All(r => r.PrefillTokens <= config.ChunkSize), Is.True);
