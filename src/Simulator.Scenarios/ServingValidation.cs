@@ -72,7 +72,7 @@ public static class ServingValidation
         ["kvcached-qwen3-0.6b"] = "a 0.6B model behind vLLM's single-process API server: the burst measures the front end's throughput and the 16 req/s TTFT the host's latency",
     };
 
-    /// <summary>Most fixed-point rounds of the closed loop (see <see cref="Predict"/>); it stops once no arrival moves by 1% of an E2E.</summary>
+    /// <summary>Fixed-point rounds of the closed loop beyond its n / C waves (see <see cref="Predict"/>); it stops once no arrival moves by 1% of an E2E.</summary>
     private const int ClosedLoopRounds = 30;
 
     /// <summary>Runs every serving CSV under <paramref name="dataRoot"/>/calibration/serving; three sets per source set.</summary>
@@ -201,11 +201,15 @@ public static class ServingValidation
     /// </summary>
     /// <remarks>
     /// Implementation note: the serving simulation is open-loop (arrivals are generated before they are served), but a
-    /// fixed-concurrency benchmark sends a new request the moment one completes. The closed loop is found as a fixed
-    /// point: the C streams start spread over one lone request's E2E, round 1 sends the rest at C per that E2E, and each
-    /// later round sends request k (k >= C) at the (k - C + 1)-th completion of the previous round. With fixed lengths it
-    /// settles in a few rounds. Steady-state figures skip the first and last C requests (the ramp and the drain), as a
-    /// benchmark's measurement window does.
+    /// fixed-concurrency benchmark sends a new request the moment one completes. The C streams start together at t = 0,
+    /// as genai-perf / AIPerf's concurrency mode and `vllm bench serve --max-concurrency` open them (AIPerf's docs call
+    /// the result a "thundering herd"); round 1 sends the rest in waves of C one lone request's E2E apart, and each later
+    /// round sends request k (k >= C) at the (k - C + 1)-th completion of the previous round. The loop is causal (a
+    /// request's arrival depends only on earlier completions), so each round settles at least one more wave and the
+    /// iteration ends exactly after at most n / C rounds; it stops once no arrival moves by 1% of an E2E. With fixed
+    /// lengths the streams stay in waves, and a wave's prompts queue behind each other's prefill: that, not a drift
+    /// apart, is what the benchmarks' TTFT growing with C shows. Steady-state figures skip the first and last C
+    /// requests (the ramp and the drain), as a benchmark's measurement window does.
     /// Requests per point: 3 x C + 30 (subsampled from the benchmarks' thousands; enough for a steady state).
     /// </remarks>
     public static ServingPrediction Predict(ServingMeasurement m, string dataRoot, FrontEndCost? frontEnd = null)
@@ -227,20 +231,17 @@ public static class ServingValidation
         {
             int c = (int)m.LoadValue, n = 3 * c + 30;
             skip = c;
-            // The C streams start spread over one lone request's E2E (a benchmark's streams drift apart; started together
-            // with fixed lengths they would stay in lockstep), then each sends its next request when its previous one ends.
+            // The C streams start together, then each sends its next request when its previous one ends.
             var alone = Simulate(scenario, built, Fixed([0L], m), frontEnd).Single();
             if (alone.Status != RequestStatus.Completed) throw NeverServed(m, alone.Reason);
             double e2eNs = alone.CompletionNs!.Value - alone.ArrivalNs;
-            var starts = Enumerable.Range(0, c).Select(k => (long)(k * e2eNs / c)).ToArray();
-            var arrivals = Enumerable.Range(0, n).Select(k => (long)(k * e2eNs / c)).ToArray();
+            var arrivals = Enumerable.Range(0, n).Select(k => (long)(k / c * e2eNs)).ToArray();
             records = Simulate(scenario, built, Fixed(arrivals, m), frontEnd);
-            for (int round = 1; round < ClosedLoopRounds; round++)
+            for (int round = 1; round < ClosedLoopRounds + n / c; round++)
             {
                 var done = records.Where(r => r.CompletionNs is not null).Select(r => r.CompletionNs!.Value).OrderBy(t => t).ToArray();
-                // Damped: half the old schedule, half the loop's answer (undamped, a too-early round's late completions make
-                // the next round too late, and the rounds swing instead of settling). Both schedules are sorted; so is the mean.
-                var next = Enumerable.Range(0, n).Select(k => k < c ? starts[k] : (arrivals[k] + done[Math.Min(k - c, done.Length - 1)]) / 2).ToArray();
+                // Undamped: request k's arrival is the (k - C + 1)-th completion, which depends only on earlier arrivals.
+                var next = Enumerable.Range(0, n).Select(k => k < c ? 0L : done[Math.Min(k - c, done.Length - 1)]).ToArray();
                 double moved = next.Zip(arrivals, (a, b) => Math.Abs(a - b)).Max() / e2eNs;
                 arrivals = next;
                 records = Simulate(scenario, built, Fixed(arrivals, m), frontEnd);

@@ -111,7 +111,7 @@ public static class Validation
             csv.Append(string.Create(CultureInfo.InvariantCulture,
                 $"{s.Set},{s.Fitted},{s.N},{s.MedianAbsError:F4},{s.P90AbsError:F4},{s.MaxAbsError:F4},{s.SignedBias:F4},{s.Source.Replace(',', ';')}\n"));
             md.Append(string.Create(CultureInfo.InvariantCulture,
-                $"| {s.Set} | {s.Fitted} | {s.N} | {s.MedianAbsError:0.0%} | {s.P90AbsError:0.0%} | {s.MaxAbsError:0.0%} | {s.SignedBias:+0.0%;-0.0%} | {s.Source} |\n"));
+                $"| {s.Set} | {s.Fitted} | {s.N} | {s.MedianAbsError:0.0%} | {s.P90AbsError:0.0%} | {s.MaxAbsError:0.0%} | {s.SignedBias:+0.0%;-0.0%;0.0%} | {s.Source} |\n"));
         }
         string csvPath = Path.Combine(outDir, "validation.csv"), mdPath = Path.Combine(outDir, "validation.md");
         File.WriteAllText(csvPath, csv.ToString());

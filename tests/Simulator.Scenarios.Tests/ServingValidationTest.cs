@@ -58,6 +58,29 @@ public sealed class ServingValidationTest
     }
 
     [Test]
+    public void ClosedLoop_StreamsStartTogether_SoTheirPromptsQueueBehindEachOther()
+    {
+        // genai-perf and `vllm bench serve --max-concurrency` open all C streams at once; with fixed lengths the streams'
+        // requests keep arriving in waves, so a wave's prompts wait for each other's prefill (spread starts would hide it).
+        var data = TestPaths.Data();
+        var alone = ServingValidation.Predict(Row("nim-llama3.3-70b-isl5000", 1), data);
+        var five = ServingValidation.Predict(Row("nim-llama3.3-70b-isl5000", 5), data);
+        Assert.That(five.TtftMs, Is.GreaterThan(1.5 * alone.TtftMs));
+    }
+
+    [Test]
+    public void ValidationTable_ABiasThatRoundsToZero_IsWrittenAsZero()
+    {
+        var dir = Path.Combine(Path.GetTempPath(), "sim-validate-bias-" + Guid.NewGuid().ToString("N"));
+        try
+        {
+            var (_, md) = Validation.Write([new ValidationSet("serving/x/throughput", "no", 2, 0.01, 0.02, 0.02, -0.0002, "src")], dir);
+            Assert.That(File.ReadAllText(md), Does.Contain("| 0.0% | src |").And.Not.Contain("-+"));
+        }
+        finally { Directory.Delete(dir, recursive: true); }
+    }
+
+    [Test]
     public void TrtllmFrontEnd_PerRequestTerm_IsWhatTheFitGives()
     {
         double fitted = ServingValidation.FitFrontEndPerRequestUs(TestPaths.Data(), FrontEndCost.TrtllmServer);
