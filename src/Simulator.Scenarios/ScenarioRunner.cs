@@ -138,7 +138,7 @@ public static class ScenarioRunner
     /// A point of a sweep or plan, which already runs beside others on the cores: one thread for its replicas unless its
     /// scenario names a number (<c>run.threads: N</c>).
     /// </summary>
-    internal static Scenario OneThreadUnlessNamed(Scenario scenario) =>
+    public static Scenario OneThreadUnlessNamed(Scenario scenario) =>
         scenario.Run.Threads == 0 ? scenario with { Run = scenario.Run with { Threads = 1 } } : scenario;
 
     /// <summary>True for the failures that are the user's input (exit code 2 or 3), not a bug.</summary>

@@ -195,7 +195,7 @@ internal sealed class ReplicaGroups : IDisposable
             {
                 Array.Copy(g.Entries, 0, _merged, at, g.Count);
                 for (int i = at == 0 ? 1 : at; i < at + g.Count; i++)
-                    if (sorted && EntryOrder.Instance.Compare(_merged[i - 1], _merged[i]) > 0) sorted = false;
+                    if (sorted && EntryOrder.After(in _merged[i - 1], in _merged[i])) sorted = false;
                 Array.Clear(g.Entries, 0, g.Count);
                 at += g.Count;
                 g.Count = 0;
@@ -297,6 +297,10 @@ internal sealed class ReplicaGroups : IDisposable
     private sealed class EntryOrder : IComparer<Entry>
     {
         public static readonly EntryOrder Instance = new();
+
+        /// <summary>Whether <paramref name="a"/> comes after <paramref name="b"/> (without copying either).</summary>
+        public static bool After(in Entry a, in Entry b) =>
+            a.TimeNs != b.TimeNs ? a.TimeNs > b.TimeNs : a.Replica != b.Replica ? a.Replica > b.Replica : a.Order > b.Order;
 
         public int Compare(Entry a, Entry b)
         {
