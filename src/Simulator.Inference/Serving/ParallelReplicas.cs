@@ -14,8 +14,7 @@ public static class ParallelEligibility
 
     /// <summary>
     /// Why the replicas of this run cannot be simulated apart between router decisions (one line, for the console and
-    /// perf.json), or null when they can: only the serving loop's own events (arrivals, the front end handing a request to
-    /// its replica, samples) may look across replicas.
+    /// perf.json), or null when they can: only the serving loop's own events (arrivals, samples) may look across replicas.
     /// </summary>
     public static string? WhyNot(IReadOnlyList<ReplicaSetup> replicas, ServingOptions options, bool sharedExecutor)
     {
@@ -45,7 +44,7 @@ public static class ParallelEligibility
 /// </summary>
 // Implementation note (exactness): replicas of a mixed, fault-free, analytic-network run share nothing: each one's
 // events touch only its own state, its executor only schedules on its own group's clock, and only the driver (arrivals,
-// routing, the front end's hand-over to the scheduler, samples) reads across replicas. The driver steps every group to just before each of its own events at time t,
+// routing, samples) reads across replicas; the front end's hand-over of a routed request is an event of its replica's group. The driver steps every group to just before each of its own events at time t,
 // i.e. through every entry due before t and every priority-0 entry due at t, leaving the schedulers' priority-1 kicks
 // pending (so requests arriving together still batch together); then it flushes the outboxes and runs its event. A replica's
 // entries are ordered by (time, priority, insertion) within its group's queue, and the relative insertion order of one
@@ -65,7 +64,8 @@ internal sealed class ReplicaGroups : IDisposable
     private long _untilNs;
     private int _untilPriority;
     private int _generation;
-    private int _pending;
+    private long _claims;   // (window << 32) | next group of the window to claim
+    private int _done;      // groups of the current window run to its end
     private volatile bool _stop;
 
     public ReplicaGroups(int replicas, int groups, int seed)
@@ -88,6 +88,9 @@ internal sealed class ReplicaGroups : IDisposable
 
     /// <summary>Groups (= threads).</summary>
     public int Count => _groups.Length;
+
+    /// <summary>The group of replica <paramref name="replica"/>.</summary>
+    public int GroupOf(int replica) => _groupOf[replica];
 
     /// <summary>The kernel simulation replica <paramref name="replica"/> runs on.</summary>
     public Simulation SimOf(int replica) => _groups[_groupOf[replica]].Sim;
@@ -151,12 +154,13 @@ internal sealed class ReplicaGroups : IDisposable
         _workers ??= StartWorkers();
         _untilNs = untilNs;
         _untilPriority = priority;
-        Volatile.Write(ref _pending, _groups.Length - 1);
-        Interlocked.Increment(ref _generation);
-        _groups[0].Sim.RunBefore(until, priority);
+        Volatile.Write(ref _done, 0);
+        int window = ++_generation;
+        Interlocked.Exchange(ref _claims, (long)window << 32);
+        RunClaimed(window);
         var spin = new SpinWait();
-        while (Volatile.Read(ref _pending) != 0) spin.SpinOnce(sleep1Threshold: -1);
-        for (int g = 1; g < _groups.Length; g++)
+        while (Volatile.Read(ref _done) != _groups.Length) spin.SpinOnce(sleep1Threshold: -1);
+        for (int g = 0; g < _groups.Length; g++)
         {
             if (_groups[g].Error is { } error)
             {
@@ -235,30 +239,25 @@ internal sealed class ReplicaGroups : IDisposable
         var workers = new Thread[_groups.Length - 1];
         for (int w = 0; w < workers.Length; w++)
         {
-            var group = _groups[w + 1];
-            workers[w] = new Thread(() => Work(group)) { IsBackground = true, Name = $"replica-group-{w + 1}" };
+            workers[w] = new Thread(Work) { IsBackground = true, Name = $"replica-groups-{w + 1}" };
             workers[w].Start();
         }
         return workers;
     }
 
-    // Implementation note: a worker waits for the next window by spinning, then yielding its core (SpinWait never
-    // sleeps with sleep1Threshold -1); a window is tens of microseconds, too short for a kernel wait, and the .NET
-    // Barrier class costs about as much as the window's work. Nothing is allocated or locked per window.
-    private void Work(Group group)
+    // Implementation note: the groups of a window are claimed, not assigned: the driver and every worker take the next
+    // unclaimed group of the current window (one compare-and-swap on the packed window and index) until none is left.
+    // A worker the operating system has not scheduled yet (cores shared with other work) then costs nothing: the driver
+    // runs its groups too, and waits only for groups already taken. Which thread runs a group changes no result.
+    private void RunClaimed(int window)
     {
-        int seen = 0;
         while (true)
         {
-            var spin = new SpinWait();
-            int generation;
-            while ((generation = Volatile.Read(ref _generation)) == seen)
-            {
-                if (_stop) return;
-                spin.SpinOnce(sleep1Threshold: -1);
-            }
-            seen = generation;
-            if (_stop) return;
+            long claims = Volatile.Read(ref _claims);
+            int next = (int)(claims & 0xFFFF_FFFF);
+            if ((int)(claims >> 32) != window || next >= _groups.Length) return;
+            if (Interlocked.CompareExchange(ref _claims, claims + 1, claims) != claims) continue;
+            var group = _groups[next];
             try
             {
                 group.Sim.RunBefore(new SimTime(_untilNs), _untilPriority);
@@ -267,7 +266,29 @@ internal sealed class ReplicaGroups : IDisposable
             {
                 group.Error = ex;
             }
-            Interlocked.Decrement(ref _pending);
+            Interlocked.Increment(ref _done);
+        }
+    }
+
+    // Implementation note: a worker waits for the next window by spinning, then yielding its core (SpinWait never
+    // sleeps with sleep1Threshold -1); a window is tens of microseconds, too short for a kernel wait, and the .NET
+    // Barrier class costs about as much as the window's work. Nothing is allocated or locked per window.
+    private void Work()
+    {
+        int seen = 0;
+        var spin = new SpinWait();
+        while (!_stop)
+        {
+            long claims = Volatile.Read(ref _claims);
+            int window = (int)(claims >> 32);
+            if (window != seen && (int)(claims & 0xFFFF_FFFF) < _groups.Length)
+            {
+                seen = window;
+                RunClaimed(window);
+                spin.Reset();
+                continue;
+            }
+            spin.SpinOnce(sleep1Threshold: -1);
         }
     }
 

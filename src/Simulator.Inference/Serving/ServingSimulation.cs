@@ -53,7 +53,7 @@ public sealed class ServingSimulation
     private readonly IRunRecorder _recorder;
     private readonly ServingOptions _options;
     private readonly FrontEndDelays _frontEnd;
-    private readonly Dictionary<long, (int Replica, Request Request)> _inFrontEnd = new();
+    private readonly Dictionary<long, (int Replica, Request Request)>[] _inFrontEnd;   // one per replica group (one in all without groups)
     private readonly Replica[] _replicas;
     private readonly IRouter _router;
     private readonly DataParallelLockstep? _lockstep;
@@ -96,6 +96,8 @@ public sealed class ServingSimulation
             _serialReason = ParallelEligibility.WhyNot(replicas, options, executor != null);
             if (_serialReason is null) _groups = new ReplicaGroups(replicas.Count, ParallelEligibility.Resolve(threads, replicas.Count), sim.RandomSeed);
         }
+        _inFrontEnd = new Dictionary<long, (int, Request)>[_groups?.Count ?? 1];
+        for (int g = 0; g < _inFrontEnd.Length; g++) _inFrontEnd[g] = new();
         executor ??= new AnalyticStageExecutor(sim);
         if (DataParallelLockstep.Needed(replicas)) executor = _lockstep = new DataParallelLockstep(sim, executor, replicas);
         IRouter router = options.PrefixRouter is { } pr && options.Router == "prefix_aware"
@@ -333,11 +335,14 @@ public sealed class ServingSimulation
         else
         {
             // The front end parses and tokenizes the request before the engine's scheduler sees it.
-            _inFrontEnd.Add(request.Id, (target, request));
+            // Implementation note: with replica groups the hand-over is an event of the replica's own group: without
+            // faults its replica stays live, so it touches that replica only (and its group's front-end table).
+            var inFrontEnd = _inFrontEnd[_groups?.GroupOf(target) ?? 0];
+            inFrontEnd.Add(request.Id, (target, request));
             replica.InFrontEnd++;
-            _sim.Schedule(new SimDuration(_frontEnd.InputNs(request.InputTokens)), () =>
+            (_groups?.SimOf(target) ?? _sim).Schedule(new SimDuration(_frontEnd.InputNs(request.InputTokens)), () =>
             {
-                _inFrontEnd.Remove(request.Id);
+                inFrontEnd.Remove(request.Id);
                 replica.InFrontEnd--;
                 AfterFrontEnd(replica, request);
             });
@@ -400,10 +405,10 @@ public sealed class ServingSimulation
         foreach (var seq in left)
             _recorder.OnRequestFinished(Replica.ToRecord(seq, RequestStatus.Unfinished, _sim.NowNs, RequestReasons.RunEnded));
         // Requests still in the front end when the run stopped (never seen by a scheduler).
-        foreach (var (replica, r) in _inFrontEnd.Values.OrderBy(v => v.Request.Id))
+        foreach (var (replica, r) in _inFrontEnd.SelectMany(g => g.Values).OrderBy(v => v.Request.Id))
             _recorder.OnRequestFinished(new RequestRecord(r.Id, r.ArrivalNs, replica, r.InputTokens, r.OutputTokens, 0, 0,
                 RequestStatus.Unfinished, null, null, null, 0, SessionId: r.Session, Reason: RequestReasons.RunEnded));
-        _inFrontEnd.Clear();
+        foreach (var g in _inFrontEnd) g.Clear();
         // Requests of the workload that never arrived: one record each, replica -1.
         var unseen = _pending;
         while (unseen != null)
