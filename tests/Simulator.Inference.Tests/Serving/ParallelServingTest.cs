@@ -19,15 +19,18 @@ public sealed class ParallelServingTest
             .Concat(rec.TokenGaps.Select(g => $"{g.GapNs}x{g.Count}"))
             .ToList();
 
-    [TestCase("power_of_two", null)]
-    [TestCase("least_outstanding", 40L)]
-    [TestCase("round_robin", 25L)]
-    public void EveryThreadCount_GivesTheSameRecords(string router, long? endMs)
+    [TestCase("power_of_two", null, false)]
+    [TestCase("least_outstanding", 40L, false)]
+    [TestCase("round_robin", 25L, false)]
+    [TestCase("least_outstanding", null, true)]
+    [TestCase("least_outstanding", 30L, true)]
+    public void EveryThreadCount_GivesTheSameRecords(string router, long? endMs, bool frontEnd)
     {
         var requests = ServingTestKit.Random(7, 400, maxInput: 900, maxOutput: 60, meanGapNs: Ms / 8);
         var setup = Setup(new SchedulerConfig("vllm", MaxNumSeqs: 24, MaxNumBatchedTokens: 2048), 2, fixedNs: Ms, nsPerToken: 3000, microbatches: 2, ppNs: Ms / 5);
         var replicas = Enumerable.Repeat(setup, 6).ToList();
-        var options = new ServingOptions(router, RouterSeed: 5, SampleIntervalNs: 2 * Ms, EndNs: endMs * Ms, Threads: 1);
+        var options = new ServingOptions(router, RouterSeed: 5, SampleIntervalNs: 2 * Ms, EndNs: endMs * Ms, Threads: 1,
+            FrontEnd: frontEnd ? new FrontEndDelays(Ms / 3, 700, 20_000) : null);
         var (one, oneResult, _) = Run(requests, replicas, options);
         Assert.That(oneResult.Threads, Is.EqualTo(1));
         Assert.That(one.Iterations, Is.Not.Empty);
@@ -35,6 +38,7 @@ public sealed class ParallelServingTest
         {
             Assert.That(oneResult.EndNs, Is.EqualTo(end * Ms));
             Assert.That(one.Requests.Any(r => r.Status == RequestStatus.Unfinished), Is.True, "the end time cut the run");
+            if (frontEnd) Assert.That(one.Requests.Any(r => r.Status == RequestStatus.Unfinished && r.ScheduledNs is null && r.Replica >= 0), Is.True, "some still in the front end");
         }
         Assert.That(one.Requests.Select(r => r.RequestId).Order(), Is.EqualTo(requests.Select(r => r.Id)), "one record per request");
         foreach (int threads in new[] { 2, 3, 6 })
