@@ -27,11 +27,17 @@ public static class ParallelEligibility
         return null;
     }
 
-    /// <summary>The threads a run uses: <paramref name="requested"/> (0 = auto: one per core, at most one per <see cref="MinReplicasPerAutoThread"/> replicas), never more than replicas.</summary>
+    /// <summary>
+    /// The threads a run uses: <paramref name="requested"/>, or for 0 (auto) one per two logical processors, at most one
+    /// per <see cref="MinReplicasPerAutoThread"/> replicas; never more than replicas.
+    /// </summary>
+    // Implementation note: auto counts two logical processors per thread because a barrier per arrival needs its threads
+    // running at once. On the 2-CPU build machine, shared with other work, 2 threads took longer than 1 on fleet-1m
+    // (README "Parallel replicas"), so auto keeps 1 there. Where cores are to spare, it uses half of them.
     public static int Resolve(int requested, int replicas)
     {
         if (requested < 0) throw new ArgumentOutOfRangeException(nameof(requested), requested, "threads must be 0 (auto) or more");
-        int threads = requested > 0 ? requested : Math.Min(Environment.ProcessorCount, replicas / MinReplicasPerAutoThread);
+        int threads = requested > 0 ? requested : Math.Min(Environment.ProcessorCount / 2, replicas / MinReplicasPerAutoThread);
         return Math.Clamp(threads, 1, Math.Max(1, replicas));
     }
 }
@@ -44,15 +50,16 @@ public static class ParallelEligibility
 /// </summary>
 // Implementation note (exactness): replicas of a mixed, fault-free, analytic-network run share nothing: each one's
 // events touch only its own state, its executor only schedules on its own group's clock, and only the driver (arrivals,
-// routing, samples) reads across replicas; the front end's hand-over of a routed request is an event of its replica's group. The driver steps every group to just before each of its own events at time t,
-// i.e. through every entry due before t and every priority-0 entry due at t, leaving the schedulers' priority-1 kicks
-// pending (so requests arriving together still batch together); then it flushes the outboxes and runs its event. A replica's
-// entries are ordered by (time, priority, insertion) within its group's queue, and the relative insertion order of one
-// replica's entries depends only on that replica's own history and the driver's injections, not on which other replicas
-// share its queue; so each replica processes the same events in the same order for any grouping. The outboxes are merged
-// per window by (time, replica, order within the replica), which is a total order that no grouping changes, so the
-// streams the recorders see are the same for 1 thread or many. Within one window the groups run at once: windows are
-// between consecutive arrivals (about 1.4 ms apart at 700 req/s), which is enough work per thread to pay for a spin barrier.
+// routing, samples) reads across replicas; the front end's hand-over of a routed request is an event of its replica's
+// group. The driver steps every group to just before each of its own events at time t, i.e. through every entry due
+// before t and every priority-0 entry due at t, leaving the schedulers' priority-1 kicks pending (so requests arriving
+// together still batch together); then it flushes the outboxes and runs its event. A replica's entries are ordered by
+// (time, priority, insertion) within its group's queue, and the relative insertion order of one replica's entries
+// depends only on that replica's own history and the driver's injections, not on which other replicas share its queue;
+// so each replica processes the same events in the same order for any grouping. The outboxes are merged per window by
+// (time, replica, order within the replica), a total order that no grouping changes, so the streams the recorders see
+// are the same for 1 thread or many. Windows lie between consecutive driver events (about 1.4 ms apart at 700 req/s,
+// some 17 replica events on fleet-1m), enough work per thread to pay for a spin barrier of well under a microsecond.
 internal sealed class ReplicaGroups : IDisposable
 {
     private readonly Group[] _groups;

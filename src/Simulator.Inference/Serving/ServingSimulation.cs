@@ -170,7 +170,8 @@ public sealed class ServingSimulation
         for (int i = 0; i < _replicas.Length; i++) stats[i] = _replicas[i].Snapshot();
         return new ServingResult(stats, _requests, _completed, _rejected, _requests - _completed - _rejected - _failed,
             _sim.NowNs, _sim.ProcessedEvents + (_groups?.ProcessedEvents ?? 0), _failed, _replicas.Select(r => r.LiveNs).ToList(),
-            _faults?.Applied.ToList() ?? [], _groups?.Count ?? 1, _options.Threads is int t && t != 1 ? _serialReason : null);
+            _faults?.Applied.ToList() ?? [], _groups?.Count ?? 1,
+            _options.Threads is int t && ParallelEligibility.Resolve(t, _replicas.Length) > 1 ? _serialReason : null);
     }
 
     /// <summary>
