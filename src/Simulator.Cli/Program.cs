@@ -43,6 +43,10 @@ namespace Simulator.Cli
             }
         }
 
+        /// <summary>--threads N is run.threads: N (after the scenario's and the --set values).</summary>
+        private static IReadOnlyList<string> WithThreads(IReadOnlyList<string> sets, int? threads) =>
+            threads is int n ? [.. sets, "run.threads=" + n.ToString(System.Globalization.CultureInfo.InvariantCulture)] : sets;
+
         private static RootCommand BuildRoot()
         {
             var root = new RootCommand("sim: discrete-event simulator of sharded LLM inference clusters");
@@ -53,9 +57,10 @@ namespace Simulator.Cli
             var runSeed = CliOptions.NullableInt("--seed", "override the scenario's seed (integer >= 0)", 0, int.MaxValue);
             var runSet = SetOption();
             var runNoReport = new Option<bool>("--no-report") { Description = "skip charts and report.html" };
-            var run = new Command("run", "simulate one scenario and write a run directory") { runScenario, runOut, runSeed, runSet, runNoReport };
+            var runThreads = CliOptions.NullableInt("--threads", "threads that simulate the replicas (default: run.threads, auto); outputs do not depend on it", 1, 1024);
+            var run = new Command("run", "simulate one scenario and write a run directory") { runScenario, runOut, runSeed, runSet, runNoReport, runThreads };
             run.SetAction(p => CliVerbs.Run(p.GetValue(runScenario)!, p.GetValue(runOut), p.GetValue(runSeed),
-                p.GetValue(runSet) ?? Array.Empty<string>(), !p.GetValue(runNoReport)));
+                WithThreads(p.GetValue(runSet) ?? Array.Empty<string>(), p.GetValue(runThreads)), !p.GetValue(runNoReport)));
             root.Subcommands.Add(run);
 
             // sweep

@@ -166,6 +166,29 @@ internal sealed class EventQueue
         return true;
     }
 
+    /// <summary>
+    /// Removes the first entry into <paramref name="top"/> if it is ordered before (<paramref name="untilNs"/>,
+    /// <paramref name="untilPriority"/>): due earlier, or due then with a lower priority.
+    /// </summary>
+    public bool TryPopBefore(long untilNs, int untilPriority, out QueueEntry top)
+    {
+        ulong untilOrder = (ulong)(untilPriority - MinPriority) << 48;
+        bool ring = _ringCount > 0 && (_count == 0 || _ring[_ringHead].Before(_heap[0]));
+        if (!ring && _count == 0)
+        {
+            top = default;
+            return false;
+        }
+        ref QueueEntry first = ref ring ? ref _ring[_ringHead] : ref _heap[0];
+        if (first.TimeNs > untilNs || (first.TimeNs == untilNs && first.Order >= untilOrder))
+        {
+            top = default;
+            return false;
+        }
+        Pop(out top);
+        return true;
+    }
+
     /// <summary>Removes the first entry into <paramref name="top"/>.</summary>
     public void Pop(out QueueEntry top)
     {

@@ -16,6 +16,12 @@ public interface IEventHandler
 /// </summary>
 public class Simulation
 {
+    /// <summary>The lowest (first-running) priority an entry can have.</summary>
+    public const int LowestPriority = EventQueue.MinPriority;
+
+    /// <summary>The highest (last-running) priority an entry can have.</summary>
+    public const int HighestPriority = EventQueue.MaxPriority;
+
     private readonly EventQueue _queue = new();
     private long _nowNs;
     private Exception? _unhandled;
@@ -156,6 +162,26 @@ public class Simulation
         long untilNs = until.Nanoseconds;
         var queue = _queue;
         while (queue.TryPopBefore(untilNs, out var entry))
+        {
+            Dispatch(in entry);
+        }
+        if (until != SimTime.MaxValue) _nowNs = untilNs;
+    }
+
+    /// <summary>
+    /// Runs every entry ordered before (<paramref name="until"/>, <paramref name="priority"/>): those due earlier than
+    /// until, and those due at until with a priority lower than <paramref name="priority"/>; the clock ends at until.
+    /// Entries due at until with that priority or a higher one stay pending, so a caller can act "between" the
+    /// priority levels of one instant (a coordinator of several simulations steps them to a common barrier this way).
+    /// </summary>
+    public void RunBefore(SimTime until, int priority)
+    {
+        if (until.Nanoseconds < _nowNs) throw new ArgumentOutOfRangeException(nameof(until), until, "until lies in the past");
+        if (priority < EventQueue.MinPriority || priority > EventQueue.MaxPriority)
+            throw new ArgumentOutOfRangeException(nameof(priority), priority, "priority must lie in [-32768, 32767]");
+        long untilNs = until.Nanoseconds;
+        var queue = _queue;
+        while (queue.TryPopBefore(untilNs, priority, out var entry))
         {
             Dispatch(in entry);
         }

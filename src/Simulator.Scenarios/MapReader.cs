@@ -117,6 +117,22 @@ internal sealed class MapReader
         return v;
     }
 
+    /// <summary><c>auto</c> (returned as 0) or an integer of at least <paramref name="min"/> (at least 1); <paramref name="fallback"/> when absent.</summary>
+    public int AutoOrInt(string key, int fallback, int min)
+    {
+        var node = Node(key);
+        string expected = "auto or an integer" + RangeText(min, int.MaxValue);
+        if (node is null) return fallback;
+        if (!Scalar(node, key, expected, nullable: false, out var text) || text is null) return fallback;
+        if (text == "auto") return 0;
+        if (!int.TryParse(text, NumberStyles.AllowLeadingSign, CultureInfo.InvariantCulture, out int v) || v < min)
+        {
+            _binder.Error(node, KeyPath(key), $"expected {expected}, got '{text}'");
+            return fallback;
+        }
+        return v;
+    }
+
     public bool Bool(string key, bool fallback)
     {
         var node = Node(key);

@@ -48,7 +48,7 @@ internal static class PoolRunner
         // each pool's own collectives are priced on its pool's topology. In flow mode every flow shares the one network.
         var faults = FaultPlanning.Settings(pools, network is null ? pools.Topology.SetPortFactor : network.SetPortFactor);
         var serving = new ServingSimulation(sim, scenario.Workload.CreateSource(scenario.Seed), setups,
-            ScenarioRunner.ServingOptionsOf(scenario, pools.Pools[0].Built) with { Faults = faults }, recorder, executor, disaggregation);
+            ScenarioRunner.ServingOptionsOf(scenario, pools.Pools[0].Built) with { Faults = faults, Threads = scenario.Run.Threads }, recorder, executor, disaggregation);
         var (result, perf) = ScenarioRunner.Simulate(serving);
 
         var gpus = pools.Pools.SelectMany(p => ScenarioRunner.GpuRows(p.Built, result.Replicas, p.FirstGpu, p.FirstReplica,

@@ -48,6 +48,9 @@ public sealed record Scenario
     public SweepSpec Sweep { get; init; } = SweepSpec.None;
     public OutputSpec Output { get; init; } = new();
 
+    /// <summary>How the run is executed (not what it simulates: no output depends on it but perf.json).</summary>
+    public RunSpec Run { get; init; } = new();
+
     /// <summary>Scripted and random faults, the retry policy and weight reloading (keys faults, random_faults, retry, recovery).</summary>
     public FaultsSpec Faults { get; init; } = FaultsSpec.None;
     /// <summary>The <c>pools:</c> block in the order written; empty = one mixed pool made of the top-level cluster and plan.</summary>
@@ -263,6 +266,17 @@ public sealed record SloSpec
 
     /// <summary>The percentile at which the objectives are reported (e.g. 95 = p95 TTFT against ttft_ms).</summary>
     public double Percentile { get; init; } = 95;
+}
+
+/// <summary>Execution options of a run (<c>run:</c>); they change how fast it runs, never what it writes but perf.json.</summary>
+public sealed record RunSpec
+{
+    /// <summary>
+    /// Threads that simulate the replicas (<c>run.threads</c>): 0 = auto (one per two logical processors, at most one per
+    /// <see cref="Simulator.Inference.Serving.ParallelEligibility.MinReplicasPerAutoThread"/> replicas), N = N. A sweep or
+    /// plan point runs with one unless its scenario names a number.
+    /// </summary>
+    public int Threads { get; init; }
 }
 
 /// <summary>Output options.</summary>

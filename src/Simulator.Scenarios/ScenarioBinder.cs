@@ -146,13 +146,16 @@ internal sealed partial class ScenarioBinder
             IterationsMaxRows = output.Int("iterations_max_rows", (int)Simulator.Inference.Metrics.IterationOutput.DefaultMaxRows, 2),
         };
         output.Finish();
+        var run = new MapReader(this, m.Node("run"), "run", root);
+        var runSpec = new RunSpec { Threads = run.AutoOrInt("threads", 0, 1) };
+        run.Finish();
         m.Finish();
         if (Errors.Count > 0 || model is null || workload is null) return null;
         return new Scenario
         {
             Name = name, Seed = seed, Cluster = cluster, Network = networkSpec, Model = model, Precision = precision,
             Parallelism = parallelism, Scheduler = scheduler, Router = router, RouterOptions = routerOptions, Engine = engine, Calibration = calibration, MemoryAccounting = memoryAccounting, HostCpu = hostCpu, Workload = workload, Slo = slo, Moe = moe, Sweep = sweep,
-            Output = outputSpec, Faults = faults, Pools = pools, KvTransfer = kvTransfer, DecodeRouter = decodeRouter,
+            Output = outputSpec, Run = runSpec, Faults = faults, Pools = pools, KvTransfer = kvTransfer, DecodeRouter = decodeRouter,
             Cost = cost, Plan = planSpec,
             Locations = new ScenarioLocations(File, _locations),
         };

@@ -54,7 +54,7 @@ public static class ScenarioRunner
         var scheduler = built.SchedulerConfig();
         var replicas = built.ReplicaSetups(scheduler);
         var faults = FaultPlanning.Settings(built, network is null ? built.Topology.SetPortFactor : network.SetPortFactor);
-        var serving = new ServingSimulation(sim, source, replicas, ServingOptionsOf(scenario, built) with { Faults = faults }, accounting, network);
+        var serving = new ServingSimulation(sim, source, replicas, ServingOptionsOf(scenario, built) with { Faults = faults, Threads = scenario.Run.Threads }, accounting, network);
         var (result, perf) = Simulate(serving);
         var gpus = GpuRows(built, result.Replicas);
         var links = network?.LinkRows() ?? accounting.LinkRows();
@@ -79,7 +79,7 @@ public static class ScenarioRunner
         var wall = Stopwatch.StartNew();
         var result = serving.Run();
         wall.Stop();
-        return (result, new SimulationStats(result.Events, result.EndNs, wall.Elapsed.TotalSeconds));
+        return (result, new SimulationStats(result.Events, result.EndNs, wall.Elapsed.TotalSeconds, result.Threads, result.SerialReason));
     }
 
     internal static List<ReplicaPipelineStats> Pipelines(ServingResult result) =>
@@ -112,7 +112,7 @@ public static class ScenarioRunner
                 SweepPointOutcome outcome;
                 try
                 {
-                    var run = Run(point.Scenario, Path.Combine(temp, "points", point.Slug));
+                    var run = Run(OneThreadUnlessNamed(point.Scenario), Path.Combine(temp, "points", point.Slug));
                     outcome = new SweepPointOutcome(point, dir, run.Summary, null);
                 }
                 catch (Exception ex) when (IsInputError(ex) && !PartialOutputs.Interrupted)
@@ -133,6 +133,13 @@ public static class ScenarioRunner
             if (Directory.Exists(temp)) PartialOutputs.DeleteWithRetries(temp);
         }
     }
+
+    /// <summary>
+    /// A point of a sweep or plan, which already runs beside others on the cores: one thread for its replicas unless its
+    /// scenario names a number (<c>run.threads: N</c>).
+    /// </summary>
+    public static Scenario OneThreadUnlessNamed(Scenario scenario) =>
+        scenario.Run.Threads == 0 ? scenario with { Run = scenario.Run with { Threads = 1 } } : scenario;
 
     /// <summary>True for the failures that are the user's input (exit code 2 or 3), not a bug.</summary>
     public static bool IsInputError(Exception ex) => ex is ScenarioException or PlanDoesNotFitException or OutputTargetException

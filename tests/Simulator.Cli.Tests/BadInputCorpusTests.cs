@@ -253,6 +253,9 @@ public sealed partial class BadInputCorpusTests
         yield return Key("sample interval 0", "output: {timeseries_interval_s: 1.0}", "output: {timeseries_interval_s: 0}", "output.timeseries_interval_s");
         yield return Key("unknown iterations mode", "output: {timeseries_interval_s: 1.0}", "output: {timeseries_interval_s: 1.0, iterations: some}", "output.iterations");
         yield return Key("iterations budget of one row", "output: {timeseries_interval_s: 1.0}", "output: {timeseries_interval_s: 1.0, iterations_max_rows: 1}", "output.iterations_max_rows");
+        yield return Key("run.threads 0", "moe: {routing_skew: 0}", "moe: {routing_skew: 0}\nrun: {threads: 0}", "run.threads", "run: {threads");
+        yield return Key("run.threads -1", "moe: {routing_skew: 0}", "moe: {routing_skew: 0}\nrun: {threads: -1}", "run.threads", "run: {threads");
+        yield return Key("run.threads many", "moe: {routing_skew: 0}", "moe: {routing_skew: 0}\nrun: {threads: many}", "run.threads", "run: {threads");
         yield return Key("negative routing skew", "moe: {routing_skew: 0}", "moe: {routing_skew: -1}", "moe.routing_skew");
         yield return Key("rate 0", "arrivals: {process: poisson, rate_per_s: 4}", "arrivals: {process: poisson, rate_per_s: 0}", "workload.arrivals.rate_per_s");
         yield return Key("misspelt distribution, one error", "input_tokens: {dist: lognormal, mean: 512, sigma: 0.8}", "input_tokens: {dist: lognormall, mean: 512, sigma: 0.8}", "workload.input_tokens.dist");
@@ -314,6 +317,8 @@ public sealed partial class BadInputCorpusTests
 
         // ---- flags of run, sweep, memory
         yield return Flags("negative --seed", "error: --seed:", "run", "{dir}/bad.yaml", "--seed", "-3", "--out", "{out}");
+        yield return Flags("--threads 0", "error: --threads:", "run", "{dir}/bad.yaml", "--threads", "0", "--out", "{out}");
+        yield return Flags("word for --threads", "error: --threads:", "run", "{dir}/bad.yaml", "--threads", "many", "--out", "{out}");
         yield return Flags("word for --seed", "error: --seed:", "run", "{dir}/bad.yaml", "--seed", "x", "--out", "{out}");
         yield return Flags("trailing --set with no value", "error: --set:", "run", "{dir}/bad.yaml", "--out", "{out}", "--set");
         yield return Flags("--set without =", "--set:1: parallelism", "run", "{dir}/bad.yaml", "--out", "{out}", "--set", "parallelism");

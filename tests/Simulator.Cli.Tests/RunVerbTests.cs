@@ -129,6 +129,23 @@ public sealed class RunVerbTests
     }
 
     [Test]
+    public void Run_WithThreads_SaysSoAndWritesTheSameFilesAsOneThread()
+    {
+        using var tmp = new TempDir();
+        string[] sets = ["--set", "workload.requests=300", "--no-report"];
+        var one = CliHarness.Run(["run", CliHarness.Scenario("fleet-1m.yaml"), "--out", tmp.Sub("one"), "--threads", "1", .. sets]);
+        var two = CliHarness.Run(["run", CliHarness.Scenario("fleet-1m.yaml"), "--out", tmp.Sub("two"), "--threads", "2", .. sets]);
+        Assert.That(one.ExitCode, Is.EqualTo(0), one.ToString());
+        Assert.That(two.ExitCode, Is.EqualTo(0), two.ToString());
+        Assert.That(two.StdOut, Does.Contain(" on 2 threads"));
+        Assert.That(one.StdOut, Does.Not.Contain(" threads"));
+        using var perf = JsonDocument.Parse(File.ReadAllText(tmp.Sub("two", "perf.json")));
+        Assert.That(perf.RootElement.GetProperty("threads").GetInt32(), Is.EqualTo(2));
+        foreach (var file in new[] { "requests.csv", "iterations.csv", "timeseries.csv", "summary.json", "scenario.yaml" })
+            Assert.That(File.ReadAllBytes(tmp.Sub("two", file)), Is.EqualTo(File.ReadAllBytes(tmp.Sub("one", file))), file);
+    }
+
+    [Test]
     public void Run_OutputFormatParquet_WritesParquetTablesAndTheSameSummary()
     {
         using var tmp = new TempDir();

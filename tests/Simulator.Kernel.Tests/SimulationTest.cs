@@ -28,6 +28,48 @@ public sealed class SimulationTest
     }
 
     [Test]
+    public void RunBefore_StopsBetweenPriorityLevelsOfOneInstant_AndSetsTheClock()
+    {
+        var sim = new Simulation();
+        var rec = new Recorder(sim);
+        sim.Schedule(SimDuration.FromNanoseconds(5), rec, 1);
+        sim.Schedule(SimDuration.FromNanoseconds(10), rec, 2, priority: -1);
+        sim.Schedule(SimDuration.FromNanoseconds(10), rec, 3);
+        sim.Schedule(SimDuration.FromNanoseconds(10), rec, 4, priority: 1);
+        sim.Schedule(SimDuration.FromNanoseconds(11), rec, 5);
+        sim.RunBefore(new SimTime(10), 1);
+        Assert.That(rec.Calls.Select(c => c.Token), Is.EqualTo(new long[] { 1, 2, 3 }));
+        Assert.That(sim.NowNs, Is.EqualTo(10));
+        // Something scheduled "now" between the levels runs before the pending priority-1 entry of the same instant.
+        sim.Schedule(SimDuration.Zero, rec, 6);
+        sim.RunBefore(new SimTime(10), 1);
+        Assert.That(rec.Calls.Select(c => c.Token), Is.EqualTo(new long[] { 1, 2, 3, 6 }));
+        sim.Run();
+        Assert.That(rec.Calls.Select(c => c.Token), Is.EqualTo(new long[] { 1, 2, 3, 6, 4, 5 }));
+    }
+
+    [Test]
+    public void RunBefore_WithTheLowestPriority_MatchesRunUntil()
+    {
+        var a = new Simulation();
+        var b = new Simulation();
+        var ra = new Recorder(a);
+        var rb = new Recorder(b);
+        foreach (var (sim, rec) in new[] { (a, ra), (b, rb) })
+        {
+            sim.ScheduleNs(0, rec, 1);
+            sim.ScheduleNs(7, rec, 2, priority: -32768);
+            sim.ScheduleNs(3, rec, 3, priority: 2);
+            sim.ScheduleNs(8, rec, 4);
+        }
+        a.Run(new SimTime(7));
+        b.RunBefore(new SimTime(7), -32768);
+        Assert.That(rb.Calls, Is.EqualTo(ra.Calls));
+        Assert.That(b.NowNs, Is.EqualTo(a.NowNs));
+        Assert.Throws<ArgumentOutOfRangeException>(() => b.RunBefore(new SimTime(6), 0));
+    }
+
+    [Test]
     public void SameTime_TiesRunFifo_AndLowerPriorityFirst()
     {
         var sim = new Simulation();

@@ -27,7 +27,17 @@ public sealed class CachingCollectiveTimer : ICollectiveTimer
         _version = conditions?.ConditionsVersion ?? 0;
     }
 
+    // Implementation note: replicas simulated on several threads (run.threads) share one timer, so the memo is guarded
+    // by a lock; the cost models keep their own memos in front of it, so it is taken on their misses only, and the times
+    // it returns do not depend on which thread asked first.
+    private readonly Lock _gate = new();
+
     public double TimeUs(CollectiveOp op, IReadOnlyList<int> gpus, long bytes, CollectiveAlgorithm algorithm = CollectiveAlgorithm.Auto)
+    {
+        lock (_gate) return TimeUsLocked(op, gpus, bytes, algorithm);
+    }
+
+    private double TimeUsLocked(CollectiveOp op, IReadOnlyList<int> gpus, long bytes, CollectiveAlgorithm algorithm)
     {
         if (!_groupIds.TryGetValue(gpus, out int group))
         {

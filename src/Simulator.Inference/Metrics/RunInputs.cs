@@ -61,8 +61,12 @@ public sealed record LinkActivity(string Link, string Kind, string From, string 
 /// </summary>
 public sealed record ReplicaPipelineStats(int Replica, long ActiveNs, IReadOnlyList<long> StageBusyNs);
 
-/// <summary>Figures about the simulation itself. <see cref="WallSeconds"/> goes only to perf.json and the console.</summary>
-public sealed record SimulationStats(long Events, long SimulatedNs, double WallSeconds);
+/// <summary>
+/// Figures about the simulation itself. <see cref="WallSeconds"/>, <see cref="Threads"/> (the threads that simulated the
+/// replicas) and <see cref="SerialReason"/> (why more threads were asked for and one was used; null otherwise) go only to
+/// perf.json and the console, never to summary.json, which stays the same for every thread count.
+/// </summary>
+public sealed record SimulationStats(long Events, long SimulatedNs, double WallSeconds, int Threads = 1, string? SerialReason = null);
 
 /// <summary>
 /// Everything the run reports once, at its end, to complete the run directory (<see cref="PrefixCache"/>: null = not

@@ -259,6 +259,8 @@ public static class SummaryJson
             w.WriteNumber("wall_s", MetricFormat.Round(sim.WallSeconds, 4));
             w.WriteNumber("events_per_s", sim.WallSeconds > 0 ? Math.Round(sim.Events / sim.WallSeconds) : 0);
             w.WriteNumber("simulated_s_per_wall_s", sim.WallSeconds > 0 ? MetricFormat.Round(sim.SimulatedNs / 1e9 / sim.WallSeconds, 4) : 0);
+            w.WriteNumber("threads", sim.Threads);
+            if (sim.SerialReason is { } why) w.WriteString("serial_reason", why);
             w.WriteEndObject();
         }
         stream.WriteByte((byte)'\n');

@@ -14,6 +14,9 @@ namespace Simulator.Inference.Serving;
 /// <param name="Faults">Faults to inject and the retry policy; null = a fault-free run.</param>
 /// <param name="FrontEnd">The engine front end's per-request costs (null = none): requests reach the scheduler that
 /// much after they arrive, and every token reaches the client that much after the engine emits it.</param>
+/// <param name="Threads">Null: one kernel simulation for everything. 0 (auto) or N: when the run is eligible
+/// (<see cref="ParallelEligibility.WhyNot"/>), the replicas run in groups stepped to a barrier at every arrival and sample,
+/// on that many threads; the outputs are the same for every thread count (not the same as with null at same-instant ties).</param>
 public sealed record ServingOptions(
     string Router = "round_robin",
     ulong RouterSeed = 1,
@@ -21,16 +24,19 @@ public sealed record ServingOptions(
     long? EndNs = null,
     PrefixRouterOptions? PrefixRouter = null,
     FaultSettings? Faults = null,
-    FrontEndDelays? FrontEnd = null);
+    FrontEndDelays? FrontEnd = null,
+    int? Threads = null);
 
 /// <summary>
 /// What a serving run produced besides the streamed records. <c>Failed</c>: requests that ended failed (their replica
 /// went down and no retry was possible); <c>LiveNs</c>: per replica, the time it was live (not down, not reloading
-/// weights); <c>Faults</c>: the faults applied, in the order they began (empty without fault injection).
+/// weights); <c>Faults</c>: the faults applied, in the order they began (empty without fault injection); <c>Threads</c>:
+/// the threads that simulated the replicas; <c>SerialReason</c>: why threads were asked for but the run used one (null otherwise).
 /// </summary>
 public sealed record ServingResult(
     IReadOnlyList<ReplicaStats> Replicas, long Requests, long Completed, long Rejected, long Unfinished,
-    long EndNs, long Events, long Failed = 0, IReadOnlyList<long>? LiveNs = null, IReadOnlyList<FaultRecord>? Faults = null);
+    long EndNs, long Events, long Failed = 0, IReadOnlyList<long>? LiveNs = null, IReadOnlyList<FaultRecord>? Faults = null,
+    int Threads = 1, string? SerialReason = null);
 
 /// <summary>
 /// A cluster of replicas behind a router, fed by a streamed workload: requests arrive one at a time (the
@@ -47,7 +53,7 @@ public sealed class ServingSimulation
     private readonly IRunRecorder _recorder;
     private readonly ServingOptions _options;
     private readonly FrontEndDelays _frontEnd;
-    private readonly Dictionary<long, (int Replica, Request Request)> _inFrontEnd = new();
+    private readonly Dictionary<long, (int Replica, Request Request)>[] _inFrontEnd;   // one per replica group (one in all without groups)
     private readonly Replica[] _replicas;
     private readonly IRouter _router;
     private readonly DataParallelLockstep? _lockstep;
@@ -69,6 +75,8 @@ public sealed class ServingSimulation
     private bool _liveStale = true;
     private long _lastArrivalNs;
     private bool _ran;
+    private readonly ReplicaGroups? _groups;       // the replicas' own simulations when they run in parallel
+    private readonly string? _serialReason;
 
     public ServingSimulation(Simulation sim, IWorkloadSource workload, IReadOnlyList<ReplicaSetup> replicas,
         ServingOptions options, IRunRecorder recorder, IStageExecutor? executor = null, DisaggregationOptions? disaggregation = null)
@@ -83,6 +91,13 @@ public sealed class ServingSimulation
         ArgumentNullException.ThrowIfNull(replicas);
         if (replicas.Count == 0) throw new ArgumentException("at least one replica is needed", nameof(replicas));
         if (options.SampleIntervalNs < 0) throw new ArgumentException("the sample interval cannot be negative", nameof(options));
+        if (options.Threads is int threads)
+        {
+            _serialReason = ParallelEligibility.WhyNot(replicas, options, executor != null);
+            if (_serialReason is null) _groups = new ReplicaGroups(replicas.Count, ParallelEligibility.Resolve(threads, replicas.Count), sim.RandomSeed);
+        }
+        _inFrontEnd = new Dictionary<long, (int, Request)>[_groups?.Count ?? 1];
+        for (int g = 0; g < _inFrontEnd.Length; g++) _inFrontEnd[g] = new();
         executor ??= new AnalyticStageExecutor(sim);
         if (DataParallelLockstep.Needed(replicas)) executor = _lockstep = new DataParallelLockstep(sim, executor, replicas);
         IRouter router = options.PrefixRouter is { } pr && options.Router == "prefix_aware"
@@ -90,11 +105,13 @@ public sealed class ServingSimulation
             : RouterRegistry.Create(options.Router, options.RouterSeed);
         _replicas = new Replica[replicas.Count];
         for (int i = 0; i < replicas.Count; i++)
-            _replicas[i] = new Replica(i, sim, replicas[i], executor, recorder, OnFinished);
+            _replicas[i] = _groups is null
+                ? new Replica(i, sim, replicas[i], executor, recorder, OnFinished)
+                : new Replica(i, _groups.SimOf(i), replicas[i], _groups.ExecutorOf(i), _groups.RecorderOf(i), _groups.FinishedOf(i));
         _router = _lockstep is null ? router : new DataParallelRouter(router, _replicas, replicas);
         _indexedRouter = _router as ILoadIndexedRouter;
         if (_indexedRouter != null)
-            foreach (var r in _replicas) r.OutstandingChanged = OnOutstandingChanged;
+            foreach (var r in _replicas) r.OutstandingChanged = _groups is null ? OnOutstandingChanged : _groups.LoadChangedOf(r.Index);
         _entry = Enumerable.Range(0, _replicas.Length).Where(i => _replicas[i].Role != ReplicaRole.Decode).ToArray();
         if (_entry.Length == 0) throw new ArgumentException("at least one replica must take new requests (role mixed or prefill)", nameof(replicas));
         if (_replicas.Any(r => r.Role == ReplicaRole.Prefill))
@@ -124,7 +141,11 @@ public sealed class ServingSimulation
         {
             ScheduleNextArrival();
             if (_options.SampleIntervalNs > 0) _sim.Schedule(new SimDuration(_options.SampleIntervalNs), _sampler, 0);
-            if (_faults != null)
+            if (_groups != null)
+            {
+                RunGroups();
+            }
+            else if (_faults != null)
             {
                 _faults.Start();
                 RunUntilAllEnded();
@@ -143,11 +164,14 @@ public sealed class ServingSimulation
         finally
         {
             _source.Dispose();
+            _groups?.Dispose();
         }
         var stats = new ReplicaStats[_replicas.Length];
         for (int i = 0; i < _replicas.Length; i++) stats[i] = _replicas[i].Snapshot();
         return new ServingResult(stats, _requests, _completed, _rejected, _requests - _completed - _rejected - _failed,
-            _sim.NowNs, _sim.ProcessedEvents, _failed, _replicas.Select(r => r.LiveNs).ToList(), _faults?.Applied.ToList() ?? []);
+            _sim.NowNs, _sim.ProcessedEvents + (_groups?.ProcessedEvents ?? 0), _failed, _replicas.Select(r => r.LiveNs).ToList(),
+            _faults?.Applied.ToList() ?? [], _groups?.Count ?? 1,
+            _options.Threads is int t && ParallelEligibility.Resolve(t, _replicas.Length) > 1 ? _serialReason : null);
     }
 
     /// <summary>
@@ -165,6 +189,33 @@ public sealed class ServingSimulation
         }
         if (_options.EndNs is long end && end > _sim.NowNs && _sim.Peek().Nanoseconds >= end) _sim.Run(new SimTime(end));
     }
+
+    /// <summary>
+    /// The replicas run in their groups' simulations; this one holds the arrivals and samples. Before each of its events
+    /// every group is stepped to it (see <see cref="ReplicaGroups"/> for why that is exact), and what the replicas reported
+    /// is handed on, so routing and sampling see every replica as of that instant.
+    /// </summary>
+    private void RunGroups()
+    {
+        var groups = _groups!;
+        long until = _options.EndNs ?? long.MaxValue;
+        while (true)
+        {
+            var next = _sim.Peek();
+            if (next == SimTime.MaxValue || next.Nanoseconds >= until) break;
+            // The replicas' schedulers run at priority 1 (Replica.Kick): they stay after the arrivals of this instant.
+            groups.AdvanceBefore(next.Nanoseconds, 1);
+            FlushGroups();
+            _sim.Step();
+        }
+        groups.AdvanceBefore(until, Simulation.LowestPriority);
+        FlushGroups();
+        long end = _options.EndNs ?? Math.Max(_sim.NowNs, groups.LatestNs());
+        if (end > _sim.NowNs) _sim.Run(new SimTime(end));
+        groups.AlignClocks(end);
+    }
+
+    private void FlushGroups() => _completed += _groups!.Flush(_recorder, _indexedRouter is null ? null : OnOutstandingChanged);
 
     /// <summary>The replica a request goes to: the router's pick among the live replicas; -1 when none is live.</summary>
     private int Route(Request request)
@@ -285,11 +336,14 @@ public sealed class ServingSimulation
         else
         {
             // The front end parses and tokenizes the request before the engine's scheduler sees it.
-            _inFrontEnd.Add(request.Id, (target, request));
+            // Implementation note: with replica groups the hand-over is an event of the replica's own group: without
+            // faults its replica stays live, so it touches that replica only (and its group's front-end table).
+            var inFrontEnd = _inFrontEnd[_groups?.GroupOf(target) ?? 0];
+            inFrontEnd.Add(request.Id, (target, request));
             replica.InFrontEnd++;
-            _sim.Schedule(new SimDuration(_frontEnd.InputNs(request.InputTokens)), () =>
+            (_groups?.SimOf(target) ?? _sim).Schedule(new SimDuration(_frontEnd.InputNs(request.InputTokens)), () =>
             {
-                _inFrontEnd.Remove(request.Id);
+                inFrontEnd.Remove(request.Id);
                 replica.InFrontEnd--;
                 AfterFrontEnd(replica, request);
             });
@@ -332,6 +386,7 @@ public sealed class ServingSimulation
         for (int i = 0; i < _replicas.Length; i++) _recorder.OnSample(_replicas[i].Sample(now));
         // Keep sampling while anything else can still happen; then the queue empties and Run() returns.
         var next = _sim.Peek();
+        if (_groups?.Peek() is { } replicasNext && replicasNext < next) next = replicasNext;
         if (next == SimTime.MaxValue) return;
         // Implementation note: idle time costs neither events nor rows. Nothing changes before the next event, so
         // the samples on the grid before it are all alike: skip to the last of them (its rates, over the whole gap,
@@ -351,10 +406,10 @@ public sealed class ServingSimulation
         foreach (var seq in left)
             _recorder.OnRequestFinished(Replica.ToRecord(seq, RequestStatus.Unfinished, _sim.NowNs, RequestReasons.RunEnded));
         // Requests still in the front end when the run stopped (never seen by a scheduler).
-        foreach (var (replica, r) in _inFrontEnd.Values.OrderBy(v => v.Request.Id))
+        foreach (var (replica, r) in _inFrontEnd.SelectMany(g => g.Values).OrderBy(v => v.Request.Id))
             _recorder.OnRequestFinished(new RequestRecord(r.Id, r.ArrivalNs, replica, r.InputTokens, r.OutputTokens, 0, 0,
                 RequestStatus.Unfinished, null, null, null, 0, SessionId: r.Session, Reason: RequestReasons.RunEnded));
-        _inFrontEnd.Clear();
+        foreach (var g in _inFrontEnd) g.Clear();
         // Requests of the workload that never arrived: one record each, replica -1.
         var unseen = _pending;
         while (unseen != null)

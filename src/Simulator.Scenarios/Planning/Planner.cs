@@ -225,7 +225,7 @@ public static class Planner
         RunSummary Probe(double f)
         {
             var dir = Path.Combine(probes, (sims++).ToString("D2", CultureInfo.InvariantCulture));
-            var s = ScenarioRunner.Run(RunBuilder.Load(scenarioPath, layoutSets.Concat(LoadSets(scenario, f)).ToList()), dir).Summary;
+            var s = ScenarioRunner.Run(ScenarioRunner.OneThreadUnlessNamed(RunBuilder.Load(scenarioPath, layoutSets.Concat(LoadSets(scenario, f)).ToList())), dir).Summary;
             if (s.Slo.PercentileMet && s.Requests.Completed > 0) { best = s; bestDir = dir; lo = f; }
             else hi = f;
             return s;

@@ -115,5 +115,16 @@ public sealed class SummaryJsonTest
         using var doc = JsonDocument.Parse(ms.ToArray());
         Assert.That(doc.RootElement.GetProperty("wall_s").GetDouble(), Is.EqualTo(2.0));
         Assert.That(doc.RootElement.GetProperty("events_per_s").GetDouble(), Is.EqualTo(500_000));
+        Assert.That(doc.RootElement.GetProperty("threads").GetInt32(), Is.EqualTo(1));
+        Assert.That(doc.RootElement.TryGetProperty("serial_reason", out _), Is.False);
+    }
+
+    [Test]
+    public void WritePerf_SaysWhyARunThatAskedForThreadsUsedOne()
+    {
+        using var ms = new MemoryStream();
+        SummaryJson.WritePerf(new SimulationStats(10, 5 * S, 2.0, 1, "faults: a failing replica sends its requests to others"), ms);
+        using var doc = JsonDocument.Parse(ms.ToArray());
+        Assert.That(doc.RootElement.GetProperty("serial_reason").GetString(), Does.StartWith("faults"));
     }
 }

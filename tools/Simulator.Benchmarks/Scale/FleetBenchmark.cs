@@ -76,6 +76,7 @@ public static class FleetBenchmark
             var first = runs[0];
             output.WriteLine($"{name}.requests={first.GetValueOrDefault("requests", "?")}");
             output.WriteLine($"{name}.simulated_s={first.GetValueOrDefault("simulated_s", "?")}");
+            output.WriteLine($"{name}.threads={first.GetValueOrDefault("threads", "?")}");
             foreach (var f in Figures)
             {
                 var values = runs.Select(x => double.Parse(x[f], inv)).Order().ToList();

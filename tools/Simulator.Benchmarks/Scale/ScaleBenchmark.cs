@@ -37,6 +37,7 @@ public static class ScaleBenchmark
         output.WriteLine($"requests={s.Requests.Total.ToString(inv)} completed={s.Requests.Completed.ToString(inv)}");
         output.WriteLine($"simulated_s={(result.Perf.SimulatedNs / 1e9).ToString("0.0", inv)}");
         output.WriteLine($"events={result.Perf.Events.ToString(inv)}");
+        output.WriteLine($"threads={result.Perf.Threads.ToString(inv)}" + (result.Perf.SerialReason is { } why ? $" (one thread: {why})" : ""));
         output.WriteLine($"event_loop_wall_s={result.Perf.WallSeconds.ToString("0.000", inv)}");
         output.WriteLine($"events_per_s={(result.Perf.Events / Math.Max(1e-9, result.Perf.WallSeconds)).ToString("0", inv)}");
         output.WriteLine($"total_wall_s={total.Elapsed.TotalSeconds.ToString("0.000", inv)}");

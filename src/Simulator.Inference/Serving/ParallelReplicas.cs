@@ -1,0 +1,393 @@
+using Simulator.Inference.Metrics;
+using Simulator.Kernel;
+
+namespace Simulator.Inference.Serving;
+
+/// <summary>
+/// Whether a serving run may simulate its replicas in parallel (<see cref="ServingOptions.Threads"/>), and how many
+/// threads <c>auto</c> means.
+/// </summary>
+public static class ParallelEligibility
+{
+    /// <summary>Replicas per thread below which <c>auto</c> adds no thread: a window then holds too little work to share.</summary>
+    public const int MinReplicasPerAutoThread = 8;
+
+    /// <summary>
+    /// Why the replicas of this run cannot be simulated apart between router decisions (one line, for the console and
+    /// perf.json), or null when they can: only the serving loop's own events (arrivals, samples) may look across replicas.
+    /// </summary>
+    public static string? WhyNot(IReadOnlyList<ReplicaSetup> replicas, ServingOptions options, bool sharedExecutor)
+    {
+        ArgumentNullException.ThrowIfNull(replicas);
+        ArgumentNullException.ThrowIfNull(options);
+        if (sharedExecutor) return "network.model flow: replicas share links";
+        if (replicas.Any(r => r.Role != ReplicaRole.Mixed)) return "disaggregated pools: prefill hands requests to decode replicas";
+        if (DataParallelLockstep.Needed(replicas)) return "DP-attention engines step their replicas in lockstep";
+        if (options.Faults is not null) return "faults: a failing replica sends its requests to others";
+        return null;
+    }
+
+    /// <summary>
+    /// The threads a run uses: <paramref name="requested"/>, or for 0 (auto) one per two logical processors, at most one
+    /// per <see cref="MinReplicasPerAutoThread"/> replicas; never more than replicas.
+    /// </summary>
+    // Implementation note: auto counts two logical processors per thread because a barrier per arrival needs its threads
+    // running at once. On the 2-CPU build machine, shared with other work, 2 threads took longer than 1 on fleet-1m
+    // (README "Parallel replicas"), so auto keeps 1 there. Where cores are to spare, it uses half of them.
+    public static int Resolve(int requested, int replicas)
+    {
+        if (requested < 0) throw new ArgumentOutOfRangeException(nameof(requested), requested, "threads must be 0 (auto) or more");
+        int threads = requested > 0 ? requested : Math.Min(Environment.ProcessorCount / 2, replicas / MinReplicasPerAutoThread);
+        return Math.Clamp(threads, 1, Math.Max(1, replicas));
+    }
+}
+
+/// <summary>
+/// The replicas of a serving run split into groups of contiguous indices, each with its own kernel
+/// <see cref="Simulation"/>, stepped together to barriers by dedicated worker threads. Whatever a replica reports
+/// (records, completions, load changes) is kept in its group's outbox and handed on by <see cref="Flush"/> in one
+/// canonical order, so the outputs do not depend on the number of groups.
+/// </summary>
+// Implementation note (exactness): replicas of a mixed, fault-free, analytic-network run share nothing: each one's
+// events touch only its own state, its executor only schedules on its own group's clock, and only the driver (arrivals,
+// routing, samples) reads across replicas; the front end's hand-over of a routed request is an event of its replica's
+// group. The driver steps every group to just before each of its own events at time t, i.e. through every entry due
+// before t and every priority-0 entry due at t, leaving the schedulers' priority-1 kicks pending (so requests arriving
+// together still batch together); then it flushes the outboxes and runs its event. A replica's entries are ordered by
+// (time, priority, insertion) within its group's queue, and the relative insertion order of one replica's entries
+// depends only on that replica's own history and the driver's injections, not on which other replicas share its queue;
+// so each replica processes the same events in the same order for any grouping. The outboxes are merged per window by
+// (time, replica, order within the replica), a total order that no grouping changes, so the streams the recorders see
+// are the same for 1 thread or many. Windows lie between consecutive driver events (about 1.4 ms apart at 700 req/s,
+// some 17 replica events on fleet-1m), enough work per thread to pay for a spin barrier of well under a microsecond.
+internal sealed class ReplicaGroups : IDisposable
+{
+    private readonly Group[] _groups;
+    private readonly int[] _groupOf;
+    private readonly ReplicaOutbox[] _outboxes;
+    private Entry[] _merged = new Entry[256];
+    private readonly List<int> _changed = [];
+    private Thread[]? _workers;
+    private long _untilNs;
+    private int _untilPriority;
+    private int _generation;
+    private long _claims;   // (window << 32) | next group of the window to claim
+    private int _done;      // groups of the current window run to its end
+    private volatile bool _stop;
+
+    public ReplicaGroups(int replicas, int groups, int seed)
+    {
+        if (groups < 1 || groups > replicas) throw new ArgumentOutOfRangeException(nameof(groups), groups, $"expected 1..{replicas} groups");
+        _groups = new Group[groups];
+        _groupOf = new int[replicas];
+        _outboxes = new ReplicaOutbox[replicas];
+        for (int g = 0; g < groups; g++)
+        {
+            var group = _groups[g] = new Group(new Simulation(seed));
+            int first = (int)((long)g * replicas / groups), end = (int)((long)(g + 1) * replicas / groups);
+            for (int i = first; i < end; i++)
+            {
+                _groupOf[i] = g;
+                _outboxes[i] = new ReplicaOutbox(group, i);
+            }
+        }
+    }
+
+    /// <summary>Groups (= threads).</summary>
+    public int Count => _groups.Length;
+
+    /// <summary>The group of replica <paramref name="replica"/>.</summary>
+    public int GroupOf(int replica) => _groupOf[replica];
+
+    /// <summary>The kernel simulation replica <paramref name="replica"/> runs on.</summary>
+    public Simulation SimOf(int replica) => _groups[_groupOf[replica]].Sim;
+
+    /// <summary>The stage executor of replica <paramref name="replica"/>'s group.</summary>
+    public IStageExecutor ExecutorOf(int replica) => _groups[_groupOf[replica]].Executor;
+
+    /// <summary>The recorder replica <paramref name="replica"/> reports to (its group's outbox).</summary>
+    public IRunRecorder RecorderOf(int replica) => _outboxes[replica];
+
+    /// <summary>Counts a completion of replica <paramref name="replica"/>'s group (handed on by <see cref="Flush"/>).</summary>
+    public Action<Sequence> FinishedOf(int replica) => _groups[_groupOf[replica]].OnFinished;
+
+    /// <summary>Notes that replica <paramref name="replica"/>'s load changed (handed on by <see cref="Flush"/>).</summary>
+    public Action<int> LoadChangedOf(int replica) => _groups[_groupOf[replica]].OnLoadChanged;
+
+    /// <summary>Entries processed by every group.</summary>
+    public long ProcessedEvents
+    {
+        get
+        {
+            long n = 0;
+            foreach (var g in _groups) n += g.Sim.ProcessedEvents;
+            return n;
+        }
+    }
+
+    /// <summary>Time of the earliest pending entry of any group (<see cref="SimTime.MaxValue"/> when none).</summary>
+    public SimTime Peek()
+    {
+        var next = SimTime.MaxValue;
+        foreach (var g in _groups)
+        {
+            var t = g.Sim.Peek();
+            if (t < next) next = t;
+        }
+        return next;
+    }
+
+    /// <summary>The latest clock of any group.</summary>
+    public long LatestNs()
+    {
+        long latest = 0;
+        foreach (var g in _groups) latest = Math.Max(latest, g.Sim.NowNs);
+        return latest;
+    }
+
+    /// <summary>Steps every group through its entries ordered before (<paramref name="untilNs"/>, <paramref name="priority"/>), in parallel; every clock ends at until (unless it is <see cref="long.MaxValue"/>).</summary>
+    public void AdvanceBefore(long untilNs, int priority)
+    {
+        var until = new SimTime(untilNs);
+        int busy = 0;
+        foreach (var g in _groups)
+            if (g.Sim.Peek() <= until) busy++;
+        if (busy <= 1 || _groups.Length == 1)
+        {
+            // Implementation note: a window with work in one group at most is not worth waking the workers for.
+            foreach (var g in _groups) g.Sim.RunBefore(until, priority);
+            return;
+        }
+        _workers ??= StartWorkers();
+        _untilNs = untilNs;
+        _untilPriority = priority;
+        Volatile.Write(ref _done, 0);
+        int window = ++_generation;
+        Interlocked.Exchange(ref _claims, (long)window << 32);
+        RunClaimed(window);
+        var spin = new SpinWait();
+        while (Volatile.Read(ref _done) != _groups.Length) spin.SpinOnce(sleep1Threshold: -1);
+        for (int g = 0; g < _groups.Length; g++)
+        {
+            if (_groups[g].Error is { } error)
+            {
+                _groups[g].Error = null;
+                System.Runtime.ExceptionServices.ExceptionDispatchInfo.Throw(error);
+            }
+        }
+    }
+
+    /// <summary>Sets every clock to <paramref name="endNs"/> (no entry may be pending before it).</summary>
+    public void AlignClocks(long endNs)
+    {
+        foreach (var g in _groups) g.Sim.Run(new SimTime(endNs));
+    }
+
+    /// <summary>
+    /// Hands on what the groups reported since the last flush: records to <paramref name="recorder"/> ordered by (time,
+    /// replica, order within the replica), load changes to <paramref name="loadChanged"/> by replica index; returns the completions.
+    /// </summary>
+    public long Flush(IRunRecorder recorder, Action<int>? loadChanged)
+    {
+        long completed = 0;
+        int n = 0;
+        foreach (var g in _groups)
+        {
+            completed += g.Completed;
+            g.Completed = 0;
+            n += g.Count;
+        }
+        if (n > 0)
+        {
+            if (_merged.Length < n) _merged = new Entry[Math.Max(n, _merged.Length * 2)];
+            int at = 0;
+            bool sorted = true;
+            foreach (var g in _groups)
+            {
+                Array.Copy(g.Entries, 0, _merged, at, g.Count);
+                for (int i = at == 0 ? 1 : at; i < at + g.Count; i++)
+                    if (sorted && EntryOrder.After(in _merged[i - 1], in _merged[i])) sorted = false;
+                Array.Clear(g.Entries, 0, g.Count);
+                at += g.Count;
+                g.Count = 0;
+            }
+            if (!sorted) Array.Sort(_merged, 0, n, EntryOrder.Instance);
+            for (int i = 0; i < n; i++)
+            {
+                ref var e = ref _merged[i];
+                switch (e.Kind)
+                {
+                    case EntryKind.Iteration: recorder.OnIteration(in e.Iteration); break;
+                    case EntryKind.Request: recorder.OnRequestFinished(e.Request!); break;
+                    default: recorder.OnTokenGaps(e.GapNs, e.GapCount); break;
+                }
+            }
+            Array.Clear(_merged, 0, n);
+        }
+        if (loadChanged != null)
+        {
+            foreach (var g in _groups)
+            {
+                _changed.AddRange(g.Changed);
+                g.Changed.Clear();
+            }
+            if (_changed.Count > 0)
+            {
+                _changed.Sort();
+                foreach (int r in _changed) loadChanged(r);
+                _changed.Clear();
+            }
+        }
+        return completed;
+    }
+
+    private Thread[] StartWorkers()
+    {
+        var workers = new Thread[_groups.Length - 1];
+        for (int w = 0; w < workers.Length; w++)
+        {
+            workers[w] = new Thread(Work) { IsBackground = true, Name = $"replica-groups-{w + 1}" };
+            workers[w].Start();
+        }
+        return workers;
+    }
+
+    // Implementation note: the groups of a window are claimed, not assigned: the driver and every worker take the next
+    // unclaimed group of the current window (one compare-and-swap on the packed window and index) until none is left.
+    // A worker the operating system has not scheduled yet (cores shared with other work) then costs nothing: the driver
+    // runs its groups too, and waits only for groups already taken. Which thread runs a group changes no result.
+    private void RunClaimed(int window)
+    {
+        while (true)
+        {
+            long claims = Volatile.Read(ref _claims);
+            int next = (int)(claims & 0xFFFF_FFFF);
+            if ((int)(claims >> 32) != window || next >= _groups.Length) return;
+            if (Interlocked.CompareExchange(ref _claims, claims + 1, claims) != claims) continue;
+            var group = _groups[next];
+            try
+            {
+                group.Sim.RunBefore(new SimTime(_untilNs), _untilPriority);
+            }
+            catch (Exception ex)
+            {
+                group.Error = ex;
+            }
+            Interlocked.Increment(ref _done);
+        }
+    }
+
+    // Implementation note: a worker waits for the next window by spinning, then yielding its core (SpinWait never
+    // sleeps with sleep1Threshold -1); a window is tens of microseconds, too short for a kernel wait, and the .NET
+    // Barrier class costs about as much as the window's work. Nothing is allocated or locked per window.
+    private void Work()
+    {
+        int seen = 0;
+        var spin = new SpinWait();
+        while (!_stop)
+        {
+            long claims = Volatile.Read(ref _claims);
+            int window = (int)(claims >> 32);
+            if (window != seen && (int)(claims & 0xFFFF_FFFF) < _groups.Length)
+            {
+                seen = window;
+                RunClaimed(window);
+                spin.Reset();
+                continue;
+            }
+            spin.SpinOnce(sleep1Threshold: -1);
+        }
+    }
+
+    /// <summary>Stops the worker threads.</summary>
+    public void Dispose()
+    {
+        _stop = true;
+        if (_workers is null) return;
+        foreach (var w in _workers) w.Join();
+        _workers = null;
+    }
+
+    private enum EntryKind : byte { Iteration, Request, TokenGaps }
+
+    private struct Entry
+    {
+        public long TimeNs;
+        public int Replica;
+        public long Order;
+        public EntryKind Kind;
+        public IterationRecord Iteration;
+        public RequestRecord? Request;
+        public long GapNs;
+        public int GapCount;
+    }
+
+    private sealed class EntryOrder : IComparer<Entry>
+    {
+        public static readonly EntryOrder Instance = new();
+
+        /// <summary>Whether <paramref name="a"/> comes after <paramref name="b"/> (without copying either).</summary>
+        public static bool After(in Entry a, in Entry b) =>
+            a.TimeNs != b.TimeNs ? a.TimeNs > b.TimeNs : a.Replica != b.Replica ? a.Replica > b.Replica : a.Order > b.Order;
+
+        public int Compare(Entry a, Entry b)
+        {
+            int c = a.TimeNs.CompareTo(b.TimeNs);
+            if (c != 0) return c;
+            c = a.Replica.CompareTo(b.Replica);
+            return c != 0 ? c : a.Order.CompareTo(b.Order);
+        }
+    }
+
+    /// <summary>One group: its simulation, executor and the outbox its replicas report to.</summary>
+    private sealed class Group
+    {
+        public readonly Simulation Sim;
+        public readonly IStageExecutor Executor;
+        public readonly Action<Sequence> OnFinished;
+        public readonly Action<int> OnLoadChanged;
+        public readonly List<int> Changed = [];
+        public Entry[] Entries = new Entry[64];
+        public int Count;
+        public long Completed;
+        public long NextOrder;
+        public Exception? Error;
+
+        public Group(Simulation sim)
+        {
+            Sim = sim;
+            Executor = new AnalyticStageExecutor(sim);
+            OnFinished = _ => Completed++;
+            OnLoadChanged = Changed.Add;
+        }
+
+        public ref Entry Add(int replica, EntryKind kind)
+        {
+            if (Count == Entries.Length) Array.Resize(ref Entries, Entries.Length * 2);
+            ref var e = ref Entries[Count++];
+            e.TimeNs = Sim.NowNs;
+            e.Replica = replica;
+            e.Order = NextOrder++;
+            e.Kind = kind;
+            return ref e;
+        }
+    }
+
+    /// <summary>What one replica reports, kept in its group's outbox until the next flush.</summary>
+    private sealed class ReplicaOutbox(Group group, int replica) : IRunRecorder
+    {
+        public void OnIteration(in IterationRecord record) => group.Add(replica, EntryKind.Iteration).Iteration = record;
+
+        public void OnRequestFinished(RequestRecord record) => group.Add(replica, EntryKind.Request).Request = record;
+
+        public void OnTokenGaps(long gapNs, int count)
+        {
+            ref var e = ref group.Add(replica, EntryKind.TokenGaps);
+            e.GapNs = gapNs;
+            e.GapCount = count;
+        }
+
+        public void OnSample(in ReplicaSample sample) =>
+            throw new InvalidOperationException("samples are taken by the serving loop, not by a replica");
+    }
+}
