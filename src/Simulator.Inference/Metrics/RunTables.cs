@@ -120,7 +120,7 @@ public static class RunTables
         {
             var values = new double?[n];
             group.ReadAsync<double>(field, values.AsMemory()).GetAwaiter().GetResult();
-            return values.Select(v => v is { } x ? (decimals is { } d ? MetricFormat.Fixed(x, d) : x.ToString("R", inv)) : "").ToArray();
+            return values.Select(v => v is { } x ? (decimals is { } d ? MetricFormat.FixedTrimmed(x, d) : x.ToString("R", inv)) : "").ToArray();
         }
         if (t == typeof(string) || t == typeof(ReadOnlyMemory<char>))
         {
