@@ -367,27 +367,30 @@ public sealed class RunDirectoryWriter : IRunRecorder, IDisposable
         }
     }
 
+    // Implementation note: the per-GPU, per-link and histogram rows format straight into the CSV writer's buffer
+    // (invariant culture: InvariantGlobalization), one fixed format per column, as the MetricFormat strings did.
     private void WriteGpus(IReadOnlyList<GpuActivity> gpus, long spanNs)
     {
         using var w = OpenCsv("gpus.csv", _pools is null ? GpuColumns : [.. GpuColumns, "pool", "gpu_type"]);
         foreach (var g in gpus.OrderBy(g => g.Gpu))
         {
             var busy = Fraction(g.BusyNs, spanNs);
-            w.WriteField(MetricFormat.Integer(g.Gpu));
-            w.WriteField(MetricFormat.Integer(g.Node));
-            w.WriteField(MetricFormat.Integer(g.Replica));
-            w.WriteField(MetricFormat.Integer(g.Stage));
-            w.WriteField(MetricFormat.Fixed(g.WeightsGB, 3));
-            w.WriteField(MetricFormat.Fixed(g.KvCapacityGB, 3));
-            w.WriteField(MetricFormat.Fraction(busy));
-            w.WriteField(MetricFormat.Fraction(1 - busy));
-            w.WriteField(MetricFormat.Fraction(Fraction(g.ComputeNs, spanNs)));
-            w.WriteField(MetricFormat.Fraction(Fraction(g.CommNs, spanNs)));
-            w.WriteField(MetricFormat.Fixed(g.ActivationGB, 3));
-            w.WriteField(MetricFormat.Fixed(g.ReserveGB, 3));
-            w.WriteField(MetricFormat.Fixed(g.FreeGB, 3));
-            w.WriteField(g.ExpertLoad is { } load ? MetricFormat.Fraction(load) : "");
-            w.WriteField(MetricFormat.Integer(g.TpRank));
+            w.WriteField(g.Gpu, default);
+            w.WriteField(g.Node, default);
+            w.WriteField(g.Replica, default);
+            w.WriteField(g.Stage, default);
+            w.WriteField(g.WeightsGB, "F3");
+            w.WriteField(g.KvCapacityGB, "F3");
+            w.WriteField(busy, "F4");
+            w.WriteField(1 - busy, "F4");
+            w.WriteField(Fraction(g.ComputeNs, spanNs), "F4");
+            w.WriteField(Fraction(g.CommNs, spanNs), "F4");
+            w.WriteField(g.ActivationGB, "F3");
+            w.WriteField(g.ReserveGB, "F3");
+            w.WriteField(g.FreeGB, "F3");
+            if (g.ExpertLoad is { } load) w.WriteField(load, "F4");
+            else w.WriteField("");
+            w.WriteField(g.TpRank, default);
             if (_pools is not null)
             {
                 w.WriteField(g.Pool ?? "");
@@ -406,9 +409,9 @@ public sealed class RunDirectoryWriter : IRunRecorder, IDisposable
             w.WriteField(l.Kind);
             w.WriteField(l.From);
             w.WriteField(l.To);
-            w.WriteField(MetricFormat.Fixed(l.BandwidthGBps, 3));
-            w.WriteField(MetricFormat.Integer(l.BytesCarried));
-            w.WriteField(MetricFormat.Fraction(Fraction(l.BusyNs, spanNs)));
+            w.WriteField(l.BandwidthGBps, "F3");
+            w.WriteField(l.BytesCarried, default);
+            w.WriteField(Fraction(l.BusyNs, spanNs), "F4");
             w.EndRecord();
         }
     }
@@ -420,11 +423,12 @@ public sealed class RunDirectoryWriter : IRunRecorder, IDisposable
     private void WriteItlHistogram(GapHistogram itl)
     {
         using var w = OpenCsv("itl_histogram.csv", ItlHistogramColumns);
+        Span<char> buffer = stackalloc char[MetricFormat.MaxNsChars];
         foreach (var (lo, hi, count) in itl.Buckets())
         {
-            w.WriteField(MetricFormat.NsAsMs(lo));
-            w.WriteField(MetricFormat.NsAsMs(hi));
-            w.WriteField(MetricFormat.Integer(count));
+            w.WriteField(buffer[..MetricFormat.FormatNsAsMs(buffer, lo)]);
+            w.WriteField(buffer[..MetricFormat.FormatNsAsMs(buffer, hi)]);
+            w.WriteField(count, default);
             w.EndRecord();
         }
     }

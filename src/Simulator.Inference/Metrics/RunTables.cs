@@ -6,7 +6,12 @@ using Parquet.Schema;
 namespace Simulator.Inference.Metrics;
 
 /// <summary>A run table read back: column names in file order and every row as text, cells as the CSV writes them ("" = no value).</summary>
-public sealed record RunTable(string Path, IReadOnlyList<string> Columns, IReadOnlyList<string[]> Rows);
+public sealed record RunTable(string Path, IReadOnlyList<string> Columns, IReadOnlyList<string[]> Rows)
+{
+    /// <summary>CSV only (null for Parquet): the fields each row really had in the file, before padding to the columns (a
+    /// reader can tell a truncated or corrupt row from a complete one without reading the file again).</summary>
+    public IReadOnlyList<int>? FieldCounts { get; init; }
+}
 
 /// <summary>
 /// Reads a run directory's tables whatever format the run wrote (<c>output.format</c>): <c>&lt;name&gt;.csv</c> or
@@ -38,18 +43,21 @@ public static class RunTables
     {
         ArgumentException.ThrowIfNullOrWhiteSpace(path);
         var rows = new List<string[]>();
-        var columns = Stream(path, rows.Add);
-        return new RunTable(path, columns, rows);
+        if (IsParquet(path)) return new RunTable(path, StreamParquet(path, rows.Add), rows);
+        var counts = new List<int>();
+        return new RunTable(path, StreamCsv(path, rows.Add, counts), rows) { FieldCounts = counts };
     }
 
     /// <summary>Streams the rows of one table file to <paramref name="onRow"/> without holding them; returns the column names.</summary>
     public static IReadOnlyList<string> Stream(string path, Action<string[]> onRow)
     {
         ArgumentNullException.ThrowIfNull(onRow);
-        return path.EndsWith(".parquet", StringComparison.OrdinalIgnoreCase) ? StreamParquet(path, onRow) : StreamCsv(path, onRow);
+        return IsParquet(path) ? StreamParquet(path, onRow) : StreamCsv(path, onRow, null);
     }
 
-    private static string[] StreamCsv(string path, Action<string[]> onRow)
+    private static bool IsParquet(string path) => path.EndsWith(".parquet", StringComparison.OrdinalIgnoreCase);
+
+    private static string[] StreamCsv(string path, Action<string[]> onRow, List<int>? fieldCounts)
     {
         var options = CsvReaderOptions.Default with
         {
@@ -63,6 +71,7 @@ public static class RunTables
         {
             var row = new string[headers.Length];
             for (var i = 0; i < headers.Length; i++) row[i] = i < reader.FieldCount ? reader.GetString(i) : "";
+            fieldCounts?.Add(reader.FieldCount);
             onRow(row);
         }
         return headers;
@@ -120,7 +129,7 @@ public static class RunTables
         {
             var values = new double?[n];
             group.ReadAsync<double>(field, values.AsMemory()).GetAwaiter().GetResult();
-            return values.Select(v => v is { } x ? (decimals is { } d ? MetricFormat.Fixed(x, d) : x.ToString("R", inv)) : "").ToArray();
+            return values.Select(v => v is { } x ? (decimals is { } d ? MetricFormat.FixedTrimmed(x, d) : x.ToString("R", inv)) : "").ToArray();
         }
         if (t == typeof(string) || t == typeof(ReadOnlyMemory<char>))
         {

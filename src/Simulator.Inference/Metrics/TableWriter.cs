@@ -18,10 +18,10 @@ public enum TableFormat
 public enum ColumnType { Int32, Int64, Double, String }
 
 /// <summary>
-/// One column of a run table. <see cref="Decimals"/> is how many decimals the CSV writes for a
-/// <see cref="ColumnType.Double"/> column (6 for absolute times in s, 3 for durations in ms, 4 for
-/// fractions); a Parquet file stores the value the CSV text denotes, and <see cref="RunTables"/> formats it back
-/// with the same decimals.
+/// One column of a run table. <see cref="Decimals"/> is the resolution of a <see cref="ColumnType.Double"/> column: the
+/// decimals it is rounded to (6 for absolute times in s, 3 for durations in ms, 4 for fractions), which the CSV writes
+/// without trailing zeros; a Parquet file stores the value the CSV text denotes, and <see cref="RunTables"/> formats it
+/// back as the CSV does.
 /// </summary>
 public sealed record TableColumn(string Name, ColumnType Type, int Decimals = 0)
 {
@@ -128,18 +128,20 @@ public abstract class TableWriter : IDisposable
     }
 }
 
-/// <summary>CSV: header row, LF line ends, invariant numbers (see <see cref="MetricFormat"/>), empty cells for nulls.</summary>
+/// <summary>
+/// CSV: header row, LF line ends, invariant numbers (see <see cref="MetricFormat"/>), empty cells for nulls. Doubles are
+/// rounded to the column's decimals and written without trailing zeros (<see cref="MetricFormat.TrimFraction"/>),
+/// formatted into a stack buffer: no string per cell.
+/// </summary>
 internal sealed class CsvTableWriter : TableWriter
 {
     private static readonly CsvWriterOptions Options = CsvWriterOptions.Default with { NewLine = "\n" };
     private readonly CsvWriter _csv;
-    private readonly string[] _formats;
 
     public CsvTableWriter(Stream stream, IReadOnlyList<TableColumn> columns) : base(columns)
     {
         _csv = CsvWriter.Create(stream, Options, leaveOpen: false);
         _csv.WriteHeader(columns.Select(c => c.Name).ToArray());
-        _formats = columns.Select(c => "F" + MetricFormat.Integer(c.Decimals)).ToArray();
     }
 
     private protected override void PutInt(int column, long value) => _csv.WriteField(value, default);
@@ -152,13 +154,18 @@ internal sealed class CsvTableWriter : TableWriter
             return;
         }
         Span<char> buffer = stackalloc char[MetricFormat.MaxNsChars];
-        _csv.WriteField(buffer[..MetricFormat.FormatNs(buffer, v, decimals)]);
+        _csv.WriteField(buffer[..MetricFormat.FormatNsTrimmed(buffer, v, decimals)]);
     }
 
     private protected override void PutDouble(int column, double? value)
     {
-        if (value is { } v) _csv.WriteField(v, _formats[column]);
-        else _csv.WriteField("");
+        if (value is not { } v)
+        {
+            _csv.WriteField("");
+            return;
+        }
+        Span<char> buffer = stackalloc char[MetricFormat.MaxFixedChars];
+        _csv.WriteField(buffer[..MetricFormat.FormatFixedTrimmed(buffer, v, Columns[column].Decimals)]);
     }
 
     private protected override void PutText(int column, string value) => _csv.WriteField(value);

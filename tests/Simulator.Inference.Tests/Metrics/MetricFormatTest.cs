@@ -23,6 +23,38 @@ public sealed class MetricFormatTest
     public void Milliseconds_FormatsToTheMicrosecondExactly(long ns, string expected) =>
         Assert.That(MetricFormat.Milliseconds(ns), Is.EqualTo(expected));
 
+    [TestCase(12_000_250_000L, 6, "12.00025")]
+    [TestCase(4_000_000_000L, 6, "4")]
+    [TestCase(0L, 3, "0")]
+    [TestCase(153_407_000L, 3, "153.407")]
+    [TestCase(1_500L, 3, "0.002")]                   // rounded to the microsecond first, then trimmed
+    [TestCase(-400L, 6, "0")]
+    [TestCase(10_000_000_000L, 6, "10")]             // zeros of the integer part stay
+    public void NsTrimmed_DropsTrailingZerosOfTheFractionOnly(long ns, int decimals, string expected)
+    {
+        Span<char> buffer = stackalloc char[MetricFormat.MaxNsChars];
+        Assert.That(new string(buffer[..MetricFormat.FormatNsTrimmed(buffer, ns, decimals)]), Is.EqualTo(expected));
+    }
+
+    [TestCase(2334.0, 3, "2334")]
+    [TestCase(0.25, 4, "0.25")]
+    [TestCase(0.00004, 4, "0")]
+    [TestCase(1520.0004, 3, "1520")]
+    [TestCase(100.5, 3, "100.5")]
+    [TestCase(double.NaN, 3, "NaN")]
+    public void FixedTrimmed_IsTheFixedTextWithoutTrailingZeros(double value, int decimals, string expected) =>
+        Assert.That(MetricFormat.FixedTrimmed(value, decimals), Is.EqualTo(expected));
+
+    [Test]
+    public void FixedTrimmed_LargestDoubles_Fit() =>
+        Assert.That(MetricFormat.FixedTrimmed(-double.MaxValue, 15), Is.EqualTo(MetricFormat.Fixed(-double.MaxValue, 0)));
+
+    [Test]
+    public void FixedTrimmed_DenotesTheSameValueAsTheFixedText([Values(0.0, 1.0, 0.1, 12.5, 1234.5678, 1e-9, 987654.321)] double value,
+        [Values(3, 4, 6)] int decimals) =>
+        Assert.That(double.Parse(MetricFormat.FixedTrimmed(value, decimals), System.Globalization.CultureInfo.InvariantCulture),
+            Is.EqualTo(double.Parse(MetricFormat.Fixed(value, decimals), System.Globalization.CultureInfo.InvariantCulture)));
+
     [Test]
     public void Status_UsesTheDocumentedSpellings() =>
         Assert.That(Enum.GetValues<RequestStatus>().Select(MetricFormat.Status),

@@ -193,14 +193,14 @@ public sealed class RunDirectoryWriterTest
     }
 
     [Test]
-    public void RequestsCsv_RowsHaveFixedFormatsAndEmptyCellsForMissingTimes()
+    public void RequestsCsv_RowsHaveTrimmedDecimalsAndEmptyCellsForMissingTimes()
     {
         WriteSmallRun(Out);
         var lines = Lines(Path.Combine(Out, "requests.csv"));
         Assert.That(lines, Has.Length.EqualTo(1 + 7));
-        Assert.That(lines[1], Is.EqualTo("0,0.000000,0,100,11,0,completed,0.200000,1.200000,200.000,100.000,1200.000,50.000,0,11,0.050000,0,,,0,0.000"));
-        Assert.That(lines[3], Is.EqualTo("2,0.200000,0,100,1,0,completed,1.000000,1.000000,800.000,,800.000,0.000,0,1,0.200000,0,,,0,0.000"));
-        Assert.That(lines[5], Is.EqualTo("4,0.400000,0,100,10,0,rejected,,,,,,,0,0,,0,,,0,0.000"));
+        Assert.That(lines[1], Is.EqualTo("0,0,0,100,11,0,completed,0.2,1.2,200,100,1200,50,0,11,0.05,0,,,0,0"));
+        Assert.That(lines[3], Is.EqualTo("2,0.2,0,100,1,0,completed,1,1,800,,800,0,0,1,0.2,0,,,0,0"));
+        Assert.That(lines[5], Is.EqualTo("4,0.4,0,100,10,0,rejected,,,,,,,0,0,,0,,,0,0"));
     }
 
     [Test]
@@ -209,8 +209,8 @@ public sealed class RunDirectoryWriterTest
         WriteSmallRun(Out);
         var lines = Lines(Path.Combine(Out, "iterations.csv"));
         Assert.That(lines, Has.Length.EqualTo(4));
-        Assert.That(lines[1], Is.EqualTo("0,0,1,0,0.000000,0.002000,4,400,0,1.500,0.300,0.000,0.200,0.000,0.000,25"));
-        Assert.That(lines[2], Is.EqualTo("0,1,1,0,0.002000,0.004000,4,0,4,1.000,0.100,0.000,0.000,0.000,0.050,26"));
+        Assert.That(lines[1], Is.EqualTo("0,0,1,0,0,0.002,4,400,0,1.5,0.3,0,0.2,0,0,25"));
+        Assert.That(lines[2], Is.EqualTo("0,1,1,0,0.002,0.004,4,0,4,1,0.1,0,0,0,0.05,26"));
     }
 
     [Test]
@@ -219,8 +219,8 @@ public sealed class RunDirectoryWriterTest
         WriteSmallRun(Out);
         var lines = Lines(Path.Combine(Out, "timeseries.csv"));
         // First sample: interval 0..0.5 s; second: 0.5..1.0 s.
-        Assert.That(lines[1], Is.EqualTo("0.500000,0,3,4,0.2500,2000.000,100.000,1,,1"));
-        Assert.That(lines[2], Is.EqualTo("1.000000,0,0,2,0.5000,0.000,200.000,2,,0"), "live is 0 while the replica is down");
+        Assert.That(lines[1], Is.EqualTo("0.5,0,3,4,0.25,2000,100,1,,1"));
+        Assert.That(lines[2], Is.EqualTo("1,0,0,2,0.5,0,200,2,,0"), "live is 0 while the replica is down");
     }
 
     [Test]
