@@ -67,9 +67,9 @@ public sealed record ExpertStepCost(long ComputeNs, long EpCommNs, IReadOnlyList
 /// sequence's KV; MoE experts run the hottest EP rank's routed tokens and read the distinct experts
 /// touched; TP all-reduces two per layer; EP dispatch + combine all-to-all per MoE layer; CP ring
 /// exchange overlapped with attention; PP send to the next stage; engine overheads from the profile.
-/// Per-stage constants are precomputed; <see cref="Estimate"/> allocates only its result.
+/// Per-stage constants are precomputed; <see cref="Estimate(int, IReadOnlyList{SequenceWork}, int, long)"/> allocates only its result.
 /// </summary>
-public sealed class RooflineStageCostModel : IStageCostModel, IEngineExpertCost
+public sealed class RooflineStageCostModel : IDecodeSumCostModel, IEngineExpertCost
 {
     private readonly ModelSpec _m;
     private readonly ParallelPlan _plan;
@@ -155,8 +155,15 @@ public sealed class RooflineStageCostModel : IStageCostModel, IEngineExpertCost
     public double HotspotRatio(int tokens) => _routing?.HotspotRatio(tokens) ?? 1.0;
 
     /// <inheritdoc />
-    public StageCost Estimate(int stage, IReadOnlyList<SequenceWork> batch)
+    public StageCost Estimate(int stage, IReadOnlyList<SequenceWork> batch) => Estimate(stage, batch, 0, 0);
+
+    /// <inheritdoc />
+    // Implementation note: the sums below are of integers (token counts and n(n+1)/2), exact in doubles far beyond any
+    // batch, so adding the decodes given as sums after the listed ones gives the same bits as listing them one by one.
+    public StageCost Estimate(int stage, IReadOnlyList<SequenceWork> batch, int decodes, long decodeContextTokens)
     {
+        ArgumentOutOfRangeException.ThrowIfNegative(decodes);
+        if (decodeContextTokens < decodes) throw new ArgumentOutOfRangeException(nameof(decodeContextTokens), decodeContextTokens, "every decode has a context of at least one token");
         var st = _stages[stage];
         int tp = _plan.Tp, cp = _plan.Cp;
         double h = _m.HiddenSize;
@@ -181,6 +188,14 @@ public sealed class RooflineStageCostModel : IStageCostModel, IEngineExpertCost
                 prefillPairs += n * w.ContextTokens + n * (n + 1) / 2;
                 prefillKvTokens += w.ContextTokens + n;
             }
+        }
+        if (decodes > 0)
+        {
+            newTokens += decodes;
+            sequences += decodes;
+            decodeSeqs += decodes;
+            decodePairs += decodeContextTokens + decodes;
+            decodeKvTokens += decodeContextTokens + decodes;
         }
         var ms = new double[BreakdownParts.All.Length];
         if (newTokens == 0) return new StageCost(0, 0, 0, 0, 0, 0, new StageBreakdown(ms), []);
