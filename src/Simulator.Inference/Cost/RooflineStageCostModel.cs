@@ -385,33 +385,35 @@ public sealed class RooflineStageCostModel : IDecodeSumCostModel, IEngineExpertC
 
         // --- Activation collectives: TP all-reduces, EP all-to-alls, the PP send (CP's depend on more than the count) ---
         double tpComm = 0, epComm = 0, ppComm = 0;
-        var comms = new List<CommDemand>(3);
+        bool hasTp = tp > 1, hasEp = _plan.Ep > 1 && st.MoeLayers > 0 && !_plan.IsDataParallelAttention, hasPp = st.PpPair.Length == 2;
+        var comms = new CommDemand[(hasTp ? 1 : 0) + (hasEp ? 1 : 0) + (hasPp ? 1 : 0)];
+        int next = 0;
         long actBytes = (long)Math.Ceiling(T * h * Precision.ActivationBytes);
-        if (tp > 1)
+        if (hasTp)
         {
             // Two all-reduces per layer; MoE layers with EP > 1 replace the MLP's by dispatch + combine.
             int arCount = 2 * st.Layers - (_plan.Ep > 1 ? st.MoeLayers : 0);
             double arUs = TimedByTokens(stage, 0, CollectiveOp.AllReduce, st.TpGroup, newTokens, actBytes);
             tpComm = arCount * arUs * 1e-6;
-            comms.Add(new CommDemand(CommGroupKind.Tensor, "all_reduce", actBytes, arCount, (long)Math.Round(arUs * 1e3)));
+            comms[next++] = new CommDemand(CommGroupKind.Tensor, "all_reduce", actBytes, arCount, (long)Math.Round(arUs * 1e3));
         }
-        if (_plan.Ep > 1 && st.MoeLayers > 0 && !_plan.IsDataParallelAttention)
+        if (hasEp)
         {
             long a2aBytes = (long)Math.Ceiling(T * _m.TopK / _plan.Ep * h * Precision.ActivationBytes * hotspot);
             double a2aUs = Timed(stage, 1, CollectiveOp.AllToAll, st.EpGroup, a2aBytes);
             epComm = 2 * st.MoeLayers * a2aUs * 1e-6;
-            comms.Add(new CommDemand(CommGroupKind.Expert, "all_to_all", a2aBytes, 2 * st.MoeLayers, (long)Math.Round(a2aUs * 1e3)));
+            comms[next++] = new CommDemand(CommGroupKind.Expert, "all_to_all", a2aBytes, 2 * st.MoeLayers, (long)Math.Round(a2aUs * 1e3));
         }
-        if (st.PpPair.Length == 2)
+        if (hasPp)
         {
             // As vLLM hands activations between stages under TP: every TP rank sends its 1/TP slice to the same rank
             // of the next stage (in parallel, each over its own link), and that stage all-gathers the slices.
             double sendUs = TimedByTokens(stage, 4, CollectiveOp.SendRecv, st.PpPair, newTokens, (actBytes + tp - 1) / tp);
             if (tp > 1) sendUs += TimedByTokens(stage, 5, CollectiveOp.AllGather, st.NextTpGroup, newTokens, actBytes);
             ppComm = sendUs * 1e-6;
-            comms.Add(new CommDemand(CommGroupKind.Pipeline, "send_recv", actBytes, 1, (long)Math.Round(sendUs * 1e3)));
+            comms[next] = new CommDemand(CommGroupKind.Pipeline, "send_recv", actBytes, 1, (long)Math.Round(sendUs * 1e3));
         }
-        return new TokenTerms(attnProj, mlp, moe, elementwise, embedding, tpComm, epComm, ppComm, comms.ToArray());
+        return new TokenTerms(attnProj, mlp, moe, elementwise, embedding, tpComm, epComm, ppComm, comms);
     }
 
     /// <summary>
