@@ -774,6 +774,8 @@ public sealed partial class Replica : IReplicaLoad
         public bool ClockInBatch;
         public int ClockSeqs;
         public long ClockContextTokens;
+        /// <summary>Passes left before sequences may join <see cref="Clock"/> again after it was detached.</summary>
+        public int AttachCooldown;
         public readonly List<Sequence> Seqs = new();
         public readonly List<int> NewTokens = new();
         public readonly List<SequenceWork> Work = new();

@@ -12,6 +12,9 @@ public sealed partial class Replica
     private readonly bool _useClock;
     private readonly List<Sequence> _clockFinished = new();
 
+    /// <summary>Passes of a group after it was taken off its clock during which no sequence joins it again.</summary>
+    private const int AttachCooldownPasses = 8;
+
     /// <summary>The running sequences of <paramref name="group"/> not counted by its decode clock, oldest admission first.</summary>
     internal IReadOnlyList<Sequence> LooseOf(int group) => _groups[group].Loose;
 
@@ -28,6 +31,7 @@ public sealed partial class Replica
         g.Clock.DetachAll(g.Running);
         g.Loose.Clear();
         g.Loose.AddRange(g.Running);
+        g.AttachCooldown = AttachCooldownPasses;
     }
 
     /// <summary>Adds the clocked decodes of the group being built to its batch with their KV growth (the caller checked that it fits).</summary>
@@ -57,9 +61,13 @@ public sealed partial class Replica
     }
 
     /// <summary>After a pass: the batch's loose sequences that emitted a token and keep decoding join the clock; the loose list drops them and those that left.</summary>
+    // Implementation note: a group that had to leave its clock (budget, KV pressure, a prompt block still to register)
+    // would otherwise rejoin after the next pass and leave again before the one after, paying both every pass; it stays
+    // off the clock for a few passes instead. When sequences join changes no result, only how often they are visited.
     private void AttachSteadyDecodes(Group g, long nowNs)
     {
-        if (_useClock && HandOff == null)
+        if (g.AttachCooldown > 0) g.AttachCooldown--;
+        else if (_useClock && HandOff == null)
         {
             foreach (var seq in g.Seqs)
                 if (g.Clock.CanAttach(seq, nowNs)) g.Clock.Attach(seq);
