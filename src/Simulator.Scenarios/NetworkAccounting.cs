@@ -1,4 +1,3 @@
-using System.Runtime.InteropServices;
 using Simulator.Hardware.Collectives;
 using Simulator.Hardware.Network;
 using Simulator.Inference.Cost;
@@ -18,7 +17,9 @@ internal sealed class CommAccounting : IRunRecorder
 {
     private readonly IRunRecorder _inner;
     private readonly BuiltScenario _built;
-    private readonly Dictionary<(int Replica, int Stage, CommGroupKind Group), (double Bytes, long Ns)> _totals = new();
+    // Totals by owner replica, then stage x group kind; Seen marks the keys a collective has reached (with zero bytes too).
+    private (double Bytes, long Ns, bool Seen)[][] _totals = [];
+    private static readonly int GroupKinds = Enum.GetValues<CommGroupKind>().Length;
 
     public CommAccounting(IRunRecorder inner, BuiltScenario built)
     {
@@ -28,20 +29,41 @@ internal sealed class CommAccounting : IRunRecorder
 
     public void OnIteration(in IterationRecord record)
     {
-        foreach (var c in record.Cost.Comms)
+        // Implementation note: this runs for every batch on every stage, so it indexes arrays (no enumerator, no hash);
+        // each key's sums add up in the same order as before, so links.csv is unchanged.
+        var comms = record.Cost.Comms;
+        for (int i = 0; i < comms.Count; i++)
         {
+            var c = comms[i];
             // A DP-attention engine's all-to-all is one group over all its ranks: its bytes are kept on the engine's rank 0.
             int owner = c.Group == CommGroupKind.Expert && _built.Plan.IsDataParallelAttention
                 ? _built.Plan.EngineOf(record.Replica) * _built.Plan.Dp
                 : record.Replica;
-            var key = (owner, record.Stage, c.Group);
             int n = GroupSize(c.Group);
             double wire = c.Bytes * (double)c.Count * n * WireFactor(c.Op, n);
-            // One hash lookup per collective (this runs for every batch on every stage).
-            ref var total = ref CollectionsMarshal.GetValueRefOrAddDefault(_totals, key, out _);
-            total = (total.Bytes + wire, total.Ns + c.AnalyticNsEach * c.Count);
+            ref var total = ref TotalOf(owner, record.Stage, c.Group);
+            total = (total.Bytes + wire, total.Ns + c.AnalyticNsEach * c.Count, true);
         }
         _inner.OnIteration(record);
+    }
+
+    private ref (double Bytes, long Ns, bool Seen) TotalOf(int owner, int stage, CommGroupKind group)
+    {
+        if (owner >= _totals.Length)
+        {
+            int old = _totals.Length;
+            Array.Resize(ref _totals, Math.Max(owner + 1, 2 * old));
+            for (int r = old; r < _totals.Length; r++) _totals[r] = new (double, long, bool)[_built.Plan.Pp * GroupKinds];
+        }
+        return ref _totals[owner][stage * GroupKinds + (int)group];
+    }
+
+    /// <summary>The keys collectives reached, by replica, stage and group kind, with their bytes and busy time.</summary>
+    private IEnumerable<((int Replica, int Stage, CommGroupKind Group) Key, (double Bytes, long Ns) Value)> Totals()
+    {
+        for (int r = 0; r < _totals.Length; r++)
+            for (int k = 0; k < _totals[r].Length; k++)
+                if (_totals[r][k] is { Seen: true } t) yield return ((r, k / GroupKinds, (CommGroupKind)(k % GroupKinds)), (t.Bytes, t.Ns));
     }
 
     public void OnRequestFinished(RequestRecord record) => _inner.OnRequestFinished(record);
@@ -58,7 +80,7 @@ internal sealed class CommAccounting : IRunRecorder
     {
         var rows = new List<LinkActivity>();
         var topo = _built.Topology;
-        foreach (var ((replica, stage, group), (bytes, ns)) in _totals.OrderBy(k => k.Key.Replica).ThenBy(k => k.Key.Stage).ThenBy(k => k.Key.Group))
+        foreach (var ((replica, stage, group), (bytes, ns)) in Totals())
         {
             int[] gpus = group == CommGroupKind.Pipeline
                 ? new[] { _built.Placement.GpuOf(replica, stage, 0), _built.Placement.GpuOf(replica, stage + 1, 0) }

@@ -12,3 +12,18 @@ public interface IStageCostModel
     /// <summary>Time of one iteration of <paramref name="batch"/> on <paramref name="stage"/> (0-based).</summary>
     StageCost Estimate(int stage, IReadOnlyList<SequenceWork> batch);
 }
+
+/// <summary>
+/// A cost model that can price a batch whose steady decodes are given as a count and a total context instead of one
+/// <see cref="SequenceWork"/> each (the serving loop keeps them that way so that a decode step does not visit every
+/// sequence). Only models whose time depends on the decodes through those sums may implement it.
+/// </summary>
+public interface IDecodeSumCostModel : IStageCostModel
+{
+    /// <summary>
+    /// Time of one iteration on <paramref name="stage"/> of <paramref name="batch"/> plus <paramref name="decodes"/> decode
+    /// steps (one new token each) whose contexts, each at least one token, sum to <paramref name="decodeContextTokens"/>:
+    /// the same as <see cref="IStageCostModel.Estimate"/> of the batch with those decodes listed one by one.
+    /// </summary>
+    StageCost Estimate(int stage, IReadOnlyList<SequenceWork> batch, int decodes, long decodeContextTokens);
+}

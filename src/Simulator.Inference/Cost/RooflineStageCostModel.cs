@@ -67,9 +67,9 @@ public sealed record ExpertStepCost(long ComputeNs, long EpCommNs, IReadOnlyList
 /// sequence's KV; MoE experts run the hottest EP rank's routed tokens and read the distinct experts
 /// touched; TP all-reduces two per layer; EP dispatch + combine all-to-all per MoE layer; CP ring
 /// exchange overlapped with attention; PP send to the next stage; engine overheads from the profile.
-/// Per-stage constants are precomputed; <see cref="Estimate"/> allocates only its result.
+/// Per-stage constants are precomputed; <see cref="Estimate(int, IReadOnlyList{SequenceWork}, int, long)"/> allocates only its result.
 /// </summary>
-public sealed class RooflineStageCostModel : IStageCostModel, IEngineExpertCost
+public sealed class RooflineStageCostModel : IDecodeSumCostModel, IEngineExpertCost
 {
     private readonly ModelSpec _m;
     private readonly ParallelPlan _plan;
@@ -82,6 +82,7 @@ public sealed class RooflineStageCostModel : IStageCostModel, IEngineExpertCost
     private readonly Simulator.Hardware.Topology.ClusterTopology? _conditions;
     private readonly Dictionary<long, double>[] _commMemo;
     private readonly double[][] _tokenMemo;
+    private readonly TokenTerms?[][] _termsMemo;
     private long _conditionsVersion;
     private readonly MoeAllToAll _allToAll;
     private readonly int _gpusPerNode;
@@ -121,6 +122,8 @@ public sealed class RooflineStageCostModel : IStageCostModel, IEngineExpertCost
         for (int i = 0; i < _commMemo.Length; i++) _commMemo[i] = new Dictionary<long, double>();
         _tokenMemo = new double[plan.Pp * CommSlots][];
         for (int i = 0; i < _tokenMemo.Length; i++) _tokenMemo[i] = [];
+        _termsMemo = new TokenTerms?[plan.Pp][];
+        for (int i = 0; i < _termsMemo.Length; i++) _termsMemo[i] = [];
 
         var counts = plan.StageLayerCounts(model.Layers);
         _stages = new StageConst[plan.Pp];
@@ -155,8 +158,15 @@ public sealed class RooflineStageCostModel : IStageCostModel, IEngineExpertCost
     public double HotspotRatio(int tokens) => _routing?.HotspotRatio(tokens) ?? 1.0;
 
     /// <inheritdoc />
-    public StageCost Estimate(int stage, IReadOnlyList<SequenceWork> batch)
+    public StageCost Estimate(int stage, IReadOnlyList<SequenceWork> batch) => Estimate(stage, batch, 0, 0);
+
+    /// <inheritdoc />
+    // Implementation note: the sums below are of integers (token counts and n(n+1)/2), exact in doubles far beyond any
+    // batch, so adding the decodes given as sums after the listed ones gives the same bits as listing them one by one.
+    public StageCost Estimate(int stage, IReadOnlyList<SequenceWork> batch, int decodes, long decodeContextTokens)
     {
+        ArgumentOutOfRangeException.ThrowIfNegative(decodes);
+        if (decodeContextTokens < decodes) throw new ArgumentOutOfRangeException(nameof(decodeContextTokens), decodeContextTokens, "every decode has a context of at least one token");
         var st = _stages[stage];
         int tp = _plan.Tp, cp = _plan.Cp;
         double h = _m.HiddenSize;
@@ -182,6 +192,14 @@ public sealed class RooflineStageCostModel : IStageCostModel, IEngineExpertCost
                 prefillKvTokens += w.ContextTokens + n;
             }
         }
+        if (decodes > 0)
+        {
+            newTokens += decodes;
+            sequences += decodes;
+            decodeSeqs += decodes;
+            decodePairs += decodeContextTokens + decodes;
+            decodeKvTokens += decodeContextTokens + decodes;
+        }
         var ms = new double[BreakdownParts.All.Length];
         if (newTokens == 0) return new StageCost(0, 0, 0, 0, 0, 0, new StageBreakdown(ms), []);
 
@@ -189,30 +207,22 @@ public sealed class RooflineStageCostModel : IStageCostModel, IEngineExpertCost
         double T = (double)newTokens / cp;
         double launch = _p.KernelLaunchUs * 1e-6;
 
-        // --- Attention projections (per layer) ---
-        double attnProj;
+        // --- Attention projections, MLP, MoE, element-wise, embedding and the activation collectives: functions of the
+        // batch's token count alone (remembered by it for decode-sized batches) ---
+        var terms = TokenTermsOf(stage, newTokens, T, launch);
         int heads = _m.Heads / tp;
-        int kvHeads = _plan.KvHeadsPerGpu(_m);
         double qkDim, vDim, kvPerTokenLayer;
         if (_m.Mla is { } mla)
         {
             qkDim = mla.QkHeadDim; vDim = mla.VHeadDim;
             kvPerTokenLayer = mla.CachedElementsPerTokenPerLayer * _kvb;
-            attnProj = (mla.QLoraRank > 0
-                    ? Lin(T, h, mla.QLoraRank) + Lin(T, mla.QLoraRank, heads * qkDim)
-                    : Lin(T, h, heads * qkDim))
-                + Lin(T, h, mla.KvLoraRank + mla.QkRopeHeadDim)
-                + Lin(T, mla.KvLoraRank, heads * (mla.QkNopeHeadDim + mla.VHeadDim))
-                + Lin(T, heads * vDim, h);
         }
         else
         {
             qkDim = vDim = _m.HeadDim;
-            kvPerTokenLayer = 2.0 * kvHeads * _m.HeadDim * _kvb;
-            attnProj = _measured != null
-                ? _measured.Seconds(MeasuredOperatorTable.AttnPreProj, tp, T) + _measured.Seconds(MeasuredOperatorTable.AttnPostProj, tp, T)
-                : Lin(T, h, (heads + 2.0 * kvHeads) * _m.HeadDim) + Lin(T, heads * _m.HeadDim, h);
+            kvPerTokenLayer = 2.0 * _plan.KvHeadsPerGpu(_m) * _m.HeadDim * _kvb;
         }
+        double attnProj = terms.AttnProj, mlp = terms.Mlp, moe = terms.Moe, elementwise = terms.Elementwise, embedding = terms.Embedding;
 
         // --- Attention core (per layer): prefill and decode kernels, CP splits the work ---
         double attn = 0;
@@ -227,6 +237,117 @@ public sealed class RooflineStageCostModel : IStageCostModel, IEngineExpertCost
             var flops = 2.0 * heads * (qkDim + vDim) * decodePairs / cp;
             var bytes = (decodeKvTokens * kvPerTokenLayer + decodeSeqs * heads * (qkDim + vDim) * 2.0) / cp;
             attn += Roofline.KernelSeconds(flops, bytes, _bf16Flops, _p.AttentionEta, _hbm, _p);
+        }
+
+        // Every sequence in the batch produces logits for its last token (partial prefill chunks included).
+        double lmHead = st.IsLast ? Lin(sequences, h, _m.VocabSize / (double)tp) : 0;
+
+        // --- Communication ---
+        double tpComm = terms.TpComm, epComm = terms.EpComm, cpComm = 0, ppComm = terms.PpComm;
+        IReadOnlyList<CommDemand> comms = terms.Comms;
+        if (cp > 1)
+        {
+            // The CP collectives go between the TP / EP ones and the PP send.
+            var withCp = new List<CommDemand>(terms.Comms.Length + 2);
+            foreach (var c in terms.Comms) if (c.Group != CommGroupKind.Pipeline) withCp.Add(c);
+            comms = withCp;
+            if (prefillTokens > 0)
+            {
+                // Ring attention: CP - 1 steps per layer; in each step every rank passes its KV block to the next rank at
+                // once (a ring shift over the whole CP group), so the slowest hop bounds the step: a group spanning
+                // nodes pays the NIC on its cross-node hops. The ring overlaps attention; only the excess is charged.
+                long blockBytes = (long)Math.Ceiling(prefillKvTokens / cp * kvPerTokenLayer);
+                double stepUs = Timed(stage, 2, CollectiveOp.SendRecv, st.CpGroup, blockBytes);
+                double ringPerLayer = (cp - 1) * stepUs * 1e-6;
+                cpComm += st.Layers * Math.Max(0, ringPerLayer - attn);
+                withCp.Add(new CommDemand(CommGroupKind.Context, "send_recv", blockBytes, (cp - 1) * st.Layers, (long)Math.Round(stepUs * 1e3),
+                    OverlapNs: Ns(attn * st.Layers)));
+            }
+            if (decodeSeqs > 0)
+            {
+                // Decode: partial attention outputs (and softmax statistics) combined across CP ranks per layer.
+                long partBytes = (long)Math.Ceiling(decodeSeqs * heads * (vDim + 1) * 4.0);
+                double arUs = Timed(stage, 3, CollectiveOp.AllReduce, st.CpGroup, partBytes);
+                cpComm += st.Layers * arUs * 1e-6;
+                withCp.Add(new CommDemand(CommGroupKind.Context, "all_reduce", partBytes, st.Layers, (long)Math.Round(arUs * 1e3)));
+            }
+            foreach (var c in terms.Comms) if (c.Group == CommGroupKind.Pipeline) withCp.Add(c);
+        }
+
+        // --- Sum over the stage's layers ---
+        double attnProjS = attnProj * st.Layers, attnS = attn * st.Layers, mlpS = mlp * st.DenseLayers,
+            moeS = moe * st.MoeLayers, elemS = elementwise * st.Layers;
+        double compute = embedding + attnProjS + attnS + mlpS + moeS + elemS + lmHead;
+
+        // --- Engine: scheduler / input preparation / sampling on stage 0; CPU dispatch floor on every stage ---
+        double engine = st.IsFirst
+            ? (_p.IterationOverheadUs + _p.PerSequenceOverheadUs * sequences + _p.PerTokenOverheadUs * newTokens) * 1e-6
+            : 0;
+        double gpuBusy = compute + tpComm + epComm + cpComm;
+        double floorWait = Math.Max(0, _p.CpuFloorPerLayerUs * 1e-6 * st.Layers - gpuBusy);
+
+        ms[0] = embedding * 1e3; ms[1] = attnProjS * 1e3; ms[2] = attnS * 1e3; ms[3] = mlpS * 1e3; ms[4] = moeS * 1e3;
+        ms[5] = elemS * 1e3; ms[6] = lmHead * 1e3; ms[7] = tpComm * 1e3; ms[8] = epComm * 1e3; ms[9] = cpComm * 1e3;
+        ms[10] = ppComm * 1e3; ms[11] = engine * 1e3; ms[12] = floorWait * 1e3;
+        return new StageCost(Ns(compute), Ns(tpComm), Ns(epComm), Ns(cpComm), Ns(ppComm), Ns(engine + floorWait),
+            new StageBreakdown(ms), comms, newTokens);
+    }
+
+    /// <summary>What an iteration of a stage costs as a function of its new tokens alone (per layer where the name says so; comms in seconds).</summary>
+    private sealed record TokenTerms(double AttnProj, double Mlp, double Moe, double Elementwise, double Embedding,
+        double TpComm, double EpComm, double PpComm, CommDemand[] Comms);
+
+    /// <summary>Batches up to this many new tokens keep their <see cref="TokenTerms"/> per stage (decode batches, most iterations).</summary>
+    private const int MaxTermsMemo = 1 << 8;
+
+    // Implementation note: a decode-sized batch's projections, MLP, MoE, element-wise kernels, embedding and activation
+    // collectives depend on its token count only, so they are remembered by it (the collective demands too: consumers only
+    // read them); each term is the value the expressions below give, and the caller sums them in the original order, so
+    // results are bit-identical. Under CP the tokens per GPU still depend on the count alone; a change of link conditions
+    // drops these memos with the others.
+    private TokenTerms TokenTermsOf(int stage, long newTokens, double T, double launch)
+    {
+        DropMemosIfConditionsChanged();
+        var memo = _termsMemo[stage];
+        if (newTokens < memo.Length && memo[newTokens] is { } known) return known;
+        var terms = ComputeTokenTerms(stage, newTokens, T, launch);
+        if (newTokens < MaxTermsMemo)
+        {
+            if (newTokens >= memo.Length)
+            {
+                Array.Resize(ref memo, (int)Math.Min(MaxTermsMemo, Math.Max(2 * (newTokens + 1), 32)));
+                _termsMemo[stage] = memo;
+            }
+            memo[newTokens] = terms;
+        }
+        return terms;
+    }
+
+    private TokenTerms ComputeTokenTerms(int stage, long newTokens, double T, double launch)
+    {
+        var st = _stages[stage];
+        int tp = _plan.Tp;
+        double h = _m.HiddenSize;
+
+        // --- Attention projections (per layer) ---
+        double attnProj;
+        int heads = _m.Heads / tp;
+        int kvHeads = _plan.KvHeadsPerGpu(_m);
+        if (_m.Mla is { } mla)
+        {
+            double qkDim = mla.QkHeadDim, vDim = mla.VHeadDim;
+            attnProj = (mla.QLoraRank > 0
+                    ? Lin(T, h, mla.QLoraRank) + Lin(T, mla.QLoraRank, heads * qkDim)
+                    : Lin(T, h, heads * qkDim))
+                + Lin(T, h, mla.KvLoraRank + mla.QkRopeHeadDim)
+                + Lin(T, mla.KvLoraRank, heads * (mla.QkNopeHeadDim + mla.VHeadDim))
+                + Lin(T, heads * vDim, h);
+        }
+        else
+        {
+            attnProj = _measured != null
+                ? _measured.Seconds(MeasuredOperatorTable.AttnPreProj, tp, T) + _measured.Seconds(MeasuredOperatorTable.AttnPostProj, tp, T)
+                : Lin(T, h, (heads + 2.0 * kvHeads) * _m.HeadDim) + Lin(T, heads * _m.HeadDim, h);
         }
 
         // --- Dense MLP (per dense layer) ---
@@ -261,78 +382,38 @@ public sealed class RooflineStageCostModel : IStageCostModel, IEngineExpertCost
         double elementwise = 6 * (T * h * 2.0 * 2.0 / (_hbm * _p.EtaMemory) + launch);
 
         double embedding = st.IsFirst ? T * h * _wb / (_hbm * _p.EtaMemory) + launch : 0;
-        // Every sequence in the batch produces logits for its last token (partial prefill chunks included).
-        double lmHead = st.IsLast ? Lin(sequences, h, _m.VocabSize / (double)tp) : 0;
 
-        // --- Communication ---
-        double tpComm = 0, epComm = 0, cpComm = 0, ppComm = 0;
-        var comms = new List<CommDemand>(4);
+        // --- Activation collectives: TP all-reduces, EP all-to-alls, the PP send (CP's depend on more than the count) ---
+        double tpComm = 0, epComm = 0, ppComm = 0;
+        bool hasTp = tp > 1, hasEp = _plan.Ep > 1 && st.MoeLayers > 0 && !_plan.IsDataParallelAttention, hasPp = st.PpPair.Length == 2;
+        var comms = new CommDemand[(hasTp ? 1 : 0) + (hasEp ? 1 : 0) + (hasPp ? 1 : 0)];
+        int next = 0;
         long actBytes = (long)Math.Ceiling(T * h * Precision.ActivationBytes);
-        if (tp > 1)
+        if (hasTp)
         {
             // Two all-reduces per layer; MoE layers with EP > 1 replace the MLP's by dispatch + combine.
             int arCount = 2 * st.Layers - (_plan.Ep > 1 ? st.MoeLayers : 0);
             double arUs = TimedByTokens(stage, 0, CollectiveOp.AllReduce, st.TpGroup, newTokens, actBytes);
             tpComm = arCount * arUs * 1e-6;
-            comms.Add(new CommDemand(CommGroupKind.Tensor, "all_reduce", actBytes, arCount, (long)Math.Round(arUs * 1e3)));
+            comms[next++] = new CommDemand(CommGroupKind.Tensor, "all_reduce", actBytes, arCount, (long)Math.Round(arUs * 1e3));
         }
-        if (_plan.Ep > 1 && st.MoeLayers > 0 && !_plan.IsDataParallelAttention)
+        if (hasEp)
         {
             long a2aBytes = (long)Math.Ceiling(T * _m.TopK / _plan.Ep * h * Precision.ActivationBytes * hotspot);
             double a2aUs = Timed(stage, 1, CollectiveOp.AllToAll, st.EpGroup, a2aBytes);
             epComm = 2 * st.MoeLayers * a2aUs * 1e-6;
-            comms.Add(new CommDemand(CommGroupKind.Expert, "all_to_all", a2aBytes, 2 * st.MoeLayers, (long)Math.Round(a2aUs * 1e3)));
+            comms[next++] = new CommDemand(CommGroupKind.Expert, "all_to_all", a2aBytes, 2 * st.MoeLayers, (long)Math.Round(a2aUs * 1e3));
         }
-        if (cp > 1)
-        {
-            if (prefillTokens > 0)
-            {
-                // Ring attention: CP - 1 steps per layer; in each step every rank passes its KV block to the next rank at
-                // once (a ring shift over the whole CP group), so the slowest hop bounds the step: a group spanning
-                // nodes pays the NIC on its cross-node hops. The ring overlaps attention; only the excess is charged.
-                long blockBytes = (long)Math.Ceiling(prefillKvTokens / cp * kvPerTokenLayer);
-                double stepUs = Timed(stage, 2, CollectiveOp.SendRecv, st.CpGroup, blockBytes);
-                double ringPerLayer = (cp - 1) * stepUs * 1e-6;
-                cpComm += st.Layers * Math.Max(0, ringPerLayer - attn);
-                comms.Add(new CommDemand(CommGroupKind.Context, "send_recv", blockBytes, (cp - 1) * st.Layers, (long)Math.Round(stepUs * 1e3),
-                    OverlapNs: Ns(attn * st.Layers)));
-            }
-            if (decodeSeqs > 0)
-            {
-                // Decode: partial attention outputs (and softmax statistics) combined across CP ranks per layer.
-                long partBytes = (long)Math.Ceiling(decodeSeqs * heads * (vDim + 1) * 4.0);
-                double arUs = Timed(stage, 3, CollectiveOp.AllReduce, st.CpGroup, partBytes);
-                cpComm += st.Layers * arUs * 1e-6;
-                comms.Add(new CommDemand(CommGroupKind.Context, "all_reduce", partBytes, st.Layers, (long)Math.Round(arUs * 1e3)));
-            }
-        }
-        if (st.PpPair.Length == 2)
+        if (hasPp)
         {
             // As vLLM hands activations between stages under TP: every TP rank sends its 1/TP slice to the same rank
             // of the next stage (in parallel, each over its own link), and that stage all-gathers the slices.
             double sendUs = TimedByTokens(stage, 4, CollectiveOp.SendRecv, st.PpPair, newTokens, (actBytes + tp - 1) / tp);
             if (tp > 1) sendUs += TimedByTokens(stage, 5, CollectiveOp.AllGather, st.NextTpGroup, newTokens, actBytes);
             ppComm = sendUs * 1e-6;
-            comms.Add(new CommDemand(CommGroupKind.Pipeline, "send_recv", actBytes, 1, (long)Math.Round(sendUs * 1e3)));
+            comms[next] = new CommDemand(CommGroupKind.Pipeline, "send_recv", actBytes, 1, (long)Math.Round(sendUs * 1e3));
         }
-
-        // --- Sum over the stage's layers ---
-        double attnProjS = attnProj * st.Layers, attnS = attn * st.Layers, mlpS = mlp * st.DenseLayers,
-            moeS = moe * st.MoeLayers, elemS = elementwise * st.Layers;
-        double compute = embedding + attnProjS + attnS + mlpS + moeS + elemS + lmHead;
-
-        // --- Engine: scheduler / input preparation / sampling on stage 0; CPU dispatch floor on every stage ---
-        double engine = st.IsFirst
-            ? (_p.IterationOverheadUs + _p.PerSequenceOverheadUs * sequences + _p.PerTokenOverheadUs * newTokens) * 1e-6
-            : 0;
-        double gpuBusy = compute + tpComm + epComm + cpComm;
-        double floorWait = Math.Max(0, _p.CpuFloorPerLayerUs * 1e-6 * st.Layers - gpuBusy);
-
-        ms[0] = embedding * 1e3; ms[1] = attnProjS * 1e3; ms[2] = attnS * 1e3; ms[3] = mlpS * 1e3; ms[4] = moeS * 1e3;
-        ms[5] = elemS * 1e3; ms[6] = lmHead * 1e3; ms[7] = tpComm * 1e3; ms[8] = epComm * 1e3; ms[9] = cpComm * 1e3;
-        ms[10] = ppComm * 1e3; ms[11] = engine * 1e3; ms[12] = floorWait * 1e3;
-        return new StageCost(Ns(compute), Ns(tpComm), Ns(epComm), Ns(cpComm), Ns(ppComm), Ns(engine + floorWait),
-            new StageBreakdown(ms), comms, newTokens);
+        return new TokenTerms(attnProj, mlp, moe, elementwise, embedding, tpComm, epComm, ppComm, comms);
     }
 
     /// <summary>
@@ -422,18 +503,22 @@ public sealed class RooflineStageCostModel : IStageCostModel, IEngineExpertCost
     // conditions (a fault) drops every memo, as the timer drops its cache.
     private double Timed(int stage, int slot, CollectiveOp op, int[] group, long bytes)
     {
-        if (_conditions is { } c && c.ConditionsVersion != _conditionsVersion)
-        {
-            foreach (var m in _commMemo) m.Clear();
-            foreach (var m in _tokenMemo) Array.Fill(m, -1.0);
-            _conditionsVersion = c.ConditionsVersion;
-        }
+        DropMemosIfConditionsChanged();
         var memo = _commMemo[stage * CommSlots + slot];
         if (memo.TryGetValue(bytes, out double us)) return us;
         if (memo.Count >= MaxMemoEntries) memo.Clear();
         us = _timer.TimeUs(op, group, bytes);
         memo[bytes] = us;
         return us;
+    }
+
+    private void DropMemosIfConditionsChanged()
+    {
+        if (_conditions is not { } c || c.ConditionsVersion == _conditionsVersion) return;
+        foreach (var m in _commMemo) m.Clear();
+        foreach (var m in _tokenMemo) Array.Fill(m, -1.0);
+        foreach (var m in _termsMemo) Array.Clear(m);
+        _conditionsVersion = c.ConditionsVersion;
     }
 
     /// <summary>

@@ -58,13 +58,29 @@ public sealed class ContinuousBatchingScheduler : IReplicaScheduler
         bool preempted = false;
 
         // (1) decodes, then (2) continuing prefills, of this group's running sequences, in admission order.
-        // One pass sorts them (decodes in order, then prefills in order); the preemption victim search reads the group's list.
+        // Steady decodes counted by the group's clock join as one block when every decode of the group gets in with its
+        // growth (then the order among decodes changes nothing); otherwise the group is taken off the clock and every
+        // sequence is visited in order.
+        var running = replica.RunningOf(group);
+        var loose = replica.LooseOf(group);
+        int clocked = replica.ClockedDecodes(group);
+        if (clocked > 0 && !AllDecodesFit(replica, group, loose, clocked))
+        {
+            replica.DetachClock(group);
+            clocked = 0;
+        }
+        if (clocked > 0)
+        {
+            replica.AppendClocked();
+            seqsLeft -= clocked;
+            if (tokensLeft != long.MaxValue) tokensLeft -= clocked;
+        }
+        // One pass sorts the rest (decodes in order, then prefills in order); the preemption victim search reads the group's list.
         _candidates.Clear();
         _prefilling.Clear();
-        var running = replica.RunningOf(group);
-        for (int i = 0; i < running.Count; i++)
+        for (int i = 0; i < loose.Count; i++)
         {
-            var seq = running[i];
+            var seq = loose[i];
             (seq.IsPrefilling ? _prefilling : _candidates).Add(seq);
         }
         _candidates.AddRange(_prefilling);
@@ -108,6 +124,26 @@ public sealed class ContinuousBatchingScheduler : IReplicaScheduler
             n = PrefillChunk(seq, tokensLeft, prefillLeft); // a prefix-cache hit shortened the prefill
             Add(replica, seq, n, ref seqsLeft, ref tokensLeft, ref prefillLeft); // fits: admission reserved the prompt plus one
         }
+    }
+
+    /// <summary>
+    /// Whether the per-sequence pass would put every decode of <paramref name="group"/> (<paramref name="clocked"/> on the
+    /// clock and the loose ones) in this batch without preempting: all within both budgets, their growth within the free
+    /// blocks, and none with prompt blocks still to register (registration between allocations could change evictions).
+    /// </summary>
+    private bool AllDecodesFit(Replica replica, int group, IReadOnlyList<Sequence> loose, int clocked)
+    {
+        long decodes = clocked;
+        long growth = replica.ClockedGrowthBlocks(group);
+        for (int i = 0; i < loose.Count; i++)
+        {
+            var seq = loose[i];
+            if (seq.IsPrefilling) continue;
+            if (seq.HasBlocksToRegister(replica.Kv.BlockSize)) return false;
+            decodes++;
+            growth += replica.GrowthBlocks(seq, 1);
+        }
+        return decodes <= MaxNumSeqs && decodes <= TokenBudget && growth <= replica.Kv.FreeBlocks;
     }
 
     /// <summary>Prompt tokens this sequence may process now: a chunk within both budgets, or its whole remaining prompt if that fits (0 = not now).</summary>

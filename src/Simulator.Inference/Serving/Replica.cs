@@ -89,7 +89,9 @@ public sealed partial class Replica : IReplicaLoad
         Stages = _cost.Stages;
         Microbatches = setup.Microbatches;
         _groups = new Group[Microbatches];
-        for (int g = 0; g < Microbatches; g++) _groups[g] = new Group();
+        for (int g = 0; g < Microbatches; g++) _groups[g] = new Group(Config.BlockSize);
+        _decodeSumCost = _cost as IDecodeSumCostModel;
+        _useClock = _decodeSumCost != null && _scheduler is ContinuousBatchingScheduler;
         _stages = new StageState[Stages];
         for (int s = 0; s < Stages; s++) _stages[s] = new StageState();
         _computeSlowdown = new double[Stages];
@@ -289,6 +291,8 @@ public sealed partial class Replica : IReplicaLoad
         Swapped.Clear();
         foreach (var g in _groups)
         {
+            g.Clock.DetachAll(g.Running);
+            g.Loose.Clear();
             foreach (var seq in g.Running) ReleaseBlocks(seq);
             g.Running.Clear();
             g.ClearBatch();
@@ -344,10 +348,11 @@ public sealed partial class Replica : IReplicaLoad
     }
 
     /// <summary>Whether <paramref name="seq"/> is already in the batch being built.</summary>
-    public bool InBatch(Sequence seq) => seq.BatchStamp == _nextIteration && _building >= 0;
+    public bool InBatch(Sequence seq) => _building >= 0 && (seq.BatchStamp == _nextIteration
+        || (seq.Clock is { } k && k == _groups[_building].Clock && _groups[_building].ClockInBatch));
 
     /// <summary>Sequences in the batch being built.</summary>
-    public int BatchSize => _building < 0 ? 0 : _groups[_building].Seqs.Count;
+    public int BatchSize => _building < 0 ? 0 : _groups[_building].Seqs.Count + _groups[_building].ClockSeqs;
 
     /// <summary>Tokens in the batch being built.</summary>
     public int BatchTokens => _building < 0 ? 0 : _groups[_building].BatchTokens;
@@ -372,6 +377,7 @@ public sealed partial class Replica : IReplicaLoad
         seq.Group = group;
         seq.ScheduledNs ??= _sim.NowNs;
         _groups[group].Running.Add(seq);
+        _groups[group].Loose.Add(seq);
         _runningCount++;
         return true;
     }
@@ -389,6 +395,7 @@ public sealed partial class Replica : IReplicaLoad
         seq.State = SequenceState.Running;
         seq.Group = group;
         _groups[group].Running.Add(seq);
+        _groups[group].Loose.Add(seq);
         _runningCount++;
         _groups[group].SwapNs += SwapTimeNs(seq);
         return true;
@@ -442,6 +449,7 @@ public sealed partial class Replica : IReplicaLoad
             var victim = running[i];
             if (InBatch(victim)) continue;
             running.RemoveAt(i);
+            RemoveLoose(group, victim);
             Preempt(victim, group);
             return victim;
         }
@@ -508,7 +516,7 @@ public sealed partial class Replica : IReplicaLoad
         _building = group;
         _scheduler.Schedule(this, group);
         _building = -1;
-        if (g.Seqs.Count == 0) return; // a swap-out time already counted stays with the group's next batch
+        if (g.Seqs.Count == 0 && !g.ClockInBatch) return; // a swap-out time already counted stays with the group's next batch
         g.InFlight = true;
         g.Iteration = _nextIteration++;
         if (_groupsInFlight++ == 0) _activeSinceNs = _sim.NowNs;
@@ -527,7 +535,7 @@ public sealed partial class Replica : IReplicaLoad
         var st = _stages[stage];
         var g = _groups[group];
         st.Busy = true;
-        var cost = _cost.Estimate(stage, g.Work);
+        var cost = g.ClockInBatch ? _decodeSumCost!.Estimate(stage, g.Work, g.ClockSeqs, g.ClockContextTokens) : _cost.Estimate(stage, g.Work);
         // A straggler slows the stage's compute (the slowest GPU of its TP group sets the pace); communication is unchanged.
         if (_computeSlowdown[stage] != 1.0) cost = cost with { ComputeNs = SimDuration.RoundToNs(cost.ComputeNs * _computeSlowdown[stage]) };
         if (g.SwapNs > 0) cost = cost with { OverheadNs = cost.OverheadNs + g.SwapNs };
@@ -558,7 +566,7 @@ public sealed partial class Replica : IReplicaLoad
         st.OverheadNs += cost.OverheadNs;
         st.LastEndNs = now;
         _recorder.OnIteration(new IterationRecord(Index, stage, g.Iteration, group, g.StageStartNs, now,
-            g.Seqs.Count, g.PrefillTokens, g.DecodeTokens, cost, Kv.UsedBlocks));
+            g.Seqs.Count + g.ClockSeqs, g.PrefillTokens, g.DecodeTokens, cost, Kv.UsedBlocks));
         if (st.Queue.Count > 0) StartStage(stage, st.Queue.PopFront());
         if (stage < Stages - 1)
         {
@@ -629,9 +637,11 @@ public sealed partial class Replica : IReplicaLoad
                 anyFinished = true;
             }
         }
+        if (gapRunCount > 0) _recorder.OnTokenGaps(gapRunNs, gapRunCount);
+        if (CompleteClockedPass(g, now)) anyFinished = true;
+        emitted += g.ClockSeqs;
         OutputTokens += emitted;
         _sampleOutputTokens += emitted;
-        if (gapRunCount > 0) _recorder.OnTokenGaps(gapRunNs, gapRunCount);
         List<Sequence>? handedOff = null;
         if (anyFinished)
         {
@@ -666,6 +676,7 @@ public sealed partial class Replica : IReplicaLoad
             }
             running.RemoveRange(kept, running.Count - kept);
         }
+        AttachSteadyDecodes(g, now);
         g.ClearBatch();
         g.SwapNs = 0;
         g.InFlight = false;
@@ -720,6 +731,7 @@ public sealed partial class Replica : IReplicaLoad
             if (_groups[g].Running.Count < _groups[group].Running.Count) group = g;
         seq.Group = group;
         _groups[group].Running.Add(seq);
+        _groups[group].Loose.Add(seq);
         _runningCount++;
         _incoming--;
         Kick();
@@ -752,9 +764,18 @@ public sealed partial class Replica : IReplicaLoad
             foreach (var s in g.Running) yield return s;
     }
 
-    private sealed class Group
+    private sealed class Group(int blockSize)
     {
         public readonly List<Sequence> Running = new();
+        /// <summary>The running sequences not counted by <see cref="Clock"/>, in admission order.</summary>
+        public readonly List<Sequence> Loose = new();
+        public readonly DecodeClock Clock = new(blockSize);
+        /// <summary>Whether the batch being built or in flight holds the clock's sequences (<see cref="ClockSeqs"/> decodes on <see cref="ClockContextTokens"/>).</summary>
+        public bool ClockInBatch;
+        public int ClockSeqs;
+        public long ClockContextTokens;
+        /// <summary>Passes left before sequences may join <see cref="Clock"/> again after it was detached.</summary>
+        public int AttachCooldown;
         public readonly List<Sequence> Seqs = new();
         public readonly List<int> NewTokens = new();
         public readonly List<SequenceWork> Work = new();
@@ -775,6 +796,9 @@ public sealed partial class Replica : IReplicaLoad
             BatchTokens = 0;
             PrefillTokens = 0;
             DecodeTokens = 0;
+            ClockInBatch = false;
+            ClockSeqs = 0;
+            ClockContextTokens = 0;
         }
     }
 

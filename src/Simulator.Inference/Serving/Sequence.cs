@@ -81,7 +81,11 @@ public sealed class Sequence
     public SequenceState State { get; internal set; } = SequenceState.Waiting;
 
     /// <summary>Tokens whose KV has been computed (prompt chunks and decoded tokens).</summary>
-    public int ComputedTokens { get; internal set; }
+    public int ComputedTokens
+    {
+        get => Clock is { } k ? _computedTokens + (int)(k.Ticks - ClockBase) : _computedTokens;
+        internal set { EnsureDetached(); _computedTokens = value; }
+    }
 
     /// <summary>
     /// Tokens the current prefill must reach before the next token is emitted: the prompt, or after a
@@ -90,10 +94,19 @@ public sealed class Sequence
     public int PrefillTargetTokens { get; internal set; }
 
     /// <summary>Output tokens generated so far.</summary>
-    public int GeneratedTokens { get; internal set; }
+    public int GeneratedTokens
+    {
+        get => Clock is { } k ? _generatedTokens + (int)(k.Ticks - ClockBase) : _generatedTokens;
+        internal set { EnsureDetached(); _generatedTokens = value; }
+    }
 
     /// <summary>KV blocks held on the GPU (or, while swapped, on the host).</summary>
-    public int HeldBlocks { get; internal set; }
+    public int HeldBlocks
+    {
+        // On the clock: the blocks its tokens plus one need, counting the pass in flight (its growth is taken at launch).
+        get => Clock is { } k ? k.BlocksFor(_computedTokens + (k.ScheduledTicks - ClockBase) + 1) : _heldBlocks;
+        internal set { EnsureDetached(); _heldBlocks = value; }
+    }
 
     /// <summary>The microbatch group that runs it while it is running; -1 otherwise.</summary>
     public int Group { get; internal set; } = -1;
@@ -106,7 +119,11 @@ public sealed class Sequence
     public long? FirstTokenNs { get; internal set; }
 
     /// <summary>When it emitted its latest output token (ns); null until a replica has emitted one (then <see cref="FirstTokenNs"/>, if set, stands for it).</summary>
-    public long? LastTokenNs { get; internal set; }
+    public long? LastTokenNs
+    {
+        get => Clock is { } k ? k.LastPassNs : _lastTokenNs;
+        internal set { EnsureDetached(); _lastTokenNs = value; }
+    }
 
     /// <summary>True while its prompt (or recompute prefill) is not fully in the KV cache.</summary>
     public bool IsPrefilling => ComputedTokens < PrefillTargetTokens;
@@ -137,4 +154,49 @@ public sealed class Sequence
 
     /// <summary>Static batching: the batch it belongs to.</summary>
     internal long StaticBatchId { get; set; } = -1;
+
+    // ---------------------------------------------------------------- decode clock
+
+    private int _computedTokens, _generatedTokens, _heldBlocks;
+    private long? _lastTokenNs;
+
+    /// <summary>The clock of its group while its decode steps are counted there (<see cref="DecodeClock"/>); null otherwise.</summary>
+    internal DecodeClock? Clock { get; private set; }
+
+    /// <summary>The clock's <see cref="DecodeClock.Ticks"/> when it attached.</summary>
+    internal long ClockBase { get; private set; }
+
+    /// <summary>Computed tokens when it attached (the stored value, not advanced by the clock).</summary>
+    internal int RawComputedTokens => _computedTokens;
+
+    /// <summary>Generated tokens when it attached (the stored value, not advanced by the clock).</summary>
+    internal int RawGeneratedTokens => _generatedTokens;
+
+    /// <summary>Whether some of its prompt's identified granules are not registered yet (a later step would register them).</summary>
+    internal bool HasBlocksToRegister(int blockSize) => Keys != null && RegisteredGranules < Keys.CacheableGranules(long.MaxValue, blockSize);
+
+    internal void AttachClock(DecodeClock clock, long ticks)
+    {
+        EnsureDetached();
+        Clock = clock;
+        ClockBase = ticks;
+    }
+
+    /// <summary>Leaves the clock, keeping the state it reads now as plain values.</summary>
+    internal void DetachClock()
+    {
+        if (Clock is not { } k) return;
+        int computed = ComputedTokens, generated = GeneratedTokens, held = HeldBlocks;
+        long last = k.LastPassNs;
+        Clock = null;
+        _computedTokens = computed;
+        _generatedTokens = generated;
+        _heldBlocks = held;
+        _lastTokenNs = last;
+    }
+
+    private void EnsureDetached()
+    {
+        if (Clock != null) throw new InvalidOperationException($"request {Request.Id}: its decode state is counted by its group's clock");
+    }
 }
