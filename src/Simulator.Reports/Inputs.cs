@@ -115,12 +115,8 @@ public sealed class RunData
     };
 
     /// <summary>requests.csv, checked row by row: a corrupt file is an error naming its line, never a silently wrong chart.</summary>
-    private static RunTable? CheckedRequests(string dir)
-    {
-        var table = RunTables.Open(dir, "requests");
-        table?.EnsureWellFormed(Simulator.Inference.Metrics.RunTables.Find(dir, "requests") ?? Path.Combine(dir, "requests.csv"), RequestTextColumns, RequestValues);
-        return table;
-    }
+    private static RunTable? CheckedRequests(string dir) =>
+        RunTables.Open(dir, "requests", new TableSchema(RequestTextColumns, RequestValues, Check: true));
 
     private static void Flatten(JsonElement e, string prefix, IDictionary<string, double> into)
     {
