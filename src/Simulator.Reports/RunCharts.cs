@@ -24,11 +24,20 @@ internal sealed class ChartSink
     public static (List<string> Paths, List<string> Svgs) WriteAll(IEnumerable<ChartInfo> charts, string chartDir, ReportOptions options)
     {
         Directory.CreateDirectory(chartDir);
+        var list = charts.ToList();
+        // Implementation note: each chart is its own Plot and renders onto its own Skia surface, and ScottPlot's typeface
+        // cache is a concurrent one (ScottPlot issue 3940), so the charts render on all cores; the SVG clip ids ScottPlot
+        // generates are renumbered per file (Charts.NumberSvgIds), and the files are written afterwards in chart order,
+        // so the output is byte for byte that of a serial render (ReportBuilderTests checks it).
+        var rendered = new (byte[] Png, string Svg)[list.Count];
+        Parallel.For(0, list.Count, new ParallelOptions { MaxDegreeOfParallelism = Environment.ProcessorCount },
+            i => rendered[i] = Render(list[i], options));
         var paths = new List<string>();
         var svgs = new List<string>();
-        foreach (var chart in charts)
+        for (var i = 0; i < list.Count; i++)
         {
-            var (png, svg) = Render(chart, options);
+            var chart = list[i];
+            var (png, svg) = rendered[i];
             var pngPath = Path.Combine(chartDir, chart.PngFile);
             var svgPath = Path.Combine(chartDir, chart.SvgFile);
             File.WriteAllBytes(pngPath, png);
