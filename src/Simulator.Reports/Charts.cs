@@ -114,7 +114,7 @@ internal static class Charts
     /// </summary>
     public static Scatter Cdf(Plot plot, IReadOnlyList<double> values, Scale x, Color? color = null)
     {
-        var sorted = values.Where(double.IsFinite).OrderBy(v => v).ToArray();
+        var sorted = Percentiles.SortedFinite(values);
         var xs = new List<double>();
         var ys = new List<double>();
         var n = sorted.Length;

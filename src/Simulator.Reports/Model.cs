@@ -112,11 +112,23 @@ public static class Percentiles
     /// <summary>The <paramref name="p"/>-th percentile (0..100) of the finite values; NaN when there are none.</summary>
     public static double Of(IEnumerable<double> values, double p)
     {
-        var sorted = values.Where(double.IsFinite).OrderBy(v => v).ToArray();
+        var sorted = SortedFinite(values);
         if (sorted.Length == 0) return double.NaN;
         var rank = Math.Clamp(p, 0, 100) / 100 * (sorted.Length - 1);
         var lo = (int)Math.Floor(rank);
         var hi = Math.Min(lo + 1, sorted.Length - 1);
         return sorted[lo] + (sorted[hi] - sorted[lo]) * (rank - lo);
+    }
+
+    /// <summary>The finite values in ascending order, ties in their input order (as a stable sort gives them).</summary>
+    internal static double[] SortedFinite(IEnumerable<double> values)
+    {
+        var sorted = values.Where(double.IsFinite).ToArray();
+        // Implementation note: Array.Sort (introsort) is several times faster than LINQ's stable OrderBy on a million
+        // latencies, and equal doubles are the same bits, so its order is the stable one; the one exception is -0 and
+        // +0, which compare equal but print differently, so a list holding a -0 is sorted the stable way.
+        if (Array.Exists(sorted, v => v == 0 && double.IsNegative(v))) return sorted.OrderBy(v => v).ToArray();
+        Array.Sort(sorted);
+        return sorted;
     }
 }

@@ -96,14 +96,21 @@ internal static class RunCharts
     {
         var t = run.Requests!;
         var values = new List<double>();
+        var numbers = t.Numbers(column);
         for (var r = 0; r < t.RowCount; r++)
         {
-            var status = t.Text(r, "status");
-            if (status.Length > 0 && !status.Equals("completed", StringComparison.OrdinalIgnoreCase)) continue;
-            var v = t.Number(r, column);
+            if (!IsCompleted(t, r)) continue;
+            var v = numbers[r];
             if (double.IsFinite(v)) values.Add(v);
         }
         return values.ToArray();
+    }
+
+    /// <summary>Whether request row <paramref name="r"/> completed (an empty or absent status counts as completed).</summary>
+    internal static bool IsCompleted(RunTable t, int r)
+    {
+        var status = t.Text(r, "status");
+        return status.Length == 0 || status.Equals("completed", StringComparison.OrdinalIgnoreCase);
     }
 
     /// <summary>Heavy tails read better on a log axis: use one when the spread is over 50x.</summary>
@@ -174,12 +181,12 @@ internal static class RunCharts
         var hasQueue = t.HasNumbers("queue_ms");
         var sums = new double[InputBuckets.Length, 3];
         var counts = new int[InputBuckets.Length];
+        double[] inputs = t.Numbers("input_tokens"), ttfts = t.Numbers("ttft_ms"), e2es = t.Numbers("e2e_ms"), queues = t.Numbers("queue_ms");
         for (var r = 0; r < t.RowCount; r++)
         {
-            var status = t.Text(r, "status");
-            if (status.Length > 0 && !status.Equals("completed", StringComparison.OrdinalIgnoreCase)) continue;
-            double input = t.Number(r, "input_tokens"), ttft = t.Number(r, "ttft_ms"), e2e = t.Number(r, "e2e_ms");
-            var queue = hasQueue ? t.Number(r, "queue_ms") : 0;
+            if (!IsCompleted(t, r)) continue;
+            double input = inputs[r], ttft = ttfts[r], e2e = e2es[r];
+            var queue = hasQueue ? queues[r] : 0;
             if (!double.IsFinite(input) || !double.IsFinite(ttft) || !double.IsFinite(e2e)) continue;
             if (!double.IsFinite(queue)) queue = 0;
             var b = Array.FindIndex(InputBuckets, x => input <= x.Max);
@@ -212,12 +219,13 @@ internal static class RunCharts
         if (t is null) { sink.Skip(title, "timeseries.csv is missing"); return; }
         if (!t.HasNumbers(column) || !t.HasNumbers("time_s")) { sink.Skip(title, $"timeseries.csv has no {column} values"); return; }
         var byReplica = new SortedDictionary<int, List<(double T, double V)>>();
+        double[] replicas = t.Numbers("replica"), times = t.Numbers("time_s"), values = t.Numbers(column);
         for (var r = 0; r < t.RowCount; r++)
         {
-            var rep = t.Number(r, "replica");
+            var rep = replicas[r];
             var key = double.IsFinite(rep) ? (int)rep : 0;
             if (!byReplica.TryGetValue(key, out var list)) byReplica[key] = list = new List<(double, double)>();
-            list.Add((t.Number(r, "time_s"), t.Number(r, column)));
+            list.Add((times[r], values[r]));
         }
         var plot = new Plot();
         var scale = column == "kv_utilization" && byReplica.Values.SelectMany(l => l).Select(p => p.V).Where(double.IsFinite).DefaultIfEmpty(0).Max() <= 1.0 ? 100.0 : 1.0;
@@ -254,12 +262,13 @@ internal static class RunCharts
         var t = run.Timeseries;
         if (t is null || !t.HasNumbers("live") || !t.HasNumbers("time_s")) return result;
         var byReplica = new SortedDictionary<int, List<(double T, bool Live)>>();
+        double[] replicas = t.Numbers("replica"), times = t.Numbers("time_s"), live = t.Numbers("live");
         for (var r = 0; r < t.RowCount; r++)
         {
-            var rep = t.Number(r, "replica");
+            var rep = replicas[r];
             var key = double.IsFinite(rep) ? (int)rep : 0;
             if (!byReplica.TryGetValue(key, out var list)) byReplica[key] = list = new List<(double, bool)>();
-            list.Add((t.Number(r, "time_s"), t.Number(r, "live") != 0));
+            list.Add((times[r], live[r] != 0));
         }
         foreach (var (rep, list) in byReplica)
         {
@@ -301,10 +310,11 @@ internal static class RunCharts
         if (t is null || !t.HasNumbers("ttft_ms") || !t.HasNumbers("arrival_s")) { sink.Skip(title, "requests.csv has no ttft_ms values"); return; }
         var xs = new List<double>();
         var ys = new List<double>();
+        double[] arrivals = t.Numbers("arrival_s"), ttfts = t.Numbers("ttft_ms");
         for (var r = 0; r < t.RowCount; r++)
         {
-            double x = t.Number(r, "arrival_s"), y = t.Number(r, "ttft_ms");
-            if (t.Text(r, "status") is { Length: > 0 } st && !st.Equals("completed", StringComparison.OrdinalIgnoreCase)) continue;
+            double x = arrivals[r], y = ttfts[r];
+            if (!IsCompleted(t, r)) continue;
             if (!double.IsFinite(x) || !double.IsFinite(y)) continue;
             xs.Add(x);
             ys.Add(y);
