@@ -16,6 +16,7 @@ public sealed class RunTable
     private readonly IReadOnlyList<string[]>? _rows;   // text tables: every cell
     private readonly double[]?[]? _typed;               // typed tables: a numeric column's values (null for a text column)
     private readonly string[]?[]? _texts;               // typed tables: a text column's cells (null for a numeric column)
+    private readonly bool[]? _skipped;                  // typed tables: columns checked but not kept (TableSchema.Keep)
     private readonly Dictionary<int, double[]> _numbers = new();
     private readonly Dictionary<int, bool> _hasNumbers = new();
     private IReadOnlyList<int>? _fieldCounts; // fields each CSV row really had (null for other sources)
@@ -29,12 +30,13 @@ public sealed class RunTable
         _index = Index(headers);
     }
 
-    private RunTable(IReadOnlyList<string> headers, int rowCount, double[]?[] typed, string[]?[] texts)
+    private RunTable(IReadOnlyList<string> headers, int rowCount, double[]?[] typed, string[]?[] texts, bool[] skipped)
     {
         Headers = headers;
         RowCount = rowCount;
         _typed = typed;
         _texts = texts;
+        _skipped = skipped;
         _index = Index(headers);
     }
 
@@ -169,7 +171,8 @@ public sealed class RunTable
         headers.Select(h => new TypedColumn(h.Trim(), schema, capacity)).ToArray();
 
     private static RunTable Build(IReadOnlyList<string> headers, int rows, TypedColumn[] columns) =>
-        new(headers, rows, columns.Select(c => c.Numbers(rows)).ToArray(), columns.Select(c => c.Texts(rows)).ToArray());
+        new(headers, rows, columns.Select(c => c.Numbers(rows)).ToArray(), columns.Select(c => c.Texts(rows)).ToArray(),
+            columns.Select(c => c.Skipped).ToArray());
 
     /// <summary>Whether the column exists.</summary>
     public bool Has(string column) => _index.ContainsKey(column);
@@ -210,9 +213,17 @@ public sealed class RunTable
     private string CellText(int row, int column)
     {
         if (_rows is not null) return _rows[row][column];
+        EnsureKept(column);
         if (_texts![column] is { } texts) return texts[row];
         var v = _typed![column]![row];
         return double.IsNaN(v) ? "" : v.ToString("R", CultureInfo.InvariantCulture);
+    }
+
+    /// <summary>A column the schema did not keep is a mistake in the report's code, not in the file: say which list to add it to.</summary>
+    private void EnsureKept(int column)
+    {
+        if (_skipped?[column] == true)
+            throw new InvalidOperationException($"column {Headers[column]} was checked but not kept: add it to the columns this table's TableSchema keeps");
     }
 
     /// <summary>The cell as a number (NaN when missing, empty or not a number).</summary>
@@ -225,6 +236,7 @@ public sealed class RunTable
     private double[] Numbers(int i)
     {
         if (_typed?[i] is { } typed) return typed;
+        EnsureKept(i);
         if (_numbers.TryGetValue(i, out var cached)) return cached;
         var parsed = new double[RowCount];
         for (var r = 0; r < RowCount; r++)
@@ -235,11 +247,15 @@ public sealed class RunTable
 }
 
 /// <summary>
-/// What a typed read of a table expects: the columns kept as text, the values some columns may hold, and whether each
-/// row is checked (<see cref="RunTable.EnsureWellFormed"/>'s rules and messages) as it is read.
+/// What a typed read of a table expects: the columns kept as text, the values some columns may hold, whether each
+/// row is checked (<see cref="RunTable.EnsureWellFormed"/>'s rules and messages) as it is read, and the columns kept in
+/// memory (<see cref="Keep"/>; null keeps all): a column left out is still checked, and reading it throws.
 /// </summary>
 public sealed record TableSchema(IReadOnlyCollection<string> TextColumns, IReadOnlyDictionary<string, IReadOnlyList<string>> Allowed, bool Check)
 {
+    /// <summary>The columns held after the read (null: every column).</summary>
+    public IReadOnlyCollection<string>? Keep { get; init; }
+
     /// <summary>No text columns declared, nothing checked: columns are numbers unless a cell says otherwise.</summary>
     public static readonly TableSchema Loose = new(Array.Empty<string>(), new Dictionary<string, IReadOnlyList<string>>(), Check: false);
 
@@ -268,20 +284,26 @@ internal sealed class TypedColumn
     private string[]? _texts;
     private Dictionary<string, string>? _pool;
     private int _count;
+    private readonly bool _declaredText;
 
     /// <summary>A column named <paramref name="name"/> with room for <paramref name="capacity"/> cells (it grows past them).</summary>
     public TypedColumn(string name, TableSchema schema, int capacity)
     {
         _name = name;
         _schema = schema;
-        _numbers = new double[Math.Max(capacity, 16)];
-        if (IsDeclaredText(name, schema)) StartText();
+        Skipped = schema.Keep is { } keep && !keep.Contains(name);
+        _declaredText = IsDeclaredText(name, schema);
+        _numbers = Skipped ? [] : new double[Math.Max(capacity, 16)];
+        if (!Skipped && _declaredText) StartText();
     }
+
+    /// <summary>Whether the column is only checked, not kept (<see cref="TableSchema.Keep"/>).</summary>
+    public bool Skipped { get; }
 
     private static bool IsDeclaredText(string name, TableSchema schema) => schema.TextColumns.Contains(name) || schema.Allowed.ContainsKey(name);
 
-    /// <summary>Whether the column keeps text.</summary>
-    public bool IsText => _texts is not null;
+    /// <summary>Whether the column reads its cells as text (a declared text column is checked as one even when not kept).</summary>
+    public bool IsText => _texts is not null || (Skipped && _declaredText);
 
     /// <summary>Adds a cell given as text.</summary>
     public void Add(string path, int row, string cell)
@@ -296,6 +318,7 @@ internal sealed class TypedColumn
 
     public void AddNumber(double v)
     {
+        if (Skipped) return;
         if (IsText) { AddTextCell(double.IsNaN(v) ? "" : v.ToString("R", CultureInfo.InvariantCulture)); return; }
         if (_count == _numbers.Length) Array.Resize(ref _numbers, _numbers.Length * 2);
         _numbers[_count++] = v;
@@ -305,6 +328,7 @@ internal sealed class TypedColumn
     public void AddText(string path, int row, string cell)
     {
         if (_schema.Check) _schema.CheckCell(path, row, _name, cell);
+        if (Skipped) return;
         if (!IsText) StartText();
         AddTextCell(cell);
     }
@@ -331,10 +355,10 @@ internal sealed class TypedColumn
     }
 
     /// <summary>The numbers (null for a text column), exactly <paramref name="rows"/> long.</summary>
-    public double[]? Numbers(int rows) => IsText ? null : Exact(_numbers, rows, double.NaN);
+    public double[]? Numbers(int rows) => IsText || Skipped ? null : Exact(_numbers, rows, double.NaN);
 
     /// <summary>The text cells (null for a numeric column), exactly <paramref name="rows"/> long.</summary>
-    public string[]? Texts(int rows) => IsText ? Exact(_texts!, rows, "") : null;
+    public string[]? Texts(int rows) => _texts is not null ? Exact(_texts, rows, "") : null;
 
     private static T[] Exact<T>(T[] values, int rows, T missing)
     {

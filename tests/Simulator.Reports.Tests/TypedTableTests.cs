@@ -93,6 +93,23 @@ public sealed class TypedTableTests
     }
 
     [Test]
+    public void TypedRead_WithKeep_ChecksEveryColumnButHoldsOnlyTheKeptOnes()
+    {
+        using var tmp = new Fixtures.TempDir();
+        var schema = Checked with { Keep = ["status", "ttft_ms"] };
+        var good = RunTable.TryReadTyped(Csv(tmp.Sub("good"), "request_id,status,ttft_ms,e2e_ms\n0,completed,1,2\n1,failed,,\n"), schema)!;
+
+        Assert.That(good.Numbers("ttft_ms")[0], Is.EqualTo(1));
+        Assert.That(good.Text(1, "status"), Is.EqualTo("failed"));
+        Assert.That(good.Has("e2e_ms"), Is.True, "a dropped column is still in the file");
+        Assert.Throws<InvalidOperationException>(() => good.Numbers("e2e_ms"), "reading a dropped column is a mistake in the report, not a NaN");
+
+        var bad = Csv(tmp.Sub("bad"), "request_id,status,ttft_ms,e2e_ms\n0,completed,1,x\n");
+        var e = Assert.Throws<ReportInputException>(() => RunTable.TryReadTyped(bad, schema));
+        Assert.That(e!.Message, Does.Contain("requests.csv:2: e2e_ms: got 'x'"), "a dropped column is still checked");
+    }
+
+    [Test]
     public void WriteAll_OnAllCores_WritesTheBytesOfASerialRender()
     {
         var result = Fixtures.Shared.SingleRun;
