@@ -93,8 +93,7 @@ public sealed class RunTable
         while (reader.Read())
         {
             var fields = reader.FieldCount;
-            if (schema.Check && fields != headers.Length)
-                throw new ReportInputException($"{path}:{row + 2}: row: has {fields} fields but the header has {headers.Length}; expected complete rows (is the file corrupt or cut short?)");
+            if (schema.Check && fields != headers.Length) throw TableSchema.IncompleteRow(path, row, fields, headers.Length);
             for (var c = 0; c < columns.Length; c++)
             {
                 var column = columns[c];
@@ -188,8 +187,7 @@ public sealed class RunTable
         var columns = Headers.Select(h => h.Trim()).ToArray();
         for (var r = 0; r < RowCount; r++)
         {
-            if (_fieldCounts is { } counts && counts[r] != Headers.Count)
-                throw new ReportInputException($"{path}:{r + 2}: row: has {counts[r]} fields but the header has {Headers.Count}; expected complete rows (is the file corrupt or cut short?)");
+            if (_fieldCounts is { } counts && counts[r] != Headers.Count) throw TableSchema.IncompleteRow(path, r, counts[r], Headers.Count);
             for (var c = 0; c < Headers.Count; c++)
                 schema.CheckCell(path, r, columns[c], CellText(r, c));
         }
@@ -258,6 +256,10 @@ public sealed record TableSchema(IReadOnlyCollection<string> TextColumns, IReadO
 
     /// <summary>No text columns declared, nothing checked: columns are numbers unless a cell says otherwise.</summary>
     public static readonly TableSchema Loose = new(Array.Empty<string>(), new Dictionary<string, IReadOnlyList<string>>(), Check: false);
+
+    /// <summary>The error for data row <paramref name="row"/> (0 = line 2) with a field count other than the header's.</summary>
+    public static ReportInputException IncompleteRow(string path, int row, int fields, int headerFields) =>
+        new($"{path}:{row + 2}: row: has {fields} fields but the header has {headerFields}; expected complete rows (is the file corrupt or cut short?)");
 
     /// <summary>Throws <see cref="ReportInputException"/> for a cell the schema does not allow (row 0 = line 2).</summary>
     public void CheckCell(string path, int row, string column, string cell)

@@ -371,6 +371,18 @@ public sealed partial class BadInputCorpusTests
             Prepare: dir => CorruptRequests(dir, lines => lines[2] = string.Join(',', lines[2].Split(',').Select((f, i) => i == 1 ? "abc" : f))));
         yield return new BadInput("report over a cut-short requests.csv", Scenario(Base), ["report", "{dir}/run", "--out", "{out}"], 2, "run/requests.csv:4: row",
             Prepare: dir => CorruptRequests(dir, lines => lines[3] = lines[3][..(lines[3].Length / 3)]));
+        yield return new BadInput("report over a requests.csv that ends in the middle of a row", Scenario(Base), ["report", "{dir}/run", "--out", "{out}"], 2, "run/requests.csv:4: row",
+            Prepare: dir => CorruptRequests(dir, lines =>
+            {
+                lines[3] = lines[3][..(lines[3].Length / 2)];
+                for (var i = 4; i < lines.Length; i++) lines[i] = "";
+            }));
+        yield return new BadInput("report over a requests.csv with a word in a column the report does not draw", Scenario(Base), ["report", "{dir}/run", "--out", "{out}"], 2, "run/requests.csv:3: output_tokens",
+            Prepare: dir => CorruptRequests(dir, lines =>
+            {
+                var column = Array.IndexOf(lines[0].Split(','), "output_tokens");
+                lines[2] = string.Join(',', lines[2].Split(',').Select((f, i) => i == column ? "many" : f));
+            }));
         yield return new BadInput("report over a requests.csv with an unknown status", Scenario(Base), ["report", "{dir}/run", "--out", "{out}"], 2, "run/requests.csv:2: status",
             Prepare: dir => CorruptRequests(dir, lines => lines[1] = lines[1].Replace(",completed,", ",done,", StringComparison.Ordinal)));
 
