@@ -6,7 +6,9 @@ namespace Simulator.Inference.Metrics;
 /// A recorder that hands every record to another recorder (the sink) on one writer thread, in the order they came:
 /// the simulation's thread only copies each record into a batch, and the writer thread formats and writes them
 /// while the simulation goes on, so a run's outputs cost the event loop almost nothing on a machine with a second core.
-/// The sink sees exactly the calls it would have seen directly, in the same order, so the files are byte-identical.
+/// The sink sees the calls it would have seen directly, in the same order, so the files are byte-identical; an
+/// iteration's cost reaches it without its breakdown and collectives (see <see cref="HeldRow"/>: no run table or the
+/// timeline reads them).
 /// </summary>
 /// <remarks>
 /// The first exception the sink throws (disk full, permission) stops the writing; the next hand-off, or
@@ -16,7 +18,7 @@ namespace Simulator.Inference.Metrics;
 public sealed class RecordPipeline : IRunRecorder, IDisposable
 {
     /// <summary>Records per batch unless told otherwise.</summary>
-    public const int DefaultBatchRecords = 2048;
+    public const int DefaultBatchRecords = 4096;
 
     /// <summary>Batches in flight unless told otherwise: one being filled, the rest queued or being written.</summary>
     public const int DefaultBatches = 4;
@@ -51,7 +53,7 @@ public sealed class RecordPipeline : IRunRecorder, IDisposable
     public void OnIteration(in IterationRecord record)
     {
         var b = _current;
-        b.Iterations[b.IterationCount++] = record;
+        b.Iterations[b.IterationCount++] = HeldRow.Of(record);
         Added(b, Kind.Iteration);
     }
 
@@ -168,7 +170,7 @@ public sealed class RecordPipeline : IRunRecorder, IDisposable
         {
             switch (b.Kinds[i])
             {
-                case Kind.Iteration: _sink.OnIteration(b.Iterations[iteration++]); break;
+                case Kind.Iteration: _sink.OnIteration(b.Iterations[iteration++].ToRecord()); break;
                 case Kind.Request: _sink.OnRequestFinished(b.Requests[request++]!); break;
                 case Kind.Sample: _sink.OnSample(b.Samples[sample++]); break;
                 case Kind.TokenGaps:
@@ -182,12 +184,16 @@ public sealed class RecordPipeline : IRunRecorder, IDisposable
 
     private enum Kind : byte { Iteration, Request, Sample, TokenGaps, Fault }
 
-    // One batch: the kind of each record in arrival order, and the records in one array per kind (no boxing, no
-    // allocation per record; the arrays are reused batch after batch).
+    // One batch: the kind of each record in arrival order, and the records in one array per kind (no boxing; the arrays
+    // are reused batch after batch).
+    // Implementation note: iterations are queued as HeldRow, their written fields without the cost object, and the
+    // writer thread rebuilds the record with a bare cost (one small object that dies at once). Queuing the record
+    // itself kept each iteration's cost, breakdown and collectives reachable from a long-lived array across
+    // collections, so they were promoted instead of dying young: fleet-1m took some 8 s more CPU that way.
     private sealed class Batch(int records)
     {
         public readonly Kind[] Kinds = new Kind[records];
-        public readonly IterationRecord[] Iterations = new IterationRecord[records];
+        public readonly HeldRow[] Iterations = new HeldRow[records];
         public readonly RequestRecord?[] Requests = new RequestRecord?[records];
         public readonly ReplicaSample[] Samples = new ReplicaSample[records];
         public readonly (long GapNs, int Count)[] Gaps = new (long, int)[records];
