@@ -27,7 +27,8 @@ internal static class PoolRunner
 
         using var writer = new RunDirectoryWriter(outDir, meta, new RunWriterOptions(scenario.Output.TimelineMaxEvents,
             scenario.Output.Format == "parquet" ? TableFormat.Parquet : TableFormat.Csv, Layout: null, Pools: replicaPools,
-            Engines: DataParallelOutputs.Engines(pools.Pools.Select(p => p.Built.Plan)), Iterations: scenario.Output.IterationRows));
+            Engines: DataParallelOutputs.Engines(pools.Pools.Select(p => p.Built.Plan)), Iterations: scenario.Output.IterationRows,
+            WriterThread: ScenarioRunner.UsesWriterThread(scenario)));
         writer.WriteText("scenario.yaml", ScenarioWriter.ToYaml(scenario, Path.GetFullPath(outDir)));
 
         var sim = new Simulation(scenario.Seed);

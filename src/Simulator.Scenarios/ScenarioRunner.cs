@@ -45,7 +45,8 @@ public static class ScenarioRunner
         var source = scenario.Workload.CreateSource(scenario.Seed);
 
         using var writer = new RunDirectoryWriter(outDir, meta, new RunWriterOptions(scenario.Output.TimelineMaxEvents,
-            scenario.Output.Format == "parquet" ? TableFormat.Parquet : TableFormat.Csv, LayoutOf(built), Engines: DataParallelOutputs.Engines([plan]), Iterations: scenario.Output.IterationRows));
+            scenario.Output.Format == "parquet" ? TableFormat.Parquet : TableFormat.Csv, LayoutOf(built), Engines: DataParallelOutputs.Engines([plan]), Iterations: scenario.Output.IterationRows,
+            WriterThread: UsesWriterThread(scenario)));
         writer.WriteText("scenario.yaml", ScenarioWriter.ToYaml(scenario, Path.GetFullPath(outDir)));
 
         var sim = new Simulation(scenario.Seed);
@@ -140,6 +141,13 @@ public static class ScenarioRunner
     /// </summary>
     public static Scenario OneThreadUnlessNamed(Scenario scenario) =>
         scenario.Run.Threads == 0 ? scenario with { Run = scenario.Run with { Threads = 1 } } : scenario;
+
+    /// <summary>
+    /// Whether a run formats and writes its rows on a writer thread of its own (<see cref="RunWriterOptions.WriterThread"/>):
+    /// yes unless <c>run.threads</c> is 1 (as for a sweep or plan point that names no number: those points already
+    /// share the cores) or the machine has a single logical processor. The files are the same either way.
+    /// </summary>
+    public static bool UsesWriterThread(Scenario scenario) => scenario.Run.Threads != 1 && Environment.ProcessorCount > 1;
 
     /// <summary>True for the failures that are the user's input (exit code 2 or 3), not a bug.</summary>
     public static bool IsInputError(Exception ex) => ex is ScenarioException or PlanDoesNotFitException or OutputTargetException

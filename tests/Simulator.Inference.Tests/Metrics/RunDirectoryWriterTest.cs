@@ -108,6 +108,61 @@ public sealed class RunDirectoryWriterTest
         Assert.That(Directory.GetFileSystemEntries(_root), Is.Empty);
     }
 
+    /// <summary>Every file of a run directory by name, with its bytes.</summary>
+    private static Dictionary<string, byte[]> Files(string dir) =>
+        Directory.GetFiles(dir).ToDictionary(f => Path.GetFileName(f), File.ReadAllBytes);
+
+    /// <summary>A larger synthetic run than <see cref="Feed"/>: thousands of interleaved rows of every kind, so many batches pass.</summary>
+    private static void FeedMany(IRunRecorder rec)
+    {
+        Feed(rec);
+        for (int i = 0; i < 6_000; i++)
+        {
+            long t = (10 + i) * Ms;
+            rec.OnIteration(new IterationRecord(i % 2, i % 2, 3 + i, 0, t, t + Ms, 1 + i % 7, 10 * (i % 3), i % 5, StageCostOf(Ms + i, tpNs: i), 30 + i % 9));
+            if (i % 3 == 0) rec.OnTokenGaps((1 + i % 40) * Ms, 1 + i % 6);
+            if (i % 5 == 0) rec.OnRequestFinished(Completed(100 + i, t, t + 3 * Ms, t + 40 * Ms, 1 + i % 30, replica: i % 2));
+            if (i % 50 == 0) rec.OnSample(new ReplicaSample(t, i % 2, i % 4, 2, (i % 100) / 100.0, i, 2 * i, i % 3));
+        }
+    }
+
+    [TestCase(TableFormat.Csv)]
+    [TestCase(TableFormat.Parquet)]
+    public void WriterThread_WritesTheSameBytesAsTheCallersThread(TableFormat format)
+    {
+        Dictionary<string, byte[]> Run(bool writerThread, string dir)
+        {
+            using var w = new RunDirectoryWriter(dir, Meta(), new RunWriterOptions(TimelineEventCap: 5_000, Format: format,
+                Iterations: new IterationOutput("auto", 1_000), WriterThread: writerThread));
+            Assert.That(w.UsesWriterThread, Is.EqualTo(writerThread));
+            FeedMany(w);
+            w.WriteText("scenario.yaml", "name: unit-test\n");
+            w.Commit(End());
+            return Files(dir);
+        }
+
+        var direct = Run(false, Path.Combine(_root, "direct"));
+        var piped = Run(true, Path.Combine(_root, "piped"));
+        Assert.That(piped.Keys, Is.EquivalentTo(direct.Keys));
+        foreach (var (name, bytes) in direct) Assert.That(piped[name], Is.EqualTo(bytes), name);
+    }
+
+    [TestCase(false)]
+    [TestCase(true)]
+    public void WriterThreadFailure_SurfacesUnchangedAndLeavesNothing(bool writerThread)
+    {
+        // A row the writer cannot write (an iteration of a replica outside the pools) fails on whichever thread writes it.
+        var w = new RunDirectoryWriter(Out, Meta(), new RunWriterOptions(Pools: [new ReplicaPool("p", "mixed")], WriterThread: writerThread));
+        Assert.Catch<IndexOutOfRangeException>(() =>
+        {
+            FeedMany(w);
+            w.OnIteration(new IterationRecord(5, 0, 1, 0, 0, Ms, 1, 1, 0, StageCostOf(Ms), 1));
+            w.Commit(End());
+        });
+        w.Dispose();
+        Assert.That(Directory.GetFileSystemEntries(_root), Is.Empty, "no run directory and no .partial- folder");
+    }
+
     [Test]
     public void Dispose_WithoutCommit_LeavesNothing()
     {
