@@ -272,9 +272,9 @@ public sealed record SloSpec
 public sealed record RunSpec
 {
     /// <summary>
-    /// Threads that simulate the replicas (<c>run.threads</c>): 0 = auto (one per two logical processors, at most one per
-    /// <see cref="Simulator.Inference.Serving.ParallelEligibility.MinReplicasPerAutoThread"/> replicas), N = N. A sweep or
-    /// plan point runs with one unless its scenario names a number.
+    /// Threads that simulate the replicas (<c>run.threads</c>): 0 = auto (one, see
+    /// <see cref="Simulator.Inference.Serving.ParallelEligibility.Resolve"/>), N = N. A sweep or plan point runs with one
+    /// unless its scenario names a number.
     /// </summary>
     public int Threads { get; init; }
 }

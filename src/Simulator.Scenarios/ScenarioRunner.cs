@@ -144,15 +144,13 @@ public static class ScenarioRunner
 
     /// <summary>
     /// Whether a run formats and writes its rows on a writer thread of its own (<see cref="RunWriterOptions.WriterThread"/>):
-    /// with <c>run.threads</c> N >= 2, or with <c>auto</c> on a machine of at least 4 logical processors (the rule of
-    /// <c>auto</c> for replica groups: one thread per two logical processors); never with 1 (as for a sweep or plan
-    /// point that names no number: those points already share the cores) or on a single logical processor. The files
-    /// are the same either way.
+    /// with <c>run.threads</c> N >= 2 on a machine of more than one logical processor; not with <c>auto</c> or 1 (a sweep
+    /// or plan point that names no number counts as 1: those points already share the cores). The files are the same
+    /// either way.
     /// </summary>
-    // Implementation note: auto leaves it off on 2 logical processors because there it was measured to cost about 3 s
-    // more CPU on fleet-1m for the same wall time (README "The writer thread"): no core is idle for it.
-    public static bool UsesWriterThread(Scenario scenario) => Environment.ProcessorCount > 1
-        && (scenario.Run.Threads >= 2 || (scenario.Run.Threads == 0 && Environment.ProcessorCount >= 4));
+    // Implementation note: auto leaves it off because it was measured to cost about 3 s more CPU on fleet-1m for the
+    // same wall time on the 2-core machine (README "The writer thread"), and nowhere to pay.
+    public static bool UsesWriterThread(Scenario scenario) => Environment.ProcessorCount > 1 && scenario.Run.Threads >= 2;
 
     /// <summary>True for the failures that are the user's input (exit code 2 or 3), not a bug.</summary>
     public static bool IsInputError(Exception ex) => ex is ScenarioException or PlanDoesNotFitException or OutputTargetException

@@ -63,10 +63,10 @@ public sealed class ParallelServingTest
     }
 
     [Test]
-    public void Resolve_AutoIsOnePerTwoProcessorsAndEightReplicas_NeverMoreThanReplicas()
+    public void Resolve_AutoIsOneThread_NeverMoreThanReplicas()
     {
         Assert.That(ParallelEligibility.Resolve(0, 7), Is.EqualTo(1));
-        Assert.That(ParallelEligibility.Resolve(0, 256), Is.EqualTo(Math.Clamp(Environment.ProcessorCount / 2, 1, 32)));
+        Assert.That(ParallelEligibility.Resolve(0, 256), Is.EqualTo(1));
         Assert.That(ParallelEligibility.Resolve(5, 3), Is.EqualTo(3));
         Assert.That(ParallelEligibility.Resolve(2, 256), Is.EqualTo(2));
         Assert.Throws<ArgumentOutOfRangeException>(() => ParallelEligibility.Resolve(-1, 4));
