@@ -71,4 +71,44 @@ public sealed class MemoryAccountingScenarioTest
         var ex = Assert.Throws<ScenarioException>(() => Load("memory_accounting=sglang"))!;
         Assert.That(ex.Message, Does.Contain("memory_accounting").And.Contain("trtllm"));
     }
+    [Test]
+    public void TrtLlm_Fp8On2H100_ReservesFewerWholeRequests_ForTheReplicated16BitEmbedding()
+    {
+        // NIM's Llama-3.3-70B FP8 layout (TP 2, FP8 KV). A burst of 100 requests of 5,000 + 500 tokens: GUARANTEED_NO_EVICT
+        // starts only as many as the cache holds whole; the rest get their first token after the first ones finish.
+        const string nim = """
+            name: nim-70b-burst
+            seed: 1
+            cluster: {gpu: H100-SXM-80GB, nodes: 1, gpus_per_node: 2}
+            model: llama-3.1-70b
+            precision: {weights: fp8, kv_cache: fp8}
+            engine: trtllm
+            parallelism: {tensor_parallel_size: 2}
+            workload:
+              arrivals: {process: burst, rate_per_s: 1, burst_size: 100}
+              input_tokens: {dist: fixed, value: 5000}
+              output_tokens: {dist: fixed, value: 500}
+              requests: 100
+            """;
+        var dir = Path.Combine(Path.GetTempPath(), "sim-memacc-" + Guid.NewGuid().ToString("N"));
+        try
+        {
+            var r = ScenarioRunner.Run(Loader.LoadText(nim, "nim.yaml", TestPaths.DataRoot), dir);
+            var kv = r.Built.Memory;
+            long whole = kv.KvBlocks / ((5_500 + kv.BlockSize - 1) / kv.BlockSize); // each request reserves whole blocks
+            // 16-bit tables, the embedding whole on both GPUs: 90 whole requests (all-FP8 tables split over TP held 95).
+            Assert.That(whole, Is.EqualTo(90), kv.Describe());
+            var lines = File.ReadAllLines(Path.Combine(dir, "requests.csv"));
+            var header = lines[0].Split(',');
+            int first = Array.IndexOf(header, "first_token_s"), done = Array.IndexOf(header, "completion_s");
+            var rows = lines.Skip(1).Select(l => l.Split(',')).ToList();
+            double firstDone = rows.Min(f => double.Parse(f[done], System.Globalization.CultureInfo.InvariantCulture));
+            int startedBefore = rows.Count(f => double.Parse(f[first], System.Globalization.CultureInfo.InvariantCulture) < firstDone);
+            Assert.That(startedBefore, Is.EqualTo(whole));
+        }
+        finally
+        {
+            if (Directory.Exists(dir)) Directory.Delete(dir, true);
+        }
+    }
 }

@@ -42,6 +42,9 @@ public enum MemoryBudgetRule
 /// logits; its peak working set per logit (fp32 logits, probabilities, sort values and int64 indices).</param>
 /// <param name="RuntimeBytes">TensorRT-LLM: CUDA context, cuBLAS / NCCL workspaces and the decoder's fixed buffers,
 /// taken before the free memory is measured.</param>
+/// <param name="ReplicatedEmbedding">Every TP rank holds the whole embedding table (TensorRT-LLM builds engines with
+/// embedding parallelism off unless <c>--use_parallel_embedding</c> is given); false: the table is split over TP, as vLLM
+/// splits it (VocabParallelEmbedding).</param>
 public sealed record MemoryAccounting(
     string Name,
     MemoryBudgetRule Rule,
@@ -49,7 +52,8 @@ public sealed record MemoryAccounting(
     double CollectiveBufferBytes = 0,
     double CudaGraphBytes = 0,
     double SamplerBytesPerLogit = 0,
-    double RuntimeBytes = 0)
+    double RuntimeBytes = 0,
+    bool ReplicatedEmbedding = false)
 {
     private const double GiB = MemoryArithmetic.BytesPerGiB;
 
@@ -77,9 +81,11 @@ public sealed record MemoryAccounting(
     /// is loaded" to give the KV cache; TensorRT-LLM docs, "How to Change KV Cache Behavior" and "Memory Usage of
     /// TensorRT-LLM"). Activations are the engine's preallocated buffers for max_num_tokens plus fp32 logits of
     /// max_batch_size sequences over the whole vocabulary (gathered across TP); the runtime (CUDA context,
-    /// workspaces, decoder buffers) is taken as 1.0 GiB, an ESTIMATE (CUDA contexts alone take 0.3-0.6 GiB).
+    /// workspaces, decoder buffers) is taken as 1.0 GiB, an ESTIMATE (CUDA contexts alone take 0.3-0.6 GiB). The
+    /// embedding table is whole on every TP rank: TensorRT-LLM's checkpoint converters (examples/*/convert_checkpoint.py)
+    /// say "By default embedding parallelism is disabled" (<c>--use_parallel_embedding</c> turns it on).
     /// </summary>
-    public static MemoryAccounting TrtLlm { get; } = new("trtllm", MemoryBudgetRule.TrtLlm, RuntimeBytes: 1.0 * GiB);
+    public static MemoryAccounting TrtLlm { get; } = new("trtllm", MemoryBudgetRule.TrtLlm, RuntimeBytes: 1.0 * GiB, ReplicatedEmbedding: true);
 
     /// <summary>Names accepted by <see cref="Named"/> (scenario key <c>memory_accounting</c>; <c>auto</c> = by engine).</summary>
     public static IReadOnlyList<string> Names { get; } = new[] { "auto", "vllm", "vllm-eager", "trtllm", "reserve" };

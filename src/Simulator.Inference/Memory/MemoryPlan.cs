@@ -94,7 +94,7 @@ public static class MemoryPlanner
         for (var s = 0; s < plan.Pp; s++)
         {
             bool isLast = s == plan.Pp - 1;
-            var weights = StageWeightBytes(model, precision, plan, s, first, counts[s]);
+            var weights = StageWeightBytes(model, precision, plan, s, first, counts[s], acc.ReplicatedEmbedding);
             double act, reserve, kv, nonTorch = 0, graphs = 0, runtime = 0;
             switch (acc.Rule)
             {
@@ -148,8 +148,13 @@ public static class MemoryPlanner
         return (attention, expertBytes, total - attention - expertBytes);
     }
 
-    /// <summary>Weight bytes on one GPU of stage <paramref name="stage"/> holding layers [first, first + layers).</summary>
-    public static double StageWeightBytes(ModelSpec m, Precision precision, ParallelPlan plan, int stage, int first, int layers)
+    /// <summary>
+    /// Weight bytes on one GPU of stage <paramref name="stage"/> holding layers [first, first + layers). The embedding
+    /// table and the LM head are 16-bit whatever the weight format (<see cref="Precision.EmbeddingBytes"/>); with
+    /// <paramref name="replicatedEmbedding"/> every TP rank holds the whole embedding table (TensorRT-LLM's default).
+    /// </summary>
+    public static double StageWeightBytes(ModelSpec m, Precision precision, ParallelPlan plan, int stage, int first, int layers,
+        bool replicatedEmbedding = false)
     {
         double wb = precision.WeightBytes;
         int tp = plan.Tp;
@@ -170,9 +175,16 @@ public static class MemoryPlanner
             else
                 perGpuParams += (double)m.DenseMlpParams / tp;
         }
-        if (stage == 0) perGpuParams += (double)m.EmbeddingParams / tp;
-        if (stage == plan.Pp - 1) perGpuParams += (m.TiedEmbeddings && plan.Pp == 1 ? 0 : (double)m.EmbeddingParams / tp) + h;
-        return perGpuParams * wb;
+        double tableParams = 0;
+        if (stage == 0) tableParams += replicatedEmbedding ? m.EmbeddingParams : (double)m.EmbeddingParams / tp;
+        if (stage == plan.Pp - 1)
+        {
+            // A tied LM head reads the embedding table, unless that table is replicated: then the head is its own TP-split copy.
+            bool shared = m.TiedEmbeddings && plan.Pp == 1 && !replicatedEmbedding;
+            tableParams += shared ? 0 : (double)m.EmbeddingParams / tp;
+            perGpuParams += h;
+        }
+        return perGpuParams * wb + tableParams * Precision.EmbeddingBytes;
     }
 
     /// <summary>KV bytes one GPU stores per token of context, for a stage of <paramref name="layers"/> layers (CP splits tokens).</summary>

@@ -26,6 +26,16 @@ public sealed record Precision(NumericFormat Weights, NumericFormat KvCache)
         _ => throw new ArgumentException($"KV cache format {KvCache} is not supported; allowed: bf16, fp16, fp8"),
     };
 
+    /// <summary>
+    /// Bytes per parameter of the embedding table and the LM head: 16-bit whatever <see cref="Weights"/> is, because
+    /// quantized checkpoints quantize the decoder's linear layers only (NVIDIA ModelOpt's FP8 / INT8 / INT4 configs disable
+    /// the <c>*lm_head*</c> quantizer, and an embedding is a lookup, not a GEMM; GPTQ / AWQ / compressed-tensors FP8
+    /// checkpoints keep both in 16-bit too). Checked: vLLM logs 33.88 GiB of weights per GPU for
+    /// Llama-3.3-70B-Instruct-FP8-dynamic at TP 2 (data/calibration/memory/vllm-h100-memory-profile.csv); all-FP8
+    /// gives 32.86 GiB, 16-bit tables 33.84 GiB.
+    /// </summary>
+    public const int EmbeddingBytes = 2;
+
     /// <summary>Activations and collectives stay in 16-bit.</summary>
     public const int ActivationBytes = 2;
 

@@ -152,4 +152,29 @@ public sealed class MemoryAccountingTest
         }
         Assert.That(checkedRows, Is.EqualTo(2));
     }
+    [Test]
+    public void Fp8Checkpoint_KeepsTheEmbeddingAndLmHeadIn16Bit_AsVllmLogsIt()
+    {
+        var m = ModelPresets.Get("llama-3.1-70b");
+        var tp2 = new ParallelPlan(Tp: 2);
+        double fp8 = MemoryPlanner.StageWeightBytes(m, Precision.Parse("fp8", "fp8"), tp2, 0, 0, m.Layers);
+        double bf16 = MemoryPlanner.StageWeightBytes(m, Precision.Default, tp2, 0, 0, m.Layers);
+        double tables = 2 * (m.EmbeddingParams / 2.0) * 2; // embedding + LM head, each split over TP 2, 2 bytes a parameter
+        // Everything else halves in FP8; the two tables do not.
+        Assert.That(fp8, Is.EqualTo((bf16 - tables) / 2 + tables).Within(1));
+        // vLLM's own log, Llama-3.3-70B-Instruct-FP8-dynamic at TP 2 on H100: 33.88 GiB of weights per GPU (all-FP8: 32.86).
+        Assert.That(fp8 / GiB, Is.EqualTo(33.88).Within(0.5).Percent);
+    }
+
+    [TestCase(1)]
+    [TestCase(2)]
+    [TestCase(8)]
+    public void TrtLlm_HoldsTheWholeEmbeddingTableOnEveryTpRank_VllmSplitsIt(int tp)
+    {
+        var m = ModelPresets.Get("llama-3.1-70b");
+        var trt = Plan("llama-3.1-70b", "H100-SXM-80GB", tp, "fp8", "trtllm").Stages[0];
+        var vllm = Plan("llama-3.1-70b", "H100-SXM-80GB", tp, "fp8", "vllm").Stages[0];
+        Assert.That(MemoryAccounting.TrtLlm.ReplicatedEmbedding && !MemoryAccounting.Vllm.ReplicatedEmbedding);
+        Assert.That(trt.WeightsBytes - vllm.WeightsBytes, Is.EqualTo(m.EmbeddingParams * 2.0 * (1 - 1.0 / tp)).Within(1));
+    }
 }
