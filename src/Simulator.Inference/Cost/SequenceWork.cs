@@ -15,7 +15,8 @@ public readonly record struct SequenceWork(int NewTokens, int ContextTokens)
 /// nanoseconds; <see cref="TotalNs"/> is what the stage is busy for. Communication parts are the
 /// analytic (no-contention) times; <see cref="Comms"/> lists the same collectives so a flow-mode
 /// network can replay them on shared links instead. <see cref="NewTokens"/> is the batch's new tokens (what a DP-attention
-/// engine adds up over its ranks to price its MoE layers).
+/// engine adds up over its ranks to price its MoE layers). <see cref="BreakdownMs"/> is empty for a cost priced for its
+/// times only (<see cref="IStageCostModel.EstimateTimes"/>, what the serving loop asks every iteration).
 /// </summary>
 public sealed record StageCost(
     long ComputeNs,

@@ -535,7 +535,7 @@ public sealed partial class Replica : IReplicaLoad
         var st = _stages[stage];
         var g = _groups[group];
         st.Busy = true;
-        var cost = g.ClockInBatch ? _decodeSumCost!.Estimate(stage, g.Work, g.ClockSeqs, g.ClockContextTokens) : _cost.Estimate(stage, g.Work);
+        var cost = g.ClockInBatch ? _decodeSumCost!.EstimateTimes(stage, g.Work, g.ClockSeqs, g.ClockContextTokens) : _cost.EstimateTimes(stage, g.Work);
         // A straggler slows the stage's compute (the slowest GPU of its TP group sets the pace); communication is unchanged.
         if (_computeSlowdown[stage] != 1.0) cost = cost with { ComputeNs = SimDuration.RoundToNs(cost.ComputeNs * _computeSlowdown[stage]) };
         if (g.SwapNs > 0) cost = cost with { OverheadNs = cost.OverheadNs + g.SwapNs };
