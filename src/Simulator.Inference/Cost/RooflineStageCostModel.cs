@@ -83,7 +83,7 @@ public sealed class RooflineStageCostModel : IDecodeSumCostModel, IEngineExpertC
     private readonly Simulator.Hardware.Topology.ClusterTopology? _conditions;
     private readonly Dictionary<long, double>[] _commMemo;
     private readonly double[][] _tokenMemo;
-    private readonly TokenTerms?[][] _termsMemo;
+    private readonly TokenTerms[][] _termsMemo;
     private long _conditionsVersion;
     private readonly MoeAllToAll _allToAll;
     private readonly int _gpusPerNode;
@@ -123,7 +123,7 @@ public sealed class RooflineStageCostModel : IDecodeSumCostModel, IEngineExpertC
         for (int i = 0; i < _commMemo.Length; i++) _commMemo[i] = new Dictionary<long, double>();
         _tokenMemo = new double[plan.Pp * CommSlots][];
         for (int i = 0; i < _tokenMemo.Length; i++) _tokenMemo[i] = [];
-        _termsMemo = new TokenTerms?[plan.Pp][];
+        _termsMemo = new TokenTerms[plan.Pp][];
         for (int i = 0; i < _termsMemo.Length; i++) _termsMemo[i] = [];
 
         var counts = plan.StageLayerCounts(model.Layers);
@@ -319,7 +319,10 @@ public sealed class RooflineStageCostModel : IDecodeSumCostModel, IEngineExpertC
     }
 
     /// <summary>What an iteration of a stage costs as a function of its new tokens alone (per layer where the name says so; comms in seconds).</summary>
-    private sealed record TokenTerms(double AttnProj, double Mlp, double Moe, double Elementwise, double Embedding,
+    // Implementation note: a value, so a memo hit reads the terms where they lie in the memo array (one cache line
+    // fewer than an object per entry) and a large batch's terms allocate nothing but their demand array; an entry whose
+    // Comms is null was never computed.
+    private readonly record struct TokenTerms(double AttnProj, double Mlp, double Moe, double Elementwise, double Embedding,
         double TpComm, double EpComm, double PpComm, CommDemand[] Comms);
 
     /// <summary>Batches up to this many new tokens keep their <see cref="TokenTerms"/> per stage (decode batches, most iterations).</summary>
@@ -334,7 +337,7 @@ public sealed class RooflineStageCostModel : IDecodeSumCostModel, IEngineExpertC
     {
         DropMemosIfConditionsChanged();
         var memo = _termsMemo[stage];
-        if (newTokens < memo.Length && memo[newTokens] is { } known) return known;
+        if (newTokens < memo.Length && memo[newTokens].Comms is not null) return memo[newTokens];
         var terms = ComputeTokenTerms(stage, newTokens, T, launch);
         if (newTokens < MaxTermsMemo)
         {
