@@ -68,7 +68,8 @@ public sealed record ExpertStepCost(long ComputeNs, long EpCommNs, IReadOnlyList
 /// touched; TP all-reduces two per layer; EP dispatch + combine all-to-all per MoE layer; CP ring
 /// exchange overlapped with attention; PP send to the next stage; engine overheads from the profile.
 /// Per-stage constants are precomputed; <see cref="EstimateTimes(int, IReadOnlyList{SequenceWork}, int, long)"/> (what the serving loop
-/// calls) allocates only its result, <see cref="Estimate(int, IReadOnlyList{SequenceWork}, int, long)"/> its breakdown too.
+/// calls) allocates nothing for a decode-sized batch without CP (its result is a value); <see cref="Estimate(int, IReadOnlyList{SequenceWork}, int, long)"/>
+/// allocates the breakdown as well.
 /// </summary>
 public sealed class RooflineStageCostModel : IDecodeSumCostModel, IEngineExpertCost
 {
@@ -175,7 +176,7 @@ public sealed class RooflineStageCostModel : IDecodeSumCostModel, IEngineExpertC
     // Implementation note: the sums below are of integers (token counts and n(n+1)/2), exact in doubles far beyond any
     // batch, so adding the decodes given as sums after the listed ones gives the same bits as listing them one by one.
     // Without the breakdown the times are the same bits (the parts are computed alike, only not kept): the serving loop
-    // asks for times once per iteration and reads no part, so it allocates only the StageCost.
+    // asks for times once per iteration and reads no part, so a decode-sized batch allocates nothing (without CP).
     private StageCost Estimate(int stage, IReadOnlyList<SequenceWork> batch, int decodes, long decodeContextTokens, bool breakdown)
     {
         ArgumentOutOfRangeException.ThrowIfNegative(decodes);
