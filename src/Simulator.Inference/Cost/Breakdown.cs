@@ -38,6 +38,11 @@ public sealed class StageBreakdown : IReadOnlyDictionary<string, double>
 
     internal StageBreakdown(double[] ms) => _ms = ms;
 
+    /// <summary>
+    /// The breakdown of a cost priced for its times only (<see cref="IStageCostModel.EstimateTimes"/>): empty, no part kept.
+    /// </summary>
+    public static IReadOnlyDictionary<string, double> NotKept { get; } = System.Collections.ObjectModel.ReadOnlyDictionary<string, double>.Empty;
+
     public double this[string key] => TryGetValue(key, out var v) ? v : throw new KeyNotFoundException(key);
     public IEnumerable<string> Keys => BreakdownParts.All;
     public IEnumerable<double> Values => _ms;

@@ -11,6 +11,12 @@ public interface IStageCostModel
 
     /// <summary>Time of one iteration of <paramref name="batch"/> on <paramref name="stage"/> (0-based).</summary>
     StageCost Estimate(int stage, IReadOnlyList<SequenceWork> batch);
+
+    /// <summary>
+    /// <see cref="Estimate(int, IReadOnlyList{SequenceWork})"/>'s times without its breakdown (<see cref="StageCost.BreakdownMs"/>
+    /// may be empty): what the serving loop asks once per iteration, so a model may skip building the parts.
+    /// </summary>
+    StageCost EstimateTimes(int stage, IReadOnlyList<SequenceWork> batch) => Estimate(stage, batch);
 }
 
 /// <summary>
@@ -26,4 +32,8 @@ public interface IDecodeSumCostModel : IStageCostModel
     /// the same as <see cref="IStageCostModel.Estimate"/> of the batch with those decodes listed one by one.
     /// </summary>
     StageCost Estimate(int stage, IReadOnlyList<SequenceWork> batch, int decodes, long decodeContextTokens);
+
+    /// <summary>The same times as <see cref="Estimate(int, IReadOnlyList{SequenceWork}, int, long)"/> without its breakdown (see <see cref="IStageCostModel.EstimateTimes"/>).</summary>
+    StageCost EstimateTimes(int stage, IReadOnlyList<SequenceWork> batch, int decodes, long decodeContextTokens) =>
+        Estimate(stage, batch, decodes, decodeContextTokens);
 }

@@ -67,7 +67,9 @@ public sealed record ExpertStepCost(long ComputeNs, long EpCommNs, IReadOnlyList
 /// sequence's KV; MoE experts run the hottest EP rank's routed tokens and read the distinct experts
 /// touched; TP all-reduces two per layer; EP dispatch + combine all-to-all per MoE layer; CP ring
 /// exchange overlapped with attention; PP send to the next stage; engine overheads from the profile.
-/// Per-stage constants are precomputed; <see cref="Estimate(int, IReadOnlyList{SequenceWork}, int, long)"/> allocates only its result.
+/// Per-stage constants are precomputed; <see cref="EstimateTimes(int, IReadOnlyList{SequenceWork}, int, long)"/> (what the serving loop
+/// calls) allocates nothing for a decode-sized batch without CP (its result is a value); <see cref="Estimate(int, IReadOnlyList{SequenceWork}, int, long)"/>
+/// allocates the breakdown as well.
 /// </summary>
 public sealed class RooflineStageCostModel : IDecodeSumCostModel, IEngineExpertCost
 {
@@ -82,7 +84,7 @@ public sealed class RooflineStageCostModel : IDecodeSumCostModel, IEngineExpertC
     private readonly Simulator.Hardware.Topology.ClusterTopology? _conditions;
     private readonly Dictionary<long, double>[] _commMemo;
     private readonly double[][] _tokenMemo;
-    private readonly TokenTerms?[][] _termsMemo;
+    private readonly TokenTerms[][] _termsMemo;
     private long _conditionsVersion;
     private readonly MoeAllToAll _allToAll;
     private readonly int _gpusPerNode;
@@ -122,7 +124,7 @@ public sealed class RooflineStageCostModel : IDecodeSumCostModel, IEngineExpertC
         for (int i = 0; i < _commMemo.Length; i++) _commMemo[i] = new Dictionary<long, double>();
         _tokenMemo = new double[plan.Pp * CommSlots][];
         for (int i = 0; i < _tokenMemo.Length; i++) _tokenMemo[i] = [];
-        _termsMemo = new TokenTerms?[plan.Pp][];
+        _termsMemo = new TokenTerms[plan.Pp][];
         for (int i = 0; i < _termsMemo.Length; i++) _termsMemo[i] = [];
 
         var counts = plan.StageLayerCounts(model.Layers);
@@ -158,12 +160,24 @@ public sealed class RooflineStageCostModel : IDecodeSumCostModel, IEngineExpertC
     public double HotspotRatio(int tokens) => _routing?.HotspotRatio(tokens) ?? 1.0;
 
     /// <inheritdoc />
-    public StageCost Estimate(int stage, IReadOnlyList<SequenceWork> batch) => Estimate(stage, batch, 0, 0);
+    public StageCost Estimate(int stage, IReadOnlyList<SequenceWork> batch) => Estimate(stage, batch, 0, 0, breakdown: true);
 
     /// <inheritdoc />
+    public StageCost Estimate(int stage, IReadOnlyList<SequenceWork> batch, int decodes, long decodeContextTokens) =>
+        Estimate(stage, batch, decodes, decodeContextTokens, breakdown: true);
+
+    /// <inheritdoc />
+    public StageCost EstimateTimes(int stage, IReadOnlyList<SequenceWork> batch) => Estimate(stage, batch, 0, 0, breakdown: false);
+
+    /// <inheritdoc />
+    public StageCost EstimateTimes(int stage, IReadOnlyList<SequenceWork> batch, int decodes, long decodeContextTokens) =>
+        Estimate(stage, batch, decodes, decodeContextTokens, breakdown: false);
+
     // Implementation note: the sums below are of integers (token counts and n(n+1)/2), exact in doubles far beyond any
     // batch, so adding the decodes given as sums after the listed ones gives the same bits as listing them one by one.
-    public StageCost Estimate(int stage, IReadOnlyList<SequenceWork> batch, int decodes, long decodeContextTokens)
+    // Without the breakdown the times are the same bits (the parts are computed alike, only not kept): the serving loop
+    // asks for times once per iteration and reads no part, so a decode-sized batch allocates nothing (without CP).
+    private StageCost Estimate(int stage, IReadOnlyList<SequenceWork> batch, int decodes, long decodeContextTokens, bool breakdown)
     {
         ArgumentOutOfRangeException.ThrowIfNegative(decodes);
         if (decodeContextTokens < decodes) throw new ArgumentOutOfRangeException(nameof(decodeContextTokens), decodeContextTokens, "every decode has a context of at least one token");
@@ -171,12 +185,19 @@ public sealed class RooflineStageCostModel : IDecodeSumCostModel, IEngineExpertC
         int tp = _plan.Tp, cp = _plan.Cp;
         double h = _m.HiddenSize;
 
-        // Running sums over the batch, each sequence with its own context.
-        long newTokens = 0, sequences = batch.Count;
-        double prefillPairs = 0, prefillKvTokens = 0, prefillTokens = 0, decodePairs = 0, decodeKvTokens = 0, decodeSeqs = 0;
-        for (var i = 0; i < batch.Count; i++)
+        // Running sums over the batch, each sequence with its own context (a list or array read as a span: no
+        // interface call per sequence).
+        var items = batch switch
         {
-            var w = batch[i];
+            List<SequenceWork> list => System.Runtime.InteropServices.CollectionsMarshal.AsSpan(list),
+            SequenceWork[] array => array,
+            _ => batch.ToArray(),
+        };
+        long newTokens = 0, sequences = items.Length;
+        double prefillPairs = 0, prefillKvTokens = 0, prefillTokens = 0, decodePairs = 0, decodeKvTokens = 0, decodeSeqs = 0;
+        for (var i = 0; i < items.Length; i++)
+        {
+            var w = items[i];
             newTokens += w.NewTokens;
             if (w.NewTokens == 1 && w.ContextTokens > 0)
             {
@@ -200,8 +221,7 @@ public sealed class RooflineStageCostModel : IDecodeSumCostModel, IEngineExpertC
             decodePairs += decodeContextTokens + decodes;
             decodeKvTokens += decodeContextTokens + decodes;
         }
-        var ms = new double[BreakdownParts.All.Length];
-        if (newTokens == 0) return new StageCost(0, 0, 0, 0, 0, 0, new StageBreakdown(ms), []);
+        if (newTokens == 0) return new StageCost(0, 0, 0, 0, 0, 0, breakdown ? new StageBreakdown(new double[BreakdownParts.All.Length]) : StageBreakdown.NotKept, []);
 
         // Tokens per GPU: CP splits each sequence's new tokens over the CP ranks.
         double T = (double)newTokens / cp;
@@ -286,15 +306,24 @@ public sealed class RooflineStageCostModel : IDecodeSumCostModel, IEngineExpertC
         double gpuBusy = compute + tpComm + epComm + cpComm;
         double floorWait = Math.Max(0, _p.CpuFloorPerLayerUs * 1e-6 * st.Layers - gpuBusy);
 
-        ms[0] = embedding * 1e3; ms[1] = attnProjS * 1e3; ms[2] = attnS * 1e3; ms[3] = mlpS * 1e3; ms[4] = moeS * 1e3;
-        ms[5] = elemS * 1e3; ms[6] = lmHead * 1e3; ms[7] = tpComm * 1e3; ms[8] = epComm * 1e3; ms[9] = cpComm * 1e3;
-        ms[10] = ppComm * 1e3; ms[11] = engine * 1e3; ms[12] = floorWait * 1e3;
+        IReadOnlyDictionary<string, double> parts = StageBreakdown.NotKept;
+        if (breakdown)
+        {
+            var ms = new double[BreakdownParts.All.Length];
+            ms[0] = embedding * 1e3; ms[1] = attnProjS * 1e3; ms[2] = attnS * 1e3; ms[3] = mlpS * 1e3; ms[4] = moeS * 1e3;
+            ms[5] = elemS * 1e3; ms[6] = lmHead * 1e3; ms[7] = tpComm * 1e3; ms[8] = epComm * 1e3; ms[9] = cpComm * 1e3;
+            ms[10] = ppComm * 1e3; ms[11] = engine * 1e3; ms[12] = floorWait * 1e3;
+            parts = new StageBreakdown(ms);
+        }
         return new StageCost(Ns(compute), Ns(tpComm), Ns(epComm), Ns(cpComm), Ns(ppComm), Ns(engine + floorWait),
-            new StageBreakdown(ms), comms, newTokens);
+            parts, comms, newTokens);
     }
 
     /// <summary>What an iteration of a stage costs as a function of its new tokens alone (per layer where the name says so; comms in seconds).</summary>
-    private sealed record TokenTerms(double AttnProj, double Mlp, double Moe, double Elementwise, double Embedding,
+    // Implementation note: a value, so a memo hit reads the terms where they lie in the memo array (one cache line
+    // fewer than an object per entry) and a large batch's terms allocate nothing but their demand array; an entry whose
+    // Comms is null was never computed.
+    private readonly record struct TokenTerms(double AttnProj, double Mlp, double Moe, double Elementwise, double Embedding,
         double TpComm, double EpComm, double PpComm, CommDemand[] Comms);
 
     /// <summary>Batches up to this many new tokens keep their <see cref="TokenTerms"/> per stage (decode batches, most iterations).</summary>
@@ -309,7 +338,7 @@ public sealed class RooflineStageCostModel : IDecodeSumCostModel, IEngineExpertC
     {
         DropMemosIfConditionsChanged();
         var memo = _termsMemo[stage];
-        if (newTokens < memo.Length && memo[newTokens] is { } known) return known;
+        if (newTokens < memo.Length && memo[newTokens].Comms is not null) return memo[newTokens];
         var terms = ComputeTokenTerms(stage, newTokens, T, launch);
         if (newTokens < MaxTermsMemo)
         {

@@ -15,9 +15,11 @@ public readonly record struct SequenceWork(int NewTokens, int ContextTokens)
 /// nanoseconds; <see cref="TotalNs"/> is what the stage is busy for. Communication parts are the
 /// analytic (no-contention) times; <see cref="Comms"/> lists the same collectives so a flow-mode
 /// network can replay them on shared links instead. <see cref="NewTokens"/> is the batch's new tokens (what a DP-attention
-/// engine adds up over its ranks to price its MoE layers).
+/// engine adds up over its ranks to price its MoE layers). <see cref="BreakdownMs"/> is empty for a cost priced for its
+/// times only (<see cref="IStageCostModel.EstimateTimes"/>, what the serving loop asks every iteration). A value, not an
+/// object: the serving loop prices every iteration, and a cost it does not allocate is one the collector never sees.
 /// </summary>
-public sealed record StageCost(
+public readonly record struct StageCost(
     long ComputeNs,
     long TpCommNs,
     long EpCommNs,

@@ -49,9 +49,10 @@ public static class StepProbe
         for (var s = 0; s < cost.Stages; s++)
         {
             var c = cost.Estimate(s, seqs);
-            if (worst == null || c.TotalNs > worst.TotalNs) { worst = c; worstStage = s; }
+            if (worst is not { } w || c.TotalNs > w.TotalNs) { worst = c; worstStage = s; }
         }
-        return new StepProbeResult(worst!.TotalNs / 1e6, worstStage, worst.BreakdownMs, worst);
+        var probed = worst ?? throw new InvalidOperationException("the cost model has no stage");
+        return new StepProbeResult(probed.TotalNs / 1e6, worstStage, probed.BreakdownMs, probed);
     }
 
     /// <summary>Parses "prefill" or "decode" (any case).</summary>

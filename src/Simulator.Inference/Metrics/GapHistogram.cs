@@ -1,5 +1,3 @@
-using System.Runtime.InteropServices;
-
 namespace Simulator.Inference.Metrics;
 
 /// <summary>
@@ -23,7 +21,13 @@ public sealed class GapHistogram
     private static readonly double InvLogRatio = 1 / Math.Log(BucketRatio);
     private const int ZeroBucket = int.MinValue;
 
-    private readonly Dictionary<int, Bucket> _buckets = [];
+    // Implementation note: the buckets live in one array indexed by bucket index minus an offset (grown either way as
+    // values arrive), so adding a value is an array store, not a hash lookup; the gaps of a run span a few thousand
+    // buckets (32 bytes each). An empty slot has Count 0. The zero bucket is kept apart.
+    private Bucket[] _dense = [];
+    private int _offset;
+    private int _nonEmpty;
+    private Bucket _zero;
     private Bucket[]? _sorted;
 
     /// <summary>Values added.</summary>
@@ -36,7 +40,7 @@ public sealed class GapHistogram
     public long MaxNs { get; private set; }
 
     /// <summary>Non-empty buckets.</summary>
-    public int BucketCount => _buckets.Count;
+    public int BucketCount => _nonEmpty + (_zero.Count > 0 ? 1 : 0);
 
     /// <summary>Adds <paramref name="count"/> values equal to <paramref name="valueNs"/>.</summary>
     public void Add(long valueNs, long count = 1)
@@ -54,7 +58,9 @@ public sealed class GapHistogram
     public void Merge(GapHistogram other)
     {
         ArgumentNullException.ThrowIfNull(other);
-        foreach (var (index, b) in other._buckets) AddBucket(index, b);
+        if (other._zero.Count > 0) AddBucket(ZeroBucket, other._zero);
+        foreach (var b in other._dense)
+            if (b.Count > 0) AddBucket(b.Index, b);
         Count += other.Count;
         SumNs = checked(SumNs + other.SumNs);
         MaxNs = Math.Max(MaxNs, other.MaxNs);
@@ -92,15 +98,35 @@ public sealed class GapHistogram
     private void AddBucket(int index, Bucket b)
     {
         _sorted = null;
-        ref var slot = ref CollectionsMarshal.GetValueRefOrAddDefault(_buckets, index, out var existed);
+        ref var slot = ref index == ZeroBucket ? ref _zero : ref DenseSlot(index);
+        bool existed = slot.Count > 0;
+        if (!existed && index != ZeroBucket) _nonEmpty++;
         slot = existed ? new Bucket(slot.Count + b.Count, Math.Min(slot.MinNs, b.MinNs), Math.Max(slot.MaxNs, b.MaxNs), index) : b with { Index = index };
+    }
+
+    private ref Bucket DenseSlot(int index)
+    {
+        int at = index - _offset;
+        if ((uint)at < (uint)_dense.Length) return ref _dense[at];
+        // Grow to cover the index with room on both sides (the array at least doubles), keeping the buckets where they were.
+        int lo = _dense.Length == 0 ? index : Math.Min(index, _offset), hi = _dense.Length == 0 ? index : Math.Max(index, _offset + _dense.Length - 1);
+        int span = hi - lo + 1, size = Math.Max(64, Math.Max(2 * _dense.Length, span + 64));
+        int newOffset = index < _offset || _dense.Length == 0 ? hi - size + 1 + (size - span) / 2 : lo - (size - span) / 2;
+        var grown = new Bucket[size];
+        if (_dense.Length > 0) Array.Copy(_dense, 0, grown, _offset - newOffset, _dense.Length);
+        _dense = grown;
+        _offset = newOffset;
+        return ref _dense[index - _offset];
     }
 
     private Bucket[] Sorted()
     {
         if (_sorted != null) return _sorted;
-        var array = _buckets.Values.ToArray();
-        Array.Sort(array, (x, y) => x.Index.CompareTo(y.Index));
+        var array = new Bucket[BucketCount];
+        int n = 0;
+        if (_zero.Count > 0) array[n++] = _zero;
+        foreach (var b in _dense)
+            if (b.Count > 0) array[n++] = b;
         return _sorted = array;
     }
 

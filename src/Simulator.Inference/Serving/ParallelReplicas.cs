@@ -193,32 +193,31 @@ internal sealed class ReplicaGroups : IDisposable
             g.Completed = 0;
             n += g.Count;
         }
-        if (n > 0)
+        if (n > 0 && _groups.Length == 1 && IsSorted(_groups[0].Entries, n))
+        {
+            // Implementation note: one group whose outbox is already in (time, replica, order) order (the usual case)
+            // is handed on where it lies, without the copy into the merge buffer; the stream is the same. The group
+            // reports into the (cleared) merge buffer meanwhile, which then takes the handed-on array's place.
+            var g = _groups[0];
+            var entries = g.Entries;
+            g.Entries = _merged;
+            g.Count = 0;
+            HandOn(recorder, entries, n);
+            _merged = entries;
+        }
+        else if (n > 0)
         {
             if (_merged.Length < n) _merged = new Entry[Math.Max(n, _merged.Length * 2)];
             int at = 0;
-            bool sorted = true;
             foreach (var g in _groups)
             {
                 Array.Copy(g.Entries, 0, _merged, at, g.Count);
-                for (int i = at == 0 ? 1 : at; i < at + g.Count; i++)
-                    if (sorted && EntryOrder.After(in _merged[i - 1], in _merged[i])) sorted = false;
                 Array.Clear(g.Entries, 0, g.Count);
                 at += g.Count;
                 g.Count = 0;
             }
-            if (!sorted) Array.Sort(_merged, 0, n, EntryOrder.Instance);
-            for (int i = 0; i < n; i++)
-            {
-                ref var e = ref _merged[i];
-                switch (e.Kind)
-                {
-                    case EntryKind.Iteration: recorder.OnIteration(in e.Iteration); break;
-                    case EntryKind.Request: recorder.OnRequestFinished(e.Request!); break;
-                    default: recorder.OnTokenGaps(e.GapNs, e.GapCount); break;
-                }
-            }
-            Array.Clear(_merged, 0, n);
+            if (!IsSorted(_merged, n)) Array.Sort(_merged, 0, n, EntryOrder.Instance);
+            HandOn(recorder, _merged, n);
         }
         if (loadChanged != null)
         {
@@ -235,6 +234,29 @@ internal sealed class ReplicaGroups : IDisposable
             }
         }
         return completed;
+    }
+
+    private static bool IsSorted(Entry[] entries, int n)
+    {
+        for (int i = 1; i < n; i++)
+            if (EntryOrder.After(in entries[i - 1], in entries[i])) return false;
+        return true;
+    }
+
+    /// <summary>Hands the first <paramref name="n"/> entries to <paramref name="recorder"/> in order and clears them (no record stays reachable).</summary>
+    private static void HandOn(IRunRecorder recorder, Entry[] entries, int n)
+    {
+        for (int i = 0; i < n; i++)
+        {
+            ref var e = ref entries[i];
+            switch (e.Kind)
+            {
+                case EntryKind.Iteration: recorder.OnIteration(in e.Iteration); break;
+                case EntryKind.Request: recorder.OnRequestFinished(e.Request!); break;
+                default: recorder.OnTokenGaps(e.GapNs, e.GapCount); break;
+            }
+        }
+        Array.Clear(entries, 0, n);
     }
 
     private Thread[] StartWorkers()

@@ -298,7 +298,7 @@ public sealed partial class Replica : IReplicaLoad
             g.ClearBatch();
             g.SwapNs = 0;
             g.InFlight = false;
-            g.Cost = null;
+            g.Cost = default;
         }
         Kv.DropGpuCache();
         foreach (var st in _stages)
@@ -535,7 +535,7 @@ public sealed partial class Replica : IReplicaLoad
         var st = _stages[stage];
         var g = _groups[group];
         st.Busy = true;
-        var cost = g.ClockInBatch ? _decodeSumCost!.Estimate(stage, g.Work, g.ClockSeqs, g.ClockContextTokens) : _cost.Estimate(stage, g.Work);
+        var cost = g.ClockInBatch ? _decodeSumCost!.EstimateTimes(stage, g.Work, g.ClockSeqs, g.ClockContextTokens) : _cost.EstimateTimes(stage, g.Work);
         // A straggler slows the stage's compute (the slowest GPU of its TP group sets the pace); communication is unchanged.
         if (_computeSlowdown[stage] != 1.0) cost = cost with { ComputeNs = SimDuration.RoundToNs(cost.ComputeNs * _computeSlowdown[stage]) };
         if (g.SwapNs > 0) cost = cost with { OverheadNs = cost.OverheadNs + g.SwapNs };
@@ -556,7 +556,7 @@ public sealed partial class Replica : IReplicaLoad
         int group = (int)(token & 0xFFFFFFFF);
         var st = _stages[stage];
         var g = _groups[group];
-        var cost = _executor.Charged(Index, stage, g.Cost!);
+        var cost = _executor.Charged(Index, stage, g.Cost);
         long now = _sim.NowNs;
         st.Busy = false;
         st.Iterations++;
@@ -680,7 +680,7 @@ public sealed partial class Replica : IReplicaLoad
         g.ClearBatch();
         g.SwapNs = 0;
         g.InFlight = false;
-        g.Cost = null;
+        g.Cost = default;
         if (--_groupsInFlight == 0) _pipelineActiveNs += now - _activeSinceNs;
         if (handedOff != null) foreach (var seq in handedOff) HandOff!(this, seq);
         if (anyFinished) BlocksFreed?.Invoke(this);
@@ -785,7 +785,7 @@ public sealed partial class Replica : IReplicaLoad
         public long SwapNs;
         public bool InFlight;
         public long Iteration;
-        public StageCost? Cost;
+        public StageCost Cost;
         public long StageStartNs;
 
         public void ClearBatch()

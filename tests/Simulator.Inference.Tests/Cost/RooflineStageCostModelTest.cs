@@ -185,6 +185,50 @@ public sealed class RooflineStageCostModelTest
         Assert.That(first, Is.GreaterThan(0));
         Assert.That(m.Estimate(0, []).TotalNs, Is.EqualTo(0));
     }
+    [TestCase("llama-3.1-70b", 4, 1, 1, 1)]
+    [TestCase("llama-3.1-70b", 2, 2, 1, 1)]
+    [TestCase("mixtral-8x7b", 4, 1, 2, 1)]
+    [TestCase("llama-3.1-70b", 2, 1, 1, 2)]
+    public void EstimateTimes_GivesEstimatesTimesBitForBit_WithoutTheBreakdown(string model, int tp, int pp, int ep, int cp)
+    {
+        var m = Model(model, new ParallelPlan(Tp: tp, Pp: pp, Ep: ep, Cp: cp), new AlphaBetaTimer(), nodes: 2);
+        var rng = new Random(7);
+        for (int i = 0; i < 200; i++)
+        {
+            var batch = new List<SequenceWork>();
+            for (int k = rng.Next(4); k > 0; k--) batch.Add(new SequenceWork(1 + rng.Next(600), rng.Next(3000)));
+            int decodes = rng.Next(40);
+            long context = decodes + rng.Next(100_000);
+            for (int stage = 0; stage < m.Stages; stage++)
+            {
+                AssertSameTimes(m.EstimateTimes(stage, batch, decodes, context), m.Estimate(stage, batch, decodes, context), $"batch {i}, stage {stage}");
+                AssertSameTimes(m.EstimateTimes(stage, batch), m.Estimate(stage, batch), $"batch {i} listed, stage {stage}");
+            }
+        }
+    }
+
+    private static void AssertSameTimes(StageCost times, StageCost full, string what)
+    {
+        Assert.That(times with { BreakdownMs = full.BreakdownMs, Comms = full.Comms }, Is.EqualTo(full), what);
+        Assert.That(times.Comms, Is.EqualTo(full.Comms), what);
+        Assert.That(times.BreakdownMs, Is.Empty, what);
+        Assert.That(full.BreakdownMs.Keys, Is.EqualTo(BreakdownParts.All), what);
+    }
+
+    [Test]
+    public void EstimateTimes_OfADecodeBatch_AllocatesNothingOnceItsTermsAreRemembered()
+    {
+        var m = Model("llama-3.1-70b", new ParallelPlan(Tp: 4), new AlphaBetaTimer());
+        var batch = new List<SequenceWork> { new(1, 900), new(1, 40) };
+        for (int decodes = 0; decodes < 64; decodes++) m.EstimateTimes(0, batch, decodes, 1000L * decodes);
+        long before = GC.GetAllocatedBytesForCurrentThread();
+        long sum = 0;
+        for (int i = 0; i < 10_000; i++) sum += m.EstimateTimes(0, batch, i % 64, 1000L * (i % 64) + i).TotalNs;
+        long allocated = GC.GetAllocatedBytesForCurrentThread() - before;
+        Assert.That(sum, Is.GreaterThan(0));
+        Assert.That(allocated, Is.LessThan(10_000), "nothing per call: the cost is a value, the terms come from the memo");
+    }
+
     [Test]
     public void CollectiveMemo_GivesTheTimersTimes_AndForgetsThemWhenALinkDegrades()
     {

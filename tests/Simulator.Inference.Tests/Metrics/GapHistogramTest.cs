@@ -118,4 +118,27 @@ public sealed class GapHistogramTest
         Assert.That(a.Buckets(), Is.EqualTo(both.Buckets()));
         Assert.That(a.StatsMs(), Is.EqualTo(both.StatsMs()));
     }
+
+    [FsProperty(MaxTest = 25)]
+    public void Buckets_AreTheValuesGroupedByLogIndex_InAscendingOrder_WhateverOrderTheyCame(int seed)
+    {
+        // Values from 0 to 10^13 ns in random order, so the bucket array grows below and above what it holds.
+        var rng = new Random(seed);
+        var h = new GapHistogram();
+        var values = new List<long>();
+        for (int i = 0; i < 300 + rng.Next(300); i++)
+        {
+            long v = rng.Next(20) == 0 ? 0 : (long)Math.Exp(rng.NextDouble() * Math.Log(1e13));
+            long count = 1 + rng.Next(3);
+            h.Add(v, count);
+            for (int k = 0; k < count; k++) values.Add(v);
+        }
+        var want = values
+            .GroupBy(v => v == 0 ? int.MinValue : (int)Math.Floor(Math.Log(v) * (1 / Math.Log(GapHistogram.BucketRatio))))
+            .OrderBy(g => g.Key)
+            .Select(g => (g.Min(), g.Max(), (long)g.Count()))
+            .ToArray();
+        Assert.That(h.Buckets(), Is.EqualTo(want));
+        Assert.That(h.BucketCount, Is.EqualTo(want.Length));
+    }
 }

@@ -31,7 +31,7 @@ public static class FleetBenchmark
         ]),
     ];
 
-    private static readonly string[] Figures = ["total_wall_s", "cpu_s", "events", "events_per_s", "peak_working_set_mb", "bytes_written"];
+    private static readonly string[] Figures = ["total_wall_s", "cpu_s", "events", "events_per_s", "peak_working_set_mb", "bytes_written", "allocated_mb"];
 
     public static int Run(string[] args, TextWriter output)
     {
