@@ -35,7 +35,7 @@ public static class ReportBuilder
         var comparing = configs.Count > 1 || sweeps.Count > 0;
         var (best, verdict) = Verdict(configs, slo, comparing);
 
-        var sink = new ChartSink();
+        var sink = new ChartSink { LineColumns = options.ChartWidth };
         if (comparing)
         {
             CompareCharts.All(configs, sweeps, slo, sink);

@@ -10,6 +10,9 @@ internal sealed class ChartSink
     public List<ChartInfo> Charts { get; } = new();
     public List<string> Notes { get; } = new();
 
+    /// <summary>Columns a line over time is thinned to (<see cref="Simulator.Reports.Charts.Envelope"/>): the chart's width in SVG pixels.</summary>
+    public int LineColumns { get; init; } = new ReportOptions().ChartWidth;
+
     /// <summary>Adds a chart named <paramref name="name"/> (its files are charts/NAME.png and charts/NAME.svg).</summary>
     public void Add(string name, string title, string question, Plot plot)
     {
@@ -55,7 +58,7 @@ internal sealed class ChartSink
         var plot = chart.Plot;
         var scale = Math.Max(1, options.PngScale);
         plot.ScaleFactor = scale;
-        var png = plot.GetImageBytes(options.ChartWidth * scale, options.ChartHeight * scale, ImageFormat.Png);
+        var png = Simulator.Reports.Charts.Png(plot, options.ChartWidth * scale, options.ChartHeight * scale);
         plot.ScaleFactor = 1;
         var svg = Simulator.Reports.Charts.NumberSvgIds(plot.GetSvgXml(options.ChartWidth, options.ChartHeight));
         return (png, svg);
@@ -233,15 +236,15 @@ internal static class RunCharts
             foreach (var (rep, list) in byReplica)
             {
                 var ordered = list.OrderBy(p => p.T).ToList();
-                var s = plot.Add.ScatterLine(ordered.Select(p => p.T).ToArray(), ordered.Select(p => p.V * scale).ToArray());
+                var s = Charts.Line(plot, ordered.Select(p => p.T).ToArray(), ordered.Select(p => p.V * scale).ToArray(), sink.LineColumns);
                 s.LineWidth = 1.5f;
                 s.LegendText = $"replica {rep.ToString(CultureInfo.InvariantCulture)}";
             }
         if (byReplica.Count > 1)
         {
             var combined = byReplica.Values.SelectMany(l => l).Where(p => double.IsFinite(p.T)).GroupBy(p => p.T).OrderBy(g => g.Key).ToList();
-            var s = plot.Add.ScatterLine(combined.Select(g => g.Key).ToArray(),
-                combined.Select(g => (sum ? g.Sum(p => p.V) : g.Average(p => p.V)) * scale).ToArray(), Colors.Black);
+            var s = Charts.Line(plot, combined.Select(g => g.Key).ToArray(),
+                combined.Select(g => (sum ? g.Sum(p => p.V) : g.Average(p => p.V)) * scale).ToArray(), sink.LineColumns, Colors.Black);
             s.LineWidth = 2.5f;
             s.LegendText = sum ? "all replicas (sum)" : "all replicas (mean)";
         }
