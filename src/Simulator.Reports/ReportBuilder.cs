@@ -35,7 +35,7 @@ public static class ReportBuilder
         var comparing = configs.Count > 1 || sweeps.Count > 0;
         var (best, verdict) = Verdict(configs, slo, comparing);
 
-        var sink = new ChartSink { LineColumns = options.ChartWidth };
+        var sink = new ChartSink { LineColumns = options.ChartWidth, RenderAsAdded = options };
         if (comparing)
         {
             CompareCharts.All(configs, sweeps, slo, sink);
@@ -45,7 +45,7 @@ public static class ReportBuilder
         else RunCharts.All(runs[0], slo, options, sink, "");
 
         Directory.CreateDirectory(outDir);
-        var (chartPaths, svgs) = ChartSink.WriteAll(sink.Charts, Path.Combine(outDir, "charts"), options);
+        var (chartPaths, svgs) = sink.Write(Path.Combine(outDir, "charts"), options);
 
         var title = options.Title ?? (runs.Count == 1 && sweeps.Count == 0 ? $"Simulation report: {runs[0].Name}" : "Simulation comparison report");
         var detailName = comparing ? (best ?? configs.FirstOrDefault(c => c.Run is not null))?.Label : null;

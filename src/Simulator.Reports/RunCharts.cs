@@ -13,12 +13,35 @@ internal sealed class ChartSink
     /// <summary>Columns a line over time is thinned to (<see cref="Simulator.Reports.Charts.Envelope"/>): the chart's width in SVG pixels.</summary>
     public int LineColumns { get; init; } = new ReportOptions().ChartWidth;
 
+    /// <summary>
+    /// When set, each chart starts rendering with these options on the thread pool as soon as it is added, and
+    /// <see cref="Write"/> collects the results; the charts still to come are built meanwhile.
+    /// </summary>
+    // Implementation note: reading the run's tables and building the chart models runs on one thread (some 0.3 s of the
+    // Azure conversation report); rendering each finished chart meanwhile puts the second core to work. A chart's Plot is
+    // complete when it is added (nothing changes it afterwards), so rendering it then draws what rendering it at the end
+    // would; Build_RenderingChartsConcurrentlyWithTheirModels_WritesTheBytesOfASerialRender and the rerun tests check the bytes.
+    public ReportOptions? RenderAsAdded { get; init; }
+
+    private readonly List<Task<(byte[] Png, string Svg)>> _renders = new();
+
     /// <summary>Adds a chart named <paramref name="name"/> (its files are charts/NAME.png and charts/NAME.svg).</summary>
     public void Add(string name, string title, string question, Plot plot)
     {
         plot.Title(title);
         Simulator.Reports.Charts.ApplyStyle(plot);
-        Charts.Add(new ChartInfo(name, title, question, plot));
+        var chart = new ChartInfo(name, title, question, plot);
+        Charts.Add(chart);
+        if (RenderAsAdded is { } options) _renders.Add(Task.Run(() => Render(chart, options)));
+    }
+
+    /// <summary>Writes this sink's charts into <paramref name="chartDir"/> (as <see cref="WriteAll"/>), from the renders already started when <see cref="RenderAsAdded"/> is set.</summary>
+    public (List<string> Paths, List<string> Svgs) Write(string chartDir, ReportOptions options)
+    {
+        if (RenderAsAdded is null) return WriteAll(Charts, chartDir, options);
+        if (!ReferenceEquals(options, RenderAsAdded)) throw new ArgumentException("the charts were rendered with other options", nameof(options));
+        // GetResult, not Result: a failed render throws its own exception, as a serial render would.
+        return WriteFiles(Charts, _renders.Select(r => r.GetAwaiter().GetResult()).ToArray(), chartDir);
     }
 
     public void Skip(string chart, string why) => Notes.Add($"{chart}: skipped, {why}.");
@@ -35,6 +58,13 @@ internal sealed class ChartSink
         var rendered = new (byte[] Png, string Svg)[list.Count];
         Parallel.For(0, list.Count, new ParallelOptions { MaxDegreeOfParallelism = Environment.ProcessorCount },
             i => rendered[i] = Render(list[i], options));
+        return WriteFiles(list, rendered, chartDir);
+    }
+
+    /// <summary>Writes rendered charts as NAME.png and NAME.svg in chart order; returns the paths written and the SVG texts.</summary>
+    private static (List<string> Paths, List<string> Svgs) WriteFiles(IReadOnlyList<ChartInfo> list, (byte[] Png, string Svg)[] rendered, string chartDir)
+    {
+        Directory.CreateDirectory(chartDir);
         var paths = new List<string>();
         var svgs = new List<string>();
         for (var i = 0; i < list.Count; i++)
@@ -436,11 +466,13 @@ internal static class RunCharts
         var t = run.Iterations;
         if (t is null) { sink.Skip(chart, "iterations.csv is missing"); return; }
         if (!t.HasNumbers("start_s") || !t.HasNumbers("end_s")) { sink.Skip(chart, "iterations.csv has no start_s / end_s"); return; }
+        // Whole columns, not cells by name: a run has tens of thousands of iterations and the window sorts them.
+        double[] starts = t.Numbers("start_s"), ends = t.Numbers("end_s"), replicas = t.Numbers("replica"), stages = t.Numbers("stage");
         var rows = new SortedDictionary<(int Replica, int Stage), List<int>>();
         for (var r = 0; r < t.RowCount; r++)
         {
-            if (!double.IsFinite(t.Number(r, "start_s")) || !double.IsFinite(t.Number(r, "end_s"))) continue;
-            var rep = t.Number(r, "replica"); var st = t.Number(r, "stage");
+            if (!double.IsFinite(starts[r]) || !double.IsFinite(ends[r])) continue;
+            var rep = replicas[r]; var st = stages[r];
             var key = (double.IsFinite(rep) ? (int)rep : 0, double.IsFinite(st) ? (int)st : 0);
             if (!rows.TryGetValue(key, out var list)) rows[key] = list = new List<int>();
             list.Add(r);
@@ -448,13 +480,13 @@ internal static class RunCharts
         if (rows.Count == 0) { sink.Skip(chart, "iterations.csv has no rows"); return; }
         const int maxRows = 16;
         var shown = rows.Take(maxRows).ToList();
-        foreach (var (_, list) in shown) list.Sort((a, b) => t.Number(a, "start_s").CompareTo(t.Number(b, "start_s")));
-        var start = shown.Min(kv => t.Number(kv.Value[0], "start_s"));
+        foreach (var (_, list) in shown) list.Sort((a, b) => starts[a].CompareTo(starts[b]));
+        var start = shown.Min(kv => starts[kv.Value[0]]);
         // The window ends at the given length or when the busiest row has shown its share of iterations.
         var end = start + options.TimelineWindowS;
         foreach (var (_, list) in shown)
             if (list.Count > options.TimelineMaxIterationsPerRow)
-                end = Math.Min(end, t.Number(list[options.TimelineMaxIterationsPerRow - 1], "end_s"));
+                end = Math.Min(end, ends[list[options.TimelineMaxIterationsPerRow - 1]]);
 
         var plot = new Plot();
         var g = new Gantt();
@@ -470,12 +502,12 @@ internal static class RunCharts
             var cursor = start;
             foreach (var r in list)
             {
-                double s = t.Number(r, "start_s"), e = t.Number(r, "end_s");
+                double s = starts[r], e = ends[r];
                 if (s >= end) break;
                 e = Math.Min(e, end);
                 if (s > cursor) g.Span(row, cursor * 1000, s * 1000, "idle (bubble)");
                 var durMs = (e - s) * 1000;
-                var full = (t.Number(r, "end_s") - s) * 1000;
+                var full = (ends[r] - s) * 1000;
                 double Part(string c) { var v = t.Number(r, c); return double.IsFinite(v) ? v : 0; }
                 var compute = Part("compute_ms");
                 var comm = Part("tp_comm_ms") + Part("ep_comm_ms") + Part("pp_comm_ms") + Part("cp_comm_ms");
