@@ -125,6 +125,22 @@ internal static class RunCharts
         DataParallelCharts.RankLoad(run, sink, prefix);
     }
 
+    /// <summary>Draws one small chart of every form the run charts use (CDF step line, log ticks, markers, bars, lines, outside legend) to PNG and SVG, and drops it.</summary>
+    internal static void WarmUp()
+    {
+        var sink = new ChartSink();
+        var plot = new Plot();
+        var x = new Charts.Scale(true);
+        Charts.Cdf(plot, [1.0, 2, 4, 8, 16, 32, 64, 128], x).LegendText = "warm-up";
+        AddSloLines(plot, new Slo(50, null, 95), 50, "TTFT", x);
+        FinishCdfAxes(plot, x, [1.0, 128], "ms", "fraction");
+        Charts.StackedBars(plot, [1.0, 2], [("a", [1.0, 2], null), ("b", [2.0, 1], Charts.LightGray)]);
+        Charts.Line(plot, [1.0, 2, 3, 4, 5], [1.0, 3, 2, 5, 4], 2, Charts.Blue);
+        Charts.LegendOutsideRight(plot);
+        sink.Add("warm_up", "warm-up", "", plot);
+        ChartSink.Render(sink.Charts[0], new ReportOptions { ChartWidth = 320, ChartHeight = 200 });
+    }
+
     internal static double[] CompletedValues(RunData run, string column)
     {
         var t = run.Requests!;

@@ -327,7 +327,7 @@ public sealed class ChartModelTests
         using var b = SkiaSharp.SKBitmap.Decode(theirs);
         Assert.That((a.Width, a.Height), Is.EqualTo((600, 400)));
         Assert.That(a.GetPixelSpan().ToArray(), Is.EqualTo(b.GetPixelSpan().ToArray()), "the same pixels, only compressed differently");
-        Assert.That(ours.Length, Is.LessThan(theirs.Length * 1.15), "the one-filter encoding costs little size");
+        Assert.That(ours.Length, Is.LessThan(theirs.Length * 1.5), "the fast encoding costs some size, not a multiple");
     }
 
     [Test]
