@@ -44,6 +44,7 @@ public static class CliVerbs
         var scenario = RunBuilder.Load(scenarioPath, sets, seed);
         var dir = outDir ?? ScenarioRunner.DefaultRunDirectory(scenario);
         Console.WriteLine($"sim: running {scenario.Name} ({Describe(scenario)})");
+        if (report) ReportBuilder.WarmUp(); // beside the simulation, on the core its event loop leaves idle
         var result = ScenarioRunner.Run(scenario, dir);
         foreach (var line in ConsoleSummary.Lines(result.Summary, result.Directory, result.Perf)) Console.WriteLine(line);
         Console.WriteLine();

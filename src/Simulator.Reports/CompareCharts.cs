@@ -56,7 +56,7 @@ internal static class CompareCharts
             var byTime = Enumerable.Range(0, t.RowCount)
                 .Select(r => (T: t.Number(r, "time_s"), V: t.Number(r, "output_tokens_per_s")))
                 .Where(p => double.IsFinite(p.T)).GroupBy(p => p.T).OrderBy(g => g.Key).ToList();
-            var s = plot.Add.ScatterLine(byTime.Select(g => g.Key).ToArray(), byTime.Select(g => g.Where(p => double.IsFinite(p.V)).Sum(p => p.V)).ToArray());
+            var s = Charts.Line(plot, byTime.Select(g => g.Key).ToArray(), byTime.Select(g => g.Where(p => double.IsFinite(p.V)).Sum(p => p.V)).ToArray(), sink.LineColumns);
             s.LineWidth = 1.5f;
             s.LegendText = c.Label;
         }

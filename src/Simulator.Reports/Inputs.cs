@@ -91,14 +91,19 @@ public sealed class RunData
             S("slo.ttft_ms") ?? Num(scenario, "slo.ttft_ms"),
             S("slo.tpot_ms") ?? Num(scenario, "slo.tpot_ms"),
             S("slo.percentile") ?? Num(scenario, "slo.percentile") ?? 95);
+        // Implementation note: requests and iterations are the two large tables and are independent, so iterations is read
+        // on the thread pool while requests is read here (the Azure conversation run: ~0.15 s of its report). A corrupt
+        // requests.csv is reported before a corrupt iterations.csv, as when they were read one after the other.
+        var iterations = Task.Run(() => RunTables.Open(dir, "iterations", TableSchema.Loose with { Keep = IterationColumns }));
+        var requests = CheckedRequests(dir);
         return new RunData
         {
             Dir = dir,
             Name = scenarioName ?? Path.GetFileName(Path.TrimEndingDirectorySeparator(Path.GetFullPath(dir))),
             Summary = summary,
             Scenario = scenario,
-            Requests = CheckedRequests(dir),
-            Iterations = RunTables.Open(dir, "iterations"),
+            Requests = requests,
+            Iterations = iterations.GetAwaiter().GetResult(),
             Gpus = RunTable.TryReadFile(Path.Combine(dir, "gpus.csv")),
             Links = RunTable.TryReadFile(Path.Combine(dir, "links.csv")),
             Timeseries = RunTables.Open(dir, "timeseries"),
@@ -122,6 +127,16 @@ public sealed class RunData
     // double[] (72 MB) rather than all of them (168 MB) is what keeps fleet-1m's report well under 1 GB.
     internal static readonly string[] RequestColumns =
         ["status", "arrival_s", "input_tokens", "ttft_ms", "tpot_ms", "e2e_ms", "queue_ms", "kv_transfer_ms", "decode_replica"];
+
+    /// <summary>
+    /// The iterations.csv columns the report reads (the stage timeline, the DP rank load); the others are not parsed.
+    /// Reading a column not listed here throws, as for <see cref="RequestColumns"/>.
+    /// </summary>
+    internal static readonly string[] IterationColumns =
+    [
+        "replica", "stage", "start_s", "end_s", "compute_ms", "tp_comm_ms", "ep_comm_ms", "pp_comm_ms", "cp_comm_ms", "overhead_ms",
+        "engine", "dp_rank", "prefill_tokens", "decode_tokens",
+    ];
 
     /// <summary>requests.csv, checked row by row: a corrupt file is an error naming its line, never a silently wrong chart.</summary>
     private static RunTable? CheckedRequests(string dir) =>

@@ -31,7 +31,7 @@ internal static class PrefixCharts
         foreach (var (rep, list) in byReplica.Take(8))
         {
             var ordered = list.OrderBy(p => p.T).ToList();
-            var s = plot.Add.ScatterLine(ordered.Select(p => p.T).ToArray(), ordered.Select(p => p.V).ToArray());
+            var s = Charts.Line(plot, ordered.Select(p => p.T).ToArray(), ordered.Select(p => p.V).ToArray(), sink.LineColumns);
             s.LineWidth = 1.5f;
             s.LegendText = $"replica {rep.ToString(CultureInfo.InvariantCulture)}";
         }

@@ -10,6 +10,25 @@ namespace Simulator.Reports;
 /// </summary>
 public static class ReportBuilder
 {
+    private static readonly Lock WarmUpLock = new();
+    private static Task? _warmUp;
+
+    /// <summary>
+    /// Starts, on the thread pool, the report's one-time costs of a process (the font lookup, and compiling the chart code
+    /// by drawing one small chart in the report's style to PNG and SVG), so that a caller that will build a report after
+    /// other work (<c>sim run</c>: the simulation) pays them beside that work. <see cref="Build"/> waits for it.
+    /// Calling it more than once starts it once.
+    /// </summary>
+    // Implementation note: the simulation's event loop runs on one thread, so on a 2-core machine the other core idles
+    // while it runs; the first chart a process draws costs some 0.1-0.2 s more than the next ones (JIT of ScottPlot's and
+    // SkiaSharp's generic code over their value types, which ReadyToRun cannot precompile outside their own assemblies,
+    // and Skia's font scan). The warm-up writes no file and leaves no state a report depends on: the SVG clip ids it
+    // consumes are renumbered per file (Charts.NumberSvgIds), and labels are regular weight (Charts.ApplyStyle).
+    public static void WarmUp()
+    {
+        lock (WarmUpLock) _warmUp ??= Task.Run(RunCharts.WarmUp);
+    }
+
     /// <summary>
     /// Builds the report. Each input is a run directory (summary.json) or a sweep directory (sweep.csv);
     /// missing optional files or columns skip their chart and the report says so.
@@ -18,6 +37,9 @@ public static class ReportBuilder
     public static ReportResult Build(IReadOnlyList<string> inputDirs, string outDir, ReportOptions? options = null)
     {
         options ??= new ReportOptions();
+        Task? warmUp;
+        lock (WarmUpLock) warmUp = _warmUp;
+        warmUp?.GetAwaiter().GetResult();
         if (inputDirs.Count == 0) throw new ReportInputException("no input directory given");
         if (inputDirs.Count == 1 && PlanReport.IsPlanDirectory(inputDirs[0])) return PlanReport.Build(inputDirs[0], outDir, options: options).Report;
         var runs = new List<RunData>();
@@ -35,7 +57,7 @@ public static class ReportBuilder
         var comparing = configs.Count > 1 || sweeps.Count > 0;
         var (best, verdict) = Verdict(configs, slo, comparing);
 
-        var sink = new ChartSink();
+        var sink = new ChartSink { LineColumns = options.ChartWidth, RenderAsAdded = options };
         if (comparing)
         {
             CompareCharts.All(configs, sweeps, slo, sink);
@@ -45,7 +67,7 @@ public static class ReportBuilder
         else RunCharts.All(runs[0], slo, options, sink, "");
 
         Directory.CreateDirectory(outDir);
-        var (chartPaths, svgs) = ChartSink.WriteAll(sink.Charts, Path.Combine(outDir, "charts"), options);
+        var (chartPaths, svgs) = sink.Write(Path.Combine(outDir, "charts"), options);
 
         var title = options.Title ?? (runs.Count == 1 && sweeps.Count == 0 ? $"Simulation report: {runs[0].Name}" : "Simulation comparison report");
         var detailName = comparing ? (best ?? configs.FirstOrDefault(c => c.Run is not null))?.Label : null;

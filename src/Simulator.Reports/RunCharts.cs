@@ -10,12 +10,38 @@ internal sealed class ChartSink
     public List<ChartInfo> Charts { get; } = new();
     public List<string> Notes { get; } = new();
 
+    /// <summary>Columns a line over time is thinned to (<see cref="Simulator.Reports.Charts.Envelope"/>): the chart's width in SVG pixels.</summary>
+    public int LineColumns { get; init; } = new ReportOptions().ChartWidth;
+
+    /// <summary>
+    /// When set, each chart starts rendering with these options on the thread pool as soon as it is added, and
+    /// <see cref="Write"/> collects the results; the charts still to come are built meanwhile.
+    /// </summary>
+    // Implementation note: reading the run's tables and building the chart models runs on one thread (some 0.3 s of the
+    // Azure conversation report); rendering each finished chart meanwhile puts the second core to work. A chart's Plot is
+    // complete when it is added (nothing changes it afterwards), so rendering it then draws what rendering it at the end
+    // would; Build_RenderingChartsConcurrentlyWithTheirModels_WritesTheBytesOfASerialRender and the rerun tests check the bytes.
+    public ReportOptions? RenderAsAdded { get; init; }
+
+    private readonly List<Task<(byte[] Png, string Svg)>> _renders = new();
+
     /// <summary>Adds a chart named <paramref name="name"/> (its files are charts/NAME.png and charts/NAME.svg).</summary>
     public void Add(string name, string title, string question, Plot plot)
     {
         plot.Title(title);
         Simulator.Reports.Charts.ApplyStyle(plot);
-        Charts.Add(new ChartInfo(name, title, question, plot));
+        var chart = new ChartInfo(name, title, question, plot);
+        Charts.Add(chart);
+        if (RenderAsAdded is { } options) _renders.Add(Task.Run(() => Render(chart, options)));
+    }
+
+    /// <summary>Writes this sink's charts into <paramref name="chartDir"/> (as <see cref="WriteAll"/>), from the renders already started when <see cref="RenderAsAdded"/> is set.</summary>
+    public (List<string> Paths, List<string> Svgs) Write(string chartDir, ReportOptions options)
+    {
+        if (RenderAsAdded is null) return WriteAll(Charts, chartDir, options);
+        if (!ReferenceEquals(options, RenderAsAdded)) throw new ArgumentException("the charts were rendered with other options", nameof(options));
+        // GetResult, not Result: a failed render throws its own exception, as a serial render would.
+        return WriteFiles(Charts, _renders.Select(r => r.GetAwaiter().GetResult()).ToArray(), chartDir);
     }
 
     public void Skip(string chart, string why) => Notes.Add($"{chart}: skipped, {why}.");
@@ -32,6 +58,13 @@ internal sealed class ChartSink
         var rendered = new (byte[] Png, string Svg)[list.Count];
         Parallel.For(0, list.Count, new ParallelOptions { MaxDegreeOfParallelism = Environment.ProcessorCount },
             i => rendered[i] = Render(list[i], options));
+        return WriteFiles(list, rendered, chartDir);
+    }
+
+    /// <summary>Writes rendered charts as NAME.png and NAME.svg in chart order; returns the paths written and the SVG texts.</summary>
+    private static (List<string> Paths, List<string> Svgs) WriteFiles(IReadOnlyList<ChartInfo> list, (byte[] Png, string Svg)[] rendered, string chartDir)
+    {
+        Directory.CreateDirectory(chartDir);
         var paths = new List<string>();
         var svgs = new List<string>();
         for (var i = 0; i < list.Count; i++)
@@ -55,7 +88,7 @@ internal sealed class ChartSink
         var plot = chart.Plot;
         var scale = Math.Max(1, options.PngScale);
         plot.ScaleFactor = scale;
-        var png = plot.GetImageBytes(options.ChartWidth * scale, options.ChartHeight * scale, ImageFormat.Png);
+        var png = Simulator.Reports.Charts.Png(plot, options.ChartWidth * scale, options.ChartHeight * scale);
         plot.ScaleFactor = 1;
         var svg = Simulator.Reports.Charts.NumberSvgIds(plot.GetSvgXml(options.ChartWidth, options.ChartHeight));
         return (png, svg);
@@ -90,6 +123,23 @@ internal static class RunCharts
         Links(run, sink, prefix);
         ExpertLoad(run, sink, prefix);
         DataParallelCharts.RankLoad(run, sink, prefix);
+    }
+
+    /// <summary>Draws one small chart of every form the run charts use (CDF step line, log ticks, markers, bars, lines, outside legend) to PNG and SVG, and drops it.</summary>
+    internal static void WarmUp()
+    {
+        var sink = new ChartSink();
+        var plot = new Plot();
+        var x = new Charts.Scale(true);
+        Charts.Cdf(plot, [1.0, 2, 4, 8, 16, 32, 64, 128], x).LegendText = "warm-up";
+        // A solid marker: Skia's SVG canvas has no dash effects and says so on stderr for every dashed line it meets.
+        Charts.Marker(plot.Add.VerticalLine(x.Map(50)), "SLO", "SLO");
+        FinishCdfAxes(plot, x, [1.0, 128], "ms", "fraction");
+        Charts.StackedBars(plot, [1.0, 2], [("a", [1.0, 2], null), ("b", [2.0, 1], Charts.LightGray)]);
+        Charts.Line(plot, [1.0, 2, 3, 4, 5], [1.0, 3, 2, 5, 4], 2, Charts.Blue);
+        Charts.LegendOutsideRight(plot);
+        sink.Add("warm_up", "warm-up", "", plot);
+        ChartSink.Render(sink.Charts[0], new ReportOptions());
     }
 
     internal static double[] CompletedValues(RunData run, string column)
@@ -233,15 +283,15 @@ internal static class RunCharts
             foreach (var (rep, list) in byReplica)
             {
                 var ordered = list.OrderBy(p => p.T).ToList();
-                var s = plot.Add.ScatterLine(ordered.Select(p => p.T).ToArray(), ordered.Select(p => p.V * scale).ToArray());
+                var s = Charts.Line(plot, ordered.Select(p => p.T).ToArray(), ordered.Select(p => p.V * scale).ToArray(), sink.LineColumns);
                 s.LineWidth = 1.5f;
                 s.LegendText = $"replica {rep.ToString(CultureInfo.InvariantCulture)}";
             }
         if (byReplica.Count > 1)
         {
             var combined = byReplica.Values.SelectMany(l => l).Where(p => double.IsFinite(p.T)).GroupBy(p => p.T).OrderBy(g => g.Key).ToList();
-            var s = plot.Add.ScatterLine(combined.Select(g => g.Key).ToArray(),
-                combined.Select(g => (sum ? g.Sum(p => p.V) : g.Average(p => p.V)) * scale).ToArray(), Colors.Black);
+            var s = Charts.Line(plot, combined.Select(g => g.Key).ToArray(),
+                combined.Select(g => (sum ? g.Sum(p => p.V) : g.Average(p => p.V)) * scale).ToArray(), sink.LineColumns, Colors.Black);
             s.LineWidth = 2.5f;
             s.LegendText = sum ? "all replicas (sum)" : "all replicas (mean)";
         }
@@ -433,11 +483,13 @@ internal static class RunCharts
         var t = run.Iterations;
         if (t is null) { sink.Skip(chart, "iterations.csv is missing"); return; }
         if (!t.HasNumbers("start_s") || !t.HasNumbers("end_s")) { sink.Skip(chart, "iterations.csv has no start_s / end_s"); return; }
+        // Whole columns, not cells by name: a run has tens of thousands of iterations and the window sorts them.
+        double[] starts = t.Numbers("start_s"), ends = t.Numbers("end_s"), replicas = t.Numbers("replica"), stages = t.Numbers("stage");
         var rows = new SortedDictionary<(int Replica, int Stage), List<int>>();
         for (var r = 0; r < t.RowCount; r++)
         {
-            if (!double.IsFinite(t.Number(r, "start_s")) || !double.IsFinite(t.Number(r, "end_s"))) continue;
-            var rep = t.Number(r, "replica"); var st = t.Number(r, "stage");
+            if (!double.IsFinite(starts[r]) || !double.IsFinite(ends[r])) continue;
+            var rep = replicas[r]; var st = stages[r];
             var key = (double.IsFinite(rep) ? (int)rep : 0, double.IsFinite(st) ? (int)st : 0);
             if (!rows.TryGetValue(key, out var list)) rows[key] = list = new List<int>();
             list.Add(r);
@@ -445,13 +497,13 @@ internal static class RunCharts
         if (rows.Count == 0) { sink.Skip(chart, "iterations.csv has no rows"); return; }
         const int maxRows = 16;
         var shown = rows.Take(maxRows).ToList();
-        foreach (var (_, list) in shown) list.Sort((a, b) => t.Number(a, "start_s").CompareTo(t.Number(b, "start_s")));
-        var start = shown.Min(kv => t.Number(kv.Value[0], "start_s"));
+        foreach (var (_, list) in shown) list.Sort((a, b) => starts[a].CompareTo(starts[b]));
+        var start = shown.Min(kv => starts[kv.Value[0]]);
         // The window ends at the given length or when the busiest row has shown its share of iterations.
         var end = start + options.TimelineWindowS;
         foreach (var (_, list) in shown)
             if (list.Count > options.TimelineMaxIterationsPerRow)
-                end = Math.Min(end, t.Number(list[options.TimelineMaxIterationsPerRow - 1], "end_s"));
+                end = Math.Min(end, ends[list[options.TimelineMaxIterationsPerRow - 1]]);
 
         var plot = new Plot();
         var g = new Gantt();
@@ -467,12 +519,12 @@ internal static class RunCharts
             var cursor = start;
             foreach (var r in list)
             {
-                double s = t.Number(r, "start_s"), e = t.Number(r, "end_s");
+                double s = starts[r], e = ends[r];
                 if (s >= end) break;
                 e = Math.Min(e, end);
                 if (s > cursor) g.Span(row, cursor * 1000, s * 1000, "idle (bubble)");
                 var durMs = (e - s) * 1000;
-                var full = (t.Number(r, "end_s") - s) * 1000;
+                var full = (ends[r] - s) * 1000;
                 double Part(string c) { var v = t.Number(r, c); return double.IsFinite(v) ? v : 0; }
                 var compute = Part("compute_ms");
                 var comm = Part("tp_comm_ms") + Part("ep_comm_ms") + Part("pp_comm_ms") + Part("cp_comm_ms");

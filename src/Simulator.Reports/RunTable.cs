@@ -97,6 +97,7 @@ public sealed class RunTable
             for (var c = 0; c < columns.Length; c++)
             {
                 var column = columns[c];
+                if (column.Skipped && !schema.Check) continue; // neither kept nor checked: not even parsed
                 if (column.IsText) column.AddText(path, row, c < fields ? reader.GetString(c) : "");
                 else if (c >= fields) column.AddEmpty();
                 else

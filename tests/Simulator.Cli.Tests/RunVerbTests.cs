@@ -146,6 +146,26 @@ public sealed class RunVerbTests
     }
 
     [Test]
+    public void Run_WithTheDefaultReport_WritesTheSameReportBytesOnTwoThreadsAsOnOne()
+    {
+        // sim run draws the report by default, warming the chart code up beside the simulation: neither the warm-up nor
+        // the threads may change a byte of it.
+        using var tmp = new TempDir();
+        string[] sets = ["--set", "workload.requests=60"];
+        var one = CliHarness.Run(["run", Quickstart, "--out", tmp.Sub("one"), "--threads", "1", .. sets]);
+        var two = CliHarness.Run(["run", Quickstart, "--out", tmp.Sub("two"), "--threads", "2", .. sets]);
+        Assert.That(one.ExitCode, Is.EqualTo(0), one.ToString());
+        Assert.That(two.ExitCode, Is.EqualTo(0), two.ToString());
+        foreach (var page in new[] { "report.html", "report.md" }) // they name the run directory, the one difference allowed
+            Assert.That(File.ReadAllText(tmp.Sub("two", page)).Replace(tmp.Sub("two"), "RUN"),
+                Is.EqualTo(File.ReadAllText(tmp.Sub("one", page)).Replace(tmp.Sub("one"), "RUN")), page);
+        var charts = Directory.GetFiles(tmp.Sub("one", "charts")).Select(Path.GetFileName).Order(StringComparer.Ordinal).ToList();
+        Assert.That(charts, Has.Count.GreaterThan(10), "the charts were drawn");
+        foreach (var chart in charts)
+            Assert.That(File.ReadAllBytes(tmp.Sub("two", "charts", chart!)), Is.EqualTo(File.ReadAllBytes(tmp.Sub("one", "charts", chart!))), chart);
+    }
+
+    [Test]
     public void Run_OutputFormatParquet_WritesParquetTablesAndTheSameSummary()
     {
         using var tmp = new TempDir();

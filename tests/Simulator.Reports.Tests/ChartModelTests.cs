@@ -1,7 +1,10 @@
+// FsCheck supplies the arguments of [FsProperty] methods; NUnit's analyzer cannot see that.
+#pragma warning disable NUnit1027
 using System.Globalization;
 using ScottPlot;
 using ScottPlot.Plottables;
 using ScottPlot.TickGenerators;
+using FsProperty = FsCheck.NUnit.PropertyAttribute;
 
 namespace Simulator.Reports.Tests;
 
@@ -246,6 +249,85 @@ public sealed class ChartModelTests
         var total = plot.GetPlottables<Scatter>().Last().Data.GetScatterPoints();
         Assert.That(total, Has.Count.EqualTo(21));
         Assert.That(plot.Axes.Bottom.Label.Text, Is.EqualTo("simulated time (s)"));
+    }
+
+    [Test]
+    public void TimeSeries_OfMorePointsThanPixelColumns_IsDrawnFromItsEnvelopeWithTheSameExtremes()
+    {
+        using var tmp = new Fixtures.TempDir();
+        const int samples = 6000;
+        var result = BuildRun(tmp, new Fixtures.RunSpec("long"), run =>
+        {
+            var ts = new System.Text.StringBuilder("time_s,replica,queued,running,kv_utilization,prefill_tokens_per_s,output_tokens_per_s,completed\n");
+            for (var k = 0; k < samples; k++)
+                ts.Append(FormattableString.Invariant($"{k * 0.25},0,{k % 13},{20 + k % 7},{0.5 + 0.4 * Math.Sin(k * 0.01)},0,{1000 + (k * 7919 % 1000)},{k}\n"));
+            File.WriteAllText(Path.Combine(run, "timeseries.csv"), ts.ToString());
+        });
+        var lines = PlotOf(result, "throughput_over_time").GetPlottables<Scatter>().ToList();
+        Assert.That(lines, Has.Count.EqualTo(1), "one replica: its own line, no aggregate");
+        var points = lines[0].Data.GetScatterPoints();
+        Assert.That(points.Count, Is.LessThanOrEqualTo(2 * new ReportOptions().ChartWidth + 2).And.GreaterThan(new ReportOptions().ChartWidth),
+            "thinned to at most two points per pixel column");
+        Assert.That(points.Min(p => p.Y), Is.EqualTo(1000));
+        Assert.That(points.Max(p => p.Y), Is.EqualTo(1999));
+        Assert.That((points[0].X, points[^1].X), Is.EqualTo((0.0, (samples - 1) * 0.25)), "the line spans the whole run");
+    }
+
+    [FsProperty(MaxTest = 50)]
+    public void Envelope_KeepsFirstLastAndEveryColumnsLowestAndHighestPoint_InLineOrder(int seed)
+    {
+        var rng = new Random(seed);
+        var n = 1 + rng.Next(4000);
+        var columns = 1 + rng.Next(600);
+        var xs = new double[n];
+        var ys = new double[n];
+        for (var i = 0; i < n; i++)
+        {
+            xs[i] = (i == 0 ? 0 : xs[i - 1]) + (rng.Next(4) == 0 ? 0 : rng.NextDouble()); // ties happen
+            ys[i] = Math.Round(rng.NextDouble() * 50); // so do equal values
+        }
+        var (ex, ey) = Charts.Envelope(xs, ys, columns);
+        // A subsequence of the line, in order, from its first point to its last.
+        var at = new List<int>();
+        for (int i = 0, k = 0; k < ex.Length; i++)
+        {
+            Assert.That(i, Is.LessThan(n), "every kept point is a point of the line, in order");
+            if (xs[i] == ex[k] && ys[i] == ey[k]) { at.Add(i); k++; }
+        }
+        Assert.That((ex[0], ey[0], ex[^1], ey[^1]), Is.EqualTo((xs[0], ys[0], xs[^1], ys[^1])));
+        if (n <= 2 * columns || !(xs[^1] > xs[0])) { Assert.That(ex, Is.EqualTo(xs)); return; }
+        Assert.That(ex.Length, Is.LessThanOrEqualTo(2 * columns + 2));
+        var width = xs[^1] - xs[0];
+        int Column(double x) => width > 0 ? Math.Min(columns - 1, (int)((x - xs[0]) / width * columns)) : 0;
+        foreach (var column in xs.Select(Column).Distinct())
+        {
+            var inColumn = Enumerable.Range(0, n).Where(i => Column(xs[i]) == column).Select(i => ys[i]).ToList();
+            var kept = Enumerable.Range(0, ex.Length).Where(k => Column(ex[k]) == column).Select(k => ey[k]).ToList();
+            Assert.That(kept, Does.Contain(inColumn.Min()).And.Contain(inColumn.Max()), $"column {column} keeps its extremes");
+        }
+    }
+
+    [Test]
+    public void Envelope_OfASeriesWithANonFiniteValue_IsTheSeriesItself()
+    {
+        var xs = Enumerable.Range(0, 100).Select(i => (double)i).ToArray();
+        var ys = xs.Select(x => x == 50 ? double.NaN : x).ToArray();
+        var (ex, ey) = Charts.Envelope(xs, ys, 10);
+        Assert.That(ex, Is.SameAs(xs));
+        Assert.That(ey, Is.SameAs(ys));
+    }
+
+    [Test]
+    public void Png_HasThePixelsOfScottPlotsOwnPngAtAboutItsSize()
+    {
+        var chart = Fixtures.Shared.SingleRun.Charts.Single(c => c.Name == "throughput_over_time");
+        var ours = Charts.Png(chart.Plot, 600, 400);
+        var theirs = chart.Plot.GetImageBytes(600, 400, ImageFormat.Png);
+        using var a = SkiaSharp.SKBitmap.Decode(ours);
+        using var b = SkiaSharp.SKBitmap.Decode(theirs);
+        Assert.That((a.Width, a.Height), Is.EqualTo((600, 400)));
+        Assert.That(a.GetPixelSpan().ToArray(), Is.EqualTo(b.GetPixelSpan().ToArray()), "the same pixels, only compressed differently");
+        Assert.That(ours.Length, Is.LessThan(theirs.Length * 1.5), "the fast encoding costs some size, not a multiple");
     }
 
     [Test]

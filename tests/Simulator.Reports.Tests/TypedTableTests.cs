@@ -110,7 +110,7 @@ public sealed class TypedTableTests
     }
 
     [Test]
-    public void WriteAll_OnAllCores_WritesTheBytesOfASerialRender()
+    public void Build_RenderingChartsConcurrentlyWithTheirModels_WritesTheBytesOfASerialRender()
     {
         var result = Fixtures.Shared.SingleRun;
         var options = new ReportOptions();
