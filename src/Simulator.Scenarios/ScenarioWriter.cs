@@ -72,6 +72,12 @@ public static class ScenarioWriter
         w.Line(0, "calibration", s.Calibration);
         w.Line(0, "memory_accounting", s.MemoryAccounting);
         w.Line(0, "host_cpu", s.HostCpu);
+        if (s.FrontEnd != new FrontEndSpec())
+        {
+            w.Open(0, "frontend");
+            w.Line(1, "model", s.FrontEnd.Model);
+            w.Line(1, "api_server_count", Int(s.FrontEnd.ApiServerCount));
+        }
         w.Open(0, "workload");
         if (s.Workload.Trace is { } t)
         {

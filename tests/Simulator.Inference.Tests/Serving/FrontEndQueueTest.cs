@@ -1,0 +1,145 @@
+using NUnit.Framework;
+using Simulator.Inference.Metrics;
+using Simulator.Inference.Serving;
+using static Simulator.Inference.Tests.Serving.ServingTestKit;
+
+namespace Simulator.Inference.Tests.Serving;
+
+[TestFixture]
+public sealed class FrontEndQueueTest
+{
+    private static readonly SchedulerConfig Config = new(Policy: "vllm", MaxNumSeqs: 64, MaxNumBatchedTokens: 8192,
+        EnableChunkedPrefill: true, BlockSize: 16, KvCapacityBlocks: 20_000);
+
+    private static readonly FrontEndDelays Fe = new(PerRequestNs: 1 * Ms, PerInputTokenNs: 1_500, PerOutputTokenNs: 30_000);
+
+    /// <summary>An engine far faster than the front end: 0.2 ms per step + 1 us per token.</summary>
+    private static ReplicaSetup Fast() => Setup(Config, fixedNs: 200_000, nsPerToken: 1_000);
+
+    private static FrontEndDelays Queue(int servers = 1) => Fe with { Model = FrontEndModel.Queue, ApiServerCount = servers };
+
+    [Test]
+    public void Server_BelowSaturation_EachJobTakesOnlyItsOwnWork()
+    {
+        var s = new FrontEndServers(1);
+        for (int i = 0; i < 100; i++)
+        {
+            long now = i * 10 * Ms;   // 2 ms of work every 10 ms: utilization 0.2
+            var (done, wait) = s.Admit(now, 2 * Ms);
+            Assert.That(wait, Is.Zero);
+            Assert.That(done - now, Is.EqualTo(2 * Ms));
+        }
+        Assert.That(s.BusyNs, Is.EqualTo(200 * Ms));
+    }
+
+    [Test]
+    public void Server_AboveSaturation_WaitGrowsWithoutBound()
+    {
+        var s = new FrontEndServers(1);
+        long previous = -1;
+        for (int i = 0; i < 1000; i++)
+        {
+            var (_, wait) = s.Admit(i * 1 * Ms, 2 * Ms);   // 2 ms of work every 1 ms: utilization 2
+            Assert.That(wait, Is.GreaterThan(previous), $"job {i}");
+            Assert.That(wait, Is.EqualTo(i * 1 * Ms), "each job waits 1 ms more than the one before");
+            previous = wait;
+        }
+    }
+
+    [Test]
+    public void NServers_TakeNSimultaneousJobsAtOnce_AndTheNextWaits()
+    {
+        var s = new FrontEndServers(3);
+        for (int i = 0; i < 3; i++) Assert.That(s.Admit(0, 5 * Ms), Is.EqualTo((5 * Ms, 0L)));
+        Assert.That(s.Admit(0, 5 * Ms), Is.EqualTo((10 * Ms, 5 * Ms)));
+    }
+
+    [Test]
+    public void NServers_SplitAPassOfTokens_AndDeliverItWhenTheLastShareIsDone()
+    {
+        Assert.That(new FrontEndServers(1).Emit(0, 10, 30_000), Is.EqualTo(300_000));
+        Assert.That(new FrontEndServers(4).Emit(0, 10, 30_000), Is.EqualTo(90_000), "3 + 3 + 2 + 2 tokens");
+        Assert.That(new FrontEndServers(4).Emit(0, 1, 30_000), Is.EqualTo(30_000), "one token is one server's work");
+        var busy = new FrontEndServers(2);
+        busy.Admit(0, 1 * Ms);                         // server 0 busy until 1 ms
+        Assert.That(busy.Emit(0, 3, 30_000), Is.EqualTo(1 * Ms + 30_000), "the idle server takes the extra token");
+    }
+
+    [Test]
+    public void LightLoad_QueueGivesTheDelayModelsTimings()
+    {
+        // One request at a time: every job finds the server idle and every pass emits one token.
+        var requests = Uniform(5, input: 200, output: 8, gapNs: 1000 * Ms);
+        var delay = Run(requests, Setup(Config), new ServingOptions(SampleIntervalNs: 0, FrontEnd: Fe)).Recorder;
+        var (queue, _, serving) = Run(requests, Setup(Config), new ServingOptions(SampleIntervalNs: 0, FrontEnd: Queue()));
+        Assert.That(queue.Requests.OrderBy(r => r.RequestId), Is.EqualTo(delay.Requests.OrderBy(r => r.RequestId)));
+        Assert.That(queue.TokenGaps, Is.EqualTo(delay.TokenGaps));
+        var totals = serving.FrontEndTotals!;
+        Assert.That(totals.InputWaitMaxMs, Is.Zero);
+        Assert.That(totals.Utilization, Is.GreaterThan(0).And.LessThan(0.01));
+    }
+
+    [Test]
+    public void HeavyLoad_TtftGrowsThroughTheRun_WhereTheDelayModelStaysFlat()
+    {
+        // 400 requests at 1,000 req/s; each needs 1.3 ms of input work: the server is saturated (utilization > 1).
+        var requests = Uniform(400, input: 200, output: 4, gapNs: 1 * Ms);
+        var delay = Ttfts(Run(requests, Fast(), new ServingOptions(SampleIntervalNs: 0, FrontEnd: Fe)).Recorder);
+        var (rec, _, serving) = Run(requests, Fast(), new ServingOptions(SampleIntervalNs: 0, FrontEnd: Queue()));
+        var queue = Ttfts(rec);
+        Assert.That(queue[^1] - queue[0], Is.GreaterThan(100.0), "the last request waits behind ~400 x 0.4 ms of backlog");
+        Assert.That(queue.Skip(300).Average(), Is.GreaterThan(queue.Take(100).Average() + 50));
+        Assert.That(delay.Skip(300).Average(), Is.LessThan(delay.Take(100).Average() + 5));
+        Assert.That(serving.FrontEndTotals!.Utilization, Is.GreaterThan(0.9));
+    }
+
+    [Test]
+    public void MoreApiServers_ShortenTheBacklog()
+    {
+        var requests = Uniform(400, input: 200, output: 4, gapNs: 1 * Ms);
+        double Last(int servers) => Ttfts(Run(requests, Fast(), new ServingOptions(SampleIntervalNs: 0, FrontEnd: Queue(servers))).Recorder)[^1];
+        double one = Last(1), two = Last(2), four = Last(4);
+        Assert.That(two, Is.LessThan(one / 2));
+        Assert.That(four, Is.LessThanOrEqualTo(two));
+    }
+
+    [Test]
+    public void ClientGaps_AddUpToEachRequestsDeliveredDecodeTime()
+    {
+        // Saturated by tokens: 48 concurrent streams x 30 us per token = 1.44 ms of streaming per 0.25 ms step.
+        var requests = Uniform(48, input: 64, output: 40, gapNs: 0);
+        var setup = Fast();
+        // Output work only: a backlog of input jobs ahead of the first tokens would shrink the early gaps instead.
+        var streaming = new FrontEndDelays(PerRequestNs: 0, PerInputTokenNs: 0, PerOutputTokenNs: 30_000);
+        var (rec, _, _) = Run(requests, setup, new ServingOptions(SampleIntervalNs: 0, FrontEnd: streaming with { Model = FrontEndModel.Queue }));
+        var bare = Run(requests, setup, new ServingOptions(SampleIntervalNs: 0, FrontEnd: streaming)).Recorder;
+        long clientDecodeNs = rec.Requests.Sum(r => r.CompletionNs!.Value - r.FirstTokenNs!.Value);
+        long gapsNs = rec.TokenGaps.Sum(g => g.GapNs * g.Count);
+        Assert.That(gapsNs, Is.EqualTo(clientDecodeNs));
+        Assert.That(rec.TokenGaps.Sum(g => g.Count), Is.EqualTo(bare.TokenGaps.Sum(g => g.Count)));
+        Assert.That(gapsNs, Is.GreaterThan(bare.TokenGaps.Sum(g => g.GapNs * g.Count)), "the backlog stretches the gaps a client sees");
+        Assert.That(rec.Requests.Select(r => r.FrontEndNs), Has.All.GreaterThan(0L));
+    }
+
+    [Test]
+    public void SameInput_SameRecords()
+    {
+        var requests = Random(7, 200, maxInput: 800, maxOutput: 60, meanGapNs: 1 * Ms);
+        var a = Run(requests, [Setup(Config), Setup(Config)], new ServingOptions(Router: "least_outstanding", SampleIntervalNs: 0, FrontEnd: Queue(2))).Recorder;
+        var b = Run(requests, [Setup(Config), Setup(Config)], new ServingOptions(Router: "least_outstanding", SampleIntervalNs: 0, FrontEnd: Queue(2))).Recorder;
+        Assert.That(b.Requests, Is.EqualTo(a.Requests));
+        Assert.That(b.TokenGaps, Is.EqualTo(a.TokenGaps));
+    }
+
+    [Test]
+    public void QueueModel_RunsOnOneThread_AndSaysWhy()
+    {
+        var requests = Uniform(4, input: 100, output: 4, gapNs: 1 * Ms);
+        var result = Run(requests, [Setup(Config), Setup(Config)], new ServingOptions(SampleIntervalNs: 0, FrontEnd: Queue(), Threads: 2)).Result;
+        Assert.That(result.Threads, Is.EqualTo(1));
+        Assert.That(result.SerialReason, Does.Contain("frontend.model queue"));
+    }
+
+    private static double[] Ttfts(ListRecorder rec) =>
+        rec.Requests.OrderBy(r => r.RequestId).Select(r => (r.FirstTokenNs!.Value - r.ArrivalNs) / 1e6).ToArray();
+}
