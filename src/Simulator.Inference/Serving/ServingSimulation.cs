@@ -87,7 +87,7 @@ public sealed class ServingSimulation
         ArgumentNullException.ThrowIfNull(recorder);
         _options = options ?? throw new ArgumentNullException(nameof(options));
         _frontEnd = options.FrontEnd ?? FrontEndDelays.None;
-        if (!_frontEnd.IsNone && _frontEnd.Model == FrontEndModel.Queue) _recorder = _frontEndQueue = new FrontEndQueue(recorder, _frontEnd, replicas?.Count ?? 0);
+        if (!_frontEnd.IsNone && _frontEnd.Model == FrontEndModel.Queue) _recorder = _frontEndQueue = new FrontEndQueue(sim, recorder, _frontEnd, replicas?.Count ?? 0);
         else _recorder = _frontEnd.IsNone ? recorder : new FrontEndRecorder(recorder, _frontEnd);
         recorder = _recorder;
         ArgumentNullException.ThrowIfNull(replicas);
@@ -347,13 +347,14 @@ public sealed class ServingSimulation
             var inFrontEnd = _inFrontEnd[_groups?.GroupOf(target) ?? 0];
             inFrontEnd.Add(request.Id, (target, request));
             replica.InFrontEnd++;
-            long inputNs = _frontEndQueue?.Admit(target, request, _sim.NowNs) ?? _frontEnd.InputNs(request.InputTokens);
-            (_groups?.SimOf(target) ?? _sim).Schedule(new SimDuration(inputNs), () =>
+            void HandOff()
             {
                 inFrontEnd.Remove(request.Id);
                 replica.InFrontEnd--;
                 AfterFrontEnd(replica, request);
-            });
+            }
+            if (_frontEndQueue != null) _frontEndQueue.Admit(target, request, HandOff);
+            else (_groups?.SimOf(target) ?? _sim).Schedule(new SimDuration(_frontEnd.InputNs(request.InputTokens)), HandOff);
         }
         ScheduleNextArrival();
     }

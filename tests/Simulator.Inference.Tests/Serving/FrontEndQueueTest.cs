@@ -18,6 +18,15 @@ public sealed class FrontEndQueueTest
 
     private static FrontEndDelays Queue(int servers = 1) => Fe with { Model = FrontEndModel.Queue, ApiServerCount = servers };
 
+    /// <summary>Admits a job and returns (end, wait) once a server took it (the job must start by <paramref name="nowNs"/>'s advance).</summary>
+    private static (long DoneNs, long WaitNs) AdmitNow(FrontEndServers s, long nowNs, long workNs)
+    {
+        (long, long)? got = null;
+        s.Admit(nowNs, workNs, (start, done) => got = (done, start - nowNs));
+        while (got is null) s.Advance(s.NextStartNs!.Value);   // no streaming in between: the next free server takes it
+        return got.Value;
+    }
+
     [Test]
     public void Server_BelowSaturation_EachJobTakesOnlyItsOwnWork()
     {
@@ -25,7 +34,7 @@ public sealed class FrontEndQueueTest
         for (int i = 0; i < 100; i++)
         {
             long now = i * 10 * Ms;   // 2 ms of work every 10 ms: utilization 0.2
-            var (done, wait) = s.Admit(now, 2 * Ms);
+            var (done, wait) = AdmitNow(s, now, 2 * Ms);
             Assert.That(wait, Is.Zero);
             Assert.That(done - now, Is.EqualTo(2 * Ms));
         }
@@ -36,22 +45,29 @@ public sealed class FrontEndQueueTest
     public void Server_AboveSaturation_WaitGrowsWithoutBound()
     {
         var s = new FrontEndServers(1);
-        long previous = -1;
+        var waits = new List<long>();
         for (int i = 0; i < 1000; i++)
         {
-            var (_, wait) = s.Admit(i * 1 * Ms, 2 * Ms);   // 2 ms of work every 1 ms: utilization 2
-            Assert.That(wait, Is.GreaterThan(previous), $"job {i}");
-            Assert.That(wait, Is.EqualTo(i * 1 * Ms), "each job waits 1 ms more than the one before");
-            previous = wait;
+            long now = i * 1 * Ms;   // 2 ms of work every 1 ms: utilization 2
+            s.Advance(now);
+            s.Admit(now, 2 * Ms, (start, _) => waits.Add(start - now));
         }
+        while (s.NextStartNs is long at) s.Advance(at);
+        Assert.That(waits, Has.Count.EqualTo(1000));
+        for (int i = 0; i < 1000; i++) Assert.That(waits[i], Is.EqualTo(i * 1 * Ms), "each job waits 1 ms more than the one before");
     }
 
     [Test]
     public void NServers_TakeNSimultaneousJobsAtOnce_AndTheNextWaits()
     {
         var s = new FrontEndServers(3);
-        for (int i = 0; i < 3; i++) Assert.That(s.Admit(0, 5 * Ms), Is.EqualTo((5 * Ms, 0L)));
-        Assert.That(s.Admit(0, 5 * Ms), Is.EqualTo((10 * Ms, 5 * Ms)));
+        var started = new List<(long Start, long Done)>();
+        for (int i = 0; i < 4; i++) s.Admit(0, 5 * Ms, (a, b) => started.Add((a, b)));
+        Assert.That(started, Is.EqualTo(new[] { (0L, 5 * Ms), (0L, 5 * Ms), (0L, 5 * Ms) }));
+        Assert.That(s.Waiting, Is.EqualTo(1));
+        Assert.That(s.NextStartNs, Is.EqualTo(5 * Ms));
+        s.Advance(5 * Ms);
+        Assert.That(started[^1], Is.EqualTo((5 * Ms, 10 * Ms)));
     }
 
     [Test]
@@ -61,8 +77,21 @@ public sealed class FrontEndQueueTest
         Assert.That(new FrontEndServers(4).Emit(0, 10, 30_000), Is.EqualTo(90_000), "3 + 3 + 2 + 2 tokens");
         Assert.That(new FrontEndServers(4).Emit(0, 1, 30_000), Is.EqualTo(30_000), "one token is one server's work");
         var busy = new FrontEndServers(2);
-        busy.Admit(0, 1 * Ms);                         // server 0 busy until 1 ms
+        busy.Admit(0, 1 * Ms, (_, _) => { });                // server 0 busy until 1 ms
         Assert.That(busy.Emit(0, 3, 30_000), Is.EqualTo(1 * Ms + 30_000), "the idle server takes the extra token");
+    }
+
+    [Test]
+    public void Streaming_GoesAheadOfWaitingRequests_ButDoesNotInterruptOneInService()
+    {
+        var s = new FrontEndServers(1);
+        var starts = new List<long>();
+        s.Admit(0, 2 * Ms, (a, _) => starts.Add(a));          // in service 0-2 ms
+        s.Admit(0, 2 * Ms, (a, _) => starts.Add(a));          // waits
+        Assert.That(s.Emit(1 * Ms, 10, 100_000), Is.EqualTo(3 * Ms), "after the request in service, before the waiting one");
+        Assert.That(s.NextStartNs, Is.EqualTo(3 * Ms));
+        s.Advance(3 * Ms);
+        Assert.That(starts, Is.EqualTo(new[] { 0L, 3 * Ms }));
     }
 
     [Test]
