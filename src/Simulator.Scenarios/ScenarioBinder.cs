@@ -118,6 +118,9 @@ internal sealed partial class ScenarioBinder
         {
             Model = frontEndReader.Enum("model", "delay", FrontEndSpec.Models),
             ApiServerCount = frontEndReader.Int("api_server_count", 1, 1),
+            PerRequestUs = frontEndReader.DoubleOrNull("per_request_us", 0),
+            PerInputTokenUs = frontEndReader.DoubleOrNull("per_input_token_us", 0),
+            PerOutputTokenUs = frontEndReader.DoubleOrNull("per_output_token_us", 0),
         };
         frontEndReader.Finish();
         var workloadNode = m.Node("workload");

@@ -71,7 +71,7 @@ public static class ScenarioRunner
             SimDuration.FromSeconds(scenario.Output.TimeseriesIntervalS).Nanoseconds,
             PrefixRouter: new PrefixRouterOptions(scenario.RouterOptions.CacheThreshold, scenario.RouterOptions.BalanceAbsThreshold,
                 scenario.RouterOptions.BalanceRelThreshold),
-            FrontEnd: scenario.FrontEnd.Apply(built.Profile.FrontEnd.Delays()));
+            FrontEnd: scenario.FrontEnd.Apply(built.Profile.FrontEnd));
     }
 
     /// <summary>Runs the serving simulation and times it (the wall clock goes to perf.json only).</summary>

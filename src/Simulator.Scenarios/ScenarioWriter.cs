@@ -77,6 +77,9 @@ public static class ScenarioWriter
             w.Open(0, "frontend");
             w.Line(1, "model", s.FrontEnd.Model);
             w.Line(1, "api_server_count", Int(s.FrontEnd.ApiServerCount));
+            if (s.FrontEnd.PerRequestUs is double pr) w.Line(1, "per_request_us", Num(pr));
+            if (s.FrontEnd.PerInputTokenUs is double pi) w.Line(1, "per_input_token_us", Num(pi));
+            if (s.FrontEnd.PerOutputTokenUs is double po) w.Line(1, "per_output_token_us", Num(po));
         }
         w.Open(0, "workload");
         if (s.Workload.Trace is { } t)
