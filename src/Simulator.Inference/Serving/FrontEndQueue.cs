@@ -193,7 +193,10 @@ internal sealed class FrontEndQueue : IRunRecorder
     public void OnPass(int replica, long nowNs, long emitted)
     {
         var r = _replicas[replica];
-        long delivered = r.Servers.Emit(nowNs, emitted, _delays.PerOutputTokenNs);
+        // Implementation note: with several servers a small pass may land on idler servers than the pass before; its
+        // tokens still reach their clients after that pass's (a stream is delivered in order), so delivery is monotone.
+        long delivered = Math.Max(r.LastDeliveredNs, r.Servers.Emit(nowNs, emitted, _delays.PerOutputTokenNs));
+        r.LastDeliveredNs = delivered;
         long lag = delivered - nowNs;
         _lagMaxNs = Math.Max(_lagMaxNs, lag);
         r.Remember(nowNs, delivered);
@@ -273,6 +276,9 @@ internal sealed class FrontEndQueue : IRunRecorder
     private sealed class PerReplica(int servers)
     {
         public FrontEndServers Servers { get; } = new(servers);
+
+        /// <summary>When the latest pass's tokens reached their clients.</summary>
+        public long LastDeliveredNs { get; set; }
 
         /// <summary>When a wake-up for the waiting requests is scheduled (-1: none).</summary>
         public long WakeNs { get; set; } = -1;

@@ -1,7 +1,10 @@
+// FsCheck supplies the arguments of [FsProperty] methods; NUnit's analyzer cannot see that.
+#pragma warning disable NUnit1027
 using NUnit.Framework;
 using Simulator.Inference.Metrics;
 using Simulator.Inference.Serving;
 using static Simulator.Inference.Tests.Serving.ServingTestKit;
+using FsProperty = FsCheck.NUnit.PropertyAttribute;
 
 namespace Simulator.Inference.Tests.Serving;
 
@@ -167,6 +170,27 @@ public sealed class FrontEndQueueTest
         var result = Run(requests, [Setup(Config), Setup(Config)], new ServingOptions(SampleIntervalNs: 0, FrontEnd: Queue(), Threads: 2)).Result;
         Assert.That(result.Threads, Is.EqualTo(1));
         Assert.That(result.SerialReason, Does.Contain("frontend.model queue"));
+    }
+
+    [FsProperty(MaxTest = 20)]
+    public void RandomLoads_EveryRequestPaysAtLeastItsOwnWork_AndClientGapsAddUp(int seed)
+    {
+        var rng = new System.Random(seed);
+        int servers = 1 + rng.Next(4), replicas = 1 + rng.Next(2);
+        var requests = Random(seed, 60 + rng.Next(60), maxInput: 600, maxOutput: 40, meanGapNs: (long)(rng.NextDouble() * 2 * Ms));
+        var setups = Enumerable.Range(0, replicas).Select(_ => Fast()).ToList();
+        var (rec, result, _) = Run(requests, setups, new ServingOptions(Router: "least_outstanding", SampleIntervalNs: 0, FrontEnd: Queue(servers)));
+        var delay = Run(requests, setups, new ServingOptions(Router: "least_outstanding", SampleIntervalNs: 0, FrontEnd: Fe)).Recorder;
+        Assert.That(result.Completed, Is.EqualTo(requests.Count));
+        foreach (var r in rec.Requests)
+        {
+            long own = Fe.InputNs(r.InputTokens) + Fe.PerOutputTokenNs;
+            Assert.That(r.FirstTokenNs - r.ArrivalNs, Is.GreaterThanOrEqualTo(own), $"request {r.RequestId}");
+            Assert.That(r.FrontEndNs, Is.GreaterThanOrEqualTo(own));
+            Assert.That(r.CompletionNs!.Value, Is.GreaterThanOrEqualTo(r.FirstTokenNs!.Value));
+        }
+        Assert.That(rec.TokenGaps.Sum(g => g.GapNs * g.Count), Is.EqualTo(rec.Requests.Sum(r => r.CompletionNs!.Value - r.FirstTokenNs!.Value)));
+        Assert.That(rec.TokenGaps.Sum(g => (long)g.Count), Is.EqualTo(delay.TokenGaps.Sum(g => (long)g.Count)));
     }
 
     private static double[] Ttfts(ListRecorder rec) =>
