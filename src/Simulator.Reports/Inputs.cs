@@ -97,7 +97,7 @@ public sealed class RunData
             Name = scenarioName ?? Path.GetFileName(Path.TrimEndingDirectorySeparator(Path.GetFullPath(dir))),
             Summary = summary,
             Scenario = scenario,
-            Requests = CheckedRequests(dir),
+            Requests = CheckedRequests(dir, summary.ContainsKey("front_end.utilization")),
             Iterations = RunTables.Open(dir, "iterations"),
             Gpus = RunTable.TryReadFile(Path.Combine(dir, "gpus.csv")),
             Links = RunTable.TryReadFile(Path.Combine(dir, "links.csv")),
@@ -123,9 +123,15 @@ public sealed class RunData
     internal static readonly string[] RequestColumns =
         ["status", "arrival_s", "input_tokens", "ttft_ms", "tpot_ms", "e2e_ms", "queue_ms", "kv_transfer_ms", "decode_replica"];
 
-    /// <summary>requests.csv, checked row by row: a corrupt file is an error naming its line, never a silently wrong chart.</summary>
-    private static RunTable? CheckedRequests(string dir) =>
-        RunTables.Open(dir, "requests", new TableSchema(RequestTextColumns, RequestValues, Check: true) { Keep = RequestColumns });
+    /// <summary>
+    /// requests.csv, checked row by row: a corrupt file is an error naming its line, never a silently wrong chart.
+    /// <c>frontend_ms</c> is kept only for a run with a queued front end (summary.json <c>front_end</c>), the one that charts it.
+    /// </summary>
+    private static RunTable? CheckedRequests(string dir, bool queuedFrontEnd) =>
+        RunTables.Open(dir, "requests", new TableSchema(RequestTextColumns, RequestValues, Check: true)
+        {
+            Keep = queuedFrontEnd ? [.. RequestColumns, "frontend_ms"] : RequestColumns,
+        });
 
     private static void Flatten(JsonElement e, string prefix, IDictionary<string, double> into)
     {
