@@ -95,7 +95,7 @@ public sealed class RunData
         // on the thread pool while requests is read here (the Azure conversation run: ~0.15 s of its report). A corrupt
         // requests.csv is reported before a corrupt iterations.csv, as when they were read one after the other.
         var iterations = Task.Run(() => RunTables.Open(dir, "iterations", TableSchema.Loose with { Keep = IterationColumns }));
-        var requests = CheckedRequests(dir);
+        var requests = CheckedRequests(dir, summary.ContainsKey("front_end.utilization"));
         return new RunData
         {
             Dir = dir,
@@ -138,9 +138,15 @@ public sealed class RunData
         "engine", "dp_rank", "prefill_tokens", "decode_tokens",
     ];
 
-    /// <summary>requests.csv, checked row by row: a corrupt file is an error naming its line, never a silently wrong chart.</summary>
-    private static RunTable? CheckedRequests(string dir) =>
-        RunTables.Open(dir, "requests", new TableSchema(RequestTextColumns, RequestValues, Check: true) { Keep = RequestColumns });
+    /// <summary>
+    /// requests.csv, checked row by row: a corrupt file is an error naming its line, never a silently wrong chart.
+    /// <c>frontend_ms</c> is kept only for a run with a queued front end (summary.json <c>front_end</c>), the one that charts it.
+    /// </summary>
+    private static RunTable? CheckedRequests(string dir, bool queuedFrontEnd) =>
+        RunTables.Open(dir, "requests", new TableSchema(RequestTextColumns, RequestValues, Check: true)
+        {
+            Keep = queuedFrontEnd ? [.. RequestColumns, "frontend_ms"] : RequestColumns,
+        });
 
     private static void Flatten(JsonElement e, string prefix, IDictionary<string, double> into)
     {

@@ -115,6 +115,7 @@ internal static class RunCharts
             "Is admission limited by KV cache capacity?", sum: false);
         PrefixCharts.HitRatioOverTime(run, sink, prefix);
         TtftOverTime(run, sink, prefix);
+        FrontEndCharts.OverTime(run, sink, prefix);
         ItlCdf(run, sink, prefix);
         KvTransferCdf(run, sink, prefix);
         StageTimeline(run, options, sink, prefix);

@@ -40,6 +40,9 @@ public sealed record Scenario
     /// <summary>The serving node's host CPU for the engine's host-side terms: auto (by GPU) | epyc-7742 | xeon-8480c | xeon-8570.</summary>
     public string HostCpu { get; init; } = "auto";
 
+    /// <summary>How the engine profile's front-end terms are applied (<c>frontend:</c>): fixed delays or queued API servers.</summary>
+    public FrontEndSpec FrontEnd { get; init; } = new();
+
     public required WorkloadSpec Workload { get; init; }
     public SloSpec Slo { get; init; } = new();
 
@@ -74,7 +77,7 @@ public sealed record Scenario
     public bool Equals(Scenario? other) =>
         other is not null && Name == other.Name && Seed == other.Seed && Cluster == other.Cluster && Network == other.Network
         && Model == other.Model && Precision == other.Precision && Parallelism == other.Parallelism && Scheduler == other.Scheduler
-        && Router == other.Router && RouterOptions == other.RouterOptions && Engine == other.Engine && Calibration == other.Calibration && MemoryAccounting == other.MemoryAccounting && HostCpu == other.HostCpu && Workload == other.Workload && Slo == other.Slo && Moe == other.Moe && Sweep == other.Sweep && Output == other.Output && Faults == other.Faults
+        && Router == other.Router && RouterOptions == other.RouterOptions && Engine == other.Engine && Calibration == other.Calibration && MemoryAccounting == other.MemoryAccounting && HostCpu == other.HostCpu && FrontEnd == other.FrontEnd && Workload == other.Workload && Slo == other.Slo && Moe == other.Moe && Sweep == other.Sweep && Output == other.Output && Faults == other.Faults
         && Pools.SequenceEqual(other.Pools) && KvTransfer == other.KvTransfer && DecodeRouter == other.DecodeRouter
         && Cost == other.Cost && Plan == other.Plan;
 

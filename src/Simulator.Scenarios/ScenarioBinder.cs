@@ -113,6 +113,16 @@ internal sealed partial class ScenarioBinder
         string calibration = m.Enum("calibration", "auto", Simulator.Inference.Cost.CalibrationProfile.Names);
         string memoryAccounting = m.Enum("memory_accounting", "auto", Simulator.Inference.Memory.MemoryAccounting.Names);
         string hostCpu = m.Enum("host_cpu", "auto", Simulator.Inference.Cost.HostCpu.Names);
+        var frontEndReader = new MapReader(this, m.Node("frontend"), "frontend", root);
+        var frontEnd = new FrontEndSpec
+        {
+            Model = frontEndReader.Enum("model", "delay", FrontEndSpec.Models),
+            ApiServerCount = frontEndReader.Int("api_server_count", 1, 1),
+            PerRequestUs = frontEndReader.DoubleOrNull("per_request_us", 0),
+            PerInputTokenUs = frontEndReader.DoubleOrNull("per_input_token_us", 0),
+            PerOutputTokenUs = frontEndReader.DoubleOrNull("per_output_token_us", 0),
+        };
+        frontEndReader.Finish();
         var workloadNode = m.Node("workload");
         WorkloadSpec? workload = null;
         if (workloadNode is null || IsNull(workloadNode)) Error(workloadNode ?? root, "workload", "missing; expected trace: {path: ...} or arrivals, input_tokens, output_tokens with requests or duration_s");
@@ -154,7 +164,7 @@ internal sealed partial class ScenarioBinder
         return new Scenario
         {
             Name = name, Seed = seed, Cluster = cluster, Network = networkSpec, Model = model, Precision = precision,
-            Parallelism = parallelism, Scheduler = scheduler, Router = router, RouterOptions = routerOptions, Engine = engine, Calibration = calibration, MemoryAccounting = memoryAccounting, HostCpu = hostCpu, Workload = workload, Slo = slo, Moe = moe, Sweep = sweep,
+            Parallelism = parallelism, Scheduler = scheduler, Router = router, RouterOptions = routerOptions, Engine = engine, Calibration = calibration, MemoryAccounting = memoryAccounting, HostCpu = hostCpu, FrontEnd = frontEnd, Workload = workload, Slo = slo, Moe = moe, Sweep = sweep,
             Output = outputSpec, Run = runSpec, Faults = faults, Pools = pools, KvTransfer = kvTransfer, DecodeRouter = decodeRouter,
             Cost = cost, Plan = planSpec,
             Locations = new ScenarioLocations(File, _locations),

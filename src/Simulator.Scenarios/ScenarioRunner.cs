@@ -60,7 +60,7 @@ public static class ScenarioRunner
         var gpus = GpuRows(built, result.Replicas);
         var links = network?.LinkRows() ?? accounting.LinkRows();
         var summary = writer.Commit(new RunEndInputs(perf, Pipelines(result), gpus, links, PrefixCacheTotals(result),
-            faults is null ? null : Availability(result), DataParallelOutputs.Summary(serving.DataParallelEngines, plan)));
+            faults is null ? null : Availability(result), DataParallelOutputs.Summary(serving.DataParallelEngines, plan), serving.FrontEndTotals));
         return new RunResult(writer.OutputDirectory, summary, perf, built);
     }
 
@@ -71,7 +71,7 @@ public static class ScenarioRunner
             SimDuration.FromSeconds(scenario.Output.TimeseriesIntervalS).Nanoseconds,
             PrefixRouter: new PrefixRouterOptions(scenario.RouterOptions.CacheThreshold, scenario.RouterOptions.BalanceAbsThreshold,
                 scenario.RouterOptions.BalanceRelThreshold),
-            FrontEnd: built.Profile.FrontEnd.Delays());
+            FrontEnd: scenario.FrontEnd.Apply(built.Profile.FrontEnd));
     }
 
     /// <summary>Runs the serving simulation and times it (the wall clock goes to perf.json only).</summary>

@@ -72,6 +72,15 @@ public static class ScenarioWriter
         w.Line(0, "calibration", s.Calibration);
         w.Line(0, "memory_accounting", s.MemoryAccounting);
         w.Line(0, "host_cpu", s.HostCpu);
+        if (s.FrontEnd != new FrontEndSpec())
+        {
+            w.Open(0, "frontend");
+            w.Line(1, "model", s.FrontEnd.Model);
+            w.Line(1, "api_server_count", Int(s.FrontEnd.ApiServerCount));
+            if (s.FrontEnd.PerRequestUs is double pr) w.Line(1, "per_request_us", Num(pr));
+            if (s.FrontEnd.PerInputTokenUs is double pi) w.Line(1, "per_input_token_us", Num(pi));
+            if (s.FrontEnd.PerOutputTokenUs is double po) w.Line(1, "per_output_token_us", Num(po));
+        }
         w.Open(0, "workload");
         if (s.Workload.Trace is { } t)
         {

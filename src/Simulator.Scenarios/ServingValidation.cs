@@ -297,7 +297,7 @@ public static class ServingValidation
             .Select(i => new ReplicaSetup(built.CostModel(i), built.SchedulerConfig(), built.Plan.Microbatches)).ToList();
         var recorder = new RequestCollector();
         var options = ScenarioRunner.ServingOptionsOf(scenario, built) with { SampleIntervalNs = 0 };
-        if (frontEnd is not null) options = options with { FrontEnd = frontEnd.Delays() };
+        if (frontEnd is not null) options = options with { FrontEnd = scenario.FrontEnd.Apply(frontEnd) };
         new ServingSimulation(sim, source, replicas, options, recorder).Run();
         return recorder.Records;
     }

@@ -221,6 +221,12 @@ public sealed partial class BadInputCorpusTests
         yield return Key("unknown preemption", "  preemption: recompute", "  preemption: drop", "scheduler.preemption");
         yield return Key("unknown router", "router: least_outstanding", "router: fastest", "router");
         yield return Key("unknown engine", "engine: vllm", "engine: tensorrt", "engine");
+        yield return Key("unknown front-end model", "engine: vllm", "engine: vllm\nfrontend: {model: mm1}", "frontend.model", "frontend: {model: mm1}");
+        yield return Key("zero API servers", "engine: vllm", "engine: vllm\nfrontend: {model: queue, api_server_count: 0}", "frontend.api_server_count", "frontend: {model: queue, api_server_count: 0}");
+        yield return Key("API server count a fraction", "engine: vllm", "engine: vllm\nfrontend: {api_server_count: 1.5}", "frontend.api_server_count", "frontend: {api_server_count: 1.5}");
+        yield return Key("negative per-request front-end cost", "engine: vllm", "engine: vllm\nfrontend: {per_request_us: -1}", "frontend.per_request_us", "frontend: {per_request_us: -1}");
+        yield return Key("per-token front-end cost a word", "engine: vllm", "engine: vllm\nfrontend: {per_output_token_us: fast}", "frontend.per_output_token_us", "frontend: {per_output_token_us: fast}");
+        yield return Key("unknown front-end key", "engine: vllm", "engine: vllm\nfrontend: {servers: 2}", "frontend.servers", "frontend: {servers: 2}");
         yield return Key("unknown network model", "network: {model: analytic}", "network: {model: packet}", "network.model");
         yield return Key("unknown weight precision", "precision: {weights: bf16, kv_cache: bf16}", "precision: {weights: fp4, kv_cache: bf16}", "precision.weights");
         yield return Key("int4 KV cache", "precision: {weights: bf16, kv_cache: bf16}", "precision: {weights: bf16, kv_cache: int4}", "precision.kv_cache");

@@ -79,7 +79,8 @@ public sealed record RunEndInputs(
     IReadOnlyList<LinkActivity> Links,
     PrefixCacheSummary? PrefixCache = null,
     FaultSummary? Faults = null,
-    DataParallelSummary? DataParallel = null)
+    DataParallelSummary? DataParallel = null,
+    FrontEndSummary? FrontEnd = null)
 {
     /// <summary>End inputs with no GPUs, links or pipeline statistics (tests, request-only runs).</summary>
     public static RunEndInputs Minimal(SimulationStats simulation) => new(simulation, [], [], []);

@@ -109,7 +109,7 @@ public sealed class RunMetricsAccumulator
             ttft, tpot, e2e, queue, throughput, slo, pipeline, sim, Memory(end.Gpus), Experts(end.Gpus), itl, end.PrefixCache,
             end.Faults is { } f ? f with { Availability = MetricFormat.Round(f.Availability, d) } : null,
             meta.Disaggregated ? KvTransfer() : null, DataParallel: end.DataParallel,
-            Cost: meta.UsdPerHour is { } usd ? CostSummary.Of(usd, throughput) : null);
+            Cost: meta.UsdPerHour is { } usd ? CostSummary.Of(usd, throughput) : null, FrontEnd: end.FrontEnd);
     }
 
     private KvTransferSummary KvTransfer()

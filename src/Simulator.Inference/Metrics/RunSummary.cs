@@ -122,4 +122,5 @@ public sealed record RunSummary(
     KvTransferSummary? KvTransfer = null,
     IterationsKept? Iterations = null,
     DataParallelSummary? DataParallel = null,
-    CostSummary? Cost = null);
+    CostSummary? Cost = null,
+    FrontEndSummary? FrontEnd = null);

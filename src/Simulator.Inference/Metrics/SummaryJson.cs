@@ -141,6 +141,17 @@ public static class SummaryJson
                 WriteNullable(w, "usd_per_million_output_tokens", cost.UsdPerMillionOutputTokens);
                 w.WriteEndObject();
             }
+            if (s.FrontEnd is { } fe)
+            {
+                w.WriteStartObject("front_end");
+                w.WriteString("model", fe.Model);
+                w.WriteNumber("api_server_count", fe.ApiServerCount);
+                w.WriteNumber("utilization", fe.Utilization);
+                w.WriteNumber("input_wait_mean_ms", fe.InputWaitMeanMs);
+                w.WriteNumber("input_wait_max_ms", fe.InputWaitMaxMs);
+                w.WriteNumber("token_lag_max_ms", fe.TokenLagMaxMs);
+                w.WriteEndObject();
+            }
             w.WriteEndObject();
         }
         stream.WriteByte((byte)'\n');
@@ -183,6 +194,11 @@ public static class SummaryJson
         CostSummary? cost = r.TryGetProperty("cost", out var c)
             ? new CostSummary(c.GetProperty("usd_per_hour").GetDouble(), c.GetProperty("usd_total").GetDouble(), ReadNullable(c, "usd_per_million_output_tokens"))
             : null;
+        FrontEndSummary? frontEnd = r.TryGetProperty("front_end", out var fe)
+            ? new FrontEndSummary(fe.GetProperty("model").GetString() ?? "", fe.GetProperty("api_server_count").GetInt32(),
+                fe.GetProperty("utilization").GetDouble(), fe.GetProperty("input_wait_mean_ms").GetDouble(),
+                fe.GetProperty("input_wait_max_ms").GetDouble(), fe.GetProperty("token_lag_max_ms").GetDouble())
+            : null;
         return new RunSummary(
             r.GetProperty("scenario").GetString() ?? "",
             r.GetProperty("seed").GetInt64(),
@@ -200,7 +216,7 @@ public static class SummaryJson
             new PipelineSummary(pipe.GetProperty("stages").GetInt32(), pipe.GetProperty("microbatches").GetInt32(),
                 pipe.GetProperty("bubble_fraction").GetDouble()),
             new SimulationSummary(sim.GetProperty("events").GetInt64(), sim.GetProperty("simulated_s").GetDouble()),
-            memory, experts, r.TryGetProperty("itl_ms", out var itl) ? ReadStats(itl) : null, prefix, faults, kvTransfer, ReadIterationsKept(r), dataParallel, cost);
+            memory, experts, r.TryGetProperty("itl_ms", out var itl) ? ReadStats(itl) : null, prefix, faults, kvTransfer, ReadIterationsKept(r), dataParallel, cost, frontEnd);
     }
 
     // Only when iterations.csv does not hold every row (output.iterations), so runs that keep them all are unchanged.

@@ -8,9 +8,17 @@ namespace Simulator.Inference.Serving;
 /// (<paramref name="PerInputTokenNs"/> per prompt token) before the scheduler sees the request; detokenization and
 /// streaming of every output token (<paramref name="PerOutputTokenNs"/>, a lag on each token, pipelined with the
 /// engine, so it moves TTFT and E2E but not the gaps between tokens).
+/// Under <see cref="FrontEndModel.Queue"/> the same terms are WORK of <see cref="ApiServerCount"/> FIFO servers per
+/// replica (<see cref="FrontEndQueue"/>): each waits for the server, so at high request or token rates they queue.
 /// </summary>
 public sealed record FrontEndDelays(long PerRequestNs, double PerInputTokenNs, long PerOutputTokenNs)
 {
+    /// <summary>Fixed delays (the default) or serialized work of <see cref="ApiServerCount"/> servers per replica.</summary>
+    public FrontEndModel Model { get; init; } = FrontEndModel.Delay;
+
+    /// <summary>API server processes per replica (vLLM's <c>--api-server-count</c>); used by <see cref="FrontEndModel.Queue"/>.</summary>
+    public int ApiServerCount { get; init; } = 1;
+
     /// <summary>No front end (engine-side timings).</summary>
     public static FrontEndDelays None { get; } = new(0, 0, 0);
 
@@ -19,6 +27,16 @@ public sealed record FrontEndDelays(long PerRequestNs, double PerInputTokenNs, l
 
     /// <summary>Time from the client's send to the request reaching the scheduler.</summary>
     public long InputNs(int inputTokens) => PerRequestNs + (long)Math.Round(PerInputTokenNs * Math.Max(0, inputTokens));
+}
+
+/// <summary>How the front end's terms are applied (scenario key <c>frontend.model</c>).</summary>
+public enum FrontEndModel
+{
+    /// <summary>Fixed per-request and per-token delays, no queueing (any load).</summary>
+    Delay,
+
+    /// <summary>The terms are work of FIFO servers: requests and tokens wait for a busy API server.</summary>
+    Queue,
 }
 
 /// <summary>

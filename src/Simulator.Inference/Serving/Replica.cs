@@ -154,6 +154,9 @@ public sealed partial class Replica : IReplicaLoad
 
     private int _inFrontEnd;
 
+    /// <summary>The serialized front end (<c>frontend.model: queue</c>) that streams this replica's tokens; null otherwise.</summary>
+    internal FrontEndQueue? FrontEnd { get; set; }
+
     /// <summary>
     /// Called with <see cref="Index"/> right after <see cref="Outstanding"/> changed (before any other callback), so a
     /// router's index of loads stays exact; moves between waiting, swapped and running leave the sum and do not call it.
@@ -640,6 +643,7 @@ public sealed partial class Replica : IReplicaLoad
         if (gapRunCount > 0) _recorder.OnTokenGaps(gapRunNs, gapRunCount);
         if (CompleteClockedPass(g, now)) anyFinished = true;
         emitted += g.ClockSeqs;
+        FrontEnd?.OnPass(Index, now, emitted);
         OutputTokens += emitted;
         _sampleOutputTokens += emitted;
         List<Sequence>? handedOff = null;

@@ -53,6 +53,7 @@ public sealed class ServingSimulation
     private readonly IRunRecorder _recorder;
     private readonly ServingOptions _options;
     private readonly FrontEndDelays _frontEnd;
+    private readonly FrontEndQueue? _frontEndQueue;   // frontend.model: queue
     private readonly Dictionary<long, (int Replica, Request Request)>[] _inFrontEnd;   // one per replica group (one in all without groups)
     private readonly Replica[] _replicas;
     private readonly IRouter _router;
@@ -86,7 +87,8 @@ public sealed class ServingSimulation
         ArgumentNullException.ThrowIfNull(recorder);
         _options = options ?? throw new ArgumentNullException(nameof(options));
         _frontEnd = options.FrontEnd ?? FrontEndDelays.None;
-        _recorder = _frontEnd.IsNone ? recorder : new FrontEndRecorder(recorder, _frontEnd);
+        if (!_frontEnd.IsNone && _frontEnd.Model == FrontEndModel.Queue) _recorder = _frontEndQueue = new FrontEndQueue(sim, recorder, _frontEnd, replicas?.Count ?? 0);
+        else _recorder = _frontEnd.IsNone ? recorder : new FrontEndRecorder(recorder, _frontEnd);
         recorder = _recorder;
         ArgumentNullException.ThrowIfNull(replicas);
         if (replicas.Count == 0) throw new ArgumentException("at least one replica is needed", nameof(replicas));
@@ -108,6 +110,7 @@ public sealed class ServingSimulation
             _replicas[i] = _groups is null
                 ? new Replica(i, sim, replicas[i], executor, recorder, OnFinished)
                 : new Replica(i, _groups.SimOf(i), replicas[i], _groups.ExecutorOf(i), _groups.RecorderOf(i), _groups.FinishedOf(i));
+        if (_frontEndQueue != null) foreach (var r in _replicas) r.FrontEnd = _frontEndQueue;
         _router = _lockstep is null ? router : new DataParallelRouter(router, _replicas, replicas);
         _indexedRouter = _router as ILoadIndexedRouter;
         if (_indexedRouter != null)
@@ -127,6 +130,9 @@ public sealed class ServingSimulation
 
     /// <summary>The replicas, in index order (live state; read-only use).</summary>
     public IReadOnlyList<Replica> Replicas => _replicas;
+
+    /// <summary>The API servers' totals under <c>frontend.model: queue</c> (null otherwise); complete after <see cref="Run"/>.</summary>
+    public FrontEndSummary? FrontEndTotals => _frontEndQueue?.Summary(_sim.NowNs);
 
     /// <summary>The DP-attention engines' totals (empty when the run has none); complete after <see cref="Run"/>.</summary>
     public IReadOnlyList<DataParallelEngineStats> DataParallelEngines => _lockstep?.Stats() ?? [];
@@ -341,12 +347,14 @@ public sealed class ServingSimulation
             var inFrontEnd = _inFrontEnd[_groups?.GroupOf(target) ?? 0];
             inFrontEnd.Add(request.Id, (target, request));
             replica.InFrontEnd++;
-            (_groups?.SimOf(target) ?? _sim).Schedule(new SimDuration(_frontEnd.InputNs(request.InputTokens)), () =>
+            void HandOff()
             {
                 inFrontEnd.Remove(request.Id);
                 replica.InFrontEnd--;
                 AfterFrontEnd(replica, request);
-            });
+            }
+            if (_frontEndQueue != null) _frontEndQueue.Admit(target, request, HandOff);
+            else (_groups?.SimOf(target) ?? _sim).Schedule(new SimDuration(_frontEnd.InputNs(request.InputTokens)), HandOff);
         }
         ScheduleNextArrival();
     }
