@@ -82,9 +82,12 @@ public sealed class RooflineStageCostModel : IDecodeSumCostModel, IEngineExpertC
     private readonly double _peakFlops, _bf16Flops, _hbm, _wb, _kvb;
     private readonly MeasuredOperatorTable? _measured;
     private readonly Simulator.Hardware.Topology.ClusterTopology? _conditions;
-    private readonly Dictionary<long, double>[] _commMemo;
-    private readonly double[][] _tokenMemo;
-    private readonly TokenTerms[][] _termsMemo;
+    // Not readonly: replicas of one layout point these at one set (ShareMemos); each leaves it at a change of conditions.
+    private Dictionary<long, double>[] _commMemo;
+    private double[][] _tokenMemo;
+    private TokenTerms[][] _termsMemo;
+    private bool _memosShared;
+    private readonly string? _layoutKey;
     private long _conditionsVersion;
     private readonly MoeAllToAll _allToAll;
     private readonly int _gpusPerNode;
@@ -120,12 +123,7 @@ public sealed class RooflineStageCostModel : IDecodeSumCostModel, IEngineExpertC
         _measured = table != null && table.Matches(model) && table.HasTp(plan.Tp) ? table : null;
         _conditions = options.Conditions;
         _conditionsVersion = _conditions?.ConditionsVersion ?? 0;
-        _commMemo = new Dictionary<long, double>[plan.Pp * CommSlots];
-        for (int i = 0; i < _commMemo.Length; i++) _commMemo[i] = new Dictionary<long, double>();
-        _tokenMemo = new double[plan.Pp * CommSlots][];
-        for (int i = 0; i < _tokenMemo.Length; i++) _tokenMemo[i] = [];
-        _termsMemo = new TokenTerms[plan.Pp][];
-        for (int i = 0; i < _termsMemo.Length; i++) _termsMemo[i] = [];
+        (_commMemo, _tokenMemo, _termsMemo) = NewMemos(plan.Pp);
 
         var counts = plan.StageLayerCounts(model.Layers);
         _stages = new StageConst[plan.Pp];
@@ -148,7 +146,105 @@ public sealed class RooflineStageCostModel : IDecodeSumCostModel, IEngineExpertC
                 NextTpGroup: s < plan.Pp - 1 ? placement.TpGroup(replica, s + 1) : []);
             first += counts[s];
         }
+        _layoutKey = LayoutKey();
     }
+
+    /// <summary>True when this model and <paramref name="other"/> use one set of memos (<see cref="ShareMemos"/>).</summary>
+    public bool SharesMemosWith(RooflineStageCostModel other) =>
+        !ReferenceEquals(this, other) && ReferenceEquals(_termsMemo, other?._termsMemo);
+
+    /// <summary>Leaves a shared set of memos for empty ones of this model's own.</summary>
+    private void UseOwnMemos()
+    {
+        (_commMemo, _tokenMemo, _termsMemo) = NewMemos(_stages.Length);
+        _memosShared = false;
+    }
+
+    private static (Dictionary<long, double>[], double[][], TokenTerms[][]) NewMemos(int stages)
+    {
+        var comm = new Dictionary<long, double>[stages * CommSlots];
+        for (int i = 0; i < comm.Length; i++) comm[i] = new Dictionary<long, double>();
+        var tokens = new double[stages * CommSlots][];
+        for (int i = 0; i < tokens.Length; i++) tokens[i] = [];
+        var terms = new TokenTerms[stages][];
+        for (int i = 0; i < terms.Length; i++) terms[i] = [];
+        return (comm, tokens, terms);
+    }
+
+    /// <summary>
+    /// What this model's memos depend on besides the model, plan and profile every replica of a build shares: where each
+    /// stage's groups sit, as (node offset from the replica's first node, GPU index in its node) with each node's own
+    /// intra-node link. Null when that cannot be told (no topology given, or link conditions already changed).
+    /// </summary>
+    // Implementation note: the cluster's nodes are alike (one GPU, NIC and spine link each; only the intra-node link may
+    // differ by node, and it is in the key), so a collective timer gives the same time for two groups whose GPUs have the
+    // same places in nodes shifted by a whole number of nodes: the same routes over links of the same specs, in the same
+    // order (a shift keeps the order of GPU ids). Degraded links break that symmetry; see DropMemosIfConditionsChanged.
+    private string? LayoutKey()
+    {
+        if (_conditions is not { } topo || topo.ConditionsVersion != 0) return null;
+        int baseNode = int.MaxValue;
+        foreach (var st in _stages)
+            foreach (var group in (int[][])[st.TpGroup, st.EpGroup, st.CpGroup, st.PpPair, st.NextTpGroup])
+                foreach (var g in group) baseNode = Math.Min(baseNode, topo.NodeOf(g));
+        var key = new System.Text.StringBuilder();
+        foreach (var st in _stages)
+        {
+            key.Append('|');
+            foreach (var group in (int[][])[st.TpGroup, st.EpGroup, st.CpGroup, st.PpPair, st.NextTpGroup])
+            {
+                key.Append('[');
+                foreach (var g in group)
+                {
+                    int node = topo.NodeOf(g);
+                    key.Append(node - baseNode).Append(':').Append(topo.LocalIndexOf(g)).Append(':').Append(topo.IntraNodeOf(node)).Append(',');
+                }
+                key.Append(']');
+            }
+        }
+        return key.ToString();
+    }
+
+    /// <summary>
+    /// Makes cost models of the same build and layout use one set of memos (collective times by size and token count,
+    /// token-count terms): at fleet scale thousands of replicas would otherwise each fill and keep their own copy of the
+    /// same values (a cold cache per replica, memory that grows with the fleet). The models must not be called from
+    /// different threads (one set per thread: the caller passes the models of one thread). Models of other builds, other
+    /// layouts or without a layout key keep their own. The values are those each model would compute, so results are
+    /// bit-identical; a model whose link conditions change leaves the shared set for fresh memos of its own.
+    /// </summary>
+    public static void ShareMemos(IEnumerable<IStageCostModel> models)
+    {
+        ArgumentNullException.ThrowIfNull(models);
+        var owners = new Dictionary<string, RooflineStageCostModel>(StringComparer.Ordinal);
+        foreach (var m in models)
+        {
+            if (m is not RooflineStageCostModel r || r._layoutKey is not { } key) continue;
+            if (!owners.TryGetValue(key, out var owner) || !r.SameBuildAs(owner))
+            {
+                // A set shared by an earlier call may span other threads' models now: start one of its own.
+                if (r._memosShared) r.UseOwnMemos();
+                owners.TryAdd(key, r);
+                continue;
+            }
+            r._commMemo = owner._commMemo;
+            r._tokenMemo = owner._tokenMemo;
+            r._termsMemo = owner._termsMemo;
+            r._memosShared = owner._memosShared = true;
+        }
+    }
+
+    private static bool SameRouting(ExpertRouting? a, ExpertRouting? b) =>
+        a is null ? b is null : b is not null && a.Experts == b.Experts && a.TopK == b.TopK && a.EpRanks == b.EpRanks && a.ZipfExponent == b.ZipfExponent;
+
+    /// <summary>True when the two models price the same model, plan, precision, GPU, profile, options and timer (only the replica differs).</summary>
+    private bool SameBuildAs(RooflineStageCostModel o) =>
+        ReferenceEquals(_timer, o._timer) && ReferenceEquals(_conditions, o._conditions) && ReferenceEquals(_measured, o._measured)
+        && Equals(_m, o._m) && Equals(_plan, o._plan) && Equals(_p, o._p) && _peakFlops == o._peakFlops && _bf16Flops == o._bf16Flops
+        && _hbm == o._hbm && _wb == o._wb && _kvb == o._kvb && _allToAll == o._allToAll && _gpusPerNode == o._gpusPerNode
+        && _fp8Dispatch == o._fp8Dispatch && SameRouting(_routing, o._routing) && _stages.Length == o._stages.Length
+        && _stages.Zip(o._stages).All(p => p.First.Layers == p.Second.Layers && p.First.MoeLayers == p.Second.MoeLayers
+            && p.First.IsFirst == p.Second.IsFirst && p.First.IsLast == p.Second.IsLast);
 
     private sealed record StageConst(int Layers, int MoeLayers, bool IsFirst, bool IsLast,
         int[] TpGroup, int[] EpGroup, int[] CpGroup, int[] PpPair, int[] NextTpGroup)
@@ -544,6 +640,13 @@ public sealed class RooflineStageCostModel : IDecodeSumCostModel, IEngineExpertC
     private void DropMemosIfConditionsChanged()
     {
         if (_conditions is not { } c || c.ConditionsVersion == _conditionsVersion) return;
+        if (_memosShared)
+        {
+            // Other replicas' groups may not see the change: leave the shared set (never cleared under them) for fresh memos.
+            UseOwnMemos();
+            _conditionsVersion = c.ConditionsVersion;
+            return;
+        }
         foreach (var m in _commMemo) m.Clear();
         foreach (var m in _tokenMemo) Array.Fill(m, -1.0);
         foreach (var m in _termsMemo) Array.Clear(m);

@@ -111,6 +111,7 @@ public sealed class ServingSimulation
                 ? new Replica(i, sim, replicas[i], executor, recorder, OnFinished)
                 : new Replica(i, _groups.SimOf(i), replicas[i], _groups.ExecutorOf(i), _groups.RecorderOf(i), _groups.FinishedOf(i));
         if (_frontEndQueue != null) foreach (var r in _replicas) r.FrontEnd = _frontEndQueue;
+        ShareCostMemos(replicas);
         _router = _lockstep is null ? router : new DataParallelRouter(router, _replicas, replicas);
         _indexedRouter = _router as ILoadIndexedRouter;
         if (_indexedRouter != null)
@@ -126,6 +127,20 @@ public sealed class ServingSimulation
         _sampler = new SampleHandler(this);
         if (options.Faults is { } faults)
             _faults = new FaultInjector(sim, faults, _replicas, recorder, OnReplicaDown, () => _liveStale = true);
+    }
+
+    /// <summary>
+    /// Replicas of one layout simulated on one thread share their cost models' memos (<see cref="Cost.RooflineStageCostModel.ShareMemos"/>):
+    /// one warm set instead of one per replica, so the per-iteration lookups stay in cache as the fleet grows.
+    /// </summary>
+    private void ShareCostMemos(IReadOnlyList<ReplicaSetup> replicas)
+    {
+        for (int g = 0; g < (_groups?.Count ?? 1); g++)
+        {
+            int group = g;
+            Cost.RooflineStageCostModel.ShareMemos(Enumerable.Range(0, replicas.Count)
+                .Where(i => (_groups?.GroupOf(i) ?? 0) == group).Select(i => replicas[i].CostModel));
+        }
     }
 
     /// <summary>The replicas, in index order (live state; read-only use).</summary>

@@ -31,7 +31,7 @@ public static class FleetBenchmark
         ]),
     ];
 
-    private static readonly string[] Figures = ["total_wall_s", "cpu_s", "events", "events_per_s", "peak_working_set_mb", "bytes_written", "allocated_mb"];
+    private static readonly string[] Figures = ["total_wall_s", "cpu_s", "events", "events_per_s", "peak_working_set_mb", "bytes_written", "gc_pause_s", "allocated_mb"];
 
     public static int Run(string[] args, TextWriter output)
     {
@@ -77,6 +77,7 @@ public static class FleetBenchmark
             output.WriteLine($"{name}.requests={first.GetValueOrDefault("requests", "?")}");
             output.WriteLine($"{name}.simulated_s={first.GetValueOrDefault("simulated_s", "?")}");
             output.WriteLine($"{name}.threads={first.GetValueOrDefault("threads", "?")}");
+            output.WriteLine($"{name}.gc_collections={first.GetValueOrDefault("gc_collections", "?")} (gen0/gen1/gen2, first run)");
             foreach (var f in Figures)
             {
                 var values = runs.Select(x => double.Parse(x[f], inv)).Order().ToList();
