@@ -42,14 +42,12 @@ public static class ScaleBenchmark
         output.WriteLine($"events_per_s={(result.Perf.Events / Math.Max(1e-9, result.Perf.WallSeconds)).ToString("0", inv)}");
         output.WriteLine($"total_wall_s={total.Elapsed.TotalSeconds.ToString("0.000", inv)}");
         output.WriteLine($"cpu_s={self.TotalProcessorTime.TotalSeconds.ToString("0.000", inv)}");
-        output.WriteLine($"allocated_mb={(GC.GetTotalAllocatedBytes(precise: true) / 1048576.0).ToString("0.0", inv)}");
-        output.WriteLine($"gc_collections={GC.CollectionCount(0).ToString(inv)}");
         output.WriteLine($"peak_working_set_mb={(self.PeakWorkingSet64 / 1048576.0).ToString("0", inv)}");
         // What the garbage collector did over the whole process (load, simulate, write): the heap grows with the
         // replica count, so a gen2 collection costs more at fleet scale.
         output.WriteLine($"gc_collections={GC.CollectionCount(0).ToString(inv)}/{GC.CollectionCount(1).ToString(inv)}/{GC.CollectionCount(2).ToString(inv)} (gen0/gen1/gen2)");
         output.WriteLine($"gc_pause_s={GC.GetTotalPauseDuration().TotalSeconds.ToString("0.000", inv)}");
-        output.WriteLine($"allocated_mb={(GC.GetTotalAllocatedBytes() / 1048576.0).ToString("0", inv)}");
+        output.WriteLine($"allocated_mb={(GC.GetTotalAllocatedBytes(precise: true) / 1048576.0).ToString("0.0", inv)}");
         long bytes = new DirectoryInfo(result.Directory).EnumerateFiles("*", SearchOption.AllDirectories).Sum(f => f.Length);
         output.WriteLine($"bytes_written={bytes.ToString(inv)}");
         output.WriteLine($"output_dir={(keep ? result.Directory : "(deleted; --keep to keep it)")}");
