@@ -356,7 +356,7 @@ public sealed class RooflineStageCostModel : IDecodeSumCostModel, IEngineExpertC
         }
 
         // Every sequence in the batch produces logits for its last token (partial prefill chunks included).
-        double lmHead = st.IsLast ? Lin(sequences, h, _m.VocabSize / (double)tp) : 0;
+        double lmHead = st.IsLast ? LmHeadSeconds(sequences, h, _m.VocabSize / (double)tp) : 0;
 
         // --- Communication ---
         double tpComm = terms.TpComm, epComm = terms.EpComm, cpComm = 0, ppComm = terms.PpComm;
@@ -506,7 +506,8 @@ public sealed class RooflineStageCostModel : IDecodeSumCostModel, IEngineExpertC
         // --- Element-wise kernels per layer: 2 norms, rope, activation, 2 residual adds (read + write 16-bit) ---
         double elementwise = 6 * (T * h * 2.0 * 2.0 / (_hbm * _p.EtaMemory) + launch);
 
-        double embedding = st.IsFirst ? T * h * _wb / (_hbm * _p.EtaMemory) + launch : 0;
+        // The lookup reads one 16-bit row per token, whatever the weight format (see Precision.EmbeddingBytes).
+        double embedding = st.IsFirst ? T * h * Precision.EmbeddingBytes / (_hbm * _p.EtaMemory) + launch : 0;
 
         // --- Activation collectives: TP all-reduces, EP all-to-alls, the PP send (CP's depend on more than the count) ---
         double tpComm = 0, epComm = 0, ppComm = 0;
@@ -685,6 +686,13 @@ public sealed class RooflineStageCostModel : IDecodeSumCostModel, IEngineExpertC
 
     private double Lin(double tokens, double inDim, double outDim) =>
         Roofline.LinearSeconds(tokens, inDim, outDim, _wb, _peakFlops, _hbm, _p);
+
+    /// <summary>The LM head GEMM of <paramref name="sequences"/> rows (one per sequence): a 16-bit GEMM whatever the weight format.</summary>
+    // Implementation note: quantized checkpoints keep the LM head in 16-bit (Precision.EmbeddingBytes: ModelOpt's FP8 /
+    // INT8 / INT4 configs disable the lm_head quantizer, as the memory plan counts it), so the engines run it as a BF16
+    // GEMM: 16-bit weight bytes at the BF16 rate. For 16-bit checkpoints this is Lin's formula with the same operands.
+    private double LmHeadSeconds(double sequences, double inDim, double outDim) =>
+        Roofline.LinearSeconds(sequences, inDim, outDim, Precision.EmbeddingBytes, _bf16Flops, _hbm, _p);
 
     private static long Ns(double seconds) => (long)Math.Round(seconds * 1e9);
 }

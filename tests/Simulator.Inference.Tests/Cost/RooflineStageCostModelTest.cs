@@ -124,6 +124,30 @@ public sealed class RooflineStageCostModelTest
         Assert.That(s1.BreakdownMs[BreakdownParts.Embedding], Is.EqualTo(0));
     }
 
+    [TestCase(NumericFormat.Fp8, 1.0, 1979e12, 1)]
+    [TestCase(NumericFormat.Fp8, 1.0, 1979e12, 4096)]
+    [TestCase(NumericFormat.Int8, 1.0, 1979e12, 4096)]
+    [TestCase(NumericFormat.Int4, 0.5 + 2.0 / Precision.Int4GroupSize, 989e12, 8)]
+    public void LmHeadAndEmbedding_OfAQuantizedCheckpoint_Are16Bit_WhileItsOtherGemmsKeepTheirFormat(
+        NumericFormat weights, double weightBytes, double peakFlops, int decodes)
+    {
+        // Same shape, one stage (first and last): the LM head is a 16-bit GEMM at the BF16 rate and the embedding reads
+        // 16-bit rows under every weight format, as the memory plan keeps them; the decoder's GEMMs use the checkpoint's.
+        var plan = new ParallelPlan(Tp: 2);
+        RooflineStageCostModel Build(NumericFormat w) => new(ModelPresets.Get("llama-3.1-70b"), new Precision(w, NumericFormat.Bf16),
+            plan, PlacementTable.Build(plan, new ClusterShape(1, 8)), TestGpus.H100, CalibrationProfile.A100.KernelsOnly(), new AlphaBetaTimer());
+        var batch = Decodes(decodes, 2000);
+        var quantized = Build(weights).Estimate(0, batch).BreakdownMs;
+        var bf16 = Build(NumericFormat.Bf16).Estimate(0, batch).BreakdownMs;
+        Assert.That(quantized[BreakdownParts.LmHead], Is.EqualTo(bf16[BreakdownParts.LmHead]));
+        Assert.That(quantized[BreakdownParts.Embedding], Is.EqualTo(bf16[BreakdownParts.Embedding]));
+        var p = CalibrationProfile.A100.KernelsOnly();
+        double Lin(double inDim, double outDim) => Roofline.LinearSeconds(decodes, inDim, outDim, weightBytes, peakFlops, TestGpus.H100.HbmBytesPerSecond, p);
+        double f = 28672 / 2.0;
+        Assert.That(quantized[BreakdownParts.Mlp], Is.EqualTo(80 * (Lin(8192, 2 * f) + Lin(f, 8192)) * 1e3).Within(1e-9));
+        Assert.That(quantized[BreakdownParts.Mlp], Is.LessThan(bf16[BreakdownParts.Mlp]));
+    }
+
     [Test]
     public void Pipeline_HandOffUnderTp_SendsASlicePerRank_ThenAllGathersOnTheNextStage()
     {
