@@ -655,10 +655,14 @@ public sealed class RooflineStageCostModel : IDecodeSumCostModel, IEngineExpertC
     }
 
     /// <summary>
-    /// Batch token counts remembered by index per collective of a stage (larger batches use the memo by size): decode
-    /// batches, most iterations, have at most a few hundred tokens; 8 KB per collective keeps 2,048 replicas small.
+    /// Batch token counts remembered by index per collective of a stage (larger batches use the memo by size): every
+    /// batch of up to 16,384 tokens (prefill-sized batches included, not only decodes). The array grows to the largest
+    /// count seen; at most 128 KB per collective, and replicas of a layout share one set (<see cref="ShareMemos"/>).
     /// </summary>
-    private const int MaxTokenMemo = 1 << 10;
+    // Implementation note: the bound was 1,024 while every replica had its own memos (8 KB per collective kept 2,048
+    // replicas small); since they are shared, prefill batches (up to max_num_batched_tokens) take the array too, where
+    // each of them cost a hash lookup in the memo by size.
+    private const int MaxTokenMemo = 1 << 14;
 
     // Implementation note: the activation collectives (TP all-reduce, PP send and all-gather) move a size that is a
     // function of the batch's token count alone, so their time is remembered in an array indexed by that count: one

@@ -115,7 +115,7 @@ public sealed class TimelineWriter : IDisposable
         {
             if (comm[k] <= 0) continue;
             cumulative += comm[k];
-            long to = computeEnd + (long)((Int128)window * cumulative / total);
+            long to = computeEnd + ShareOf(window, cumulative, total);
             AddSlice(ref n, TpTid + k, from, to);
             from = to;
         }
@@ -277,6 +277,13 @@ public sealed class TimelineWriter : IDisposable
         long a = Us(startNs), b = Us(endNs);
         if (b > a) _slices[n++] = new Slice(offset, a, b);
     }
+
+    /// <summary><paramref name="window"/> * <paramref name="part"/> / <paramref name="total"/>, truncated (all >= 0, total > 0).</summary>
+    // Implementation note: in 64 bits when the product fits (every iteration: nanoseconds of one pass), else in 128;
+    // both truncate the same exact quotient, so the slices are the same. Int128 division ran as tier-0 JIT code
+    // (not precompiled by ReadyToRun), about 0.5% of the Azure replay.
+    private static long ShareOf(long window, long part, long total) =>
+        window <= long.MaxValue / Math.Max(1, part) ? window * part / total : (long)((Int128)window * part / total);
 
     private bool Fits(int events, int kind)
     {

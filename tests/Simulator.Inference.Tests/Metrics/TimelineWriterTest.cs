@@ -35,6 +35,24 @@ public sealed class TimelineWriterTest
     }
 
     [Test]
+    public void CommSlices_WhoseShareOverflows64Bits_SplitTheWindowExactly()
+    {
+        // A 2^40 ns window split 3:1 between TP (3 x 2^40 ns analytic) and EP (2^40 ns): window x TP does not fit in
+        // 64 bits, so the split takes the 128-bit path; TP must end at exactly 3/4 of the window.
+        const long window = 1L << 40;
+        var events = Write(w => w.Add(new IterationRecord(0, 0, 1, 0, 0, window, 2, 0, 2,
+            StageCostOf(0, tpNs: 3L << 40, epNs: 1L << 40), 1)));
+        var x = events.Where(e => e.GetProperty("ph").GetString() == "X")
+            .ToDictionary(e => e.GetProperty("name").GetString()!, e => (e.GetProperty("ts").GetInt64(), e.GetProperty("dur").GetInt64()));
+        long split = TimelineWriter.Us(window / 4 * 3);
+        Assert.Multiple(() =>
+        {
+            Assert.That(x.Single(kv => kv.Key.Contains("TP comm", StringComparison.Ordinal)).Value, Is.EqualTo((0L, split)));
+            Assert.That(x.Single(kv => kv.Key.Contains("EP comm", StringComparison.Ordinal)).Value, Is.EqualTo((split, TimelineWriter.Us(window) - split)));
+        });
+    }
+
+    [Test]
     public void PpSends_ThatOverlapInTime_GoToSeparateLanes()
     {
         // Two 1 ms batches back to back, each followed by a 1.5 ms send: the second send starts while the first is in flight.
