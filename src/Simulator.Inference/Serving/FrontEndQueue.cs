@@ -37,6 +37,18 @@ public sealed class FrontEndServers
     /// <summary>Work done or started so far, summed over the servers (ns).</summary>
     public long BusyNs { get; private set; }
 
+    /// <summary>
+    /// Work done by <paramref name="endNs"/>, summed over the servers (ns): <see cref="BusyNs"/> less what is still to
+    /// run after it. Work past <paramref name="endNs"/> is one stretch per server ending at its free time (nothing starts
+    /// later than the clock, so a job that starts after it starts when the one before ends).
+    /// </summary>
+    public long BusyNsBy(long endNs)
+    {
+        long past = 0;
+        foreach (long free in _freeNs) past += Math.Max(0, free - endNs);
+        return BusyNs - past;
+    }
+
     /// <summary>Number of servers.</summary>
     public int Count => _freeNs.Length;
 
@@ -140,6 +152,7 @@ internal sealed class FrontEndQueue : IRunRecorder
     private readonly FrontEndDelays _delays;
     private readonly PerReplica[] _replicas;
     private readonly Dictionary<long, long> _inputNs = new();     // request id -> arrival to scheduler, while in flight
+    private readonly Dictionary<long, int> _firstReplica = new();  // request id -> the replica that emitted its first token
     private readonly List<(long GapNs, int Count)> _gaps = new();  // the current pass's gaps, until its tokens are priced
     private int _gapTokens;
     private long _inputWaitSumNs, _inputWaitMaxNs, _admitted, _lagMaxNs;
@@ -216,6 +229,12 @@ internal sealed class FrontEndQueue : IRunRecorder
         _gapTokens = 0;
     }
 
+    /// <summary>
+    /// <paramref name="replica"/> emitted the first token of request <paramref name="requestId"/> in the pass now ending:
+    /// its delivery is that replica's, wherever the request ends (a retry after a fault, a decode replica).
+    /// </summary>
+    public void OnFirstToken(long requestId, int replica) => _firstReplica[requestId] = replica;
+
     public void OnIteration(in IterationRecord record) => _inner.OnIteration(record);
 
     public void OnSample(in ReplicaSample sample) => _inner.OnSample(sample);
@@ -238,7 +257,8 @@ internal sealed class FrontEndQueue : IRunRecorder
             return;
         }
         if (!admitted) input = _delays.InputNs(record.InputTokens);
-        long? first = record.FirstTokenNs is long f ? f + FirstLag(record.PrefillReplica >= 0 ? record.PrefillReplica : record.Replica, f) : null;
+        int firstReplica = _firstReplica.Remove(record.RequestId, out int emitter) ? emitter : record.PrefillReplica >= 0 ? record.PrefillReplica : record.Replica;
+        long? first = record.FirstTokenNs is long f ? f + FirstLag(firstReplica, f) : null;
         long? completion = record.CompletionNs is long c ? c + (Recent(record.Replica)?.LagAt(c) ?? _delays.PerOutputTokenNs) : null;
         if (first is long a && completion is long b && b < a) completion = a;
         _inner.OnRequestFinished(record with
@@ -249,10 +269,13 @@ internal sealed class FrontEndQueue : IRunRecorder
         });
     }
 
-    /// <summary>The servers' totals: busy fraction over <paramref name="spanNs"/>, input waits, the largest token lag.</summary>
+    /// <summary>
+    /// The servers' totals: busy fraction over <paramref name="spanNs"/> (work done by then over servers x replicas x
+    /// span, so at most 1), input waits, the largest token lag.
+    /// </summary>
     public FrontEndSummary Summary(long spanNs)
     {
-        long busy = _replicas.Sum(r => r.Servers.BusyNs);
+        long busy = _replicas.Sum(r => r.Servers.BusyNsBy(spanNs));
         double capacity = (double)spanNs * _replicas.Length * _delays.ApiServerCount;
         return new FrontEndSummary("queue", _delays.ApiServerCount,
             Utilization: capacity > 0 ? Math.Round(busy / capacity, 6) : 0,
