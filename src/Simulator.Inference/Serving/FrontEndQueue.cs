@@ -147,6 +147,9 @@ internal sealed class FrontEndQueue : IRunRecorder
     /// <summary>Recent passes kept per replica to price the previous token of a gap (a few thousand covers any pipeline depth).</summary>
     private const int RecentPasses = 4096;
 
+    /// <summary>Passes a replica's ring holds at first (it doubles as passes come).</summary>
+    private const int InitialPasses = 64;
+
     private readonly Simulation _sim;
     private readonly IRunRecorder _inner;
     private readonly FrontEndDelays _delays;
@@ -309,31 +312,49 @@ internal sealed class FrontEndQueue : IRunRecorder
         /// <summary>Passes that emitted first tokens: when they were delivered and how many requests still need it.</summary>
         public Dictionary<long, (long DeliveredNs, long Left)> FirstTokens { get; } = new();
 
-        private readonly long[] _passNs = new long[RecentPasses];
-        private readonly long[] _deliveredNs = new long[RecentPasses];
+        // Implementation note: the ring starts small and doubles up to RecentPasses, so a fleet of thousands of replicas
+        // that each run few passes does not hold 64 KiB per replica from the start.
+        private long[] _passNs = new long[InitialPasses];
+        private long[] _deliveredNs = new long[InitialPasses];
         private int _start, _count;
 
         public void Remember(long passNs, long deliveredNs)
         {
-            int at = (_start + _count) % RecentPasses;
-            if (_count == RecentPasses) _start = (_start + 1) % RecentPasses;
+            if (_count == _passNs.Length && _count < RecentPasses) Grow();
+            int capacity = _passNs.Length;
+            int at = (_start + _count) % capacity;
+            if (_count == capacity) _start = (_start + 1) % capacity;
             else _count++;
             _passNs[at] = passNs;
             _deliveredNs[at] = deliveredNs;
         }
 
+        private void Grow()
+        {
+            var passes = new long[Math.Min(RecentPasses, _passNs.Length * 2)];
+            var delivered = new long[passes.Length];
+            for (int i = 0; i < _count; i++)
+            {
+                int from = (_start + i) % _passNs.Length;
+                passes[i] = _passNs[from];
+                delivered[i] = _deliveredNs[from];
+            }
+            (_passNs, _deliveredNs, _start) = (passes, delivered, 0);
+        }
+
         /// <summary>The lag of the latest remembered pass that ended at <paramref name="passNs"/>; null when none is remembered.</summary>
         public long? LagAt(long passNs)
         {
+            int capacity = _passNs.Length;
             int lo = 0, hi = _count;   // first logical index with time > passNs
             while (lo < hi)
             {
                 int mid = (lo + hi) >>> 1;
-                if (_passNs[(_start + mid) % RecentPasses] <= passNs) lo = mid + 1;
+                if (_passNs[(_start + mid) % capacity] <= passNs) lo = mid + 1;
                 else hi = mid;
             }
             if (lo == 0) return null;
-            int i = (_start + lo - 1) % RecentPasses;
+            int i = (_start + lo - 1) % capacity;
             return _passNs[i] == passNs ? _deliveredNs[i] - passNs : null;
         }
     }

@@ -192,11 +192,12 @@ public sealed class FrontEndQueueTest
         Assert.That(four, Is.LessThanOrEqualTo(two));
     }
 
-    [Test]
-    public void ClientGaps_AddUpToEachRequestsDeliveredDecodeTime()
+    [TestCase(40)]
+    [TestCase(600)]   // hundreds of passes: each replica's ring of recent passes grows past its first 64 while in use
+    public void ClientGaps_AddUpToEachRequestsDeliveredDecodeTime(int output)
     {
         // Saturated by tokens: 48 concurrent streams x 30 us per token = 1.44 ms of streaming per 0.25 ms step.
-        var requests = Uniform(48, input: 64, output: 40, gapNs: 0);
+        var requests = Uniform(48, input: 64, output: output, gapNs: 0);
         var setup = Fast();
         // Output work only: a backlog of input jobs ahead of the first tokens would shrink the early gaps instead.
         var streaming = new FrontEndDelays(PerRequestNs: 0, PerInputTokenNs: 0, PerOutputTokenNs: 30_000);
