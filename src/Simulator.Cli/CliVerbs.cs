@@ -170,7 +170,8 @@ public static class CliVerbs
 
     private static string DataParallelWeightsLine(BuiltScenario built)
     {
-        var (attention, experts, other) = Simulator.Inference.Memory.MemoryPlanner.WeightParts(built.Model, built.Precision, built.Plan);
+        var (attention, experts, other) = Simulator.Inference.Memory.MemoryPlanner.WeightParts(built.Model, built.Precision, built.Plan,
+            built.MemoryAccounting.ReplicatedEmbedding);
         var p = built.Plan;
         return string.Create(CultureInfo.InvariantCulture,
             $"weights per GPU: attention {attention / 1e9:0.00} GB (all layers / TP {p.Tp}), routed experts {experts / 1e9:0.00} GB " +

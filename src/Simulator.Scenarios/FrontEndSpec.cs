@@ -27,6 +27,16 @@ public sealed record FrontEndSpec
 
     public static readonly IReadOnlyList<string> Models = ["delay", "queue"];
 
+    /// <summary>The most API server processes per replica a scenario may ask for (vLLM runs a handful).</summary>
+    public const int MaxApiServerCount = 1024;
+
+    /// <summary>The largest front-end cost a key may give (us): one second per request or per token.</summary>
+    /// <remarks>
+    /// Implementation note: the bound keeps every product in range of integer ns: a second per token times a
+    /// million-token prompt is 1e15 ns, far from long.MaxValue (9.2e18), where 1e16 us saturated the clock.
+    /// </remarks>
+    public const double MaxCostUs = 1e6;
+
     /// <summary>The serving simulation's front end: the engine profile's <paramref name="cost"/> with this block's settings.</summary>
     public FrontEndDelays Apply(FrontEndCost cost)
     {

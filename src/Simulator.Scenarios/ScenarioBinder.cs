@@ -114,13 +114,15 @@ internal sealed partial class ScenarioBinder
         string memoryAccounting = m.Enum("memory_accounting", "auto", Simulator.Inference.Memory.MemoryAccounting.Names);
         string hostCpu = m.Enum("host_cpu", "auto", Simulator.Inference.Cost.HostCpu.Names);
         var frontEndReader = new MapReader(this, m.Node("frontend"), "frontend", root);
+        string frontEndModel = frontEndReader.Enum("model", "delay", FrontEndSpec.Models);
+        if (frontEndModel != "queue") frontEndReader.NotApplicable("api_server_count", "applies only to frontend.model: queue (the delay model has no servers); set model: queue or remove it");
         var frontEnd = new FrontEndSpec
         {
-            Model = frontEndReader.Enum("model", "delay", FrontEndSpec.Models),
-            ApiServerCount = frontEndReader.Int("api_server_count", 1, 1),
-            PerRequestUs = frontEndReader.DoubleOrNull("per_request_us", 0),
-            PerInputTokenUs = frontEndReader.DoubleOrNull("per_input_token_us", 0),
-            PerOutputTokenUs = frontEndReader.DoubleOrNull("per_output_token_us", 0),
+            Model = frontEndModel,
+            ApiServerCount = frontEndModel == "queue" ? frontEndReader.Int("api_server_count", 1, 1, FrontEndSpec.MaxApiServerCount) : 1,
+            PerRequestUs = frontEndReader.DoubleOrNull("per_request_us", 0, max: FrontEndSpec.MaxCostUs),
+            PerInputTokenUs = frontEndReader.DoubleOrNull("per_input_token_us", 0, max: FrontEndSpec.MaxCostUs),
+            PerOutputTokenUs = frontEndReader.DoubleOrNull("per_output_token_us", 0, max: FrontEndSpec.MaxCostUs),
         };
         frontEndReader.Finish();
         var workloadNode = m.Node("workload");

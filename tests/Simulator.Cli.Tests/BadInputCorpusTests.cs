@@ -223,9 +223,14 @@ public sealed partial class BadInputCorpusTests
         yield return Key("unknown engine", "engine: vllm", "engine: tensorrt", "engine");
         yield return Key("unknown front-end model", "engine: vllm", "engine: vllm\nfrontend: {model: mm1}", "frontend.model", "frontend: {model: mm1}");
         yield return Key("zero API servers", "engine: vllm", "engine: vllm\nfrontend: {model: queue, api_server_count: 0}", "frontend.api_server_count", "frontend: {model: queue, api_server_count: 0}");
-        yield return Key("API server count a fraction", "engine: vllm", "engine: vllm\nfrontend: {api_server_count: 1.5}", "frontend.api_server_count", "frontend: {api_server_count: 1.5}");
+        yield return Key("API server count a fraction", "engine: vllm", "engine: vllm\nfrontend: {model: queue, api_server_count: 1.5}", "frontend.api_server_count", "frontend: {model: queue, api_server_count: 1.5}");
+        yield return Key("API servers under the delay model", "engine: vllm", "engine: vllm\nfrontend: {api_server_count: 2}", "frontend.api_server_count", "frontend: {api_server_count: 2}");
         yield return Key("negative per-request front-end cost", "engine: vllm", "engine: vllm\nfrontend: {per_request_us: -1}", "frontend.per_request_us", "frontend: {per_request_us: -1}");
         yield return Key("per-token front-end cost a word", "engine: vllm", "engine: vllm\nfrontend: {per_output_token_us: fast}", "frontend.per_output_token_us", "frontend: {per_output_token_us: fast}");
+        yield return Key("per-request front-end cost past a second", "engine: vllm", "engine: vllm\nfrontend: {per_request_us: 1e16}", "frontend.per_request_us", "frontend: {per_request_us: 1e16}");
+        yield return Key("per-input-token front-end cost past a second", "engine: vllm", "engine: vllm\nfrontend: {per_input_token_us: 2e6}", "frontend.per_input_token_us", "frontend: {per_input_token_us: 2e6}");
+        yield return Key("per-output-token front-end cost past a second", "engine: vllm", "engine: vllm\nfrontend: {model: queue, per_output_token_us: 1e12}", "frontend.per_output_token_us", "frontend: {model: queue, per_output_token_us: 1e12}");
+        yield return Key("a billion API servers", "engine: vllm", "engine: vllm\nfrontend: {model: queue, api_server_count: 1000000000}", "frontend.api_server_count", "frontend: {model: queue, api_server_count: 1000000000}");
         yield return Key("unknown front-end key", "engine: vllm", "engine: vllm\nfrontend: {servers: 2}", "frontend.servers", "frontend: {servers: 2}");
         yield return Key("unknown network model", "network: {model: analytic}", "network: {model: packet}", "network.model");
         yield return Key("unknown weight precision", "precision: {weights: bf16, kv_cache: bf16}", "precision: {weights: fp4, kv_cache: bf16}", "precision.weights");

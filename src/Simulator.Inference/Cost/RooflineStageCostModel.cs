@@ -216,15 +216,19 @@ public sealed class RooflineStageCostModel : IDecodeSumCostModel, IEngineExpertC
     public static void ShareMemos(IEnumerable<IStageCostModel> models)
     {
         ArgumentNullException.ThrowIfNull(models);
-        var owners = new Dictionary<string, RooflineStageCostModel>(StringComparer.Ordinal);
+        // Implementation note: one owner per build under a key: two pools of one layout (same GPUs per replica, another
+        // model, plan or profile) share a key but not a build, and each pool's replicas must still share among themselves.
+        var owners = new Dictionary<string, List<RooflineStageCostModel>>(StringComparer.Ordinal);
         foreach (var m in models)
         {
             if (m is not RooflineStageCostModel r || r._layoutKey is not { } key) continue;
-            if (!owners.TryGetValue(key, out var owner) || !r.SameBuildAs(owner))
+            if (!owners.TryGetValue(key, out var builds)) owners[key] = builds = [];
+            var owner = builds.Find(r.SameBuildAs);
+            if (owner is null)
             {
                 // A set shared by an earlier call may span other threads' models now: start one of its own.
                 if (r._memosShared) r.UseOwnMemos();
-                owners.TryAdd(key, r);
+                builds.Add(r);
                 continue;
             }
             r._commMemo = owner._commMemo;

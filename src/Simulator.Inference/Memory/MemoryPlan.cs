@@ -132,11 +132,14 @@ public static class MemoryPlanner
     /// <summary>
     /// The weight bytes on one GPU of a one-stage plan, split into attention (every layer's, / TP), routed experts
     /// (experts / EP per MoE layer, each split TP / EP ways when EP &lt; TP) and the rest (embeddings, dense and shared
-    /// MLPs, routers, norms): what <c>sim memory</c> shows for DP-attention layouts.
+    /// MLPs, routers, norms): what <c>sim memory</c> shows for DP-attention layouts. With
+    /// <paramref name="replicatedEmbedding"/> (TensorRT-LLM's accounting) the whole embedding table is in the rest, so
+    /// the three add up to the stage's weights.
     /// </summary>
-    public static (double AttentionBytes, double ExpertBytes, double OtherBytes) WeightParts(ModelSpec m, Precision precision, ParallelPlan plan)
+    public static (double AttentionBytes, double ExpertBytes, double OtherBytes) WeightParts(ModelSpec m, Precision precision, ParallelPlan plan,
+        bool replicatedEmbedding = false)
     {
-        double total = StageWeightBytes(m, precision, plan, 0, 0, plan.StageLayerCounts(m.Layers)[0]);
+        double total = StageWeightBytes(m, precision, plan, 0, 0, plan.StageLayerCounts(m.Layers)[0], replicatedEmbedding);
         double attn = m.Mla is null
             ? (m.HiddenSize * m.Heads * m.HeadDim * 2.0) / plan.Tp + 2.0 * m.HiddenSize * plan.KvHeadsPerGpu(m) * m.HeadDim
             : (double)m.AttentionParams / plan.Tp;

@@ -37,6 +37,18 @@ public sealed class FrontEndServers
     /// <summary>Work done or started so far, summed over the servers (ns).</summary>
     public long BusyNs { get; private set; }
 
+    /// <summary>
+    /// Work done by <paramref name="endNs"/>, summed over the servers (ns): <see cref="BusyNs"/> less what is still to
+    /// run after it. Work past <paramref name="endNs"/> is one stretch per server ending at its free time (nothing starts
+    /// later than the clock, so a job that starts after it starts when the one before ends).
+    /// </summary>
+    public long BusyNsBy(long endNs)
+    {
+        long past = 0;
+        foreach (long free in _freeNs) past += Math.Max(0, free - endNs);
+        return BusyNs - past;
+    }
+
     /// <summary>Number of servers.</summary>
     public int Count => _freeNs.Length;
 
@@ -135,11 +147,15 @@ internal sealed class FrontEndQueue : IRunRecorder
     /// <summary>Recent passes kept per replica to price the previous token of a gap (a few thousand covers any pipeline depth).</summary>
     private const int RecentPasses = 4096;
 
+    /// <summary>Passes a replica's ring holds at first (it doubles as passes come).</summary>
+    private const int InitialPasses = 64;
+
     private readonly Simulation _sim;
     private readonly IRunRecorder _inner;
     private readonly FrontEndDelays _delays;
     private readonly PerReplica[] _replicas;
     private readonly Dictionary<long, long> _inputNs = new();     // request id -> arrival to scheduler, while in flight
+    private readonly Dictionary<long, int> _firstReplica = new();  // request id -> the replica that emitted its first token
     private readonly List<(long GapNs, int Count)> _gaps = new();  // the current pass's gaps, until its tokens are priced
     private int _gapTokens;
     private long _inputWaitSumNs, _inputWaitMaxNs, _admitted, _lagMaxNs;
@@ -216,6 +232,12 @@ internal sealed class FrontEndQueue : IRunRecorder
         _gapTokens = 0;
     }
 
+    /// <summary>
+    /// <paramref name="replica"/> emitted the first token of request <paramref name="requestId"/> in the pass now ending:
+    /// its delivery is that replica's, wherever the request ends (a retry after a fault, a decode replica).
+    /// </summary>
+    public void OnFirstToken(long requestId, int replica) => _firstReplica[requestId] = replica;
+
     public void OnIteration(in IterationRecord record) => _inner.OnIteration(record);
 
     public void OnSample(in ReplicaSample sample) => _inner.OnSample(sample);
@@ -238,7 +260,8 @@ internal sealed class FrontEndQueue : IRunRecorder
             return;
         }
         if (!admitted) input = _delays.InputNs(record.InputTokens);
-        long? first = record.FirstTokenNs is long f ? f + FirstLag(record.PrefillReplica >= 0 ? record.PrefillReplica : record.Replica, f) : null;
+        int firstReplica = _firstReplica.Remove(record.RequestId, out int emitter) ? emitter : record.PrefillReplica >= 0 ? record.PrefillReplica : record.Replica;
+        long? first = record.FirstTokenNs is long f ? f + FirstLag(firstReplica, f) : null;
         long? completion = record.CompletionNs is long c ? c + (Recent(record.Replica)?.LagAt(c) ?? _delays.PerOutputTokenNs) : null;
         if (first is long a && completion is long b && b < a) completion = a;
         _inner.OnRequestFinished(record with
@@ -249,10 +272,13 @@ internal sealed class FrontEndQueue : IRunRecorder
         });
     }
 
-    /// <summary>The servers' totals: busy fraction over <paramref name="spanNs"/>, input waits, the largest token lag.</summary>
+    /// <summary>
+    /// The servers' totals: busy fraction over <paramref name="spanNs"/> (work done by then over servers x replicas x
+    /// span, so at most 1), input waits, the largest token lag.
+    /// </summary>
     public FrontEndSummary Summary(long spanNs)
     {
-        long busy = _replicas.Sum(r => r.Servers.BusyNs);
+        long busy = _replicas.Sum(r => r.Servers.BusyNsBy(spanNs));
         double capacity = (double)spanNs * _replicas.Length * _delays.ApiServerCount;
         return new FrontEndSummary("queue", _delays.ApiServerCount,
             Utilization: capacity > 0 ? Math.Round(busy / capacity, 6) : 0,
@@ -286,31 +312,49 @@ internal sealed class FrontEndQueue : IRunRecorder
         /// <summary>Passes that emitted first tokens: when they were delivered and how many requests still need it.</summary>
         public Dictionary<long, (long DeliveredNs, long Left)> FirstTokens { get; } = new();
 
-        private readonly long[] _passNs = new long[RecentPasses];
-        private readonly long[] _deliveredNs = new long[RecentPasses];
+        // Implementation note: the ring starts small and doubles up to RecentPasses, so a fleet of thousands of replicas
+        // that each run few passes does not hold 64 KiB per replica from the start.
+        private long[] _passNs = new long[InitialPasses];
+        private long[] _deliveredNs = new long[InitialPasses];
         private int _start, _count;
 
         public void Remember(long passNs, long deliveredNs)
         {
-            int at = (_start + _count) % RecentPasses;
-            if (_count == RecentPasses) _start = (_start + 1) % RecentPasses;
+            if (_count == _passNs.Length && _count < RecentPasses) Grow();
+            int capacity = _passNs.Length;
+            int at = (_start + _count) % capacity;
+            if (_count == capacity) _start = (_start + 1) % capacity;
             else _count++;
             _passNs[at] = passNs;
             _deliveredNs[at] = deliveredNs;
         }
 
+        private void Grow()
+        {
+            var passes = new long[Math.Min(RecentPasses, _passNs.Length * 2)];
+            var delivered = new long[passes.Length];
+            for (int i = 0; i < _count; i++)
+            {
+                int from = (_start + i) % _passNs.Length;
+                passes[i] = _passNs[from];
+                delivered[i] = _deliveredNs[from];
+            }
+            (_passNs, _deliveredNs, _start) = (passes, delivered, 0);
+        }
+
         /// <summary>The lag of the latest remembered pass that ended at <paramref name="passNs"/>; null when none is remembered.</summary>
         public long? LagAt(long passNs)
         {
+            int capacity = _passNs.Length;
             int lo = 0, hi = _count;   // first logical index with time > passNs
             while (lo < hi)
             {
                 int mid = (lo + hi) >>> 1;
-                if (_passNs[(_start + mid) % RecentPasses] <= passNs) lo = mid + 1;
+                if (_passNs[(_start + mid) % capacity] <= passNs) lo = mid + 1;
                 else hi = mid;
             }
             if (lo == 0) return null;
-            int i = (_start + lo - 1) % RecentPasses;
+            int i = (_start + lo - 1) % capacity;
             return _passNs[i] == passNs ? _deliveredNs[i] - passNs : null;
         }
     }

@@ -21,7 +21,7 @@ public static class ParallelEligibility
         if (replicas.Any(r => r.Role != ReplicaRole.Mixed)) return "disaggregated pools: prefill hands requests to decode replicas";
         if (DataParallelLockstep.Needed(replicas)) return "DP-attention engines step their replicas in lockstep";
         if (options.Faults is not null) return "faults: a failing replica sends its requests to others";
-        if (options.FrontEnd is { Model: FrontEndModel.Queue, IsNone: false }) return "frontend.model queue: the API servers price each pass's tokens as it ends";
+        if (options.FrontEnd is { Model: FrontEndModel.Queue }) return "frontend.model queue: the API servers price each pass's tokens as it ends";
         return null;
     }
 

@@ -617,6 +617,7 @@ public sealed partial class Replica : IReplicaLoad
                 if (seq.FirstTokenNs is null)
                 {
                     seq.FirstTokenNs = now;
+                    FrontEnd?.OnFirstToken(seq.Request.Id, Index);
                 }
                 else
                 {

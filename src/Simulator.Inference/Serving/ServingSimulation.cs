@@ -87,7 +87,8 @@ public sealed class ServingSimulation
         ArgumentNullException.ThrowIfNull(recorder);
         _options = options ?? throw new ArgumentNullException(nameof(options));
         _frontEnd = options.FrontEnd ?? FrontEndDelays.None;
-        if (!_frontEnd.IsNone && _frontEnd.Model == FrontEndModel.Queue) _recorder = _frontEndQueue = new FrontEndQueue(sim, recorder, _frontEnd, replicas?.Count ?? 0);
+        // A queue of zero costs still runs (and reports utilization 0): the user asked for the servers' totals.
+        if (_frontEnd.Model == FrontEndModel.Queue) _recorder = _frontEndQueue = new FrontEndQueue(sim, recorder, _frontEnd, replicas?.Count ?? 0);
         else _recorder = _frontEnd.IsNone ? recorder : new FrontEndRecorder(recorder, _frontEnd);
         recorder = _recorder;
         ArgumentNullException.ThrowIfNull(replicas);
@@ -350,7 +351,7 @@ public sealed class ServingSimulation
             _recorder.OnRequestFinished(new RequestRecord(request.Id, request.ArrivalNs, target, request.InputTokens,
                 request.OutputTokens, 0, 0, RequestStatus.Rejected, null, null, null, 0, SessionId: request.Session, Reason: reason));
         }
-        else if (_frontEnd.IsNone)
+        else if (_frontEnd.IsNone && _frontEndQueue is null)
         {
             replica.Enqueue(request);
         }

@@ -23,10 +23,10 @@ public sealed class SharedCostMemosTest
     private static ClusterTopology Topology() => new(TestGpus.H100, 4, 8, LinkPresets.Get("nvlink4"), LinkPresets.Get("ib-ndr400"),
         intraNodeByNode: [LinkPresets.Get("nvlink4"), LinkPresets.Get("nvlink4"), LinkPresets.Get("nvlink3"), LinkPresets.Get("nvlink3")]);
 
-    private static RooflineStageCostModel[] Models(ClusterTopology topology, ICollectiveTimer timer)
+    private static RooflineStageCostModel[] Models(ClusterTopology topology, ICollectiveTimer timer, string model = "llama-3.1-70b")
     {
         var placement = PlacementTable.Build(Plan, new ClusterShape(topology.Nodes, topology.GpusPerNode));
-        return Enumerable.Range(0, Plan.Replicas).Select(r => new RooflineStageCostModel(ModelPresets.Get("llama-3.1-70b"),
+        return Enumerable.Range(0, Plan.Replicas).Select(r => new RooflineStageCostModel(ModelPresets.Get(model),
             Precision.Default, Plan, placement, TestGpus.H100, CalibrationProfile.H100, timer, r,
             new CostModelOptions { Conditions = topology })).ToArray();
     }
@@ -99,6 +99,27 @@ public sealed class SharedCostMemosTest
         Assert.That(shared[1].SharesMemosWith(shared[0]), Is.False);
         Assert.That(own[1].Estimate(0, batches[0]).TpCommNs, Is.Not.EqualTo(own[0].Estimate(0, batches[0]).TpCommNs),
             "the degraded link must change replica 1's price, or this test proves nothing");
+    }
+
+    [Test]
+    public void TwoPoolsOfOneLayout_EachShareWithinTheirPool_NeverAcross()
+    {
+        // Every node NVLink4: all eight replicas have one layout key; the pools differ in the model they price.
+        var topology = new ClusterTopology(TestGpus.H100, 4, 8, LinkPresets.Get("nvlink4"), LinkPresets.Get("ib-ndr400"));
+        var timer = new CachingCollectiveTimer(new NcclCollectiveTimer(topology), topology);
+        var big = Models(topology, timer);
+        var small = Models(topology, timer, "llama-3.1-8b");
+        RooflineStageCostModel.ShareMemos(big.Zip(small).SelectMany(p => new[] { p.First, p.Second }));
+
+        for (int r = 1; r < Plan.Replicas; r++)
+        {
+            Assert.That(big[r].SharesMemosWith(big[0]), Is.True, $"70B replica {r}");
+            Assert.That(small[r].SharesMemosWith(small[0]), Is.True, $"8B replica {r}: the second pool shares too");
+        }
+        Assert.That(big.Any(b => small.Any(b.SharesMemosWith)), Is.False, "a 70B set never serves the 8B pool");
+        var batches = Batches(120, 13);
+        PriceAll(big, Models(topology, timer), batches);
+        PriceAll(small, Models(topology, timer, "llama-3.1-8b"), batches);
     }
 
     [Test]

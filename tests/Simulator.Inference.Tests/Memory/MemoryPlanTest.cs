@@ -63,6 +63,21 @@ public sealed class MemoryPlanTest
         Assert.That(ep8, Is.EqualTo(m.TotalParams * 2.0 / 8).Within(0.05 * ep8));
     }
 
+    [TestCase(false)]
+    [TestCase(true)]   // TensorRT-LLM: every TP rank holds the whole embedding table
+    public void WeightParts_AddUpToTheStagesWeights(bool replicatedEmbedding)
+    {
+        var m = ModelPresets.Get("qwen3-30b-a3b");
+        var plan = new ParallelPlan(Tp: 4, Ep: 4);
+        var (attention, experts, other) = MemoryPlanner.WeightParts(m, Precision.Default, plan, replicatedEmbedding);
+        double total = MemoryPlanner.StageWeightBytes(m, Precision.Default, plan, 0, 0, m.Layers, replicatedEmbedding);
+        Assert.That(attention + experts + other, Is.EqualTo(total).Within(1));
+        Assert.That(attention, Is.GreaterThan(0));
+        Assert.That(experts, Is.GreaterThan(0));
+        if (replicatedEmbedding)
+            Assert.That(total, Is.GreaterThan(MemoryPlanner.StageWeightBytes(m, Precision.Default, plan, 0, 0, m.Layers)), "the replicated table must weigh more, or this case proves nothing");
+    }
+
     [Test]
     public void PipelineStages_EmbeddingOnFirst_LmHeadOnLast()
     {

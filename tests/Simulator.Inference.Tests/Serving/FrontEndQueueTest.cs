@@ -126,6 +126,63 @@ public sealed class FrontEndQueueTest
     }
 
     [Test]
+    public void Server_BusyBy_CountsOnlyTheWorkDoneByThen()
+    {
+        var s = new FrontEndServers(2);
+        s.Emit(0, 4, 5 * Ms);   // 10 ms on each server
+        s.Emit(1 * Ms, 2, 5 * Ms);   // 5 ms more each, queued behind: both busy until 15 ms
+        Assert.That(s.BusyNs, Is.EqualTo(30 * Ms));
+        Assert.That(s.BusyNsBy(12 * Ms), Is.EqualTo(24 * Ms));
+        Assert.That(s.BusyNsBy(20 * Ms), Is.EqualTo(30 * Ms));
+    }
+
+    [Test]
+    public void TokenSaturatedFrontEnd_UtilizationIsAtMostOne()
+    {
+        // 48 streams x 100 us per token on one server against 0.25 ms steps: the streaming backlog outlives the run.
+        var requests = Uniform(48, input: 64, output: 40, gapNs: 0);
+        var streaming = new FrontEndDelays(PerRequestNs: 0, PerInputTokenNs: 0, PerOutputTokenNs: 100_000) { Model = FrontEndModel.Queue };
+        var (_, _, serving) = Run(requests, Fast(), new ServingOptions(SampleIntervalNs: 0, FrontEnd: streaming));
+        Assert.That(serving.FrontEndTotals!.Utilization, Is.GreaterThan(0.5).And.LessThanOrEqualTo(1.0), "busy from the first tokens on");
+    }
+
+    [Test]
+    public void RetriedRequest_KeepsTheFirstTokenDeliveryOfTheReplicaThatEmittedIt()
+    {
+        // 8 long requests per replica (round robin); GPU 1 fails during decode and replica 1's requests retry on replica 0.
+        // Each replica's first pass emits 8 first tokens: 8 x 30 us of streaming on its own server before they arrive.
+        var requests = Uniform(16, input: 10, output: 200, gapNs: 0);
+        var streaming = new FrontEndDelays(PerRequestNs: 0, PerInputTokenNs: 0, PerOutputTokenNs: 30_000) { Model = FrontEndModel.Queue };
+        var slots = Enumerable.Range(0, 2).Select(g => new GpuSlot(0, g, 0)).ToArray();
+        var down = new FaultSettings([new FaultEvent(30 * Ms, FaultKind.GpuDown, 1, null, null)], slots);
+        var faulted = Run(requests, [Setup(Config), Setup(Config)], new ServingOptions("round_robin", SampleIntervalNs: 0, FrontEnd: streaming, Faults: down)).Recorder;
+        var clean = Run(requests, [Setup(Config), Setup(Config)], new ServingOptions("round_robin", SampleIntervalNs: 0, FrontEnd: streaming)).Recorder;
+
+        var retried = faulted.Requests.Where(r => r.Retries > 0).ToList();
+        Assert.That(retried, Has.Count.EqualTo(8));
+        Assert.That(retried.All(r => r.Replica == 0), Is.True);
+        var baseline = clean.Requests.ToDictionary(r => r.RequestId);
+        foreach (var r in faulted.Requests)
+        {
+            var b = baseline[r.RequestId];
+            Assert.That(b.FirstTokenNs - r.ArrivalNs, Is.GreaterThan(200_000), "the first pass's 8 tokens queue on the server");
+            Assert.That(r.FirstTokenNs, Is.EqualTo(b.FirstTokenNs), $"request {r.RequestId}: its first token streamed before the fault");
+        }
+    }
+
+    [Test]
+    public void QueueOfZeroCosts_StillReportsItsServers_AndChangesNoTiming()
+    {
+        var requests = Uniform(20, input: 100, output: 8, gapNs: 1 * Ms);
+        var free = FrontEndDelays.None with { Model = FrontEndModel.Queue };
+        var (rec, _, serving) = Run(requests, Fast(), new ServingOptions(SampleIntervalNs: 0, FrontEnd: free));
+        var bare = Run(requests, Fast(), new ServingOptions(SampleIntervalNs: 0)).Recorder;
+        Assert.That(serving.FrontEndTotals, Is.EqualTo(new FrontEndSummary("queue", 1, 0, 0, 0, 0)));
+        Assert.That(rec.Requests.OrderBy(r => r.RequestId).Select(r => (r.FirstTokenNs, r.CompletionNs, r.FrontEndNs)),
+            Is.EqualTo(bare.Requests.OrderBy(r => r.RequestId).Select(r => (r.FirstTokenNs, r.CompletionNs, r.FrontEndNs))));
+    }
+
+    [Test]
     public void MoreApiServers_ShortenTheBacklog()
     {
         var requests = Uniform(400, input: 200, output: 4, gapNs: 1 * Ms);
@@ -135,11 +192,12 @@ public sealed class FrontEndQueueTest
         Assert.That(four, Is.LessThanOrEqualTo(two));
     }
 
-    [Test]
-    public void ClientGaps_AddUpToEachRequestsDeliveredDecodeTime()
+    [TestCase(40)]
+    [TestCase(600)]   // hundreds of passes: each replica's ring of recent passes grows past its first 64 while in use
+    public void ClientGaps_AddUpToEachRequestsDeliveredDecodeTime(int output)
     {
         // Saturated by tokens: 48 concurrent streams x 30 us per token = 1.44 ms of streaming per 0.25 ms step.
-        var requests = Uniform(48, input: 64, output: 40, gapNs: 0);
+        var requests = Uniform(48, input: 64, output: output, gapNs: 0);
         var setup = Fast();
         // Output work only: a backlog of input jobs ahead of the first tokens would shrink the early gaps instead.
         var streaming = new FrontEndDelays(PerRequestNs: 0, PerInputTokenNs: 0, PerOutputTokenNs: 30_000);
