@@ -158,6 +158,7 @@ public sealed class RooflineStageCostModel : IDecodeSumCostModel, IEngineExpertC
     {
         (_commMemo, _tokenMemo, _termsMemo) = NewMemos(_stages.Length);
         _memosShared = false;
+        _tokenMemoBound = PrivateTokenMemo;
     }
 
     private static (Dictionary<long, double>[], double[][], TokenTerms[][]) NewMemos(int stages)
@@ -228,6 +229,7 @@ public sealed class RooflineStageCostModel : IDecodeSumCostModel, IEngineExpertC
             {
                 // A set shared by an earlier call may span other threads' models now: start one of its own.
                 if (r._memosShared) r.UseOwnMemos();
+                r._tokenMemoBound = MaxTokenMemo;
                 builds.Add(r);
                 continue;
             }
@@ -235,6 +237,7 @@ public sealed class RooflineStageCostModel : IDecodeSumCostModel, IEngineExpertC
             r._tokenMemo = owner._tokenMemo;
             r._termsMemo = owner._termsMemo;
             r._memosShared = owner._memosShared = true;
+            r._tokenMemoBound = MaxTokenMemo;
         }
     }
 
@@ -659,14 +662,27 @@ public sealed class RooflineStageCostModel : IDecodeSumCostModel, IEngineExpertC
     }
 
     /// <summary>
-    /// Batch token counts remembered by index per collective of a stage (larger batches use the memo by size): every
+    /// Batch token counts remembered by index per collective of a stage (larger batches use the memo by size), for the
+    /// one set of memos a layout's replicas share (<see cref="ShareMemos"/>; a lone replica owns its layout's set): every
     /// batch of up to 16,384 tokens (prefill-sized batches included, not only decodes). The array grows to the largest
-    /// count seen; at most 128 KB per collective, and replicas of a layout share one set (<see cref="ShareMemos"/>).
+    /// count seen, at most 128 KB per collective.
     /// </summary>
     // Implementation note: the bound was 1,024 while every replica had its own memos (8 KB per collective kept 2,048
     // replicas small); since they are shared, prefill batches (up to max_num_batched_tokens) take the array too, where
     // each of them cost a hash lookup in the memo by size.
     private const int MaxTokenMemo = 1 << 14;
+
+    /// <summary>
+    /// The bound for memos a model keeps for itself (never registered by <see cref="ShareMemos"/>, or left the shared set
+    /// at a change of link conditions): decode batches only, 8 KB per collective, so thousands of private sets stay small.
+    /// </summary>
+    private const int PrivateTokenMemo = 1 << 10;
+
+    /// <summary><see cref="MaxTokenMemo"/> for a layout's shared set, <see cref="PrivateTokenMemo"/> otherwise.</summary>
+    // Implementation note: only which memo answers depends on it (the array or the memo by size); the values are Timed's
+    // either way. After one degraded link every replica leaves the shared set, and 2,048 private sets at the larger bound
+    // could hold about 0.5-1.5 GB.
+    private int _tokenMemoBound = PrivateTokenMemo;
 
     // Implementation note: the activation collectives (TP all-reduce, PP send and all-gather) move a size that is a
     // function of the batch's token count alone, so their time is remembered in an array indexed by that count: one
@@ -675,7 +691,7 @@ public sealed class RooflineStageCostModel : IDecodeSumCostModel, IEngineExpertC
     // conditions drops these memos with the others.
     private double TimedByTokens(int stage, int slot, CollectiveOp op, int[] group, long newTokens, long bytes)
     {
-        if (newTokens >= MaxTokenMemo || (_conditions is { } c && c.ConditionsVersion != _conditionsVersion))
+        if (newTokens >= _tokenMemoBound || (_conditions is { } c && c.ConditionsVersion != _conditionsVersion))
             return Timed(stage, slot, op, group, bytes);
         int i = stage * CommSlots + slot;
         var memo = _tokenMemo[i];
@@ -684,7 +700,7 @@ public sealed class RooflineStageCostModel : IDecodeSumCostModel, IEngineExpertC
         if (newTokens >= memo.Length)
         {
             int old = memo.Length;
-            Array.Resize(ref memo, (int)Math.Min(MaxTokenMemo, Math.Max(2 * (newTokens + 1), 64)));
+            Array.Resize(ref memo, (int)Math.Min(_tokenMemoBound, Math.Max(2 * (newTokens + 1), 64)));
             Array.Fill(memo, -1.0, old, memo.Length - old);
             _tokenMemo[i] = memo;
         }
