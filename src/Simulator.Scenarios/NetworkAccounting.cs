@@ -186,9 +186,10 @@ internal sealed class FlowStageExecutor : IStageExecutor
         var comms = all.Where(c => c.OverlapNs == 0).ToArray();
         var overlapped = all.Where(c => c.OverlapNs > 0).ToArray();
         long computeNs = cost.ComputeNs + cost.OverheadNs;
+        var targets = comms.Select(c => TargetNs(c, all, cost)).ToArray();
         if (overlapped.Length == 0)
         {
-            _sim.Schedule(new SimDuration(computeNs), () => RunComm(replica, stage, comms, 0, done, token));
+            _sim.Schedule(new SimDuration(computeNs), () => RunComm(replica, stage, comms, targets, 0, done, token));
             return;
         }
         // Implementation note: a collective that runs under compute (the CP ring under attention) starts with the stage
@@ -196,22 +197,58 @@ internal sealed class FlowStageExecutor : IStageExecutor
         // analytic model charges max(0, ring - attention) per layer, which is the same total for identical layers.
         var parts = new List<Event>(overlapped.Length + 1);
         long hiddenNs = 0;
-        foreach (var c in overlapped)
-        {
-            hiddenNs = Math.Max(hiddenNs, Math.Min(c.OverlapNs, computeNs));
-            parts.Add(CommFlow(replica, stage, c));
-        }
+        foreach (var c in overlapped) hiddenNs = Math.Max(hiddenNs, Math.Min(c.OverlapNs, computeNs));
+        foreach (var c in overlapped) parts.Add(CommFlow(replica, stage, c, OverlappedTargetNs(c, all, cost, hiddenNs)));
         parts.Add(_sim.Timeout(new SimDuration(hiddenNs)));
         new AllOf(_sim, parts.ToArray()).AddCallback(_ =>
-            _sim.Schedule(new SimDuration(computeNs - hiddenNs), () => RunComm(replica, stage, comms, 0, done, token)));
+            _sim.Schedule(new SimDuration(computeNs - hiddenNs), () => RunComm(replica, stage, comms, targets, 0, done, token)));
     }
 
     /// <summary>
-    /// One demand as flows: the count collectives run as one flow of their total bytes, shaped so that without other
-    /// traffic it takes exactly what the cost model charged for them (<see cref="CommDemand.AnalyticNsEach"/> x count)
-    /// and contention only stretches the flow part (see <see cref="Shaped"/>).
+    /// The time (ns) a demand that runs after compute must take without other traffic: the stage's charged total of its
+    /// kind (<see cref="StageCost.TpCommNs"/> ...) when it is that kind's only demand, otherwise its count x its per-call time.
     /// </summary>
-    private Event CommFlow(int replica, int stage, CommDemand c)
+    /// <remarks>
+    /// Implementation note: the cost model charges a kind's count calls as Ns(count x t) but records each call rounded,
+    /// Ns(t); count x Ns(t) is off by up to count / 2 ns (63 ns a stage for Llama-3.1-405B's 126 all-reduces), a drift
+    /// that shifted iterations across arrivals and made the two modes' schedules part. The kind's total is used only when
+    /// it is that rounding away from count x Ns(t) (so a cost priced some other way keeps the per-call product).
+    /// </remarks>
+    private static long TargetNs(CommDemand c, CommDemand[] all, StageCost cost)
+    {
+        long each = c.AnalyticNsEach * c.Count;
+        if (all.Count(d => d.Group == c.Group) != 1) return each;
+        long total = KindTotalNs(c.Group, cost);
+        return Math.Abs(total - each) <= c.Count ? total : each;
+    }
+
+    /// <summary>
+    /// The time (ns) a demand that runs under <paramref name="hiddenNs"/> of compute must take: so that it shows
+    /// exactly the kind's charged excess (hidden + charged) or, when nothing is charged, stays hidden (see <see cref="TargetNs"/>).
+    /// </summary>
+    private static long OverlappedTargetNs(CommDemand c, CommDemand[] all, StageCost cost, long hiddenNs)
+    {
+        long each = c.AnalyticNsEach * c.Count;
+        if (all.Count(d => d.Group == c.Group) != 1 || all.Count(d => d.OverlapNs > 0) != 1) return each;
+        long excess = KindTotalNs(c.Group, cost);
+        long target = excess > 0 ? hiddenNs + excess : Math.Min(each, hiddenNs);
+        return Math.Abs(target - each) <= c.Count ? target : each;
+    }
+
+    private static long KindTotalNs(CommGroupKind group, StageCost cost) => group switch
+    {
+        CommGroupKind.Tensor => cost.TpCommNs,
+        CommGroupKind.Expert => cost.EpCommNs,
+        CommGroupKind.Context => cost.CpCommNs,
+        _ => cost.PpCommNs,
+    };
+
+    /// <summary>
+    /// One demand as flows: the count collectives run as one flow of their total bytes, shaped so that without other
+    /// traffic it takes exactly <paramref name="targetNs"/> (what the cost model charged for them) and contention only
+    /// stretches the flow part (see <see cref="Shaped"/>).
+    /// </summary>
+    private Event CommFlow(int replica, int stage, CommDemand c, long targetNs)
     {
         var gpus = Global(c.Group switch
         {
@@ -219,13 +256,13 @@ internal sealed class FlowStageExecutor : IStageExecutor
             CommGroupKind.Expert => _built.Placement.EpGroup(replica, stage),
             _ => _built.Placement.TpGroup(replica, stage),
         });
-        return Shaped(Names.ParseOp(c.Op), gpus, c.Bytes * c.Count, c.AnalyticNsEach * (double)c.Count * 1e-3);
+        return Shaped(Names.ParseOp(c.Op), gpus, c.Bytes * c.Count, targetNs);
     }
 
     /// <summary>
     /// A collective of <paramref name="bytes"/> on <paramref name="gpus"/> (global ids) that takes
-    /// <paramref name="targetUs"/> when nothing else moves: the plan model's flows, their wire bytes scaled down when the
-    /// target is faster than the plan's transfer, or followed by a fixed delay when it is slower.
+    /// <paramref name="targetNs"/> when nothing else moves: the plan model's flows, their wire bytes scaled down when the
+    /// target is faster than the plan's transfer, then a fixed delay for the rest of the target.
     /// </summary>
     /// <remarks>
     /// Implementation note: the cost model prices collectives with the serving path's timer (NCCL's structure inside a
@@ -240,34 +277,52 @@ internal sealed class FlowStageExecutor : IStageExecutor
     /// bandwidth and stay as planned. The target is the demand's own total, never a per-call ratio: a ratio
     /// r = NCCL(b) / plan(b) applied to the aggregated flow plus the plan's delay for separate calls gives
     /// plan(b) n + (r - 1) plan(n b), not r plan(b) n, so the modes would drift apart by (r - 1)(plan(b) n - plan(n b)).
+    /// The flows land on the kernel's nanosecond grid once per round (a latency rounded, a completion timer rounded up),
+    /// so they take L + X give or take a few ns; the delay absorbs up to <see cref="TickSlackNs"/> per round of that
+    /// difference (and T keeps that much delay when the wire is scaled), so without other traffic the collective ends
+    /// exactly T after it started, and contention loses at most that slack (ns against the us it stretches by).
     /// </remarks>
-    private Event Shaped(CollectiveOp op, int[] gpus, long bytes, double targetUs)
+    private Event Shaped(CollectiveOp op, int[] gpus, long bytes, long targetNs)
     {
-        var plan = _network.Analytic.Estimate(op, gpus, bytes);
-        double wireScale = 1.0, delayUs = targetUs - plan.TimeUs;
-        if (delayUs < 0 && plan.TransferUs > 0)
+        var plan = _network.Analytic.Resolve(op, gpus, bytes);
+        var estimate = _network.Analytic.Evaluate(plan);
+        int rounds = 1;
+        foreach (var p in plan.Phases) rounds += p.Repeat;
+        double slackNs = TickSlackNs * rounds;
+        double latencyNs = estimate.LatencyUs * 1e3, transferNs = estimate.TransferUs * 1e3;
+        double wireScale = 1.0, delayNs = targetNs - latencyNs - transferNs;
+        if (delayNs < slackNs && transferNs > 0)
         {
-            wireScale = Math.Max(MinWireScale, (targetUs - plan.LatencyUs) / plan.TransferUs);
-            delayUs = targetUs - plan.LatencyUs - wireScale * plan.TransferUs;
+            wireScale = Math.Clamp((targetNs - slackNs - latencyNs) / transferNs, MinWireScale, 1.0);
+            delayNs = targetNs - latencyNs - wireScale * transferNs;
         }
-        long delayNs = (long)Math.Round(Math.Max(0, delayUs) * 1e3);
+        double flowNs = targetNs - delayNs; // what the flows take without other traffic, off the ns grid
+        long startNs = _sim.NowNs;
         var finished = new Event(_sim);
-        _network.Collective(op, gpus, bytes, wireScale: wireScale)
-            .AddCallback(_ => _sim.Schedule(new SimDuration(delayNs), () => finished.Succeed()));
+        _network.Collective(op, gpus, bytes, wireScale: wireScale).AddCallback(_ =>
+        {
+            double tickNs = Math.Clamp(_sim.NowNs - startNs - flowNs, -slackNs, slackNs);
+            long restNs = Math.Max(0, SimDuration.RoundToNs(delayNs - tickNs));
+            _sim.Schedule(new SimDuration(restNs), () => finished.Succeed());
+        });
         return finished;
     }
 
     /// <summary>Smallest wire scale <see cref="Shaped"/> applies (a target below the plan's fixed part cannot be met anyway).</summary>
     private const double MinWireScale = 1e-3;
 
-    private void RunComm(int replica, int stage, CommDemand[] comms, int index, IEventHandler done, long token)
+    /// <summary>Nanoseconds per round a flow may land off its exact time on the kernel's grid (a rounded latency, a completion rounded up).</summary>
+    private const double TickSlackNs = 2.0;
+
+    private void RunComm(int replica, int stage, CommDemand[] comms, long[] targets, int index, IEventHandler done, long token)
     {
         if (index >= comms.Length)
         {
             done.Handle(token);
             return;
         }
-        CommFlow(replica, stage, comms[index]).AddCallback(_ => RunComm(replica, stage, comms, index + 1, done, token));
+        CommFlow(replica, stage, comms[index], targets[index])
+            .AddCallback(_ => RunComm(replica, stage, comms, targets, index + 1, done, token));
     }
 
     public void Send(int replica, int fromStage, StageCost cost, IEventHandler arrived, long token)
@@ -281,13 +336,21 @@ internal sealed class FlowStageExecutor : IStageExecutor
         }
         // Each TP rank sends its 1/TP slice to the same rank of the next stage; that stage then all-gathers the slices
         // (vLLM's hand-off under TP; the analytic cost model charges the same two steps).
-        // Each step takes what the serving path's timer gives it (as the cost model charges it) when nothing else moves.
+        // Each step takes what the serving path's timer gives it (as the cost model charges it) when nothing else moves;
+        // the all-gather takes the rest of the charged hand-off (PpCommNs = Ns(send + gather), not Ns(send) + Ns(gather)).
         int tp = _built.Plan.Tp;
         long slice = (bytes + tp - 1) / tp;
         var groups = BoundaryGroups(replica, fromStage);
+        var next = groups[tp];
+        double sendUs = _built.Timer.TimeUs(CollectiveOp.SendRecv, groups[0], slice);
+        double gatherUs = tp < 2 ? 0 : _built.Timer.TimeUs(CollectiveOp.AllGather, next, bytes);
+        bool charged = Math.Abs(cost.PpCommNs - (sendUs + gatherUs) * 1e3) <= 1;
+        long sendNs = tp < 2 && charged ? cost.PpCommNs : SimDuration.RoundToNs(sendUs * 1e3);
+        long gatherNs = charged ? cost.PpCommNs - sendNs : SimDuration.RoundToNs(gatherUs * 1e3);
         var sends = new Event[tp];
         for (int t = 0; t < tp; t++)
-            sends[t] = Shaped(CollectiveOp.SendRecv, Global([.. groups[t]]), slice, _built.Timer.TimeUs(CollectiveOp.SendRecv, groups[t], slice));
+            sends[t] = Shaped(CollectiveOp.SendRecv, Global([.. groups[t]]), slice,
+                t == 0 ? sendNs : SimDuration.RoundToNs(_built.Timer.TimeUs(CollectiveOp.SendRecv, groups[t], slice) * 1e3));
         new AllOf(_sim, sends).AddCallback(_ =>
         {
             if (tp < 2)
@@ -295,9 +358,7 @@ internal sealed class FlowStageExecutor : IStageExecutor
                 arrived.Handle(token);
                 return;
             }
-            var next = groups[tp];
-            Shaped(CollectiveOp.AllGather, Global([.. next]), bytes, _built.Timer.TimeUs(CollectiveOp.AllGather, next, bytes))
-                .AddCallback(_ => arrived.Handle(token));
+            Shaped(CollectiveOp.AllGather, Global([.. next]), bytes, gatherNs).AddCallback(_ => arrived.Handle(token));
         });
     }
 

@@ -12,7 +12,7 @@ public sealed class ContextParallelRingTest
 {
     private static readonly ScenarioLoader Loader = new();
 
-    private const string LongPrompts = """
+    internal const string LongPrompts = """
         name: cp-ring
         seed: 1
         cluster: {gpu: H100-SXM-80GB, nodes: 2, gpus_per_node: 8, intra_node: nvlink4, inter_node: ib-ndr400}
@@ -43,7 +43,7 @@ public sealed class ContextParallelRingTest
         }
     }
 
-    private const string SlowInterNode = "cluster.inter_node={name: slow-ib, kind: infiniband, bandwidth_gbps: 0.5, latency_us: 5}";
+    internal const string SlowInterNode = "cluster.inter_node={name: slow-ib, kind: infiniband, bandwidth_gbps: 0.5, latency_us: 5}";
 
     [Test]
     public void CuttingTheInterNodeLinkTo0_5GBps_RaisesTtft_ForACpGroupSpanningNodes()

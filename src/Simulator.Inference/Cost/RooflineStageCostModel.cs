@@ -153,6 +153,13 @@ public sealed class RooflineStageCostModel : IDecodeSumCostModel, IEngineExpertC
     public bool SharesMemosWith(RooflineStageCostModel other) =>
         !ReferenceEquals(this, other) && ReferenceEquals(_termsMemo, other?._termsMemo);
 
+    /// <summary>
+    /// For tests of the memos' bounds: the most entries any one memo of this model can hold right now (the longest
+    /// token-count array, the fullest memo by size, the longest token-terms array) and its token-count bound.
+    /// </summary>
+    internal (int TokenEntries, int SizeEntries, int TermsEntries, int TokenBound) MemoCapacity() =>
+        (_tokenMemo.Max(m => m.Length), _commMemo.Max(m => m.Count), _termsMemo.Max(m => m.Length), _tokenMemoBound);
+
     /// <summary>Leaves a shared set of memos for empty ones of this model's own.</summary>
     private void UseOwnMemos()
     {

@@ -20,10 +20,10 @@ public sealed class SharedCostMemosTest
     // 4 nodes x 8 GPUs: nodes 0-1 NVLink4, nodes 2-3 NVLink3. TP4 x PP2 puts one replica on each node (8 GPUs).
     private static readonly ParallelPlan Plan = new(Tp: 4, Pp: 2, Replicas: 4);
 
-    private static ClusterTopology Topology() => new(TestGpus.H100, 4, 8, LinkPresets.Get("nvlink4"), LinkPresets.Get("ib-ndr400"),
+    internal static ClusterTopology Topology() => new(TestGpus.H100, 4, 8, LinkPresets.Get("nvlink4"), LinkPresets.Get("ib-ndr400"),
         intraNodeByNode: [LinkPresets.Get("nvlink4"), LinkPresets.Get("nvlink4"), LinkPresets.Get("nvlink3"), LinkPresets.Get("nvlink3")]);
 
-    private static RooflineStageCostModel[] Models(ClusterTopology topology, ICollectiveTimer timer, string model = "llama-3.1-70b")
+    internal static RooflineStageCostModel[] Models(ClusterTopology topology, ICollectiveTimer timer, string model = "llama-3.1-70b")
     {
         var placement = PlacementTable.Build(Plan, new ClusterShape(topology.Nodes, topology.GpusPerNode));
         return Enumerable.Range(0, Plan.Replicas).Select(r => new RooflineStageCostModel(ModelPresets.Get(model),
