@@ -175,7 +175,8 @@ public sealed class RunTable
     /// </summary>
     public static RunTable? FromCaptured(Simulator.Inference.Metrics.CapturedTable table, TableSchema schema, string path)
     {
-        var columns = TypedColumns(table.Headers, schema, table.RowCount);
+        // A numeric column takes the kept array itself (AddNumbers): room is allocated only for the text columns.
+        var columns = table.Headers.Select((h, c) => new TypedColumn(h.Trim(), schema, table.Numbers(c) is null ? table.RowCount : 0)).ToArray();
         for (var c = 0; c < columns.Length; c++)
             if (!columns[c].Skipped && !table.IsKept(c)) return null;
         for (var c = 0; c < columns.Length; c++)
