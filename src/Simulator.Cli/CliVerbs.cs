@@ -45,7 +45,7 @@ public static class CliVerbs
         var dir = outDir ?? ScenarioRunner.DefaultRunDirectory(scenario);
         Console.WriteLine($"sim: running {scenario.Name} ({Describe(scenario)})");
         if (report) ReportBuilder.WarmUp(); // beside the simulation, on the core its event loop leaves idle
-        var result = ScenarioRunner.Run(scenario, dir);
+        var result = ScenarioRunner.Run(scenario, dir, report ? ReportBuilder.TableCapture : null);
         foreach (var line in ConsoleSummary.Lines(result.Summary, result.Directory, result.Perf)) Console.WriteLine(line);
         Console.WriteLine();
         if (result.Pools is { } pools)
@@ -63,7 +63,7 @@ public static class CliVerbs
         }
         if (report)
         {
-            var r = ReportBuilder.Build(new[] { result.Directory }, result.Directory);
+            var r = ReportBuilder.Build(new[] { result.Directory }, result.Directory, runTables: result.Tables);
             Console.WriteLine($"report: {Relative(r.HtmlPath)} ({r.Charts.Count} charts as PNG and SVG in {Relative(Path.Combine(result.Directory, "charts"))})");
         }
         return ExitOk;

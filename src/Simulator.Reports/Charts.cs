@@ -274,6 +274,53 @@ internal static class Charts
         return data.ToArray();
     }
 
+    /// <summary>
+    /// The plot as PNG bytes at <paramref name="pngScale"/> times <paramref name="width"/> x <paramref name="height"/> (as
+    /// <see cref="Png"/> with <c>Plot.ScaleFactor</c> set to the scale draws it) and as SVG text of <paramref name="width"/> x
+    /// <paramref name="height"/> (as <c>Plot.GetSvgXml</c> writes it, before <see cref="NumberSvgIds"/>), from one ScottPlot
+    /// render recorded as a Skia picture and played back onto the PNG's raster and the SVG canvas.
+    /// </summary>
+    // Implementation note: ScottPlot lays a plot out and issues its drawing calls on every render, and renders twice the
+    // first time (once more when the first render moved the axis limits); the report drew each chart three times (twice
+    // onto the 2x raster, once onto the SVG canvas). Here it is laid out once on a canvas that draws nothing, drawn once
+    // into a picture, and the picture is played back on both canvases: the raster is drawn once, the layout work is not
+    // repeated. ScottPlot's ScaleFactor is a scale of the canvas over the same layout, so playing the 1x picture back on
+    // a canvas scaled by pngScale issues the calls the 2x render issued: the same pixels and the same SVG bytes
+    // (ChartModelTests.Images_AreThePixelsAndTheSvgOfScottPlotsOwnRenders).
+    public static (byte[] Png, string Svg) Images(Plot plot, int width, int height, int pngScale)
+    {
+        plot.ScaleFactor = 1;
+        using (var layout = new SKNoDrawCanvas(width, height)) plot.Render(layout, width, height);
+        using var recorder = new SKPictureRecorder();
+        var canvas = recorder.BeginRecording(new SKRect(0, 0, width, height));
+        // As GetSvgXml: no clear, which the raster does not need either (the figure's background fills it first).
+        var clear = plot.RenderManager.ClearCanvasBeforeEachRender;
+        plot.RenderManager.ClearCanvasBeforeEachRender = false;
+        try
+        {
+            plot.Render(canvas, width, height);
+        }
+        finally
+        {
+            plot.RenderManager.ClearCanvasBeforeEachRender = clear;
+        }
+        using var picture = recorder.EndRecording();
+
+        var info = new SKImageInfo(width * pngScale, height * pngScale, SKColorType.Rgba8888, SKAlphaType.Premul);
+        byte[] png;
+        using (var surface = SKSurface.Create(info) ?? throw new InvalidOperationException($"cannot create a {info.Width} x {info.Height} chart surface"))
+        {
+            surface.Canvas.Scale(pngScale);
+            surface.Canvas.DrawPicture(picture);
+            using var pixels = surface.PeekPixels();
+            using var data = pixels.Encode(PngEncoding) ?? throw new InvalidOperationException("the PNG encoder failed");
+            png = data.ToArray();
+        }
+        using var stream = new MemoryStream();
+        using (var svgCanvas = SKSvgCanvas.Create(new SKRect(0, 0, width, height), stream)) svgCanvas.DrawPicture(picture);
+        return (png, System.Text.Encoding.UTF8.GetString(stream.ToArray()));
+    }
+
     private static readonly SKPngEncoderOptions PngEncoding = new(SKPngEncoderFilterFlags.Up, 3);
 
     /// <summary>Bars grow from zero: the value axis starts at 0 (no margin below) with room above the tallest bar.</summary>

@@ -66,7 +66,14 @@ public sealed class RunData
     public double? Get(string path) => Summary.TryGetValue(path, out var v) && double.IsFinite(v) ? v : null;
 
     /// <summary>Reads a run directory; throws <see cref="ReportInputException"/> when summary.json is missing or unreadable.</summary>
-    public static RunData Load(string dir)
+    public static RunData Load(string dir) => Load(dir, null);
+
+    /// <summary>
+    /// Reads a run directory, taking the tables named in <paramref name="tables"/> (requests, iterations, timeseries, as the
+    /// run's writer kept them while writing this directory) from memory instead of their files: the same
+    /// <see cref="RunTable"/> either way, without reading the files back.
+    /// </summary>
+    public static RunData Load(string dir, IReadOnlyDictionary<string, Simulator.Inference.Metrics.CapturedTable>? tables)
     {
         var summaryPath = Path.Combine(dir, "summary.json");
         if (!File.Exists(summaryPath)) throw new ReportInputException($"{dir}: no summary.json (not a run directory)");
@@ -94,8 +101,13 @@ public sealed class RunData
         // Implementation note: requests and iterations are the two large tables and are independent, so iterations is read
         // on the thread pool while requests is read here (the Azure conversation run: ~0.15 s of its report). A corrupt
         // requests.csv is reported before a corrupt iterations.csv, as when they were read one after the other.
-        var iterations = Task.Run(() => RunTables.Open(dir, "iterations", TableSchema.Loose with { Keep = IterationColumns }));
-        var requests = CheckedRequests(dir, summary.ContainsKey("front_end.utilization"));
+        RunTable? Table(string name, TableSchema schema) =>
+            tables is not null && tables.TryGetValue(name, out var kept)
+                && RunTable.FromCaptured(kept, schema, Simulator.Inference.Metrics.RunTables.Find(dir, name) ?? Path.Combine(dir, name + ".csv")) is { } t
+                ? t : RunTables.Open(dir, name, schema);
+        var iterations = Task.Run(() => Table("iterations", TableSchema.Loose with { Keep = IterationColumns }));
+        var requests = Table("requests", RequestSchema(summary.ContainsKey("front_end.utilization")));
+        ReportPhases.Mark("requests read");
         return new RunData
         {
             Dir = dir,
@@ -106,7 +118,7 @@ public sealed class RunData
             Iterations = iterations.GetAwaiter().GetResult(),
             Gpus = RunTable.TryReadFile(Path.Combine(dir, "gpus.csv")),
             Links = RunTable.TryReadFile(Path.Combine(dir, "links.csv")),
-            Timeseries = RunTables.Open(dir, "timeseries"),
+            Timeseries = Table("timeseries", TableSchema.Loose),
             ItlHistogram = RunTable.TryReadFile(Path.Combine(dir, "itl_histogram.csv")),
             Slo = slo,
         };
@@ -139,14 +151,22 @@ public sealed class RunData
     ];
 
     /// <summary>
-    /// requests.csv, checked row by row: a corrupt file is an error naming its line, never a silently wrong chart.
+    /// How requests is read: checked row by row (a corrupt file is an error naming its line, never a silently wrong chart).
     /// <c>frontend_ms</c> is kept only for a run with a queued front end (summary.json <c>front_end</c>), the one that charts it.
     /// </summary>
-    private static RunTable? CheckedRequests(string dir, bool queuedFrontEnd) =>
-        RunTables.Open(dir, "requests", new TableSchema(RequestTextColumns, RequestValues, Check: true)
-        {
-            Keep = queuedFrontEnd ? [.. RequestColumns, "frontend_ms"] : RequestColumns,
-        });
+    private static TableSchema RequestSchema(bool queuedFrontEnd) =>
+        new(RequestTextColumns, RequestValues, Check: true) { Keep = queuedFrontEnd ? [.. RequestColumns, "frontend_ms"] : RequestColumns };
+
+    /// <summary>
+    /// The table columns a run's writer keeps in memory for its report (<see cref="Simulator.Inference.Metrics.RunWriterOptions.Capture"/>):
+    /// every column <see cref="Load(string, IReadOnlyDictionary{string, Simulator.Inference.Metrics.CapturedTable})"/> reads.
+    /// </summary>
+    internal static readonly Simulator.Inference.Metrics.TableCapture Capture = new(new Dictionary<string, IReadOnlyCollection<string>?>
+    {
+        ["requests"] = [.. RequestColumns, "frontend_ms"],
+        ["iterations"] = IterationColumns,
+        ["timeseries"] = null,
+    });
 
     private static void Flatten(JsonElement e, string prefix, IDictionary<string, double> into)
     {

@@ -15,31 +15,42 @@ public static class ReportBuilder
 
     /// <summary>
     /// Starts, on the thread pool, the report's one-time costs of a process (the font lookup, and compiling the chart code
-    /// by drawing one small chart in the report's style to PNG and SVG), so that a caller that will build a report after
+    /// by building and drawing, small, the charts of a made-up run: <c>RunCharts.WarmUp</c>), so that a caller that will build a report after
     /// other work (<c>sim run</c>: the simulation) pays them beside that work. <see cref="Build"/> waits for it.
     /// Calling it more than once starts it once.
     /// </summary>
     // Implementation note: the simulation's event loop runs on one thread, so on a 2-core machine the other core idles
     // while it runs; the first chart a process draws costs some 0.1-0.2 s more than the next ones (JIT of ScottPlot's and
     // SkiaSharp's generic code over their value types, which ReadyToRun cannot precompile outside their own assemblies,
-    // and Skia's font scan). The warm-up writes no file and leaves no state a report depends on: the SVG clip ids it
+    // and Skia's font scan). The warm-up reads and writes no file and leaves no state a report depends on: the SVG clip ids it
     // consumes are renumbered per file (Charts.NumberSvgIds), and labels are regular weight (Charts.ApplyStyle).
     public static void WarmUp()
     {
-        lock (WarmUpLock) _warmUp ??= Task.Run(RunCharts.WarmUp);
+        lock (WarmUpLock) _warmUp ??= Task.Run(() => { ReportPhases.Mark("warm-up start"); RunCharts.WarmUp(); ReportPhases.Mark("warm-up done"); });
     }
+
+    /// <summary>
+    /// The table columns a run keeps in memory for its report (<c>ScenarioRunner.Run</c>'s capture): pass the kept tables
+    /// to <see cref="Build"/> as <c>runTables</c> and the report does not read requests, iterations and timeseries back.
+    /// </summary>
+    public static Simulator.Inference.Metrics.TableCapture TableCapture => RunData.Capture;
 
     /// <summary>
     /// Builds the report. Each input is a run directory (summary.json) or a sweep directory (sweep.csv);
     /// missing optional files or columns skip their chart and the report says so.
+    /// <paramref name="runTables"/>: with a single run directory, the tables its writer kept in memory (<see cref="TableCapture"/>),
+    /// read instead of their files; the report is the same.
     /// Throws <see cref="ReportInputException"/> for an input that is neither.
     /// </summary>
-    public static ReportResult Build(IReadOnlyList<string> inputDirs, string outDir, ReportOptions? options = null)
+    public static ReportResult Build(IReadOnlyList<string> inputDirs, string outDir, ReportOptions? options = null,
+        IReadOnlyDictionary<string, Simulator.Inference.Metrics.CapturedTable>? runTables = null)
     {
         options ??= new ReportOptions();
+        ReportPhases.Mark("build start");
         Task? warmUp;
         lock (WarmUpLock) warmUp = _warmUp;
         warmUp?.GetAwaiter().GetResult();
+        ReportPhases.Mark("warm-up awaited");
         if (inputDirs.Count == 0) throw new ReportInputException("no input directory given");
         if (inputDirs.Count == 1 && PlanReport.IsPlanDirectory(inputDirs[0])) return PlanReport.Build(inputDirs[0], outDir, options: options).Report;
         var runs = new List<RunData>();
@@ -48,10 +59,11 @@ public static class ReportBuilder
         {
             if (!Directory.Exists(dir)) throw new ReportInputException($"{dir}: directory does not exist");
             if (File.Exists(Path.Combine(dir, "sweep.csv"))) sweeps.Add(SweepData.Load(dir));
-            else if (File.Exists(Path.Combine(dir, "summary.json"))) runs.Add(RunData.Load(dir));
+            else if (File.Exists(Path.Combine(dir, "summary.json"))) runs.Add(RunData.Load(dir, inputDirs.Count == 1 ? runTables : null));
             else throw new ReportInputException($"{dir}: neither a run directory (summary.json), a sweep directory (sweep.csv) nor, given alone, a plan directory (plan.csv)");
         }
 
+        ReportPhases.Mark("loaded");
         var slo = ResolveSlo(runs.Concat(sweeps.SelectMany(s => s.Points).OfType<RunData>()), options);
         var configs = Configurations(runs, sweeps, slo);
         var comparing = configs.Count > 1 || sweeps.Count > 0;
@@ -66,9 +78,11 @@ public static class ReportBuilder
         }
         else RunCharts.All(runs[0], slo, options, sink, "");
 
+        ReportPhases.Mark("models built");
         Directory.CreateDirectory(outDir);
         var (chartPaths, svgs) = sink.Write(Path.Combine(outDir, "charts"), options);
 
+        ReportPhases.Mark("charts written");
         var title = options.Title ?? (runs.Count == 1 && sweeps.Count == 0 ? $"Simulation report: {runs[0].Name}" : "Simulation comparison report");
         var detailName = comparing ? (best ?? configs.FirstOrDefault(c => c.Run is not null))?.Label : null;
         var doc = new ReportDocument(title, inputDirs, configs, slo, verdict, sink.Charts, svgs, sink.Notes, comparing, detailName,
@@ -77,6 +91,7 @@ public static class ReportBuilder
         var mdPath = Path.Combine(outDir, "report.md");
         File.WriteAllText(htmlPath, doc.Html(), new UTF8Encoding(false));
         File.WriteAllText(mdPath, doc.Markdown(), new UTF8Encoding(false));
+        ReportPhases.Mark("html written");
         return new ReportResult(htmlPath, mdPath, sink.Charts, chartPaths, configs, best, verdict, sink.Notes);
     }
 

@@ -85,13 +85,8 @@ internal sealed class ChartSink
     /// <summary>Renders a chart as PNG bytes (<see cref="ReportOptions.PngScale"/> times the size) and as SVG text.</summary>
     public static (byte[] Png, string Svg) Render(ChartInfo chart, ReportOptions options)
     {
-        var plot = chart.Plot;
-        var scale = Math.Max(1, options.PngScale);
-        plot.ScaleFactor = scale;
-        var png = Simulator.Reports.Charts.Png(plot, options.ChartWidth * scale, options.ChartHeight * scale);
-        plot.ScaleFactor = 1;
-        var svg = Simulator.Reports.Charts.NumberSvgIds(plot.GetSvgXml(options.ChartWidth, options.ChartHeight));
-        return (png, svg);
+        var (png, svg) = Simulator.Reports.Charts.Images(chart.Plot, options.ChartWidth, options.ChartHeight, Math.Max(1, options.PngScale));
+        return (png, Simulator.Reports.Charts.NumberSvgIds(svg));
     }
 }
 
@@ -126,21 +121,56 @@ internal static class RunCharts
         DataParallelCharts.RankLoad(run, sink, prefix);
     }
 
-    /// <summary>Draws one small chart of every form the run charts use (CDF step line, log ticks, markers, bars, lines, outside legend) to PNG and SVG, and drops it.</summary>
-    internal static void WarmUp()
+    /// <summary>
+    /// Builds every chart of <see cref="All"/> that a plain serving run gets (latency CDFs and breakdown,
+    /// the four lines over time, ITL CDF, stage timeline, memory, GPU split, links) from a made-up run of a few rows held
+    /// in memory, renders them (the first to PNG and SVG) and drops them: the chart code a report runs, compiled and warmed before the report needs it.
+    /// </summary>
+    // Implementation note: the report's model building and drawing is generic code over ScottPlot's, SkiaSharp's and our
+    // value types (LINQ, dictionaries and lists of tuples), which ReadyToRun cannot precompile outside their assemblies; a
+    // process compiles some 1,500 such methods the first time it draws a report. Drawing one chart of each form compiled
+    // only the drawing's share; running the same model builders on a small run compiles the rest too. Only the first chart
+    // is drawn (at a quarter of the pixels and 1x), so the warm-up costs little beyond the compilation itself.
+    internal static IReadOnlyList<ChartInfo> WarmUp()
     {
-        var sink = new ChartSink();
-        var plot = new Plot();
-        var x = new Charts.Scale(true);
-        Charts.Cdf(plot, [1.0, 2, 4, 8, 16, 32, 64, 128], x).LegendText = "warm-up";
-        // A solid marker: Skia's SVG canvas has no dash effects and says so on stderr for every dashed line it meets.
-        Charts.Marker(plot.Add.VerticalLine(x.Map(50)), "SLO", "SLO");
-        FinishCdfAxes(plot, x, [1.0, 128], "ms", "fraction");
-        Charts.StackedBars(plot, [1.0, 2], [("a", [1.0, 2], null), ("b", [2.0, 1], Charts.LightGray)]);
-        Charts.Line(plot, [1.0, 2, 3, 4, 5], [1.0, 3, 2, 5, 4], 2, Charts.Blue);
-        Charts.LegendOutsideRight(plot);
-        sink.Add("warm_up", "warm-up", "", plot);
-        ChartSink.Render(sink.Charts[0], new ReportOptions());
+        var options = new ReportOptions { ChartWidth = 430, ChartHeight = 230, PngScale = 1 };
+        var sink = new ChartSink { LineColumns = 8 };
+        All(WarmUpRun(), new Slo(2000, 200, 95), options, sink, "");
+        // The first chart goes all the way to PNG and SVG; the others only through ScottPlot's render, onto a canvas that
+        // draws nothing: what is compiled is ScottPlot's code, Skia's drawing is native and needs no warming.
+        for (var i = 0; i < sink.Charts.Count; i++)
+        {
+            if (i == 0) ChartSink.Render(sink.Charts[i], options);
+            else
+                using (var canvas = new SkiaSharp.SKNoDrawCanvas(options.ChartWidth, options.ChartHeight))
+                    sink.Charts[i].Plot.Render(canvas, options.ChartWidth, options.ChartHeight);
+        }
+        return sink.Charts;
+    }
+
+    /// <summary>A made-up run of two replicas, a few dozen rows per table, with every column the plain run charts draw.</summary>
+    private static RunData WarmUpRun()
+    {
+        static string N(double v) => v.ToString("R", CultureInfo.InvariantCulture);
+        static RunTable Table(string header, int rows, Func<int, double[]> row, Func<int, string[]>? text = null) =>
+            new(header.Split(','), Enumerable.Range(0, rows).Select(r => (text?.Invoke(r) ?? []).Concat(row(r).Select(N)).ToArray()).ToList());
+        var requests = Table("status,arrival_s,input_tokens,ttft_ms,tpot_ms,e2e_ms,queue_ms", 40,
+            r => [r * 0.5, 100 + 300 * (r % 7), 50 + 40 * (r % 9), 20 + r % 5, 900 + 37 * r, 3 * (r % 4)], _ => ["completed"]);
+        var timeseries = Table("time_s,replica,queued,running,kv_utilization,output_tokens_per_s,completed,live", 48,
+            r => [r / 2, r % 2, r % 3, 4 + r % 5, (r % 10) / 10.0, 100 + 7 * (r % 11), r % 4, 1]);
+        var iterations = Table("replica,stage,start_s,end_s,compute_ms,tp_comm_ms,ep_comm_ms,pp_comm_ms,cp_comm_ms,overhead_ms", 30,
+            r => [0, r % 2, r * 0.01, r * 0.01 + 0.008, 6, 1, 0, 0.5, 0, 0.3]);
+        var gpus = Table("gpu,weights_gb,kv_capacity_gb,activation_gb,reserve_gb,free_gb,busy_fraction,idle_fraction,compute_fraction,comm_fraction", 4,
+            r => [r, 35, 39, 1.3, 9, 0.5, 0.8, 0.2, 0.7, 0.1]);
+        var links = Table("link,kind,busy_fraction", 3, r => [0.1 * (r + 1)], r => ["link " + N(r), r == 0 ? "nvlink" : "ib"]);
+        var itl = Table("itl_ms_lo,itl_ms_hi,count", 6, r => [1 << r, 2 << r, 10 + r]);
+        return new RunData
+        {
+            Dir = "", Name = "warm-up", Scenario = new Dictionary<string, string>(),
+            Summary = new Dictionary<string, double> { ["itl_ms.p50"] = 4, ["itl_ms.p95"] = 20, ["itl_ms.p99"] = 40 },
+            Requests = requests, Timeseries = timeseries, Iterations = iterations, Gpus = gpus, Links = links, ItlHistogram = itl,
+            Slo = new Slo(2000, 200, 95),
+        };
     }
 
     internal static double[] CompletedValues(RunData run, string column)

@@ -167,6 +167,32 @@ public sealed class RunTable
         }
     }
 
+    /// <summary>
+    /// A table its writer kept in memory (<see cref="Simulator.Inference.Metrics.CapturedTable"/>), read as
+    /// <see cref="TryReadTyped"/> reads the file it wrote: the same columns, numbers and text, each cell through the same
+    /// typed column (text cells checked by <paramref name="schema"/>, errors naming <paramref name="path"/>). Null when the
+    /// capture lacks a column the schema keeps (the caller then reads the file).
+    /// </summary>
+    public static RunTable? FromCaptured(Simulator.Inference.Metrics.CapturedTable table, TableSchema schema, string path)
+    {
+        // A numeric column takes the kept array itself (AddNumbers): room is allocated only for the text columns.
+        var columns = table.Headers.Select((h, c) => new TypedColumn(h.Trim(), schema, table.Numbers(c) is null ? table.RowCount : 0)).ToArray();
+        for (var c = 0; c < columns.Length; c++)
+            if (!columns[c].Skipped && !table.IsKept(c)) return null;
+        for (var c = 0; c < columns.Length; c++)
+        {
+            var column = columns[c];
+            if (column.Skipped) continue;
+            if (table.Numbers(c) is { } numbers) column.AddNumbers(numbers);
+            else
+            {
+                var texts = table.Texts(c)!;
+                for (var r = 0; r < texts.Length; r++) column.Add(path, r, texts[r]);
+            }
+        }
+        return Build(table.Headers, table.RowCount, columns);
+    }
+
     private static TypedColumn[] TypedColumns(IReadOnlyList<string> headers, TableSchema schema, int capacity = 1024) =>
         headers.Select(h => new TypedColumn(h.Trim(), schema, capacity)).ToArray();
 
@@ -318,6 +344,19 @@ internal sealed class TypedColumn
     }
 
     public void AddEmpty() => AddNumber(double.NaN);
+
+    /// <summary>Adds a run of numbers; a numeric column still empty takes the array itself (it must not change afterwards).</summary>
+    public void AddNumbers(double[] values)
+    {
+        if (Skipped) return;
+        if (_count == 0 && !IsText)
+        {
+            _numbers = values;
+            _count = values.Length;
+            return;
+        }
+        foreach (var v in values) AddNumber(v);
+    }
 
     public void AddNumber(double v)
     {

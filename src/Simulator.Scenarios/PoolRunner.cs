@@ -16,7 +16,7 @@ namespace Simulator.Scenarios;
 /// </summary>
 internal static class PoolRunner
 {
-    public static RunResult Run(Scenario scenario, string outDir)
+    public static RunResult Run(Scenario scenario, string outDir, TableCapture? capture = null)
     {
         var pools = PoolBuilder.Build(scenario);
         if (pools.Disaggregated) PoolBuilder.CheckDecodeCapacity(pools, LongestRequestTokens(scenario));
@@ -28,7 +28,7 @@ internal static class PoolRunner
         using var writer = new RunDirectoryWriter(outDir, meta, new RunWriterOptions(scenario.Output.TimelineMaxEvents,
             scenario.Output.Format == "parquet" ? TableFormat.Parquet : TableFormat.Csv, Layout: null, Pools: replicaPools,
             Engines: DataParallelOutputs.Engines(pools.Pools.Select(p => p.Built.Plan)), Iterations: scenario.Output.IterationRows,
-            WriterThread: ScenarioRunner.UsesWriterThread(scenario)));
+            WriterThread: ScenarioRunner.UsesWriterThread(scenario), Capture: capture));
         writer.WriteText("scenario.yaml", ScenarioWriter.ToYaml(scenario, Path.GetFullPath(outDir)));
 
         var sim = new Simulation(scenario.Seed);
@@ -58,7 +58,7 @@ internal static class PoolRunner
         var dpPlan = pools.Pools.Select(p => p.Built.Plan).FirstOrDefault(p => p.IsDataParallelAttention);
         var summary = writer.Commit(new RunEndInputs(perf, ScenarioRunner.Pipelines(result), gpus, links, ScenarioRunner.PrefixCacheTotals(result),
             faults is null ? null : ScenarioRunner.Availability(result), DataParallel: dpPlan is null ? null : DataParallelOutputs.Summary(serving.DataParallelEngines, dpPlan), FrontEnd: serving.FrontEndTotals));
-        return new RunResult(writer.OutputDirectory, summary, perf, pools.Pools[0].Built, pools);
+        return new RunResult(writer.OutputDirectory, summary, perf, pools.Pools[0].Built, pools) { Tables = writer.CapturedTables };
     }
 
     /// <summary>The workload's longest request (prompt + output tokens), read once before the run (sources stream).</summary>

@@ -10,7 +10,11 @@ namespace Simulator.Scenarios;
 
 /// <summary>What one run produced: its directory, the headline figures and the wall-clock figures (perf.json).</summary>
 /// <remarks>With pools, <see cref="Built"/> is the first pool's and <see cref="Pools"/> holds them all.</remarks>
-public sealed record RunResult(string Directory, RunSummary Summary, SimulationStats Perf, BuiltScenario Built, BuiltPools? Pools = null);
+public sealed record RunResult(string Directory, RunSummary Summary, SimulationStats Perf, BuiltScenario Built, BuiltPools? Pools = null)
+{
+    /// <summary>The table columns the run was asked to keep in memory (<see cref="ScenarioRunner.Run"/>'s capture), by table name; empty without one.</summary>
+    public IReadOnlyDictionary<string, CapturedTable> Tables { get; init; } = new Dictionary<string, CapturedTable>();
+}
 
 /// <summary>One sweep point's outcome: its run directory and summary, or the reason it failed.</summary>
 public sealed record SweepPointOutcome(SweepPoint Point, string Directory, RunSummary? Summary, string? Error);
@@ -27,16 +31,17 @@ public static class ScenarioRunner
     /// <summary>
     /// Simulates one scenario and writes its run directory (files appear only when the run succeeded; a failed
     /// run leaves nothing behind). Throws <see cref="ScenarioException"/>, <see cref="PlanDoesNotFitException"/> or
-    /// a workload format error for bad input.
+    /// a workload format error for bad input. <paramref name="capture"/> names table columns to keep in memory as they are
+    /// written (<see cref="RunResult.Tables"/>), for a report built in the same process.
     /// </summary>
-    public static RunResult Run(Scenario scenario, string outDir)
+    public static RunResult Run(Scenario scenario, string outDir, TableCapture? capture = null)
     {
         OutputTarget.CheckRunTarget(outDir);
         RunCost.Check(scenario);
-        return scenario.Pools.Count > 0 ? PoolRunner.Run(scenario, outDir) : RunReplicas(scenario, outDir);
+        return scenario.Pools.Count > 0 ? PoolRunner.Run(scenario, outDir, capture) : RunReplicas(scenario, outDir, capture);
     }
 
-    private static RunResult RunReplicas(Scenario scenario, string outDir)
+    private static RunResult RunReplicas(Scenario scenario, string outDir, TableCapture? capture)
     {
         var built = RunBuilder.Build(scenario);
         var plan = built.Plan;
@@ -46,7 +51,7 @@ public static class ScenarioRunner
 
         using var writer = new RunDirectoryWriter(outDir, meta, new RunWriterOptions(scenario.Output.TimelineMaxEvents,
             scenario.Output.Format == "parquet" ? TableFormat.Parquet : TableFormat.Csv, LayoutOf(built), Engines: DataParallelOutputs.Engines([plan]), Iterations: scenario.Output.IterationRows,
-            WriterThread: UsesWriterThread(scenario)));
+            WriterThread: UsesWriterThread(scenario), Capture: capture));
         writer.WriteText("scenario.yaml", ScenarioWriter.ToYaml(scenario, Path.GetFullPath(outDir)));
 
         var sim = new Simulation(scenario.Seed);
@@ -61,7 +66,7 @@ public static class ScenarioRunner
         var links = network?.LinkRows() ?? accounting.LinkRows();
         var summary = writer.Commit(new RunEndInputs(perf, Pipelines(result), gpus, links, PrefixCacheTotals(result),
             faults is null ? null : Availability(result), DataParallelOutputs.Summary(serving.DataParallelEngines, plan), serving.FrontEndTotals));
-        return new RunResult(writer.OutputDirectory, summary, perf, built);
+        return new RunResult(writer.OutputDirectory, summary, perf, built) { Tables = writer.CapturedTables };
     }
 
     /// <summary>The serving options of a run; the front end's costs come from <paramref name="built"/>'s engine profile.</summary>

@@ -165,6 +165,26 @@ public sealed class RunVerbTests
             Assert.That(File.ReadAllBytes(tmp.Sub("two", "charts", chart!)), Is.EqualTo(File.ReadAllBytes(tmp.Sub("one", "charts", chart!))), chart);
     }
 
+    [TestCase("quickstart.yaml", "workload.requests=60")]
+    [TestCase("disaggregation.yaml", "workload.trace.limit=150")]
+    [TestCase("faults-gpu-down.yaml", "workload.trace.limit=400")]
+    public void Run_WithTheDefaultReport_DrawsFromMemoryTheReportSimReportDrawsFromTheFiles(string scenario, string set)
+    {
+        // sim run hands its report the tables it kept while writing them; sim report reads them back from the files.
+        using var tmp = new TempDir();
+        var run = CliHarness.Run("run", CliHarness.Scenario(scenario), "--set", set, "--out", tmp.Sub("run"));
+        Assert.That(run.ExitCode, Is.EqualTo(0), run.ToString());
+        var report = CliHarness.Run("report", tmp.Sub("run"), "--out", tmp.Sub("again"));
+        Assert.That(report.ExitCode, Is.EqualTo(0), report.ToString());
+        Assert.That(File.ReadAllText(tmp.Sub("again", "report.md")).Replace(tmp.Sub("run"), "RUN"),
+            Is.EqualTo(File.ReadAllText(tmp.Sub("run", "report.md")).Replace(tmp.Sub("run"), "RUN")), "report.md");
+        var charts = Directory.GetFiles(tmp.Sub("run", "charts")).Select(Path.GetFileName).Order(StringComparer.Ordinal).ToList();
+        Assert.That(Directory.GetFiles(tmp.Sub("again", "charts")).Select(Path.GetFileName).Order(StringComparer.Ordinal), Is.EqualTo(charts));
+        Assert.That(charts, Has.Count.GreaterThan(10), "the charts were drawn");
+        foreach (var chart in charts)
+            Assert.That(File.ReadAllBytes(tmp.Sub("again", "charts", chart!)), Is.EqualTo(File.ReadAllBytes(tmp.Sub("run", "charts", chart!))), chart);
+    }
+
     [Test]
     public void Run_OutputFormatParquet_WritesParquetTablesAndTheSameSummary()
     {

@@ -331,6 +331,40 @@ public sealed class ChartModelTests
     }
 
     [Test]
+    public void WarmUp_BuildsAndDrawsEveryChartOfAPlainRun()
+    {
+        var charts = RunCharts.WarmUp().Select(c => c.Name).ToList();
+        Assert.That(charts, Is.EqualTo(new[]
+        {
+            "ttft_cdf", "tpot_cdf", "latency_breakdown", "throughput_over_time", "queue_depth", "running_batch", "kv_utilization",
+            "itl_cdf", "stage_timeline", "memory_per_gpu", "gpu_time_split", "link_utilization",
+        }));
+    }
+
+    [TestCase("throughput_over_time")]
+    [TestCase("ttft_cdf")]
+    [TestCase("latency_breakdown")]
+    [TestCase("stage_timeline")]
+    public void Images_AreThePixelsAndTheSvgOfScottPlotsOwnRenders(string name)
+    {
+        // One recorded render played back on both canvases draws what ScottPlot's own PNG (at twice the size) and SVG draw.
+        var plot = Fixtures.Shared.SingleRun.Charts.Single(c => c.Name == name).Plot;
+        lock (plot)
+        {
+            var (png, svg) = Charts.Images(plot, 430, 230, 2);
+            plot.ScaleFactor = 2;
+            var theirs = plot.GetImageBytes(860, 460, ImageFormat.Png);
+            plot.ScaleFactor = 1;
+            var theirSvg = plot.GetSvgXml(430, 230);
+            using var a = SkiaSharp.SKBitmap.Decode(png);
+            using var b = SkiaSharp.SKBitmap.Decode(theirs);
+            Assert.That((a.Width, a.Height), Is.EqualTo((860, 460)));
+            Assert.That(a.GetPixelSpan().ToArray(), Is.EqualTo(b.GetPixelSpan().ToArray()), "the same pixels");
+            Assert.That(Charts.NumberSvgIds(svg), Is.EqualTo(Charts.NumberSvgIds(theirSvg)), "the same SVG");
+        }
+    }
+
+    [Test]
     public void ItlCdf_FromTheHistogram_ReachesOneWithPercentileMarkers()
     {
         using var tmp = new Fixtures.TempDir();

@@ -14,9 +14,11 @@ namespace Simulator.Inference.Metrics;
 /// to requests and iterations (null: no such columns).</param>
 /// <param name="WriterThread">Whether the rows are formatted and written on a writer thread of their own (a
 /// <see cref="RecordPipeline"/>) rather than on the caller's; the files are the same either way.</param>
+/// <param name="Capture">The table columns kept in memory as they are written (<see cref="RunDirectoryWriter.CapturedTables"/>);
+/// null keeps none. The files are the same either way.</param>
 public sealed record RunWriterOptions(long TimelineEventCap = 200_000, TableFormat Format = TableFormat.Csv, TimelineLayout? Layout = null,
     IReadOnlyList<ReplicaPool>? Pools = null, IReadOnlyList<ReplicaEngine>? Engines = null, IterationOutput? Iterations = null,
-    bool WriterThread = false)
+    bool WriterThread = false, TableCapture? Capture = null)
 {
     /// <summary>The defaults.</summary>
     public static RunWriterOptions Default { get; } = new();
@@ -114,6 +116,8 @@ public sealed class RunDirectoryWriter : IRunRecorder, IDisposable
     private readonly IReadOnlyList<ReplicaEngine>? _engines;
     private readonly IRunRecorder _rows;
     private readonly RecordPipeline? _pipeline;
+    private readonly TableCapture? _capture;
+    private readonly List<(string Name, CapturingTableWriter Table)> _captured = [];
     private bool _closed;
 
     /// <summary>Starts a run directory that <see cref="Commit"/> will place at <paramref name="outputDirectory"/>.</summary>
@@ -134,6 +138,7 @@ public sealed class RunDirectoryWriter : IRunRecorder, IDisposable
         _pools = options.Pools;
         _iterationRows = new IterationSampler(options.Iterations ?? IterationOutput.All);
         _engines = options.Engines;
+        _capture = options.Capture;
         try
         {
             File.WriteAllBytes(Path.Combine(TempDirectory, OutputTarget.RunMarker), []);
@@ -481,8 +486,21 @@ public sealed class RunDirectoryWriter : IRunRecorder, IDisposable
     private FileStream OpenFile(string name) =>
         new(PathInRun(name), FileMode.CreateNew, FileAccess.Write, FileShare.Read, 1 << 16);
 
-    private TableWriter OpenTable(string name, TableFormat format, IReadOnlyList<TableColumn> columns) =>
-        TableWriter.Open(OpenFile(TableWriter.FileName(name, format)), format, columns);
+    private TableWriter OpenTable(string name, TableFormat format, IReadOnlyList<TableColumn> columns)
+    {
+        var file = TableWriter.Open(OpenFile(TableWriter.FileName(name, format)), format, columns);
+        if (_capture is null || !_capture.Keeps(name, out var keep)) return file;
+        var capturing = new CapturingTableWriter(file, keep);
+        _captured.Add((name, capturing));
+        return capturing;
+    }
+
+    /// <summary>
+    /// After <see cref="Commit"/>: the columns <see cref="RunWriterOptions.Capture"/> named, by table name, with the values
+    /// the files hold (empty without a capture).
+    /// </summary>
+    public IReadOnlyDictionary<string, CapturedTable> CapturedTables =>
+        Committed ? _captured.ToDictionary(c => c.Name, c => c.Table.Captured()) : throw new InvalidOperationException("the run directory is not committed yet");
 
     private CsvWriter OpenCsv(string name, IReadOnlyList<string> header)
     {

@@ -149,6 +149,54 @@ public sealed class RunDirectoryWriterTest
 
     [TestCase(false)]
     [TestCase(true)]
+    public void Capture_KeepsTheValuesItsCsvTextDenotesAndWritesTheSameFiles(bool writerThread)
+    {
+        var options = new RunWriterOptions(TimelineEventCap: 5_000, Iterations: new IterationOutput("auto", 1_000), WriterThread: writerThread);
+        var capture = new TableCapture(new Dictionary<string, IReadOnlyCollection<string>?>
+        {
+            ["requests"] = ["arrival_s", "ttft_ms", "tpot_ms", "status", "input_tokens"],
+            ["iterations"] = null,
+            ["timeseries"] = null,
+        });
+        string plain = Path.Combine(_root, "plain"), kept = Path.Combine(_root, "kept");
+        using (var w = new RunDirectoryWriter(plain, Meta(), options)) { FeedMany(w); w.Commit(End()); }
+        IReadOnlyDictionary<string, CapturedTable> tables;
+        using (var w = new RunDirectoryWriter(kept, Meta(), options with { Capture = capture }))
+        {
+            FeedMany(w);
+            w.Commit(End());
+            tables = w.CapturedTables;
+        }
+
+        var files = Files(kept);
+        foreach (var (name, bytes) in Files(plain)) Assert.That(files[name], Is.EqualTo(bytes), name + ": the files do not depend on the capture");
+        Assert.That(tables.Keys, Is.EquivalentTo(new[] { "requests", "iterations", "timeseries" }));
+        foreach (var (name, table) in tables)
+        {
+            var rows = Lines(Path.Combine(kept, name + ".csv")).Select(l => l.Split(',')).ToArray();
+            Assert.That(table.Headers, Is.EqualTo(rows[0]), name);
+            Assert.That(table.RowCount, Is.EqualTo(rows.Length - 1).And.GreaterThan(1), name);
+            for (var c = 0; c < rows[0].Length; c++)
+            {
+                var wanted = capture.Columns[name] is not { } columns || columns.Contains(rows[0][c]);
+                Assert.That(table.IsKept(c), Is.EqualTo(wanted), $"{name}.{rows[0][c]} kept");
+                for (var r = 0; r < table.RowCount; r++)
+                {
+                    var cell = rows[r + 1][c];
+                    if (table.Numbers(c) is { } numbers)
+                    {
+                        // Bit for bit what a reader of the text gets (NaN for an empty cell).
+                        var expected = cell.Length == 0 ? double.NaN : double.Parse(cell, System.Globalization.CultureInfo.InvariantCulture);
+                        Assert.That(BitConverter.DoubleToInt64Bits(numbers[r]), Is.EqualTo(BitConverter.DoubleToInt64Bits(expected)), $"{name}.{rows[0][c]} row {r}: '{cell}'");
+                    }
+                    else if (table.Texts(c) is { } texts) Assert.That(texts[r], Is.EqualTo(cell), $"{name}.{rows[0][c]} row {r}");
+                }
+            }
+        }
+    }
+
+    [TestCase(false)]
+    [TestCase(true)]
     public void WriterThreadFailure_SurfacesUnchangedAndLeavesNothing(bool writerThread)
     {
         // A row the writer cannot write (an iteration of a replica outside the pools) fails on whichever thread writes it.
