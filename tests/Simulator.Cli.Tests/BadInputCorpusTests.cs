@@ -230,6 +230,8 @@ public sealed partial class BadInputCorpusTests
         yield return Key("unknown preemption", "  preemption: recompute", "  preemption: drop", "scheduler.preemption");
         yield return Key("unknown router", "router: least_outstanding", "router: fastest", "router");
         yield return Key("unknown engine", "engine: vllm", "engine: tensorrt", "engine");
+        yield return Key("engine version not a release", "engine: vllm", "engine: vllm\nengine_version: latest", "engine_version", "engine_version: latest");
+        yield return Key("engine version on another engine", "engine: vllm", "engine: trtllm\nengine_version: 0.11.0", "engine_version", "engine_version: 0.11.0");
         yield return Key("unknown front-end model", "engine: vllm", "engine: vllm\nfrontend: {model: mm1}", "frontend.model", "frontend: {model: mm1}");
         yield return Key("zero API servers", "engine: vllm", "engine: vllm\nfrontend: {model: queue, api_server_count: 0}", "frontend.api_server_count", "frontend: {model: queue, api_server_count: 0}");
         yield return Key("API server count a fraction", "engine: vllm", "engine: vllm\nfrontend: {model: queue, api_server_count: 1.5}", "frontend.api_server_count", "frontend: {model: queue, api_server_count: 1.5}");

@@ -88,6 +88,22 @@ public sealed class ServingValidationTest
         Assert.That(fitted, Is.EqualTo(FrontEndCost.TrtllmServer.PerRequestUs).Within(200));
     }
 
+    [Test]
+    public void VllmRows_RunTheirRelease_AsynchronousSchedulingFrom014HidesTheHostTerms()
+    {
+        ServingMeasurement At(string version) => new("t.csv", 2, "t", "vllm", version, "llama-3.1-8b", "H100-SXM-80GB", 1, "bf16", "bf16",
+            512, 128, "poisson", 2, 60, 0.9, 1024, 8192, "mean", 1, 1, 1, "u");
+        var data = TestPaths.Data();
+        Assert.That(ServingValidation.ScenarioYaml(At("0.19.0"), data), Does.Contain("engine_version: 0.19.0"));
+        Assert.That(ServingValidation.ScenarioYaml(At("unstated"), data), Does.Not.Contain("engine_version"));
+        Assert.That(ServingValidation.ScenarioYaml(Row("nim-llama3.3-70b-isl5000", 1), data), Does.Not.Contain("engine_version"));
+        var serial = ServingValidation.Predict(At("0.13.0"), data);
+        var overlapped = ServingValidation.Predict(At("0.19.0"), data);
+        // At 2 req/s a decode step holds a sequence or two: the host's 0.3 ms per step is serial in 0.13, hidden in 0.19.
+        Assert.That(serial.ItlMs - overlapped.ItlMs, Is.InRange(0.25, 0.50));
+        Assert.That(serial.TtftMs, Is.GreaterThan(overlapped.TtftMs));
+    }
+
     private static ServingMeasurement Row(string set, int concurrency)
     {
         var file = TestPaths.Data("calibration", "serving", "nim-llama3.3-70b-h100.csv");
