@@ -359,6 +359,8 @@ public sealed partial class BadInputCorpusTests
         yield return Flags("step --tp not a number", "error: --tp:", With(Step, "--tp", "x"));
         yield return Flags("step without --prompt", "error: --prompt:", With(Step, "--prompt", "<drop>"));
         yield return Flags("step --prompt 0", "error: --prompt:", With(Step, "--prompt", "0"));
+        yield return Flags("step --engine-version not a release", "error: --engine-version:", With(Step, "--engine-version", "latest"));
+        yield return Flags("step --engine-version on another engine", "error: --engine-version:", With(Step, "--engine", "trtllm", "--engine-version", "0.11.0"));
         yield return Flags("step --prompt huge", "error: --prompt:", With(Step, "--prompt", "2000000000"));
         yield return Flags("step --batch huge", "error: --batch:", With(Step, "--batch", "100000000"));
         yield return Flags("step --context negative", "error: --context:", With(Step, "--context", "-1"));
