@@ -91,7 +91,7 @@ namespace Simulator.Cli
             var pp = CliOptions.Int("--pp", "pipeline-parallel size", 1, CliOptions.MaxParallelSize, 1);
             var ep = CliOptions.Int("--ep", "expert-parallel size", 1, CliOptions.MaxParallelSize, 1);
             var hostCpu = new Option<string>("--host-cpu") { Description = "host CPU for the engine's host-side terms: auto (by GPU) | epyc-7742 | xeon-8480c | xeon-8570", DefaultValueFactory = _ => "auto" };
-            var engineVersion = new Option<string>("--engine-version") { Description = "vLLM release for --engine vllm: auto (a current one) | e.g. 0.11.0 (before 0.14 the host terms are serial with the GPU step, from 0.14 on hidden behind it)", DefaultValueFactory = _ => "auto" };
+            var engineVersion = new Option<string>("--engine-version") { Description = "vLLM release for --engine vllm: auto (host terms serial with the GPU step) | e.g. 0.11.0 (serial) | 0.14 or later (host terms hidden behind the GPU step: asynchronous scheduling, opt-in)", DefaultValueFactory = _ => "auto" };
             var cp = CliOptions.Int("--cp", "context-parallel size (ring attention over CP x TP GPUs on 8-GPU nodes)", 1, CliOptions.MaxParallelSize, 1);
             var phase = new Option<string>("--phase") { Description = "prefill | decode", Required = true };
             var batch = CliOptions.Int("--batch", "sequences in the batch", 1, StepProbe.MaxBatch, 1);

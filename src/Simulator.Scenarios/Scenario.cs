@@ -32,8 +32,9 @@ public sealed record Scenario
     public string Engine { get; init; } = "vllm";
 
     /// <summary>
-    /// The vLLM release whose default host structure <c>engine: vllm</c> models (<c>auto</c>: a current one); before 0.14
-    /// the host work is serial with the GPU step, from 0.14 on it overlaps it (asynchronous scheduling).
+    /// The vLLM release whose host structure <c>engine: vllm</c> models: <c>auto</c> (the default) and releases before 0.14
+    /// keep the host work serial with the GPU step; an explicit release from 0.14 on opts into overlapping it
+    /// (asynchronous scheduling, <see cref="Simulator.Inference.Cost.EngineHostProfile.VllmRelease"/>).
     /// </summary>
     public string EngineVersion { get; init; } = "auto";
 

@@ -55,10 +55,10 @@ public sealed record CalibrationProfile(
     /// <item><c>splitwise</c>: the terms fitted on splitwise-a100.csv (an engine without CUDA graphs: a CPU
     /// dispatch floor of about 0.5 ms per layer, 4.6 ms per iteration). Calibrated, but old.</item>
     /// <item><c>vllm</c>: a current vLLM with CUDA graphs and an asynchronous scheduler: no dispatch floor,
-    /// 0.3 ms per iteration, 10 us per sequence, 1 us per new token (hidden behind the GPU step where
-    /// <paramref name="engineVersion"/> schedules asynchronously, <see cref="EngineHostProfile.VllmRelease"/>), and at most 3 us of fixed time per kernel
+    /// 0.3 ms per iteration, 10 us per sequence, 1 us per new token (serial with the GPU step; hidden behind it only
+    /// where <paramref name="engineVersion"/> is an explicit release >= 0.14, <see cref="EngineHostProfile.VllmRelease"/>), and at most 3 us of fixed time per kernel
     /// (graph replay hides the launch that isolated kernel timings include). An ESTIMATE (no whole-iteration
-    /// timings of such an engine are in the calibration data); it gives ~7.0 ms per decode step of Llama-3.1-8B
+    /// timings of such an engine are in the calibration data); it gives ~7.3 ms per decode step of Llama-3.1-8B
     /// at batch 1 on H100, near the ~7 ms commonly reported.</item>
     /// <item><c>trtllm</c>: TensorRT-LLM (C++ executor, CUDA graphs): the same host terms as <c>vllm</c>, serial with the
     /// GPU step (<see cref="EngineHostProfile.Trtllm"/>), an ESTIMATE; it differs in memory accounting
@@ -73,7 +73,7 @@ public sealed record CalibrationProfile(
     /// </remarks>
     /// <param name="engine">One of <see cref="EngineNames"/>.</param>
     /// <param name="host">The node's host CPU (null: the engine profile's reference host).</param>
-    /// <param name="engineVersion">The vLLM release (<c>auto</c>: a current one); other engines ignore it.</param>
+    /// <param name="engineVersion">The vLLM release (<c>auto</c>: host terms serial; an explicit release >= 0.14: overlapped); other engines ignore it.</param>
     public CalibrationProfile WithEngine(string engine, HostCpu? host = null, string engineVersion = "auto") => engine.Trim().ToLowerInvariant() switch
     {
         "splitwise" => EngineHostProfile.Splitwise.ApplyTo(this, host ?? EngineHostProfile.Splitwise.ReferenceHost) with

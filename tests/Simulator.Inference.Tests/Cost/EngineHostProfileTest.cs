@@ -90,9 +90,10 @@ public sealed class EngineHostProfileTest
     }
 
     [Test]
-    public void VllmRelease_SchedulesAsynchronouslyFrom014_SeriallyBefore_TrtllmSerially()
+    public void VllmRelease_AutoIsSerial_AnExplicitRelease014OrLaterSchedulesAsynchronously_TrtllmSerially()
     {
-        Assert.That(EngineHostProfile.VllmRelease("auto").AsyncScheduling, Is.True, "a current vLLM");
+        Assert.That(EngineHostProfile.VllmRelease("auto").AsyncScheduling, Is.False, "the default: host terms serial");
+        Assert.That(EngineHostProfile.Vllm.AsyncScheduling, Is.False);
         Assert.That(EngineHostProfile.VllmRelease("0.19.0").AsyncScheduling, Is.True);
         Assert.That(EngineHostProfile.VllmRelease("v0.14").AsyncScheduling, Is.True);
         Assert.That(EngineHostProfile.VllmRelease("0.13.0").AsyncScheduling, Is.False);
@@ -118,7 +119,8 @@ public sealed class EngineHostProfileTest
         var timer = EngineOverheadFitter.DgxNodeTimer(gpu);
         var m = new ServingMeasurement(modelName, 1, 128, batch, 64, 1, 1);
         double Decode(string version) => EngineOverheadFitter.Predict(m, model, gpu, CalibrationProfile.H100.WithEngine("vllm", null, version), timer).DecodeMs;
-        double serial = Decode("0.13.0"), overlapped = Decode("auto");
+        double serial = Decode("0.13.0"), overlapped = Decode("0.19.0");
+        Assert.That(Decode("auto"), Is.EqualTo(serial), "auto is serial");
         double kernels = EngineOverheadFitter.Predict(m, model, gpu, CalibrationProfile.H100.WithEngine("vllm", null, "0.13.0") with
             { IterationOverheadUs = 0, PerSequenceOverheadUs = 0, PerTokenOverheadUs = 0 }, timer).DecodeMs;
         double host = (300 + 10.0 * batch + batch) / 1e3;
