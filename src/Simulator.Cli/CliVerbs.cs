@@ -222,7 +222,7 @@ public static class CliVerbs
     }
 
     public static int Step(string model, string gpu, int tp, int pp, int ep, string phase, int batch, int prompt, int? context, string weights, string engine, string calibration, bool json,
-        int cp = 1, string hostCpu = "auto")
+        int cp = 1, string hostCpu = "auto", string engineVersion = "auto")
     {
         var m = Flag("--model", () => File.Exists(model) ? HfConfigImporter.Load(model) : ModelPresets.Get(model));
         var g = Flag("--gpu", () => GpuPresets.Get(gpu));
@@ -230,7 +230,12 @@ public static class CliVerbs
         var stepPhase = Flag("--phase", () => StepProbe.ParsePhase(phase));
         var host = Flag("--host-cpu", () => HostCpu.Named(hostCpu, g));
         var profile = Flag("--calibration", () => CalibrationProfile.Named(calibration, g));
-        profile = Flag("--engine", () => profile.WithEngine(engine, host));
+        Flag("--engine-version", () => !EngineHostProfile.TryParseRelease(engineVersion, out var release)
+            ? throw new ArgumentException($"'{engineVersion}' is not a release; expected auto or a vLLM release such as 0.11.0")
+            : release is not null && !engine.Trim().Equals("vllm", StringComparison.OrdinalIgnoreCase)
+                ? throw new ArgumentException($"applies only to --engine vllm (got --engine {engine}); drop it or use --engine vllm")
+                : engineVersion);
+        profile = Flag("--engine", () => profile.WithEngine(engine, host, engineVersion));
         // Implementation note: with CP the replica sits on real 8-GPU nodes (a CP group larger than a node crosses the
         // NIC); without it the probe keeps its single-node topology (PP hand-offs over NVLink), as before.
         var topology = cp > 1

@@ -91,6 +91,7 @@ namespace Simulator.Cli
             var pp = CliOptions.Int("--pp", "pipeline-parallel size", 1, CliOptions.MaxParallelSize, 1);
             var ep = CliOptions.Int("--ep", "expert-parallel size", 1, CliOptions.MaxParallelSize, 1);
             var hostCpu = new Option<string>("--host-cpu") { Description = "host CPU for the engine's host-side terms: auto (by GPU) | epyc-7742 | xeon-8480c | xeon-8570", DefaultValueFactory = _ => "auto" };
+            var engineVersion = new Option<string>("--engine-version") { Description = "vLLM release for --engine vllm: auto (host terms serial with the GPU step) | e.g. 0.11.0 (serial) | 0.14 or later (host terms hidden behind the GPU step: asynchronous scheduling, opt-in)", DefaultValueFactory = _ => "auto" };
             var cp = CliOptions.Int("--cp", "context-parallel size (ring attention over CP x TP GPUs on 8-GPU nodes)", 1, CliOptions.MaxParallelSize, 1);
             var phase = new Option<string>("--phase") { Description = "prefill | decode", Required = true };
             var batch = CliOptions.Int("--batch", "sequences in the batch", 1, StepProbe.MaxBatch, 1);
@@ -101,9 +102,9 @@ namespace Simulator.Cli
             var calibration = new Option<string>("--calibration") { Description = "kernel calibration profile: auto (by GPU) | a100-vidur | h100 | h100-measured | h100-vidur", DefaultValueFactory = _ => "auto" };
             var stepJson = new Option<bool>("--json") { Description = "print one JSON object" };
             var step = new Command("step", "predicted time of one iteration of one pipeline stage, with its breakdown")
-                { model, gpu, tp, pp, ep, cp, phase, batch, prompt, context, weights, engine, calibration, hostCpu, stepJson };
+                { model, gpu, tp, pp, ep, cp, phase, batch, prompt, context, weights, engine, engineVersion, calibration, hostCpu, stepJson };
             step.SetAction(p => CliVerbs.Step(p.GetValue(model)!, p.GetValue(gpu)!, p.GetValue(tp), p.GetValue(pp), p.GetValue(ep),
-                p.GetValue(phase)!, p.GetValue(batch), p.GetValue(prompt), p.GetValue(context), p.GetValue(weights)!, p.GetValue(engine)!, p.GetValue(calibration)!, p.GetValue(stepJson), p.GetValue(cp), p.GetValue(hostCpu)!));
+                p.GetValue(phase)!, p.GetValue(batch), p.GetValue(prompt), p.GetValue(context), p.GetValue(weights)!, p.GetValue(engine)!, p.GetValue(calibration)!, p.GetValue(stepJson), p.GetValue(cp), p.GetValue(hostCpu)!, p.GetValue(engineVersion)!));
             root.Subcommands.Add(step);
 
             // collective

@@ -172,7 +172,7 @@ public static class RunBuilder
         var timer = new CachingCollectiveTimer(new NcclCollectiveTimer(topology), topology);
         var hostLink = LinkPresets.Get(gpu!.Name.Contains("A100", StringComparison.OrdinalIgnoreCase) || gpu.Name.Contains("L40S", StringComparison.OrdinalIgnoreCase) ? "pcie4" : "pcie5");
         return new BuiltScenario(scenario, gpu, intra!, inter!, topology, model!, precision!, plan, placement, memory, timer,
-            CalibrationProfile.Named(scenario.Calibration, gpu).WithEngine(scenario.Engine, HostCpu.Named(scenario.HostCpu, gpu)), hostLink)
+            CalibrationProfile.Named(scenario.Calibration, gpu).WithEngine(scenario.Engine, HostCpu.Named(scenario.HostCpu, gpu), scenario.EngineVersion), hostLink)
         { MemoryAccounting = accounting };
     }
 

@@ -31,6 +31,13 @@ public sealed record Scenario
     /// <summary>Engine host-side overheads: vllm (CUDA graphs; estimate) | splitwise (fitted, no CUDA graphs) | none.</summary>
     public string Engine { get; init; } = "vllm";
 
+    /// <summary>
+    /// The vLLM release whose host structure <c>engine: vllm</c> models: <c>auto</c> (the default) and releases before 0.14
+    /// keep the host work serial with the GPU step; an explicit release from 0.14 on opts into overlapping it
+    /// (asynchronous scheduling, <see cref="Simulator.Inference.Cost.EngineHostProfile.VllmRelease"/>).
+    /// </summary>
+    public string EngineVersion { get; init; } = "auto";
+
     /// <summary>Kernel calibration profile: auto (by GPU) | a100-vidur | h100 | h100-measured | h100-vidur.</summary>
     public string Calibration { get; init; } = "auto";
 
@@ -77,7 +84,7 @@ public sealed record Scenario
     public bool Equals(Scenario? other) =>
         other is not null && Name == other.Name && Seed == other.Seed && Cluster == other.Cluster && Network == other.Network
         && Model == other.Model && Precision == other.Precision && Parallelism == other.Parallelism && Scheduler == other.Scheduler
-        && Router == other.Router && RouterOptions == other.RouterOptions && Engine == other.Engine && Calibration == other.Calibration && MemoryAccounting == other.MemoryAccounting && HostCpu == other.HostCpu && FrontEnd == other.FrontEnd && Workload == other.Workload && Slo == other.Slo && Moe == other.Moe && Sweep == other.Sweep && Output == other.Output && Faults == other.Faults
+        && Router == other.Router && RouterOptions == other.RouterOptions && Engine == other.Engine && EngineVersion == other.EngineVersion && Calibration == other.Calibration && MemoryAccounting == other.MemoryAccounting && HostCpu == other.HostCpu && FrontEnd == other.FrontEnd && Workload == other.Workload && Slo == other.Slo && Moe == other.Moe && Sweep == other.Sweep && Output == other.Output && Faults == other.Faults
         && Pools.SequenceEqual(other.Pools) && KvTransfer == other.KvTransfer && DecodeRouter == other.DecodeRouter
         && Cost == other.Cost && Plan == other.Plan;
 

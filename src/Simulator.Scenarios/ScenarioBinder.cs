@@ -96,6 +96,11 @@ internal sealed partial class ScenarioBinder
         var precision = BindPrecision(m.Node("precision"), root);
         var parallelism = BindParallelism(m.Node("parallelism"), root);
         string engine = m.Enum("engine", "vllm", Simulator.Inference.Cost.CalibrationProfile.EngineNames);
+        string engineVersion = m.String("engine_version", "auto", expected: "auto or a vLLM release such as 0.11.0");
+        if (!Simulator.Inference.Cost.EngineHostProfile.TryParseRelease(engineVersion, out _))
+            Error(m.Node("engine_version"), "engine_version", $"'{engineVersion}' is not a release; expected auto or a vLLM release such as 0.11.0 or 0.14");
+        else if (engine != "vllm" && engineVersion != "auto")
+            Error(m.Node("engine_version"), "engine_version", $"applies only to engine: vllm (got engine: {engine}); remove it or set engine: vllm");
         // The engine picks the scheduler a scenario gets by default, as it picks the memory rule: TensorRT-LLM's own
         // (GUARANTEED_NO_EVICT, chunked context off) under engine: trtllm; keys the scenario sets still win.
         var scheduler = BindScheduler(m.Node("scheduler"), root,
@@ -166,7 +171,7 @@ internal sealed partial class ScenarioBinder
         return new Scenario
         {
             Name = name, Seed = seed, Cluster = cluster, Network = networkSpec, Model = model, Precision = precision,
-            Parallelism = parallelism, Scheduler = scheduler, Router = router, RouterOptions = routerOptions, Engine = engine, Calibration = calibration, MemoryAccounting = memoryAccounting, HostCpu = hostCpu, FrontEnd = frontEnd, Workload = workload, Slo = slo, Moe = moe, Sweep = sweep,
+            Parallelism = parallelism, Scheduler = scheduler, Router = router, RouterOptions = routerOptions, Engine = engine, EngineVersion = engineVersion, Calibration = calibration, MemoryAccounting = memoryAccounting, HostCpu = hostCpu, FrontEnd = frontEnd, Workload = workload, Slo = slo, Moe = moe, Sweep = sweep,
             Output = outputSpec, Run = runSpec, Faults = faults, Pools = pools, KvTransfer = kvTransfer, DecodeRouter = decodeRouter,
             Cost = cost, Plan = planSpec,
             Locations = new ScenarioLocations(File, _locations),

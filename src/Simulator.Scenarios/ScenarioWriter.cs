@@ -69,6 +69,7 @@ public static class ScenarioWriter
         w.Line(1, "balance_abs_threshold", Int(s.RouterOptions.BalanceAbsThreshold));
         w.Line(1, "balance_rel_threshold", Num(s.RouterOptions.BalanceRelThreshold));
         w.Line(0, "engine", s.Engine);
+        if (s.EngineVersion != "auto") w.Line(0, "engine_version", s.EngineVersion);
         w.Line(0, "calibration", s.Calibration);
         w.Line(0, "memory_accounting", s.MemoryAccounting);
         w.Line(0, "host_cpu", s.HostCpu);

@@ -141,22 +141,13 @@ public static class ServingValidation
         var list = new List<ServingMeasurement>();
         for (int row = 1; row < lines.Length; row++)
         {
-            var f = lines[row].Split(',');
-            string Col(string name) => f[ColumnIndex[name]];
-            ValidationDataException Fail(string key, string what) => new($"error: {file}:{row + 1}: {key}: {what}");
-            int I(string key, int min) =>
-                int.TryParse(Col(key), NumberStyles.Integer, CultureInfo.InvariantCulture, out var v) && v >= min ? v
-                    : throw Fail(key, $"'{Col(key)}' is not an integer >= {min}");
-            double D(string key) =>
-                double.TryParse(Col(key), NumberStyles.Float, CultureInfo.InvariantCulture, out var v) && v > 0 && double.IsFinite(v) ? v
-                    : throw Fail(key, $"'{Col(key)}' is not a positive number");
+            var r = new ServingRow(file, row + 1, lines[row].Split(','), ColumnIndex, dataRoot);
+            string Col(string name) => r.Col(name);
+            int I(string key, int min) => r.Int(key, min);
+            double D(string key) => r.Positive(key);
             var load = Col("load");
-            if (!Loads.Contains(load)) throw Fail("load", $"'{load}' is not allowed; allowed {string.Join(", ", Loads)}");
-            if (!CalibrationProfile.EngineNames.Contains(Col("engine"))) throw Fail("engine", $"'{Col("engine")}'; allowed {string.Join(", ", CalibrationProfile.EngineNames)}");
-            if (Col("statistic") is not ("mean" or "median")) throw Fail("statistic", $"'{Col("statistic")}'; allowed mean, median");
-            var model = Col("model");
-            if (model.StartsWith("hf:", StringComparison.Ordinal) ? !File.Exists(Path.Combine(dataRoot, "models", model[3..])) : !Simulator.Inference.Models.ModelPresets.TryGet(model, out _))
-                throw Fail("model", $"'{model}' is neither a preset nor hf:<file> under {Path.Combine(dataRoot, "models")}");
+            if (!Loads.Contains(load)) throw r.Fail("load", $"'{load}' is not allowed; allowed {string.Join(", ", Loads)}");
+            var model = r.CheckCommon();
             var m = new ServingMeasurement(file, row + 1, Col("set"), Col("engine"), Col("engine_version"), model, Col("gpu"), I("tp", 1),
                 Col("weights"), Col("kv_cache"), I("input_tokens", 1), I("output_tokens", 2), load, D("load_value"), I("requests", 0),
                 D("gpu_memory_utilization"), I("max_num_seqs", 1), I("max_num_batched_tokens", 1), Col("statistic"), D("ttft_ms"), D("itl_ms"),
@@ -176,6 +167,9 @@ public static class ServingValidation
         y.Append(CultureInfo.InvariantCulture, $"name: validate-{m.Set}-{m.Load}-{m.LoadValue}\nseed: 1\n");
         y.Append(CultureInfo.InvariantCulture, $"cluster: {{gpu: {m.Gpu}, nodes: 1, gpus_per_node: 8}}\n");
         y.Append(CultureInfo.InvariantCulture, $"model: {model}\nprecision: {{weights: {m.Weights}, kv_cache: {m.KvCache}}}\nengine: {m.Engine}\n");
+        // Implementation note: the row's engine_version is not passed through: the scenario runs at the default (auto,
+        // host terms serial), so the validate table shows what a user's scenario gives; engine_version 0.19.0 (the
+        // kvcached rows' release) would opt into asynchronous scheduling (README "vLLM's asynchronous scheduling").
         y.Append(CultureInfo.InvariantCulture, $"parallelism: {{tensor_parallel_size: {m.Tp}}}\n");
         var (policy, chunked) = EngineScheduler(m.Engine);
         y.Append(CultureInfo.InvariantCulture,
@@ -214,17 +208,7 @@ public static class ServingValidation
     /// </remarks>
     public static ServingPrediction Predict(ServingMeasurement m, string dataRoot, FrontEndCost? frontEnd = null)
     {
-        Scenario scenario;
-        BuiltScenario built;
-        try
-        {
-            scenario = new ScenarioLoader(RunBuilder.Catalog).LoadText(ScenarioYaml(m, dataRoot), $"{m.File}:{m.Row}", dataRoot);
-            built = RunBuilder.Build(scenario);
-        }
-        catch (Exception ex) when (ex is ScenarioException or PlanDoesNotFitException or ArgumentException)
-        {
-            throw new ValidationDataException($"error: {m.File}:{m.Row}: {ex.Message.Split('\n')[0]}");
-        }
+        var (scenario, built) = Build(m, dataRoot);
         List<RequestRecord> records;
         int skip;
         if (m.Load == "concurrency")
@@ -271,6 +255,31 @@ public static class ServingValidation
             throughput = skip * m.OutputTokens / window.Average(r => (r.CompletionNs!.Value - r.ArrivalNs) / 1e9);
         }
         return new ServingPrediction(ttft, itl, throughput);
+    }
+
+    /// <summary>
+    /// The completion records of <paramref name="m"/>'s generated scenario fed fixed-length requests arriving at
+    /// <paramref name="arrivalsNs"/>, with <paramref name="frontEnd"/> in place of the engine profile's front end (null:
+    /// the profile's own); for sets that replay the engine alone (<see cref="OfflineLatencyValidation"/>).
+    /// </summary>
+    internal static List<RequestRecord> Records(ServingMeasurement m, string dataRoot, long[] arrivalsNs, FrontEndCost? frontEnd)
+    {
+        var (scenario, built) = Build(m, dataRoot);
+        return Simulate(scenario, built, Fixed(arrivalsNs, m), frontEnd);
+    }
+
+    /// <summary>Loads and builds <paramref name="m"/>'s generated scenario; a layout that does not load or fit names the row.</summary>
+    private static (Scenario Scenario, BuiltScenario Built) Build(ServingMeasurement m, string dataRoot)
+    {
+        try
+        {
+            var scenario = new ScenarioLoader(RunBuilder.Catalog).LoadText(ScenarioYaml(m, dataRoot), $"{m.File}:{m.Row}", dataRoot);
+            return (scenario, RunBuilder.Build(scenario));
+        }
+        catch (Exception ex) when (ex is ScenarioException or PlanDoesNotFitException or ArgumentException)
+        {
+            throw new ValidationDataException($"error: {m.File}:{m.Row}: {ex.Message.Split('\n')[0]}");
+        }
     }
 
     /// <summary>A row whose requests the engine's scheduler can never run (longer than the KV cache or, without chunking, the token budget).</summary>
@@ -326,5 +335,39 @@ public static class ServingValidation
         public void OnSample(in ReplicaSample sample) { }
 
         public void OnTokenGaps(long gapNs, int count) { }
+    }
+}
+
+/// <summary>
+/// One row of a serving-data CSV (the serving or the offline-latency header) being read: typed fields that name the file,
+/// row and column when they do not parse, and the checks both headers share (engine, statistic, model).
+/// </summary>
+internal sealed class ServingRow(string file, int row, string[] fields, IReadOnlyDictionary<string, int> columns, string dataRoot)
+{
+    /// <summary>The raw text of column <paramref name="name"/>.</summary>
+    public string Col(string name) => fields[columns[name]];
+
+    /// <summary>The bad-input error for <paramref name="key"/> of this row.</summary>
+    public ValidationDataException Fail(string key, string what) => new($"error: {file}:{row}: {key}: {what}");
+
+    /// <summary>Column <paramref name="key"/> as an integer of at least <paramref name="min"/>.</summary>
+    public int Int(string key, int min) =>
+        int.TryParse(Col(key), NumberStyles.Integer, CultureInfo.InvariantCulture, out var v) && v >= min ? v
+            : throw Fail(key, $"'{Col(key)}' is not an integer >= {min}");
+
+    /// <summary>Column <paramref name="key"/> as a positive finite number.</summary>
+    public double Positive(string key) =>
+        double.TryParse(Col(key), NumberStyles.Float, CultureInfo.InvariantCulture, out var v) && v > 0 && double.IsFinite(v) ? v
+            : throw Fail(key, $"'{Col(key)}' is not a positive number");
+
+    /// <summary>Checks <c>engine</c>, <c>statistic</c> and <c>model</c> (a preset or <c>hf:&lt;file&gt;</c> under data/models); returns the model.</summary>
+    public string CheckCommon()
+    {
+        if (!CalibrationProfile.EngineNames.Contains(Col("engine"))) throw Fail("engine", $"'{Col("engine")}'; allowed {string.Join(", ", CalibrationProfile.EngineNames)}");
+        if (Col("statistic") is not ("mean" or "median")) throw Fail("statistic", $"'{Col("statistic")}'; allowed mean, median");
+        var model = Col("model");
+        if (model.StartsWith("hf:", StringComparison.Ordinal) ? !File.Exists(Path.Combine(dataRoot, "models", model[3..])) : !Simulator.Inference.Models.ModelPresets.TryGet(model, out _))
+            throw Fail("model", $"'{model}' is neither a preset nor hf:<file> under {Path.Combine(dataRoot, "models")}");
+        return model;
     }
 }

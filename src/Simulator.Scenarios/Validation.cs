@@ -78,6 +78,7 @@ public static class Validation
             Memory(Cal("memory", "vllm-h100-memory-profile.csv")),
         ];
         sets.AddRange(ServingValidation.Run(dataRoot));
+        sets.AddRange(OfflineLatencyValidation.Run(dataRoot));
         return sets;
     }
 

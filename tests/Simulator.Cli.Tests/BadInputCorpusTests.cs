@@ -152,6 +152,12 @@ public sealed partial class BadInputCorpusTests
     private static BadInput ValidateServing(string name, string row, string names) =>
         ValidateWith(name, "data/calibration/serving/bad.csv", string.Join(",", Simulator.Scenarios.ServingValidation.Columns), row, names, LinkData);
 
+    private const string OfflineLatencyRow = "s,vllm,1,llama-3.1-8b,H200-SXM-141GB,1,bf16,bf16,32,128,8,mean,833.4,u";
+
+    /// <summary>`sim validate` over a copy of data/ whose serving folder holds one offline-latency CSV with <paramref name="row"/>.</summary>
+    private static BadInput ValidateOfflineLatency(string name, string row, string names) =>
+        ValidateWith(name, "data/calibration/serving/bad.csv", string.Join(",", Simulator.Scenarios.OfflineLatencyValidation.Columns), row, names, LinkData);
+
     /// <summary>`sim validate --data {dir}/data` with one data file, <paramref name="header"/> and <paramref name="row"/>, the rest linked by <paramref name="prepare"/>.</summary>
     private static BadInput ValidateWith(string name, string file, string header, string row, string names, Action<string> prepare) =>
         new(name, new Dictionary<string, string> { [file] = header + "\n" + row + "\n" },
@@ -205,6 +211,9 @@ public sealed partial class BadInputCorpusTests
         yield return ValidateServing("validate: serving row short", "s,trtllm,1", "serving/bad.csv:2: 3 fields");
         yield return ValidateServing("validate: serving layout does not fit", ServingRow.Replace(",2,fp8,fp8,", ",1,bf16,bf16,"), "serving/bad.csv:2:");
         yield return ValidateServing("validate: serving prompt over trtllm's token budget", ServingRow.Replace(",500,100,", ",9000,100,"), "serving/bad.csv:2: input_tokens: 9000-token prompts never run under the trtllm scheduler");
+        yield return ValidateOfflineLatency("validate: offline latency not a number", OfflineLatencyRow.Replace(",833.4,", ",slow,"), "serving/bad.csv:2: latency_ms: 'slow'");
+        yield return ValidateOfflineLatency("validate: offline latency batch zero", OfflineLatencyRow.Replace(",128,8,", ",128,0,"), "serving/bad.csv:2: batch: '0' is not an integer >= 1");
+        yield return ValidateOfflineLatency("validate: offline latency engine unknown", OfflineLatencyRow.Replace(",vllm,", ",vllm2,"), "serving/bad.csv:2: engine: 'vllm2'");
 
         // ---- scenario keys
         yield return Key("unknown key", "  max_num_seqs: 256", "  max_num_sqes: 256", "scheduler.max_num_sqes");
@@ -221,6 +230,8 @@ public sealed partial class BadInputCorpusTests
         yield return Key("unknown preemption", "  preemption: recompute", "  preemption: drop", "scheduler.preemption");
         yield return Key("unknown router", "router: least_outstanding", "router: fastest", "router");
         yield return Key("unknown engine", "engine: vllm", "engine: tensorrt", "engine");
+        yield return Key("engine version not a release", "engine: vllm", "engine: vllm\nengine_version: latest", "engine_version", "engine_version: latest");
+        yield return Key("engine version on another engine", "engine: vllm", "engine: trtllm\nengine_version: 0.11.0", "engine_version", "engine_version: 0.11.0");
         yield return Key("unknown front-end model", "engine: vllm", "engine: vllm\nfrontend: {model: mm1}", "frontend.model", "frontend: {model: mm1}");
         yield return Key("zero API servers", "engine: vllm", "engine: vllm\nfrontend: {model: queue, api_server_count: 0}", "frontend.api_server_count", "frontend: {model: queue, api_server_count: 0}");
         yield return Key("API server count a fraction", "engine: vllm", "engine: vllm\nfrontend: {model: queue, api_server_count: 1.5}", "frontend.api_server_count", "frontend: {model: queue, api_server_count: 1.5}");
@@ -348,6 +359,8 @@ public sealed partial class BadInputCorpusTests
         yield return Flags("step --tp not a number", "error: --tp:", With(Step, "--tp", "x"));
         yield return Flags("step without --prompt", "error: --prompt:", With(Step, "--prompt", "<drop>"));
         yield return Flags("step --prompt 0", "error: --prompt:", With(Step, "--prompt", "0"));
+        yield return Flags("step --engine-version not a release", "error: --engine-version:", With(Step, "--engine-version", "latest"));
+        yield return Flags("step --engine-version on another engine", "error: --engine-version:", With(Step, "--engine", "trtllm", "--engine-version", "0.11.0"));
         yield return Flags("step --prompt huge", "error: --prompt:", With(Step, "--prompt", "2000000000"));
         yield return Flags("step --batch huge", "error: --batch:", With(Step, "--batch", "100000000"));
         yield return Flags("step --context negative", "error: --context:", With(Step, "--context", "-1"));

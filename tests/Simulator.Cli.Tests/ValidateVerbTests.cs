@@ -30,6 +30,7 @@ public sealed class ValidateVerbTests
             "serving/nim-llama3-8b-h100-isl2000-osl2000/ttft", "serving/nim-llama3-8b-h100-isl2000-osl2000/itl", "serving/nim-llama3-8b-h100-isl2000-osl2000/throughput",
             "serving/nim-llama3-8b-h100-isl7000-osl1000/ttft", "serving/nim-llama3-8b-h100-isl7000-osl1000/itl", "serving/nim-llama3-8b-h100-isl7000-osl1000/throughput",
             "serving/nim-llama3.3-70b-isl5000/ttft", "serving/nim-llama3.3-70b-isl5000/itl", "serving/nim-llama3.3-70b-isl5000/throughput",
+            "serving/vllm-ci-latency-h200/latency",
         }));
         double Median(string name) => double.Parse(rows.Single(x => x[set] == name)[median], System.Globalization.CultureInfo.InvariantCulture);
         Assert.That(Median("operators/a100-vidur"), Is.EqualTo(0.053).Within(0.001));
@@ -41,6 +42,7 @@ public sealed class ValidateVerbTests
         Assert.That(rows.Single(x => x[set] == "operators/h200-measured")[fitted], Is.EqualTo("no"));
         Assert.That(rows.Single(x => x[set] == "steps/h100-cuda-graph")[fitted], Is.EqualTo("no"));
         Assert.That(rows.Single(x => x[set] == "serving/nim-llama3.3-70b-isl5000/itl")[fitted], Is.EqualTo("no"));
+        Assert.That(rows.Single(x => x[set] == "serving/vllm-ci-latency-h200/latency")[fitted], Is.EqualTo("no"));
         Assert.That(File.Exists(tmp.Sub("val", "validation.md")));
         // One row per compared point, with exactly the points table's columns; n of each set is its count of rows.
         var points = CsvTable.Read(tmp.Sub("val", "validation_points.csv"));

@@ -88,6 +88,32 @@ public sealed class ServingValidationTest
         Assert.That(fitted, Is.EqualTo(FrontEndCost.TrtllmServer.PerRequestUs).Within(200));
     }
 
+    [Test]
+    public void VllmRows_RunTheDefaultEngineVersion_AnExplicitRelease014OptsIntoAsynchronousScheduling()
+    {
+        ServingMeasurement At(string version) => new("t.csv", 2, "t", "vllm", version, "llama-3.1-8b", "H100-SXM-80GB", 1, "bf16", "bf16",
+            512, 128, "poisson", 2, 60, 0.9, 1024, 8192, "mean", 1, 1, 1, "u");
+        var data = TestPaths.Data();
+        // The row's release is not passed through: sim validate shows what a user's scenario (engine_version auto) gives.
+        foreach (var version in new[] { "0.19.0", "0.13.0", "unstated" })
+            Assert.That(ServingValidation.ScenarioYaml(At(version), data), Does.Not.Contain("engine_version"), version);
+        Assert.That(ServingValidation.ScenarioYaml(Row("nim-llama3.3-70b-isl5000", 1), data), Does.Not.Contain("engine_version"));
+        Assert.That(ServingValidation.Predict(At("0.19.0"), data), Is.EqualTo(ServingValidation.Predict(At("0.13.0"), data)));
+        // The same generated scenario with engine_version set: auto and 0.13.0 serial, 0.14 and 0.19.0 overlapped.
+        bool Async(string? version)
+        {
+            var yaml = ServingValidation.ScenarioYaml(At("unstated"), data);
+            if (version is not null) yaml = yaml.Replace("engine: vllm\n", $"engine: vllm\nengine_version: {version}\n", StringComparison.Ordinal);
+            var built = RunBuilder.Build(new ScenarioLoader(RunBuilder.Catalog).LoadText(yaml, "t.yaml", data));
+            return built.Profile.Host!.AsyncScheduling;
+        }
+        Assert.That(Async(null), Is.False, "default");
+        Assert.That(Async("auto"), Is.False);
+        Assert.That(Async("0.13.0"), Is.False);
+        Assert.That(Async("0.14"), Is.True);
+        Assert.That(Async("0.19.0"), Is.True);
+    }
+
     private static ServingMeasurement Row(string set, int concurrency)
     {
         var file = TestPaths.Data("calibration", "serving", "nim-llama3.3-70b-h100.csv");

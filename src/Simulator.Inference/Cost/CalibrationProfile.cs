@@ -55,12 +55,14 @@ public sealed record CalibrationProfile(
     /// <item><c>splitwise</c>: the terms fitted on splitwise-a100.csv (an engine without CUDA graphs: a CPU
     /// dispatch floor of about 0.5 ms per layer, 4.6 ms per iteration). Calibrated, but old.</item>
     /// <item><c>vllm</c>: a current vLLM with CUDA graphs and an asynchronous scheduler: no dispatch floor,
-    /// 0.3 ms per iteration, 10 us per sequence, 1 us per new token, and at most 3 us of fixed time per kernel
+    /// 0.3 ms per iteration, 10 us per sequence, 1 us per new token (serial with the GPU step; hidden behind it only
+    /// where <paramref name="engineVersion"/> is an explicit release >= 0.14, <see cref="EngineHostProfile.VllmRelease"/>), and at most 3 us of fixed time per kernel
     /// (graph replay hides the launch that isolated kernel timings include). An ESTIMATE (no whole-iteration
     /// timings of such an engine are in the calibration data); it gives ~7.3 ms per decode step of Llama-3.1-8B
     /// at batch 1 on H100, near the ~7 ms commonly reported.</item>
-    /// <item><c>trtllm</c>: TensorRT-LLM (C++ executor, CUDA graphs): the same host terms as <c>vllm</c>, an ESTIMATE; it
-    /// differs in memory accounting (<see cref="Memory.MemoryAccounting.ForEngine"/>).</item>
+    /// <item><c>trtllm</c>: TensorRT-LLM (C++ executor, CUDA graphs): the same host terms as <c>vllm</c>, serial with the
+    /// GPU step (<see cref="EngineHostProfile.Trtllm"/>), an ESTIMATE; it differs in memory accounting
+    /// (<see cref="Memory.MemoryAccounting.ForEngine"/>).</item>
     /// <item><c>none</c>: kernels only.</item>
     /// </list>
     /// </summary>
@@ -69,14 +71,18 @@ public sealed record CalibrationProfile(
     /// <see cref="EngineHostProfile.Vllm"/>) on <paramref name="host"/> (null: the engine profile's own reference host,
     /// the EPYC 7742 of DGX-A100 for splitwise, the Xeon 8480C of DGX-H100 for vllm).
     /// </remarks>
-    public CalibrationProfile WithEngine(string engine, HostCpu? host = null) => engine.Trim().ToLowerInvariant() switch
+    /// <param name="engine">One of <see cref="EngineNames"/>.</param>
+    /// <param name="host">The node's host CPU (null: the engine profile's reference host).</param>
+    /// <param name="engineVersion">The vLLM release (<c>auto</c>: host terms serial; an explicit release >= 0.14: overlapped); other engines ignore it.</param>
+    public CalibrationProfile WithEngine(string engine, HostCpu? host = null, string engineVersion = "auto") => engine.Trim().ToLowerInvariant() switch
     {
         "splitwise" => EngineHostProfile.Splitwise.ApplyTo(this, host ?? EngineHostProfile.Splitwise.ReferenceHost) with
         {
             FrontEnd = FrontEndCost.None,
             Name = Name + "+splitwise-engine",
         },
-        "vllm" or "trtllm" => EngineHostProfile.Vllm.ApplyTo(this, host ?? EngineHostProfile.Vllm.ReferenceHost) with
+        "vllm" or "trtllm" => (engine.Trim().Equals("trtllm", StringComparison.OrdinalIgnoreCase) ? EngineHostProfile.Trtllm : EngineHostProfile.VllmRelease(engineVersion))
+            .ApplyTo(this, host ?? EngineHostProfile.Vllm.ReferenceHost) with
         {
             FrontEnd = engine.Trim().Equals("trtllm", StringComparison.OrdinalIgnoreCase) ? FrontEndCost.TrtllmServer : FrontEndCost.OpenAiServer,
             Name = Name + (engine.Trim().Equals("trtllm", StringComparison.OrdinalIgnoreCase) ? "+trtllm-engine" : "+vllm-engine"),

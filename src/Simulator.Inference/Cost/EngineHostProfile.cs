@@ -89,14 +89,64 @@ public sealed record EngineHostProfile(
         Source: "fitted: splitwise-a100.csv (DGX-A100 host, EPYC 7742)");
 
     /// <summary>
-    /// A current vLLM (V1: CUDA graphs, asynchronous scheduling): 300 us per iteration, 10 us per sequence, 1 us per token,
-    /// at most 3 us of fixed time per kernel in a replayed graph. ESTIMATES for a DGX-H100-class host (no whole-iteration
+    /// Whether the engine's host work for the next step (scheduling, input preparation) runs while the GPU executes the
+    /// current one, so a step costs max(GPU, host) instead of GPU + host: vLLM V1's asynchronous scheduling (the
+    /// scheduler runs one step ahead of execution, vllm-project/vllm#19970), on by default in vLLM from
+    /// <see cref="VllmAsyncSchedulingDefaultSince"/>. Opt-in here (<see cref="VllmRelease"/> with an explicit release
+    /// >= 0.14): on both held-out vLLM sets it moved the predictions away from the measurements, so the
+    /// <see cref="Vllm"/> host terms are read as the host time that shows in a step, not as the whole host work.
+    /// </summary>
+    public bool AsyncScheduling { get; init; }
+
+    /// <summary>
+    /// The first vLLM release that schedules asynchronously by default: vllm-project/vllm#27614 turned it on after
+    /// v0.13.0 (vllm-project/vllm-ascend#5495, 2025-12-30, keeps its tests working "with both vllm version of v0.13.0
+    /// and latest main commitID, while vllm enables async scheduling by default"); until then it was opt-in
+    /// (<c>--async-scheduling</c>, experimental since #19970; vllm-project/recipes#131 still calls it opt-in for 0.11.x).
+    /// </summary>
+    public static Version VllmAsyncSchedulingDefaultSince { get; } = new(0, 14);
+
+    /// <summary>
+    /// A current vLLM (V1: CUDA graphs): 300 us per iteration, 10 us per sequence, 1 us per token, serial with the GPU's
+    /// step (the host time that shows in a step; <see cref="AsyncScheduling"/> is opt-in, <see cref="VllmRelease"/>), at
+    /// most 3 us of fixed time per kernel in a replayed graph. ESTIMATES for a DGX-H100-class host (no whole-iteration
     /// host timings are in the data); our CUDA-graph decode steps on H100/H200 are predicted within +3.4% to +10.9%.
     /// </summary>
     public static EngineHostProfile Vllm { get; } = new("vllm", CudaGraphs: true,
         EagerLaunchUsPerKernel: 0, GraphReplayUsPerKernel: 3.0, SchedulingUsPerIteration: 300, PrepareUsPerSequence: 10,
         PrepareUsPerToken: 1, SamplingUsPerSequence: 0, ReferenceHost: HostCpu.Xeon8480C,
         Source: "estimate for a DGX-H100 host (vLLM V1 with CUDA graphs)");
+
+    /// <summary>
+    /// TensorRT-LLM's engine (NIM): the <see cref="Vllm"/> terms, host work serial with the GPU step (its C++ executor's
+    /// overlap is not modelled: the serving sets of NIM were checked this way).
+    /// </summary>
+    public static EngineHostProfile Trtllm { get; } = Vllm with { Name = "trtllm" };
+
+    /// <summary>
+    /// The <see cref="Vllm"/> profile for release <paramref name="version"/>: <c>auto</c> (the default) and releases
+    /// before <see cref="VllmAsyncSchedulingDefaultSince"/> keep the host work serial with the GPU step; an explicit
+    /// release from 0.14 on opts into <see cref="AsyncScheduling"/> (a step costs max(GPU, host)), as that release runs
+    /// by default. Not the default because on the vLLM CI H200 latency set (median 7.1% serial, 9.7% overlapped) and the
+    /// kvcached Qwen3-0.6B set (TTFT 84.6% -> 88.9%, throughput 27.8% -> 60.5%) it moved predictions away from the
+    /// measurements.
+    /// </summary>
+    public static EngineHostProfile VllmRelease(string version) =>
+        TryParseRelease(version, out var v) && v is not null && v >= VllmAsyncSchedulingDefaultSince ? Vllm with { AsyncScheduling = true } : Vllm;
+
+    /// <summary>
+    /// Whether <paramref name="text"/> is <c>auto</c> or a release number (<c>0.11</c>, <c>0.11.0</c>, an optional leading
+    /// <c>v</c>); <paramref name="version"/> is null for <c>auto</c>.
+    /// </summary>
+    public static bool TryParseRelease(string text, out Version? version)
+    {
+        version = null;
+        var t = text.Trim();
+        if (t.Equals("auto", StringComparison.OrdinalIgnoreCase)) return true;
+        if (t.StartsWith('v') || t.StartsWith('V')) t = t[1..];
+        return t.Count(c => c == '.') is 1 or 2 && t.Split('.').All(p => p.Length > 0 && p.All(char.IsAsciiDigit))
+            && Version.TryParse(t, out version);
+    }
 
     /// <summary>
     /// The profile's engine terms on <paramref name="host"/>: host terms divided by its speed relative to the reference,

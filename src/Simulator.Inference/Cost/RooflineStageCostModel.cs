@@ -414,6 +414,11 @@ public sealed class RooflineStageCostModel : IDecodeSumCostModel, IEngineExpertC
             ? (_p.IterationOverheadUs + _p.PerSequenceOverheadUs * sequences + _p.PerTokenOverheadUs * newTokens) * 1e-6
             : 0;
         double gpuBusy = compute + tpComm + epComm + cpComm;
+        // Implementation note: under asynchronous scheduling the host prepares step N + 1 while the GPU runs step N, so
+        // only host work longer than the GPU's step shows. It is charged against the same step's GPU time (the steps of a
+        // busy engine change slowly from one to the next); the first step after an idle gap, which nothing hides, is
+        // charged the same way.
+        if (_p.Host is { AsyncScheduling: true }) engine = Math.Max(0, engine - gpuBusy);
         double floorWait = Math.Max(0, _p.CpuFloorPerLayerUs * 1e-6 * st.Layers - gpuBusy);
 
         IReadOnlyDictionary<string, double> parts = StageBreakdown.NotKept;

@@ -88,4 +88,43 @@ public sealed class EngineHostProfileTest
         TestContext.Out.WriteLine(string.Create(CultureInfo.InvariantCulture, $"TP8 decode, batch 1: {onA100Host:F1} ms on EPYC 7742, {onH100Host:F1} ms on Xeon 8480C"));
         Assert.That(onA100Host / onH100Host, Is.EqualTo(HostCpu.Xeon8480C.RelativeSpeed).Within(0.05));
     }
+
+    [Test]
+    public void VllmRelease_AutoIsSerial_AnExplicitRelease014OrLaterSchedulesAsynchronously_TrtllmSerially()
+    {
+        Assert.That(EngineHostProfile.VllmRelease("auto").AsyncScheduling, Is.False, "the default: host terms serial");
+        Assert.That(EngineHostProfile.Vllm.AsyncScheduling, Is.False);
+        Assert.That(EngineHostProfile.VllmRelease("0.19.0").AsyncScheduling, Is.True);
+        Assert.That(EngineHostProfile.VllmRelease("v0.14").AsyncScheduling, Is.True);
+        Assert.That(EngineHostProfile.VllmRelease("0.13.0").AsyncScheduling, Is.False);
+        Assert.That(EngineHostProfile.VllmRelease("0.6.0").AsyncScheduling, Is.False);
+        Assert.That(EngineHostProfile.Trtllm.AsyncScheduling, Is.False);
+        Assert.That(EngineHostProfile.Splitwise.AsyncScheduling, Is.False);
+        foreach (var bad in new[] { "latest", "0", "0.x", "1.2.3.4", "" })
+            Assert.That(EngineHostProfile.TryParseRelease(bad, out _), Is.False, bad);
+        Assert.That(EngineHostProfile.TryParseRelease("AUTO", out var none) && none is null, Is.True);
+    }
+
+    /// <summary>
+    /// Under asynchronous scheduling a step costs max(GPU, host); serially GPU + host (a GPU-bound decode step then
+    /// hides the host terms entirely).
+    /// </summary>
+    [TestCase("llama-3.1-8b", 1)]
+    [TestCase("llama-3.1-8b", 8)]
+    [TestCase("qwen3-30b-a3b", 256)]
+    public void AsyncScheduling_StepIsTheLargerOfGpuAndHost_SerialIsTheirSum(string modelName, int batch)
+    {
+        var model = ModelPresets.Get(modelName);
+        var gpu = GpuPresets.Get("H100-SXM-80GB");
+        var timer = EngineOverheadFitter.DgxNodeTimer(gpu);
+        var m = new ServingMeasurement(modelName, 1, 128, batch, 64, 1, 1);
+        double Decode(string version) => EngineOverheadFitter.Predict(m, model, gpu, CalibrationProfile.H100.WithEngine("vllm", null, version), timer).DecodeMs;
+        double serial = Decode("0.13.0"), overlapped = Decode("0.19.0");
+        Assert.That(Decode("auto"), Is.EqualTo(serial), "auto is serial");
+        double kernels = EngineOverheadFitter.Predict(m, model, gpu, CalibrationProfile.H100.WithEngine("vllm", null, "0.13.0") with
+            { IterationOverheadUs = 0, PerSequenceOverheadUs = 0, PerTokenOverheadUs = 0 }, timer).DecodeMs;
+        double host = (300 + 10.0 * batch + batch) / 1e3;
+        Assert.That(serial, Is.EqualTo(kernels + host).Within(1e-6));
+        Assert.That(overlapped, Is.EqualTo(Math.Max(kernels, host)).Within(1e-6));
+    }
 }
