@@ -6,9 +6,11 @@ using Simulator.Inference.Cost;
 // The `sim` command: parses arguments and calls one library function per verb (see CliVerbs).
 // Exit codes: 0 success; 2 bad input (one `error: ...` line per problem on stderr); 3 plan does not fit;
 // 130 / 143 interrupted by SIGINT / SIGTERM (the unfinished output folders are removed first).
+Simulator.Kernel.Monitoring.PhaseTrace.Mark("main");
 using (CliErrors.HandleInterrupts())
 {
     int code = CliApp.Execute(args);
+    Simulator.Kernel.Monitoring.PhaseTrace.Mark("verb done");
     // An interrupt that arrived while the verb was finishing owns the exit: it prints the one line and exits.
     if (Simulator.Inference.Metrics.PartialOutputs.Interrupted) Thread.Sleep(Timeout.Infinite);
     return code;
