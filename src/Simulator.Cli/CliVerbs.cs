@@ -6,6 +6,7 @@ using Simulator.Hardware.Specs;
 using Simulator.Inference.Cost;
 using Simulator.Inference.Metrics;
 using Simulator.Inference.Models;
+using Simulator.Kernel.Monitoring;
 using Simulator.Reports;
 using Simulator.Scenarios;
 using Simulator.Scenarios.Planning;
@@ -41,7 +42,9 @@ public static class CliVerbs
 
     public static int Run(string scenarioPath, string? outDir, int? seed, IReadOnlyList<string> sets, bool report)
     {
+        PhaseTrace.Mark("command line parsed");
         var scenario = RunBuilder.Load(scenarioPath, sets, seed);
+        PhaseTrace.Mark("scenario loaded");
         var dir = outDir ?? ScenarioRunner.DefaultRunDirectory(scenario);
         Console.WriteLine($"sim: running {scenario.Name} ({Describe(scenario)})");
         if (report) ReportBuilder.WarmUp(); // beside the simulation, on the core its event loop leaves idle
@@ -61,6 +64,7 @@ public static class CliVerbs
             Console.WriteLine("memory per GPU (GB):");
             foreach (var line in result.Built.Memory.Describe().Split('\n')) Console.WriteLine("  " + line);
         }
+        PhaseTrace.Mark("console summary");
         if (report)
         {
             var r = ReportBuilder.Build(new[] { result.Directory }, result.Directory, runTables: result.Tables);

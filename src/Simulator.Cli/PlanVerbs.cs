@@ -8,8 +8,14 @@ namespace Simulator.Cli;
 /// <summary>The `plan` and `merge` verbs: the layout search under an SLO, and combining `--shard I/N` outputs.</summary>
 public static class PlanCommands
 {
-    /// <summary>Adds `plan` and `merge` to the command tree.</summary>
-    public static void Add(RootCommand root)
+    /// <summary>Adds `plan` and `merge` to the command tree (those of them that <paramref name="wants"/> names).</summary>
+    public static void Add(RootCommand root, Func<string, bool> wants)
+    {
+        if (wants("plan")) AddPlan(root);
+        if (wants("merge")) AddMerge(root);
+    }
+
+    private static void AddPlan(RootCommand root)
     {
         var pScenario = new Argument<string>("scenario") { Description = "scenario YAML file (model, workload, slo)" };
         var pGpus = new Option<int>("--gpus") { Description = "GPUs available (of each --gpu type)", Required = true };
@@ -27,7 +33,10 @@ public static class PlanCommands
         plan.SetAction(p => Plan(p.GetValue(pScenario)!, p.GetValue(pGpus), p.GetValue(pGpu) ?? [], p.GetValue(pOut), p.GetValue(pJobs),
             p.GetValue(pTop), p.GetValue(pMax), p.GetValue(pSet) ?? [], p.GetValue(pShard), p.GetValue(pKnobs), p.GetValue(pPd)));
         root.Subcommands.Add(plan);
+    }
 
+    private static void AddMerge(RootCommand root)
+    {
         var dirs = new Argument<string[]>("dirs") { Description = "shard directories written with --shard I/N", Arity = ArgumentArity.OneOrMore };
         var mOut = new Option<string>("--out") { Description = "merged directory", Required = true };
         var mNoReport = new Option<bool>("--no-report") { Description = "skip charts and report.html" };

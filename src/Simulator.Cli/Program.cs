@@ -6,9 +6,11 @@ using Simulator.Inference.Cost;
 // The `sim` command: parses arguments and calls one library function per verb (see CliVerbs).
 // Exit codes: 0 success; 2 bad input (one `error: ...` line per problem on stderr); 3 plan does not fit;
 // 130 / 143 interrupted by SIGINT / SIGTERM (the unfinished output folders are removed first).
+Simulator.Kernel.Monitoring.PhaseTrace.Mark("main");
 using (CliErrors.HandleInterrupts())
 {
     int code = CliApp.Execute(args);
+    Simulator.Kernel.Monitoring.PhaseTrace.Mark("verb done");
     // An interrupt that arrived while the verb was finishing owns the exit: it prints the one line and exits.
     if (Simulator.Inference.Metrics.PartialOutputs.Interrupted) Thread.Sleep(Timeout.Infinite);
     return code;
@@ -27,7 +29,7 @@ namespace Simulator.Cli
             try
             {
                 if (args.Length == 0) args = new[] { "run", CliVerbs.LocateQuickstart(QuickstartScenario) };
-                var root = BuildRoot();
+                var root = BuildRoot(args[0]);
                 var parse = root.Parse(args);
                 if (parse.Errors.Count > 0)
                 {
@@ -47,11 +49,38 @@ namespace Simulator.Cli
         private static IReadOnlyList<string> WithThreads(IReadOnlyList<string> sets, int? threads) =>
             threads is int n ? [.. sets, "run.threads=" + n.ToString(System.Globalization.CultureInfo.InvariantCulture)] : sets;
 
-        private static RootCommand BuildRoot()
+        /// <summary>The verbs, as the command tree names them.</summary>
+        public static readonly IReadOnlyList<string> Verbs = ["run", "sweep", "plan", "merge", "memory", "step", "validate", "collective", "report", "presets"];
+
+        // Implementation note: when the first argument names a verb, the tree holds only that verb: parsing, help
+        // (`sim run --help`) and errors inside a verb read only its own command, and the other verbs' options (and their
+        // generic option types, which the JIT compiles) are never built. Anything else (`sim --help`, a misspelt verb)
+        // gets the whole tree, so its help and suggestions list every verb.
+        private static RootCommand BuildRoot(string first)
         {
             var root = new RootCommand("sim: discrete-event simulator of sharded LLM inference clusters");
+            bool only = Verbs.Contains(first);
+            bool Wants(string verb) => !only || first == verb;
 
-            // run
+            if (Wants("run")) AddRun(root);
+            if (Wants("sweep")) AddSweep(root);
+            PlanCommands.Add(root, Wants);
+            if (Wants("memory")) AddMemory(root);
+            if (Wants("step")) AddStep(root);
+            if (Wants("validate")) AddValidate(root);
+            if (Wants("collective")) AddCollective(root);
+            if (Wants("report")) AddReport(root);
+            if (Wants("presets"))
+            {
+                var presets = new Command("presets", "list the GPU, link and model presets");
+                presets.SetAction(_ => CliVerbs.Presets());
+                root.Subcommands.Add(presets);
+            }
+            return root;
+        }
+
+        private static void AddRun(RootCommand root)
+        {
             var runScenario = new Argument<string>("scenario") { Description = "scenario YAML file" };
             var runOut = new Option<string?>("--out") { Description = "run directory (default results/<name>/)" };
             var runSeed = CliOptions.NullableInt("--seed", "override the scenario's seed (integer >= 0)", 0, int.MaxValue);
@@ -62,8 +91,10 @@ namespace Simulator.Cli
             run.SetAction(p => CliVerbs.Run(p.GetValue(runScenario)!, p.GetValue(runOut), p.GetValue(runSeed),
                 WithThreads(p.GetValue(runSet) ?? Array.Empty<string>(), p.GetValue(runThreads)), !p.GetValue(runNoReport)));
             root.Subcommands.Add(run);
+        }
 
-            // sweep
+        private static void AddSweep(RootCommand root)
+        {
             var swScenario = new Argument<string>("scenario") { Description = "scenario YAML file with a sweep: block" };
             var swOut = new Option<string?>("--out") { Description = "sweep directory (default results/<name>-sweep/)" };
             var swJobs = CliOptions.NullableInt("--jobs", "points run in parallel (default: all cores)", 1, 1024);
@@ -74,17 +105,20 @@ namespace Simulator.Cli
             sweep.SetAction(p => CliVerbs.Sweep(p.GetValue(swScenario)!, p.GetValue(swOut), p.GetValue(swJobs),
                 p.GetValue(swSet) ?? Array.Empty<string>(), !p.GetValue(swNoReport), p.GetValue(swShard)));
             root.Subcommands.Add(sweep);
-            PlanCommands.Add(root);
+        }
 
-            // memory
+        private static void AddMemory(RootCommand root)
+        {
             var memScenario = new Argument<string>("scenario") { Description = "scenario YAML file" };
             var memSet = SetOption();
             var memJson = new Option<bool>("--json") { Description = "print one JSON object" };
             var memory = new Command("memory", "per-GPU memory plan and KV capacity; no simulation (exit 3 if it does not fit)") { memScenario, memSet, memJson };
             memory.SetAction(p => CliVerbs.Memory(p.GetValue(memScenario)!, p.GetValue(memSet) ?? Array.Empty<string>(), p.GetValue(memJson)));
             root.Subcommands.Add(memory);
+        }
 
-            // step
+        private static void AddStep(RootCommand root)
+        {
             var model = new Option<string>("--model") { Description = "model preset or path to a Hugging Face config.json", Required = true };
             var gpu = new Option<string>("--gpu") { Description = "GPU preset", Required = true };
             var tp = CliOptions.Int("--tp", "tensor-parallel size", 1, CliOptions.MaxParallelSize, 1);
@@ -106,8 +140,19 @@ namespace Simulator.Cli
             step.SetAction(p => CliVerbs.Step(p.GetValue(model)!, p.GetValue(gpu)!, p.GetValue(tp), p.GetValue(pp), p.GetValue(ep),
                 p.GetValue(phase)!, p.GetValue(batch), p.GetValue(prompt), p.GetValue(context), p.GetValue(weights)!, p.GetValue(engine)!, p.GetValue(calibration)!, p.GetValue(stepJson), p.GetValue(cp), p.GetValue(hostCpu)!, p.GetValue(engineVersion)!));
             root.Subcommands.Add(step);
+        }
 
-            // collective
+        private static void AddValidate(RootCommand root)
+        {
+            var valOut = new Option<string?>("--out") { Description = "output directory (default results/validate)" };
+            var valData = new Option<string?>("--data") { Description = "the data/ folder to replay (default: the repository's)" };
+            var validate = new Command("validate", "replay every shipped measurement set through the model; validation.csv, validation_points.csv, report.html") { valOut, valData };
+            validate.SetAction(p => CliVerbs.Validate(p.GetValue(valOut), p.GetValue(valData)));
+            root.Subcommands.Add(validate);
+        }
+
+        private static void AddCollective(RootCommand root)
+        {
             var cGpu = new Option<string>("--gpu") { Description = "GPU preset (its default intra/inter-node links)", Required = true };
             var op = new Option<string>("--op") { Description = "all_reduce | all_gather | reduce_scatter | all_to_all | send_recv | broadcast", Required = true };
             var ranks = CliOptions.Int("--ranks", "number of GPUs", 1, CollectiveProbe.MaxRanks, null, required: true);
@@ -116,19 +161,16 @@ namespace Simulator.Cli
             var algorithm = new Option<string>("--algorithm", "--algo") { Description = "auto | ring | tree | hierarchical | direct | nvls", DefaultValueFactory = _ => "auto" };
             var protocol = new Option<string>("--proto") { Description = "NCCL protocol inside one node: auto (the tuner's pick) | ll | ll128 | simple", DefaultValueFactory = _ => "auto" };
             var cJson = new Option<bool>("--json") { Description = "print one JSON object" };
-            var valOut = new Option<string?>("--out") { Description = "output directory (default results/validate)" };
-            var valData = new Option<string?>("--data") { Description = "the data/ folder to replay (default: the repository's)" };
-            var validate = new Command("validate", "replay every shipped measurement set through the model; validation.csv, validation_points.csv, report.html") { valOut, valData };
-            validate.SetAction(p => CliVerbs.Validate(p.GetValue(valOut), p.GetValue(valData)));
-            root.Subcommands.Add(validate);
 
             var collective = new Command("collective", "predicted collective time, algbw and busbw (nccl-tests definitions)")
                 { cGpu, op, ranks, bytes, nodes, algorithm, protocol, cJson };
             collective.SetAction(p => CliVerbs.Collective(p.GetValue(cGpu)!, p.GetValue(op)!, p.GetValue(ranks), p.GetValue(bytes)!,
                 p.GetValue(nodes), p.GetValue(algorithm)!, p.GetValue(cJson), p.GetValue(protocol)!));
             root.Subcommands.Add(collective);
+        }
 
-            // report
+        private static void AddReport(RootCommand root)
+        {
             var inputs = new Argument<string[]>("dirs") { Description = "run or sweep directories", Arity = ArgumentArity.OneOrMore };
             var rOut = new Option<string>("--out") { Description = "report directory", Required = true };
             var rTitle = new Option<string?>("--title") { Description = "report heading (default: the scenario name)" };
@@ -141,13 +183,6 @@ namespace Simulator.Cli
             report.SetAction(p => CliVerbs.Report(p.GetValue(inputs)!, p.GetValue(rOut)!, CliVerbs.ReportOptionsFrom(
                 p.GetValue(rTitle), p.GetValue(rTimeline), p.GetValue(rSloTtft), p.GetValue(rSloTpot), p.GetValue(rSloPct))));
             root.Subcommands.Add(report);
-
-            // presets
-            var presets = new Command("presets", "list the GPU, link and model presets");
-            presets.SetAction(_ => CliVerbs.Presets());
-            root.Subcommands.Add(presets);
-
-            return root;
         }
 
         /// <summary>`--shard I/N`: run only the points k with k mod N == I (see ShardSpec).</summary>

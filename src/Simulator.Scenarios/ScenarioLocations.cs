@@ -6,21 +6,37 @@ namespace Simulator.Scenarios;
 /// </summary>
 public sealed class ScenarioLocations
 {
-    private readonly SortedDictionary<string, (string File, int Line)> _byKey;
+    // Implementation note: a Dictionary with a class as its value (the framework's shared, precompiled code), sorted only
+    // when Entries is read; a SortedDictionary of tuples was ~45 methods the JIT compiled at every start.
+    private readonly Dictionary<string, Location> _byKey;
     private readonly string _file;
+
+    private sealed record Location(string File, int Line);
 
     public ScenarioLocations(string file, IEnumerable<KeyValuePair<string, (string File, int Line)>> entries)
     {
         _file = file;
-        _byKey = new SortedDictionary<string, (string, int)>(StringComparer.Ordinal);
-        foreach (var e in entries) _byKey[e.Key] = e.Value;
+        _byKey = new Dictionary<string, Location>(StringComparer.Ordinal);
+        foreach (var e in entries) _byKey[e.Key] = new Location(e.Value.File, e.Value.Line);
     }
 
     /// <summary>No locations (a scenario built in code): errors point at line 1 of "scenario".</summary>
     public static ScenarioLocations None { get; } = new("scenario", []);
 
     /// <summary>Every recorded key and its location, in key order.</summary>
-    public IEnumerable<KeyValuePair<string, (string File, int Line)>> Entries => _byKey;
+    public IEnumerable<KeyValuePair<string, (string File, int Line)>> Entries
+    {
+        get
+        {
+            var keys = _byKey.Keys.ToArray();
+            Array.Sort(keys, StringComparer.Ordinal);
+            foreach (var key in keys)
+            {
+                var at = _byKey[key];
+                yield return new(key, (at.File, at.Line));
+            }
+        }
+    }
 
     /// <summary>The scenario file as the user named it.</summary>
     public string File => _file;
@@ -31,7 +47,7 @@ public sealed class ScenarioLocations
         string path = keyPath;
         while (true)
         {
-            if (_byKey.TryGetValue(path, out var at)) return at;
+            if (_byKey.TryGetValue(path, out var at)) return (at.File, at.Line);
             int dot = path.LastIndexOf('.');
             if (dot < 0) return (_file, 1);
             path = path[..dot];

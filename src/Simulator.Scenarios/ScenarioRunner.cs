@@ -4,6 +4,7 @@ using Simulator.Inference.Cost;
 using Simulator.Inference.Metrics;
 using Simulator.Inference.Serving;
 using Simulator.Kernel;
+using Simulator.Kernel.Monitoring;
 using MetricsSlo = Simulator.Inference.Metrics.SloSpec;
 
 namespace Simulator.Scenarios;
@@ -44,6 +45,7 @@ public static class ScenarioRunner
     private static RunResult RunReplicas(Scenario scenario, string outDir, TableCapture? capture)
     {
         var built = RunBuilder.Build(scenario);
+        PhaseTrace.Mark("built");
         var plan = built.Plan;
         var slo = new MetricsSlo(scenario.Slo.TtftMs, scenario.Slo.TpotMs, scenario.Slo.Percentile);
         var meta = new RunMetadata(scenario.Name, scenario.Seed, slo, plan.Pp, plan.Microbatches, UsdPerHour: RunCost.UsdPerHour(scenario, [built]));
@@ -53,6 +55,7 @@ public static class ScenarioRunner
             scenario.Output.Format == "parquet" ? TableFormat.Parquet : TableFormat.Csv, LayoutOf(built), Engines: DataParallelOutputs.Engines([plan]), Iterations: scenario.Output.IterationRows,
             WriterThread: UsesWriterThread(scenario), Capture: capture));
         writer.WriteText("scenario.yaml", ScenarioWriter.ToYaml(scenario, Path.GetFullPath(outDir)));
+        PhaseTrace.Mark("writer opened");
 
         var sim = new Simulation(scenario.Seed);
         var accounting = new CommAccounting(writer, built);
@@ -61,11 +64,14 @@ public static class ScenarioRunner
         var replicas = built.ReplicaSetups(scheduler);
         var faults = FaultPlanning.Settings(built, network is null ? built.Topology.SetPortFactor : network.SetPortFactor);
         var serving = new ServingSimulation(sim, source, replicas, ServingOptionsOf(scenario, built) with { Faults = faults, Threads = scenario.Run.Threads }, accounting, network);
+        PhaseTrace.Mark("serving set up");
         var (result, perf) = Simulate(serving);
+        PhaseTrace.Mark("event loop");
         var gpus = GpuRows(built, result.Replicas);
         var links = network?.LinkRows() ?? accounting.LinkRows();
         var summary = writer.Commit(new RunEndInputs(perf, Pipelines(result), gpus, links, PrefixCacheTotals(result),
             faults is null ? null : Availability(result), DataParallelOutputs.Summary(serving.DataParallelEngines, plan), serving.FrontEndTotals));
+        PhaseTrace.Mark("outputs committed");
         return new RunResult(writer.OutputDirectory, summary, perf, built) { Tables = writer.CapturedTables };
     }
 

@@ -91,7 +91,14 @@ public sealed class IterationSampler
     }
 
     /// <summary>The held sample, in the order the rows came (write them after the head, once the run is over).</summary>
-    public IEnumerable<IterationRecord> Held => _held.Take(_heldCount).Select(h => h.ToRecord());
+    public IEnumerable<IterationRecord> Held
+    {
+        // Implementation note: an iterator of this assembly (precompiled), not Take/Select over the row structs (JIT-compiled).
+        get
+        {
+            for (int i = 0; i < _heldCount; i++) yield return _held[i].ToRecord();
+        }
+    }
 
     /// <summary>What was kept, or null when every row was written.</summary>
     public IterationsKept? Kept()

@@ -7,7 +7,9 @@ namespace Simulator.Inference.Models;
 /// </summary>
 public static class ModelPresets
 {
-    private static readonly SortedDictionary<string, ModelSpec> All = new(StringComparer.OrdinalIgnoreCase)
+    // Implementation note: a Dictionary of reference types, not a SortedDictionary: its code is the framework's shared,
+    // precompiled instantiation, where SortedDictionary<string, ModelSpec> was ~30 methods the JIT compiled at every start.
+    private static readonly Dictionary<string, ModelSpec> All = new(StringComparer.OrdinalIgnoreCase)
     {
         ["llama-2-7b"] = Dense("llama-2-7b", 32, 4096, 32, 32, 11008, 32000,
             "meta-llama/Llama-2-7b-hf config.json (hidden 4096, 32 layers, 32 heads, MHA, FFN 11008, vocab 32000)"),
@@ -31,8 +33,17 @@ public static class ModelPresets
         ["qwen3.6-35b-a3b"] = Qwen36_35bA3b(),
     };
 
-    /// <summary>The preset names, sorted.</summary>
-    public static IReadOnlyCollection<string> Names => All.Keys;
+    private static readonly string[] SortedNames = Sorted(All.Keys);
+
+    /// <summary>The preset names, sorted (ignoring case).</summary>
+    public static IReadOnlyCollection<string> Names => SortedNames;
+
+    private static string[] Sorted(IEnumerable<string> names)
+    {
+        var sorted = names.ToArray();
+        Array.Sort(sorted, StringComparer.OrdinalIgnoreCase);
+        return sorted;
+    }
 
     /// <summary>True and the preset when <paramref name="name"/> is known (any case).</summary>
     public static bool TryGet(string name, out ModelSpec spec)
@@ -45,7 +56,7 @@ public static class ModelPresets
     /// <summary>The preset, or an error listing the known names.</summary>
     public static ModelSpec Get(string name) =>
         TryGet(name, out var s) ? s
-            : throw new ArgumentException($"unknown model preset '{name}'; known: {string.Join(", ", All.Keys)}", nameof(name));
+            : throw new ArgumentException($"unknown model preset '{name}'; known: {string.Join(", ", SortedNames)}", nameof(name));
 
     private static ModelSpec Dense(string name, int layers, int hidden, int heads, int kvHeads, int ffn, int vocab, string source) => new()
     {

@@ -324,6 +324,7 @@ public sealed class TraceWorkloadSource : IWorkloadSource
     /// <summary>Parses an Azure timestamp (<c>2023-11-16 18:17:03.9799600</c>, up to 7 fractional digits) exactly to ns since year 1.</summary>
     private long ParseTimestampNs(string text, long line, string column)
     {
+        if (TraceTimestamp.TryParseTicks(text.AsSpan().Trim(), out long ticks)) return ticks * 100;
         if (!DateTime.TryParseExact(text.Trim(), TimestampFormats, CultureInfo.InvariantCulture, DateTimeStyles.None, out var t))
             throw new WorkloadFormatException(_displayPath, line, column, $"got '{text}'; expected a timestamp like 2023-11-16 18:17:03.9799600");
         return t.Ticks * 100; // a tick is 100 ns: 7 fractional digits convert exactly
