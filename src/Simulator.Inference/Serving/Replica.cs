@@ -40,6 +40,9 @@ public sealed partial class Replica : IReplicaLoad, IEventHandler
     private readonly IReplicaScheduler _scheduler;
     private readonly ContinuousBatchingScheduler? _continuous; // _scheduler when it is one: called directly, no interface stub
     private bool _anySlowdown; // some stage has a straggler factor other than 1
+    // The usual cost model and executor as their sealed types (or null): called directly, no interface stub per pass.
+    private readonly RooflineStageCostModel? _roofline;
+    private readonly AnalyticStageExecutor? _analytic;
     private readonly IStageExecutor _executor;
     private readonly IRunRecorder _recorder;
     private readonly Action<Sequence> _onFinished;
@@ -90,6 +93,8 @@ public sealed partial class Replica : IReplicaLoad, IEventHandler
         _groups = new Group[Microbatches];
         for (int g = 0; g < Microbatches; g++) _groups[g] = new Group(Config.BlockSize);
         _decodeSumCost = _cost as IDecodeSumCostModel;
+        _roofline = _cost as RooflineStageCostModel;
+        _analytic = executor as AnalyticStageExecutor;
         _continuous = _scheduler as ContinuousBatchingScheduler;
         _useClock = _decodeSumCost != null && _continuous != null;
         _stages = new StageState[Stages];
@@ -537,14 +542,17 @@ public sealed partial class Replica : IReplicaLoad, IEventHandler
         var st = _stages[stage];
         var g = _groups[group];
         st.Busy = true;
-        var cost = g.ClockInBatch ? _decodeSumCost!.EstimateTimes(stage, g.Work, g.ClockSeqs, g.ClockContextTokens) : _cost.EstimateTimes(stage, g.Work);
+        var cost = !g.ClockInBatch ? (_roofline != null ? _roofline.EstimateTimes(stage, g.Work) : _cost.EstimateTimes(stage, g.Work))
+            : _roofline != null ? _roofline.EstimateTimes(stage, g.Work, g.ClockSeqs, g.ClockContextTokens)
+            : _decodeSumCost!.EstimateTimes(stage, g.Work, g.ClockSeqs, g.ClockContextTokens);
         // A straggler slows the stage's compute (the slowest GPU of its TP group sets the pace); communication is unchanged.
         if (_anySlowdown && _computeSlowdown[stage] != 1.0) cost = cost with { ComputeNs = SimDuration.RoundToNs(cost.ComputeNs * _computeSlowdown[stage]) };
         if (g.SwapNs > 0) cost = cost with { OverheadNs = cost.OverheadNs + g.SwapNs };
         g.Cost = cost;
         g.StageStartNs = _sim.NowNs;
         if (st.FirstStartNs < 0) st.FirstStartNs = _sim.NowNs;
-        _executor.Execute(Index, stage, cost, this, Token(EventKind.StageDone, stage, group));
+        if (_analytic != null) _analytic.Execute(Index, stage, cost, this, Token(EventKind.StageDone, stage, group));
+        else _executor.Execute(Index, stage, cost, this, Token(EventKind.StageDone, stage, group));
     }
 
     // A token: the epoch (bits 48-62), the stage (bits 32-47), the event kind (bits 30-31) and the group (bits 0-29).
@@ -583,7 +591,7 @@ public sealed partial class Replica : IReplicaLoad, IEventHandler
         CachePrefetch.Object(g.Clock);
         CachePrefetch.Object(g.Seqs);
         CachePrefetch.Object(g.Loose);
-        var cost = _executor.Charged(Index, stage, g.Cost);
+        var cost = _analytic != null ? g.Cost : _executor.Charged(Index, stage, g.Cost); // the analytic executor charges the plan
         long now = _sim.NowNs;
         st.Busy = false;
         st.Iterations++;
