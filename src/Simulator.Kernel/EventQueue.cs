@@ -248,6 +248,20 @@ internal sealed class EventQueue
         Unsafe.Add(ref root, hole) = last;
     }
 
+    /// <summary>Cache lines of the next entry's target that <see cref="PrefetchNext"/> asks the CPU to load.</summary>
+    private const int PrefetchLines = 8;
+
+    /// <summary>
+    /// Asks the CPU to start loading the next entry's target (its first <see cref="PrefetchLines"/> cache lines) while
+    /// the entry just popped runs (<see cref="CachePrefetch"/>: a hint, no result can change).
+    /// </summary>
+    // Implementation note: with thousands of actors the next entry's target is usually cold, and it is known one event
+    // ahead; an actor's own small objects are usually allocated right after it, so a few hundred bytes from its address
+    // cover more than the object itself.
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    public void PrefetchNext() =>
+        CachePrefetch.Object(_ringCount > 0 ? _ring[_ringHead].Target : _count > 0 ? _heap[0].Target : null, PrefetchLines);
+
     /// <summary>Removes and returns the first entry.</summary>
     public QueueEntry Pop()
     {

@@ -163,6 +163,7 @@ public class Simulation
         var queue = _queue;
         while (queue.TryPopBefore(untilNs, out var entry))
         {
+            queue.PrefetchNext();
             Dispatch(in entry);
         }
         if (until != SimTime.MaxValue) _nowNs = untilNs;
@@ -183,6 +184,7 @@ public class Simulation
         var queue = _queue;
         while (queue.TryPopBefore(untilNs, priority, out var entry))
         {
+            queue.PrefetchNext();
             Dispatch(in entry);
         }
         if (until != SimTime.MaxValue) _nowNs = untilNs;

@@ -76,28 +76,32 @@ public sealed class ContinuousBatchingScheduler : IReplicaScheduler
             if (tokensLeft != long.MaxValue) tokensLeft -= clocked;
         }
         // One pass sorts the rest (decodes in order, then prefills in order); the preemption victim search reads the group's list.
-        _candidates.Clear();
-        _prefilling.Clear();
-        for (int i = 0; i < loose.Count; i++)
+        // (With every running sequence on the clock there is no rest: the lists are not touched.)
+        if (loose.Count > 0)
         {
-            var seq = loose[i];
-            (seq.IsPrefilling ? _prefilling : _candidates).Add(seq);
+            _candidates.Clear();
+            _prefilling.Clear();
+            for (int i = 0; i < loose.Count; i++)
+            {
+                var seq = loose[i];
+                (seq.IsPrefilling ? _prefilling : _candidates).Add(seq);
+            }
+            _candidates.AddRange(_prefilling);
+            _prefilling.Clear();
+            foreach (var seq in _candidates)
+            {
+                if (seqsLeft == 0 || tokensLeft == 0) break;
+                if (seq.State != SequenceState.Running) continue; // preempted earlier in this loop
+                int n = seq.IsPrefilling ? PrefillChunk(seq, tokensLeft, prefillLeft) : 1;
+                if (n == 0) continue;
+                int growth = MakeRoom(replica, group, seq, n, ref preempted);
+                if (growth < 0) continue;
+                replica.AppendToBatch(seq, n, growth);
+                Count(seq, n, ref seqsLeft, ref tokensLeft, ref prefillLeft);
+            }
+            _candidates.Clear();
+            if (preempted) return;
         }
-        _candidates.AddRange(_prefilling);
-        _prefilling.Clear();
-        foreach (var seq in _candidates)
-        {
-            if (seqsLeft == 0 || tokensLeft == 0) break;
-            if (seq.State != SequenceState.Running) continue; // preempted earlier in this loop
-            int n = seq.IsPrefilling ? PrefillChunk(seq, tokensLeft, prefillLeft) : 1;
-            if (n == 0) continue;
-            int growth = MakeRoom(replica, group, seq, n, ref preempted);
-            if (growth < 0) continue;
-            replica.AppendToBatch(seq, n, growth);
-            Count(seq, n, ref seqsLeft, ref tokensLeft, ref prefillLeft);
-        }
-        _candidates.Clear();
-        if (preempted) return;
 
         // (3) swapped sequences come back first, oldest first.
         while (replica.Swapped.Count > 0 && seqsLeft > 0 && tokensLeft > 0)

@@ -19,6 +19,8 @@ internal sealed class DecodeClock
     private readonly int[] _growthByResidue;
     private readonly PriorityQueue<Sequence, long> _finishes = new();
     private long _contextMinusBase;
+    // The smallest tick in _finishes (long.MaxValue when empty), so a pass in which nobody finishes does not touch the queue.
+    private long _nextFinishTick = long.MaxValue;
 
     public DecodeClock(int blockSize)
     {
@@ -67,7 +69,9 @@ internal sealed class DecodeClock
         _contextMinusBase += seq.RawComputedTokens - Ticks;
         _growthByResidue[Residue(seq)]++;
         // It emits one token per pass: the pass that brings it to its output target is its last.
-        _finishes.Enqueue(seq, Ticks + seq.OutputTarget - seq.RawGeneratedTokens);
+        long finishTick = Ticks + seq.OutputTarget - seq.RawGeneratedTokens;
+        _finishes.Enqueue(seq, finishTick);
+        if (finishTick < _nextFinishTick) _nextFinishTick = finishTick;
     }
 
     /// <summary>A pass including the attached sequences starts: their growth (<see cref="GrowthBlocks"/>) has been allocated.</summary>
@@ -87,13 +91,16 @@ internal sealed class DecodeClock
         InFlight = false;
         Ticks++;
         LastPassNs = nowNs;
-        while (_finishes.TryPeek(out var seq, out long tick) && tick == Ticks)
+        if (_nextFinishTick != Ticks) return;
+        long tick;
+        while (_finishes.TryPeek(out var seq, out tick) && tick == Ticks)
         {
             _finishes.Dequeue();
             Remove(seq);
             seq.State = SequenceState.Finished;
             finished.Add(seq);
         }
+        _nextFinishTick = _finishes.TryPeek(out _, out tick) ? tick : long.MaxValue;
     }
 
     /// <summary>
@@ -111,6 +118,7 @@ internal sealed class DecodeClock
         for (int i = 0; i < running.Count; i++)
             if (running[i].Clock == this) running[i].DetachClock();
         _finishes.Clear();
+        _nextFinishTick = long.MaxValue;
         Array.Clear(_growthByResidue);
         _contextMinusBase = 0;
         Count = 0;

@@ -194,13 +194,14 @@ internal sealed class ReplicaGroups : IDisposable
             g.Completed = 0;
             n += g.Count;
         }
-        if (n > 0 && _groups.Length == 1 && IsSorted(_groups[0].Entries, n))
+        if (n > 0 && _groups.Length == 1)
         {
-            // Implementation note: one group whose outbox is already in (time, replica, order) order (the usual case)
-            // is handed on where it lies, without the copy into the merge buffer; the stream is the same. The group
+            // Implementation note: one group's outbox is sorted where it lies (it is nearly in (time, replica, order)
+            // order already) and handed on without the copy into the merge buffer; the stream is the same. The group
             // reports into the (cleared) merge buffer meanwhile, which then takes the handed-on array's place.
             var g = _groups[0];
             var entries = g.Entries;
+            SortNearlySorted(entries, n);
             g.Entries = _merged;
             g.Count = 0;
             HandOn(recorder, entries, n);
@@ -217,7 +218,7 @@ internal sealed class ReplicaGroups : IDisposable
                 at += g.Count;
                 g.Count = 0;
             }
-            if (!IsSorted(_merged, n)) Array.Sort(_merged, 0, n, EntryOrder.Instance);
+            SortNearlySorted(_merged, n);
             HandOn(recorder, _merged, n);
         }
         if (loadChanged != null)
@@ -237,11 +238,33 @@ internal sealed class ReplicaGroups : IDisposable
         return completed;
     }
 
-    private static bool IsSorted(Entry[] entries, int n)
+    /// <summary>Sorts the first <paramref name="n"/> entries by (time, replica, order).</summary>
+    // Implementation note: one group's outbox is in time order and out of (replica, order) order only where replicas'
+    // entries share an instant, so an insertion sort finishes in about n compares where Array.Sort copied ~180-byte
+    // entries through a comparer. The key is a total order (each entry's order is unique), so any sort gives the same
+    // result; past a budget of moves (an outbox far from sorted) the rest is left to Array.Sort.
+    private static void SortNearlySorted(Entry[] entries, int n)
     {
+        long budget = 8L * n + 64;
         for (int i = 1; i < n; i++)
-            if (EntryOrder.After(in entries[i - 1], in entries[i])) return false;
-        return true;
+        {
+            if (!EntryOrder.After(in entries[i - 1], in entries[i])) continue;
+            var item = entries[i];
+            int j = i - 1;
+            do
+            {
+                entries[j + 1] = entries[j];
+                j--;
+                if (--budget == 0)
+                {
+                    entries[j + 1] = item;
+                    Array.Sort(entries, 0, n, EntryOrder.Instance);
+                    return;
+                }
+            }
+            while (j >= 0 && EntryOrder.After(in entries[j], in item));
+            entries[j + 1] = item;
+        }
     }
 
     /// <summary>Hands the first <paramref name="n"/> entries to <paramref name="recorder"/> in order and clears them (no record stays reachable).</summary>

@@ -33,19 +33,21 @@ public enum ReplicaState { Live, Down, Loading }
 /// enters stage 0 only after its previous batch left the last stage; each stage runs one batch at a time,
 /// first come first served; the send between stages occupies the link, not the stages.
 /// </summary>
-public sealed partial class Replica : IReplicaLoad
+public sealed partial class Replica : IReplicaLoad, IEventHandler
 {
     private readonly Simulation _sim;
     private readonly IStageCostModel _cost;
     private readonly IReplicaScheduler _scheduler;
+    private readonly ContinuousBatchingScheduler? _continuous; // _scheduler when it is one: called directly, no interface stub
+    private bool _anySlowdown; // some stage has a straggler factor other than 1
+    // The usual cost model and executor as their sealed types (or null): called directly, no interface stub per pass.
+    private readonly RooflineStageCostModel? _roofline;
+    private readonly AnalyticStageExecutor? _analytic;
     private readonly IStageExecutor _executor;
     private readonly IRunRecorder _recorder;
     private readonly Action<Sequence> _onFinished;
     private readonly Group[] _groups;
     private readonly StageState[] _stages;
-    private readonly StageDoneHandler _stageDone;
-    private readonly ArrivedHandler _arrived;
-    private readonly KickHandler _kick;
     private bool _kickPending;
     private readonly int _watermarkBlocks;
 
@@ -91,15 +93,15 @@ public sealed partial class Replica : IReplicaLoad
         _groups = new Group[Microbatches];
         for (int g = 0; g < Microbatches; g++) _groups[g] = new Group(Config.BlockSize);
         _decodeSumCost = _cost as IDecodeSumCostModel;
-        _useClock = _decodeSumCost != null && _scheduler is ContinuousBatchingScheduler;
+        _roofline = _cost as RooflineStageCostModel;
+        _analytic = executor as AnalyticStageExecutor;
+        _continuous = _scheduler as ContinuousBatchingScheduler;
+        _useClock = _decodeSumCost != null && _continuous != null;
         _stages = new StageState[Stages];
         for (int s = 0; s < Stages; s++) _stages[s] = new StageState();
         _computeSlowdown = new double[Stages];
         Array.Fill(_computeSlowdown, 1.0);
         _liveSinceNs = sim.NowNs;
-        _stageDone = new StageDoneHandler(this);
-        _arrived = new ArrivedHandler(this);
-        _kick = new KickHandler(this);
     }
 
     public int Index { get; }
@@ -337,6 +339,7 @@ public sealed partial class Replica : IReplicaLoad
     {
         if (!(factor >= 1.0) || double.IsInfinity(factor)) throw new ArgumentOutOfRangeException(nameof(factor), factor, "a slowdown must be a finite number >= 1");
         _computeSlowdown[stage] = factor;
+        if (factor != 1.0) _anySlowdown = true;
     }
 
     // ---------------------------------------------------------------- scheduler actions
@@ -517,7 +520,8 @@ public sealed partial class Replica : IReplicaLoad
         if (Waiting.Count == 0 && Swapped.Count == 0 && g.Running.Count == 0) return;
         g.ClearBatch();
         _building = group;
-        _scheduler.Schedule(this, group);
+        if (_continuous != null) _continuous.Schedule(this, group);
+        else _scheduler.Schedule(this, group);
         _building = -1;
         if (g.Seqs.Count == 0 && !g.ClockInBatch) return; // a swap-out time already counted stays with the group's next batch
         g.InFlight = true;
@@ -538,28 +542,56 @@ public sealed partial class Replica : IReplicaLoad
         var st = _stages[stage];
         var g = _groups[group];
         st.Busy = true;
-        var cost = g.ClockInBatch ? _decodeSumCost!.EstimateTimes(stage, g.Work, g.ClockSeqs, g.ClockContextTokens) : _cost.EstimateTimes(stage, g.Work);
+        var cost = !g.ClockInBatch ? (_roofline != null ? _roofline.EstimateTimes(stage, g.Work) : _cost.EstimateTimes(stage, g.Work))
+            : _roofline != null ? _roofline.EstimateTimes(stage, g.Work, g.ClockSeqs, g.ClockContextTokens)
+            : _decodeSumCost!.EstimateTimes(stage, g.Work, g.ClockSeqs, g.ClockContextTokens);
         // A straggler slows the stage's compute (the slowest GPU of its TP group sets the pace); communication is unchanged.
-        if (_computeSlowdown[stage] != 1.0) cost = cost with { ComputeNs = SimDuration.RoundToNs(cost.ComputeNs * _computeSlowdown[stage]) };
+        if (_anySlowdown && _computeSlowdown[stage] != 1.0) cost = cost with { ComputeNs = SimDuration.RoundToNs(cost.ComputeNs * _computeSlowdown[stage]) };
         if (g.SwapNs > 0) cost = cost with { OverheadNs = cost.OverheadNs + g.SwapNs };
         g.Cost = cost;
         g.StageStartNs = _sim.NowNs;
         if (st.FirstStartNs < 0) st.FirstStartNs = _sim.NowNs;
-        _executor.Execute(Index, stage, cost, _stageDone, Token(stage, group));
+        if (_analytic != null) _analytic.Execute(Index, stage, cost, this, Token(EventKind.StageDone, stage, group));
+        else _executor.Execute(Index, stage, cost, this, Token(EventKind.StageDone, stage, group));
     }
 
-    private long Token(int stage, int group) => ((long)_epoch << 48) | ((long)stage << 32) | (uint)group;
+    // A token: the epoch (bits 48-62), the stage (bits 32-47), the event kind (bits 30-31) and the group (bits 0-29).
+    private const int KindShift = 30;
+    private const long GroupMask = (1L << KindShift) - 1;
+
+    private long Token(EventKind kind, int stage, int group) =>
+        ((long)_epoch << 48) | ((long)stage << 32) | ((long)kind << KindShift) | (uint)group;
+
+    /// <summary>What one of the replica's own queue entries is for (the kernel calls the replica itself, no handler object).</summary>
+    private enum EventKind { StageDone = 0, Arrived = 1, Kick = 2 }
+
+    // Implementation note: the replica is its own event handler, the kind in the token: at fleet scale every event
+    // lands on a replica whose state is cold, and a separate handler object was one more cache miss before the replica
+    // itself (and made the kernel's call site see three handler types instead of one).
+    void IEventHandler.Handle(long token)
+    {
+        switch ((EventKind)((token >> KindShift) & 3))
+        {
+            case EventKind.StageDone: OnStageDone(token); break;
+            case EventKind.Arrived: OnArrived(token); break;
+            default: OnKick(); break;
+        }
+    }
 
     private bool IsStale(long token) => (token >> 48) != _epoch || !IsLive;
 
     private void OnStageDone(long token)
     {
         if (IsStale(token)) return; // a batch abandoned when the replica went down
+        PrefetchPassState();
         int stage = (int)((token >> 32) & 0xFFFF);
-        int group = (int)(token & 0xFFFFFFFF);
+        int group = (int)(token & GroupMask);
         var st = _stages[stage];
         var g = _groups[group];
-        var cost = _executor.Charged(Index, stage, g.Cost);
+        CachePrefetch.Object(g.Clock);
+        CachePrefetch.Object(g.Seqs);
+        CachePrefetch.Object(g.Loose);
+        var cost = _analytic != null ? g.Cost : _executor.Charged(Index, stage, g.Cost); // the analytic executor charges the plan
         long now = _sim.NowNs;
         st.Busy = false;
         st.Iterations++;
@@ -570,11 +602,12 @@ public sealed partial class Replica : IReplicaLoad
         st.LastEndNs = now;
         _recorder.OnIteration(new IterationRecord(Index, stage, g.Iteration, group, g.StageStartNs, now,
             g.Seqs.Count + g.ClockSeqs, g.PrefillTokens, g.DecodeTokens, cost, Kv.UsedBlocks));
-        if (st.Queue.Count > 0) StartStage(stage, st.Queue.PopFront());
+        // With one microbatch group no other batch can be waiting for the stage (the queue is empty: not read).
+        if (Microbatches > 1 && st.Queue.Count > 0) StartStage(stage, st.Queue.PopFront());
         if (stage < Stages - 1)
         {
             st.PpSendNs += cost.PpCommNs;
-            _executor.Send(Index, stage, cost, _arrived, Token(stage, group));
+            _executor.Send(Index, stage, cost, this, Token(EventKind.Arrived, stage, group));
         }
         else
         {
@@ -582,11 +615,28 @@ public sealed partial class Replica : IReplicaLoad
         }
     }
 
+    /// <summary>Asks the CPU for the replica's own objects that the end of a pass and the next batch touch (<see cref="CachePrefetch"/>).</summary>
+    // Implementation note: at fleet scale the replica of nearly every event is cold, and each of its small objects (the
+    // cost model, scheduler, KV manager, queues, group and stage arrays, outbox) missed the caches one after another as
+    // the code reached it; asked for together, their misses overlap. A hint only: nothing here changes a result.
+    private void PrefetchPassState()
+    {
+        CachePrefetch.Object(_cost);
+        CachePrefetch.Object(_scheduler);
+        CachePrefetch.Object(_recorder);
+        CachePrefetch.Object(Kv);
+        CachePrefetch.Object(Waiting);
+        CachePrefetch.Object(Swapped);
+        CachePrefetch.Object(_clockFinished);
+        CachePrefetch.Object(_groups);
+        CachePrefetch.Object(_stages);
+    }
+
     private void OnArrived(long token)
     {
         if (IsStale(token)) return;
         int fromStage = (int)((token >> 32) & 0xFFFF);
-        int group = (int)(token & 0xFFFFFFFF);
+        int group = (int)(token & GroupMask);
         ArriveAt(fromStage + 1, group);
     }
 
@@ -749,7 +799,7 @@ public sealed partial class Replica : IReplicaLoad
     {
         if (_kickPending) return;
         _kickPending = true;
-        _sim.Schedule(SimDuration.Zero, _kick, 0, priority: 1);
+        _sim.Schedule(SimDuration.Zero, this, (long)EventKind.Kick << KindShift, priority: 1);
     }
 
     internal static RequestRecord ToRecord(Sequence seq, RequestStatus status, long nowNs, string? reason = null)
@@ -795,9 +845,13 @@ public sealed partial class Replica : IReplicaLoad
 
         public void ClearBatch()
         {
-            Seqs.Clear();
-            NewTokens.Clear();
-            Work.Clear();
+            // The three lists grow together (Replica.AppendToBatch): a batch of clocked decodes alone leaves them untouched.
+            if (Seqs.Count > 0)
+            {
+                Seqs.Clear();
+                NewTokens.Clear();
+                Work.Clear();
+            }
             BatchTokens = 0;
             PrefillTokens = 0;
             DecodeTokens = 0;
@@ -819,20 +873,5 @@ public sealed partial class Replica : IReplicaLoad
         public long Iterations;
         public long FirstStartNs = -1;
         public long LastEndNs;
-    }
-
-    private sealed class StageDoneHandler(Replica owner) : IEventHandler
-    {
-        public void Handle(long token) => owner.OnStageDone(token);
-    }
-
-    private sealed class ArrivedHandler(Replica owner) : IEventHandler
-    {
-        public void Handle(long token) => owner.OnArrived(token);
-    }
-
-    private sealed class KickHandler(Replica owner) : IEventHandler
-    {
-        public void Handle(long token) => owner.OnKick();
     }
 }
