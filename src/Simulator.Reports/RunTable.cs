@@ -171,19 +171,29 @@ public sealed class RunTable
     /// A table its writer kept in memory (<see cref="Simulator.Inference.Metrics.CapturedTable"/>), read as
     /// <see cref="TryReadTyped"/> reads the file it wrote: the same columns, numbers and text, each cell through the same
     /// typed column (text cells checked by <paramref name="schema"/>, errors naming <paramref name="path"/>). Null when the
-    /// capture lacks a column the schema keeps (the caller then reads the file).
+    /// capture lacks a column the schema keeps, or was not captured for the run directory holding <paramref name="path"/>
+    /// (the caller then reads the file).
     /// </summary>
     public static RunTable? FromCaptured(Simulator.Inference.Metrics.CapturedTable table, TableSchema schema, string path)
     {
+        if (!SameDirectory(table.Directory, Path.GetDirectoryName(Path.GetFullPath(path)))) return null;
         // A numeric column takes the kept array itself (AddNumbers): room is allocated only for the text columns.
-        var columns = table.Headers.Select((h, c) => new TypedColumn(h.Trim(), schema, table.Numbers(c) is null ? table.RowCount : 0)).ToArray();
+        var columns = table.Headers.Select((h, c) => new TypedColumn(h.Trim(), schema,
+            table.Numbers(c) is null || TypedColumn.IsDeclaredText(h.Trim(), schema) ? table.RowCount : 0)).ToArray();
         for (var c = 0; c < columns.Length; c++)
             if (!columns[c].Skipped && !table.IsKept(c)) return null;
         for (var c = 0; c < columns.Length; c++)
         {
             var column = columns[c];
             if (column.Skipped) continue;
-            if (table.Numbers(c) is { } numbers) column.AddNumbers(numbers);
+            if (table.Numbers(c) is { } numbers)
+            {
+                // A numeric column the schema reads as text gets the writer's text of each value ("0.00001"), as from the
+                // file, never the double's round-trip text ("1E-05").
+                if (column.IsText)
+                    for (var r = 0; r < numbers.Length; r++) column.Add(path, r, table.CellText(c, numbers[r]));
+                else column.AddNumbers(numbers);
+            }
             else
             {
                 var texts = table.Texts(c)!;
@@ -192,6 +202,10 @@ public sealed class RunTable
         }
         return Build(table.Headers, table.RowCount, columns);
     }
+
+    private static bool SameDirectory(string a, string? b) =>
+        b is not null && string.Equals(Path.TrimEndingDirectorySeparator(Path.GetFullPath(a)), Path.TrimEndingDirectorySeparator(b),
+            OperatingSystem.IsWindows() ? StringComparison.OrdinalIgnoreCase : StringComparison.Ordinal);
 
     private static TypedColumn[] TypedColumns(IReadOnlyList<string> headers, TableSchema schema, int capacity = 1024) =>
         headers.Select(h => new TypedColumn(h.Trim(), schema, capacity)).ToArray();
@@ -329,7 +343,7 @@ internal sealed class TypedColumn
     /// <summary>Whether the column is only checked, not kept (<see cref="TableSchema.Keep"/>).</summary>
     public bool Skipped { get; }
 
-    private static bool IsDeclaredText(string name, TableSchema schema) => schema.TextColumns.Contains(name) || schema.Allowed.ContainsKey(name);
+    internal static bool IsDeclaredText(string name, TableSchema schema) => schema.TextColumns.Contains(name) || schema.Allowed.ContainsKey(name);
 
     /// <summary>Whether the column reads its cells as text (a declared text column is checked as one even when not kept).</summary>
     public bool IsText => _texts is not null || (Skipped && _declaredText);

@@ -58,7 +58,7 @@ internal static class PoolRunner
         var dpPlan = pools.Pools.Select(p => p.Built.Plan).FirstOrDefault(p => p.IsDataParallelAttention);
         var summary = writer.Commit(new RunEndInputs(perf, ScenarioRunner.Pipelines(result), gpus, links, ScenarioRunner.PrefixCacheTotals(result),
             faults is null ? null : ScenarioRunner.Availability(result), DataParallel: dpPlan is null ? null : DataParallelOutputs.Summary(serving.DataParallelEngines, dpPlan), FrontEnd: serving.FrontEndTotals));
-        return new RunResult(writer.OutputDirectory, summary, perf, pools.Pools[0].Built, pools) { Tables = writer.CapturedTables };
+        return new RunResult(writer.OutputDirectory, summary, perf, pools.Pools[0].Built, pools) { Tables = writer.TakeCapturedTables() };
     }
 
     /// <summary>The workload's longest request (prompt + output tokens), read once before the run (sources stream).</summary>

@@ -72,7 +72,7 @@ public static class ScenarioRunner
         var summary = writer.Commit(new RunEndInputs(perf, Pipelines(result), gpus, links, PrefixCacheTotals(result),
             faults is null ? null : Availability(result), DataParallelOutputs.Summary(serving.DataParallelEngines, plan), serving.FrontEndTotals));
         PhaseTrace.Mark("outputs committed");
-        return new RunResult(writer.OutputDirectory, summary, perf, built) { Tables = writer.CapturedTables };
+        return new RunResult(writer.OutputDirectory, summary, perf, built) { Tables = writer.TakeCapturedTables() };
     }
 
     /// <summary>The serving options of a run; the front end's costs come from <paramref name="built"/>'s engine profile.</summary>

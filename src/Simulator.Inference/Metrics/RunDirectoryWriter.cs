@@ -14,7 +14,7 @@ namespace Simulator.Inference.Metrics;
 /// to requests and iterations (null: no such columns).</param>
 /// <param name="WriterThread">Whether the rows are formatted and written on a writer thread of their own (a
 /// <see cref="RecordPipeline"/>) rather than on the caller's; the files are the same either way.</param>
-/// <param name="Capture">The table columns kept in memory as they are written (<see cref="RunDirectoryWriter.CapturedTables"/>);
+/// <param name="Capture">The table columns kept in memory as they are written (<see cref="RunDirectoryWriter.TakeCapturedTables"/>);
 /// null keeps none. The files are the same either way.</param>
 public sealed record RunWriterOptions(long TimelineEventCap = 200_000, TableFormat Format = TableFormat.Csv, TimelineLayout? Layout = null,
     IReadOnlyList<ReplicaPool>? Pools = null, IReadOnlyList<ReplicaEngine>? Engines = null, IterationOutput? Iterations = null,
@@ -497,10 +497,21 @@ public sealed class RunDirectoryWriter : IRunRecorder, IDisposable
 
     /// <summary>
     /// After <see cref="Commit"/>: the columns <see cref="RunWriterOptions.Capture"/> named, by table name, with the values
-    /// the files hold (empty without a capture).
+    /// the files of <see cref="OutputDirectory"/> hold (empty without a capture). Computed once: the writer drops its
+    /// references to them, and a second call throws.
     /// </summary>
-    public IReadOnlyDictionary<string, CapturedTable> CapturedTables =>
-        Committed ? _captured.ToDictionary(c => c.Name, c => c.Table.Captured()) : throw new InvalidOperationException("the run directory is not committed yet");
+    public IReadOnlyDictionary<string, CapturedTable> TakeCapturedTables()
+    {
+        if (!Committed) throw new InvalidOperationException("the run directory is not committed yet");
+        if (_capturedTaken) throw new InvalidOperationException("the captured tables were already taken");
+        _capturedTaken = true;
+        var tables = new Dictionary<string, CapturedTable>(_captured.Count);
+        foreach (var (name, table) in _captured) tables[name] = table.Take(OutputDirectory);
+        _captured.Clear();
+        return tables;
+    }
+
+    private bool _capturedTaken;
 
     private CsvWriter OpenCsv(string name, IReadOnlyList<string> header)
     {

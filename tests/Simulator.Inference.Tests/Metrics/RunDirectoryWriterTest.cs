@@ -165,7 +165,7 @@ public sealed class RunDirectoryWriterTest
         {
             FeedMany(w);
             w.Commit(End());
-            tables = w.CapturedTables;
+            tables = w.TakeCapturedTables();
         }
 
         var files = Files(kept);
@@ -193,6 +193,54 @@ public sealed class RunDirectoryWriterTest
                 }
             }
         }
+    }
+
+    [Test]
+    public void TakeCapturedTables_OnceWithTheRunDirectory_AndNotBeforeCommit()
+    {
+        var capture = new TableCapture(new Dictionary<string, IReadOnlyCollection<string>?> { ["requests"] = null, ["iterations"] = null });
+        using var w = new RunDirectoryWriter(Out, Meta(), new RunWriterOptions(TimelineEventCap: 5_000, Capture: capture));
+        FeedMany(w);
+        Assert.Throws<InvalidOperationException>(() => w.TakeCapturedTables(), "before Commit");
+        w.Commit(End());
+        var tables = w.TakeCapturedTables();
+        Assert.That(tables.Keys, Is.EquivalentTo(new[] { "requests", "iterations" }));
+        Assert.That(tables.Values.Select(t => t.Directory), Is.All.EqualTo(w.OutputDirectory));
+        Assert.Throws<InvalidOperationException>(() => w.TakeCapturedTables(), "a second time: the writer let go of them");
+    }
+
+    [Test]
+    public void Capture_AllocatesTheKeptValuesAboutTwiceAtMost()
+    {
+        // Chunks while the run writes, one array of the exact length when taken: about twice the kept values in all. A
+        // column doubling from 64 and copied to its exact length at the end allocated three to five times them.
+        var options = new RunWriterOptions(TimelineEventCap: 5_000, Iterations: new IterationOutput("all"));
+        var capture = new TableCapture(new Dictionary<string, IReadOnlyCollection<string>?> { ["iterations"] = null });
+        static void FeedIterations(IRunRecorder rec)
+        {
+            for (int i = 0; i < 60_000; i++)
+            {
+                long t = (10 + i) * Ms;
+                rec.OnIteration(new IterationRecord(0, 0, i, 0, t, t + Ms, 1 + i % 7, 10 * (i % 3), i % 5, StageCostOf(Ms + i, tpNs: i), 30 + i % 9));
+            }
+            foreach (var r in SmallRun()) rec.OnRequestFinished(r);
+        }
+        long Allocated(string dir, TableCapture? c, out IReadOnlyDictionary<string, CapturedTable>? tables)
+        {
+            var before = GC.GetTotalAllocatedBytes(precise: true);
+            using var w = new RunDirectoryWriter(dir, Meta(), options with { Capture = c });
+            FeedIterations(w);
+            w.Commit(End());
+            tables = c is null ? null : w.TakeCapturedTables();
+            return GC.GetTotalAllocatedBytes(precise: true) - before;
+        }
+        Allocated(Path.Combine(_root, "warm"), capture, out _);
+        var plain = Allocated(Path.Combine(_root, "plain"), null, out _);
+        var kept = Allocated(Path.Combine(_root, "kept"), capture, out var taken);
+        var table = taken!["iterations"];
+        Assert.That(table.RowCount, Is.EqualTo(60_000));
+        var keptBytes = 8L * table.RowCount * Enumerable.Range(0, table.Headers.Count).Count(table.IsKept);
+        Assert.That((double)(kept - plain) / keptBytes, Is.LessThan(2.3), $"{kept - plain} bytes allocated for {keptBytes} bytes kept");
     }
 
     [TestCase(false)]
