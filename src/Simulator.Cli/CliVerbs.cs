@@ -234,12 +234,9 @@ public static class CliVerbs
         var stepPhase = Flag("--phase", () => StepProbe.ParsePhase(phase));
         var host = Flag("--host-cpu", () => HostCpu.Named(hostCpu, g));
         var profile = Flag("--calibration", () => CalibrationProfile.Named(calibration, g));
-        Flag("--engine-version", () => !EngineHostProfile.TryParseRelease(engineVersion, out var release)
-            ? throw new ArgumentException($"'{engineVersion}' is not a release; expected auto or a vLLM release such as 0.11.0")
-            : release is not null && !engine.Trim().Equals("vllm", StringComparison.OrdinalIgnoreCase)
-                ? throw new ArgumentException($"applies only to --engine vllm (got --engine {engine}); drop it or use --engine vllm")
-                : engineVersion);
-        profile = Flag("--engine", () => profile.WithEngine(engine, host, engineVersion));
+        // The engine first: a misspelt --engine is that flag's error, not --engine-version's.
+        Flag("--engine", () => profile.WithEngine(engine, host));
+        profile = profile.WithEngine(engine, host, Flag("--engine-version", () => EngineHostProfile.Check(engine, engineVersion)));
         // Implementation note: with CP the replica sits on real 8-GPU nodes (a CP group larger than a node crosses the
         // NIC); without it the probe keeps its single-node topology (PP hand-offs over NVLink), as before.
         var topology = cp > 1

@@ -29,6 +29,12 @@ public static class OfflineLatencyValidation
     /// </summary>
     private const int MaxNumSeqs = 1024, MaxNumBatchedTokens = 16384;
 
+    /// <summary>
+    /// The longest prompt and the longest output a row may ask for: 131,072 tokens (a 128K context), so a mistyped row
+    /// is a located error, not a simulation of millions of steps.
+    /// </summary>
+    public const int MaxTokensPerRequest = 131_072;
+
     /// <summary>Runs every offline-latency CSV under <paramref name="dataRoot"/>/calibration/serving; one set per source set.</summary>
     public static IReadOnlyList<ValidationSet> Run(string dataRoot)
     {
@@ -84,7 +90,8 @@ public static class OfflineLatencyValidation
             int I(string key, int min) => r.Int(key, min);
             var model = r.CheckCommon();
             list.Add((new ServingMeasurement(file, row + 1, Col("set"), Col("engine"), Col("engine_version"), model, Col("gpu"), I("tp", 1),
-                Col("weights"), Col("kv_cache"), I("input_tokens", 1), I("output_tokens", 1), "burst", I("batch", 1), 0, 0.9, MaxNumSeqs,
+                Col("weights"), Col("kv_cache"), r.Int("input_tokens", 1, MaxTokensPerRequest, "a 128K context"), r.Int("output_tokens", 1, MaxTokensPerRequest, "a 128K context"), "burst",
+                r.Int("batch", 1, MaxNumSeqs, "the generated scenario's max_num_seqs: the batch runs at once"), 0, 0.9, MaxNumSeqs,
                 MaxNumBatchedTokens, Col("statistic"), double.NaN, double.NaN, double.NaN, Col("source_url")), r.Positive("latency_ms")));
         }
         return list;

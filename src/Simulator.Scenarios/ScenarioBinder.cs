@@ -95,12 +95,15 @@ internal sealed partial class ScenarioBinder
         else model = BindModel(modelNode);
         var precision = BindPrecision(m.Node("precision"), root);
         var parallelism = BindParallelism(m.Node("parallelism"), root);
-        string engine = m.Enum("engine", "vllm", Simulator.Inference.Cost.CalibrationProfile.EngineNames);
-        string engineVersion = m.String("engine_version", "auto", expected: "auto or a vLLM release such as 0.11.0");
-        if (!Simulator.Inference.Cost.EngineHostProfile.TryParseRelease(engineVersion, out _))
-            Error(m.Node("engine_version"), "engine_version", $"'{engineVersion}' is not a release; expected auto or a vLLM release such as 0.11.0 or 0.14");
-        else if (engine != "vllm" && engineVersion != "auto")
-            Error(m.Node("engine_version"), "engine_version", $"applies only to engine: vllm (got engine: {engine}); remove it or set engine: vllm");
+        string? engineOrNull = m.EnumOrNull("engine", "vllm", Simulator.Inference.Cost.CalibrationProfile.EngineNames);
+        string engine = engineOrNull ?? "vllm";
+        string engineVersion = m.String("engine_version", "auto", expected: Simulator.Inference.Cost.EngineHostProfile.ReleaseForms);
+        // The version is checked against a valid engine only: a misspelt engine is its own error, not this key's.
+        if (engineOrNull is not null)
+        {
+            try { engineVersion = Simulator.Inference.Cost.EngineHostProfile.Check(engine, engineVersion); }
+            catch (ArgumentException ex) { Error(m.Node("engine_version") ?? root, "engine_version", ex.Message); }
+        }
         // The engine picks the scheduler a scenario gets by default, as it picks the memory rule: TensorRT-LLM's own
         // (GUARANTEED_NO_EVICT, chunked context off) under engine: trtllm; keys the scenario sets still win.
         var scheduler = BindScheduler(m.Node("scheduler"), root,

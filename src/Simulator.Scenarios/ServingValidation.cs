@@ -355,6 +355,11 @@ internal sealed class ServingRow(string file, int row, string[] fields, IReadOnl
         int.TryParse(Col(key), NumberStyles.Integer, CultureInfo.InvariantCulture, out var v) && v >= min ? v
             : throw Fail(key, $"'{Col(key)}' is not an integer >= {min}");
 
+    /// <summary>Column <paramref name="key"/> as an integer from <paramref name="min"/> to <paramref name="max"/>; <paramref name="why"/> says what bounds it.</summary>
+    public int Int(string key, int min, int max, string why) =>
+        int.TryParse(Col(key), NumberStyles.Integer, CultureInfo.InvariantCulture, out var v) && v >= min && v <= max ? v
+            : throw Fail(key, $"'{Col(key)}' is not allowed; allowed an integer from {min} to {max.ToString("N0", CultureInfo.InvariantCulture)} ({why})");
+
     /// <summary>Column <paramref name="key"/> as a positive finite number.</summary>
     public double Positive(string key) =>
         double.TryParse(Col(key), NumberStyles.Float, CultureInfo.InvariantCulture, out var v) && v > 0 && double.IsFinite(v) ? v

@@ -212,7 +212,10 @@ public sealed partial class BadInputCorpusTests
         yield return ValidateServing("validate: serving layout does not fit", ServingRow.Replace(",2,fp8,fp8,", ",1,bf16,bf16,"), "serving/bad.csv:2:");
         yield return ValidateServing("validate: serving prompt over trtllm's token budget", ServingRow.Replace(",500,100,", ",9000,100,"), "serving/bad.csv:2: input_tokens: 9000-token prompts never run under the trtllm scheduler");
         yield return ValidateOfflineLatency("validate: offline latency not a number", OfflineLatencyRow.Replace(",833.4,", ",slow,"), "serving/bad.csv:2: latency_ms: 'slow'");
-        yield return ValidateOfflineLatency("validate: offline latency batch zero", OfflineLatencyRow.Replace(",128,8,", ",128,0,"), "serving/bad.csv:2: batch: '0' is not an integer >= 1");
+        yield return ValidateOfflineLatency("validate: offline latency batch zero", OfflineLatencyRow.Replace(",128,8,", ",128,0,"), "serving/bad.csv:2: batch: '0' is not allowed; allowed an integer from 1 to 1,024");
+        yield return ValidateOfflineLatency("validate: offline latency batch huge", OfflineLatencyRow.Replace(",128,8,", ",128,80000000,"), "serving/bad.csv:2: batch: '80000000' is not allowed; allowed an integer from 1 to 1,024 (the generated scenario's max_num_seqs");
+        yield return ValidateOfflineLatency("validate: offline latency prompt huge", OfflineLatencyRow.Replace(",32,128,", ",2000000000,128,"), "serving/bad.csv:2: input_tokens: '2000000000' is not allowed; allowed an integer from 1 to 131,072");
+        yield return ValidateOfflineLatency("validate: offline latency output huge", OfflineLatencyRow.Replace(",32,128,", ",32,500000,"), "serving/bad.csv:2: output_tokens: '500000' is not allowed; allowed an integer from 1 to 131,072");
         yield return ValidateOfflineLatency("validate: offline latency engine unknown", OfflineLatencyRow.Replace(",vllm,", ",vllm2,"), "serving/bad.csv:2: engine: 'vllm2'");
 
         // ---- scenario keys
@@ -232,6 +235,8 @@ public sealed partial class BadInputCorpusTests
         yield return Key("unknown engine", "engine: vllm", "engine: tensorrt", "engine");
         yield return Key("engine version not a release", "engine: vllm", "engine: vllm\nengine_version: latest", "engine_version", "engine_version: latest");
         yield return Key("engine version on another engine", "engine: vllm", "engine: trtllm\nengine_version: 0.11.0", "engine_version", "engine_version: 0.11.0");
+        yield return Key("engine version with a fifth part", "engine: vllm", "engine: vllm\nengine_version: 0.10.1.1.1", "engine_version: '0.10.1.1.1' is not a release; expected auto or a vLLM release: major.minor[.patch[.build]]", "engine_version: 0.10.1.1.1");
+        yield return Key("engine version rc release on another engine", "engine: vllm", "engine: trtllm\nengine_version: 0.11.0rc1", "engine_version: a release applies only to engine vllm (got engine trtllm)", "engine_version: 0.11.0rc1");
         yield return Key("unknown front-end model", "engine: vllm", "engine: vllm\nfrontend: {model: mm1}", "frontend.model", "frontend: {model: mm1}");
         yield return Key("zero API servers", "engine: vllm", "engine: vllm\nfrontend: {model: queue, api_server_count: 0}", "frontend.api_server_count", "frontend: {model: queue, api_server_count: 0}");
         yield return Key("API server count a fraction", "engine: vllm", "engine: vllm\nfrontend: {model: queue, api_server_count: 1.5}", "frontend.api_server_count", "frontend: {model: queue, api_server_count: 1.5}");
@@ -361,6 +366,8 @@ public sealed partial class BadInputCorpusTests
         yield return Flags("step --prompt 0", "error: --prompt:", With(Step, "--prompt", "0"));
         yield return Flags("step --engine-version not a release", "error: --engine-version:", With(Step, "--engine-version", "latest"));
         yield return Flags("step --engine-version on another engine", "error: --engine-version:", With(Step, "--engine", "trtllm", "--engine-version", "0.11.0"));
+        yield return Flags("step --engine misspelt with --engine-version", "error: --engine: ", With(Step, "--engine", "foo", "--engine-version", "0.14"));
+        yield return Flags("step --engine-version a fifth part", "error: --engine-version: '0.10.1.1.1' is not a release; expected auto or a vLLM release: major.minor[.patch[.build]]", With(Step, "--engine-version", "0.10.1.1.1"));
         yield return Flags("step --prompt huge", "error: --prompt:", With(Step, "--prompt", "2000000000"));
         yield return Flags("step --batch huge", "error: --batch:", With(Step, "--batch", "100000000"));
         yield return Flags("step --context negative", "error: --context:", With(Step, "--context", "-1"));

@@ -36,6 +36,7 @@ public sealed class FlowAnalyticAgreementTest
                 var dir = Path.Combine(root, mode);
                 var r = ScenarioRunner.Run(load([.. sets ?? [], $"network.model={mode}"]), dir);
                 Assert.That(r.Summary.Requests.Completed, Is.EqualTo(expectedCompleted), mode);
+                AssertRanIn(mode, dir);
                 return File.ReadAllText(Path.Combine(dir, table));
             }).ToArray();
             return (texts[0], texts[1]);
@@ -44,6 +45,20 @@ public sealed class FlowAnalyticAgreementTest
         {
             if (Directory.Exists(root)) Directory.Delete(root, true);
         }
+    }
+
+    /// <summary>
+    /// That the run in <paramref name="dir"/> really ran in network <paramref name="mode"/>: its scenario.yaml says so and
+    /// its links.csv has directed physical link rows (<c>n0.gpu3->nvswitch</c>, <c>n0.gpu3.nic.tx</c>) exactly in flow mode (the analytic mode
+    /// writes one row per parallel group link). Without it, an override that stopped taking effect would run both
+    /// modes analytically and every agreement here would pass.
+    /// </summary>
+    private static void AssertRanIn(string mode, string dir)
+    {
+        Assert.That(File.ReadAllText(Path.Combine(dir, "scenario.yaml")), Does.Match($@"(?m)^network:\s*\n\s+model: {mode}\s*$"), mode);
+        var linkNames = File.ReadAllLines(Path.Combine(dir, "links.csv")).Skip(1).Select(l => l.Split(',')[0]).ToList();
+        bool directed = linkNames.Any(n => System.Text.RegularExpressions.Regex.IsMatch(n, @"^n[0-9]+\..*(->|\.tx$|\.rx$)"));
+        Assert.That(directed, Is.EqualTo(mode == "flow"), $"{mode}: links.csv rows {string.Join(" ", linkNames.Take(6))}");
     }
 
     private static Scenario Shipped(string[] sets) =>

@@ -57,7 +57,7 @@ public sealed record HostCpu(string Name, double RelativeSpeed, string Source)
 /// fixed GPU time and the host launches one graph per step. Host terms scale with 1 / the host CPU's speed relative to
 /// the reference; the graph replay term is GPU-side and does not.
 /// </summary>
-public sealed record EngineHostProfile(
+public sealed partial record EngineHostProfile(
     string Name,
     bool CudaGraphs,
     double EagerLaunchUsPerKernel,
@@ -90,7 +90,8 @@ public sealed record EngineHostProfile(
 
     /// <summary>
     /// Whether the engine's host work for the next step (scheduling, input preparation) runs while the GPU executes the
-    /// current one, so a step costs max(GPU, host) instead of GPU + host: vLLM V1's asynchronous scheduling (the
+    /// current one, so the first stage costs max(stage compute + TP/EP/CP communication, host) instead of their sum (PP
+    /// hand-off and CPU floor wait still added): vLLM V1's asynchronous scheduling (the
     /// scheduler runs one step ahead of execution, vllm-project/vllm#19970), on by default in vLLM from
     /// <see cref="VllmAsyncSchedulingDefaultSince"/>. Opt-in here (<see cref="VllmRelease"/> with an explicit release
     /// >= 0.14): on both held-out vLLM sets it moved the predictions away from the measurements, so the
@@ -126,7 +127,7 @@ public sealed record EngineHostProfile(
     /// <summary>
     /// The <see cref="Vllm"/> profile for release <paramref name="version"/>: <c>auto</c> (the default) and releases
     /// before <see cref="VllmAsyncSchedulingDefaultSince"/> keep the host work serial with the GPU step; an explicit
-    /// release from 0.14 on opts into <see cref="AsyncScheduling"/> (a step costs max(GPU, host)), as that release runs
+    /// release from 0.14 on opts into <see cref="AsyncScheduling"/> (the first stage costs max(stage compute + TP/EP/CP communication, host)), as that release runs
     /// by default. Not the default because on the vLLM CI H200 latency set (median 7.1% serial, 9.7% overlapped) and the
     /// kvcached Qwen3-0.6B set (TTFT 84.6% -> 88.9%, throughput 27.8% -> 60.5%) it moved predictions away from the
     /// measurements.
@@ -134,19 +135,50 @@ public sealed record EngineHostProfile(
     public static EngineHostProfile VllmRelease(string version) =>
         TryParseRelease(version, out var v) && v is not null && v >= VllmAsyncSchedulingDefaultSince ? Vllm with { AsyncScheduling = true } : Vllm;
 
+    /// <summary>The forms <see cref="TryParseRelease"/> accepts, as bad-input errors state them.</summary>
+    public const string ReleaseForms =
+        "auto or a vLLM release: major.minor[.patch[.build]] with an optional leading v and PEP 440 suffix (a/b/rc N, .postN, .devN, +local), such as 0.14, 0.10.1.1, 0.6.3.post1, 0.11.0rc1";
+
     /// <summary>
-    /// Whether <paramref name="text"/> is <c>auto</c> or a release number (<c>0.11</c>, <c>0.11.0</c>, an optional leading
-    /// <c>v</c>); <paramref name="version"/> is null for <c>auto</c>.
+    /// Whether <paramref name="text"/> is <c>auto</c> (any case) or a release number as vLLM tags them: two to four
+    /// numeric parts (<c>0.11</c>, <c>0.11.0</c>, <c>0.10.1.1</c>), an optional leading <c>v</c>, and an optional PEP 440
+    /// pre-, post-, dev-release or local suffix (<c>0.11.0rc1</c>, <c>0.6.3.post1</c>, <c>0.9.0.dev3</c>,
+    /// <c>0.8.5+cu121</c>); <paramref name="version"/> is major.minor[.patch] only (a fourth part and the suffix do not
+    /// move a release across <see cref="VllmAsyncSchedulingDefaultSince"/>), null for <c>auto</c>.
     /// </summary>
     public static bool TryParseRelease(string text, out Version? version)
     {
         version = null;
         var t = text.Trim();
         if (t.Equals("auto", StringComparison.OrdinalIgnoreCase)) return true;
-        if (t.StartsWith('v') || t.StartsWith('V')) t = t[1..];
-        return t.Count(c => c == '.') is 1 or 2 && t.Split('.').All(p => p.Length > 0 && p.All(char.IsAsciiDigit))
-            && Version.TryParse(t, out version);
+        var match = ReleasePattern().Match(t);
+        if (!match.Success) return false;
+        var parts = match.Groups["release"].Value.Split('.');
+        if (!parts.All(p => int.TryParse(p, System.Globalization.NumberStyles.None, System.Globalization.CultureInfo.InvariantCulture, out _))) return false;
+        version = parts.Length == 2 ? new Version(int.Parse(parts[0]), int.Parse(parts[1]))
+            : new Version(int.Parse(parts[0]), int.Parse(parts[1]), int.Parse(parts[2]));
+        return true;
     }
+
+    /// <summary>
+    /// Checks that <paramref name="version"/> is <c>auto</c> or a release (<see cref="TryParseRelease"/>) and that an
+    /// explicit release goes with <paramref name="engine"/> <c>vllm</c> (the only engine it changes); the one rule the
+    /// scenario key <c>engine_version</c> and the flag <c>--engine-version</c> share. Call it once the engine itself has
+    /// been validated.
+    /// </summary>
+    /// <returns><paramref name="version"/> as written, or <c>auto</c> for <c>auto</c> in any case.</returns>
+    /// <exception cref="ArgumentException">The version is not a release, or a release is given for another engine.</exception>
+    public static string Check(string engine, string version)
+    {
+        if (!TryParseRelease(version, out var release))
+            throw new ArgumentException($"'{version}' is not a release; expected {ReleaseForms}");
+        if (release is not null && !engine.Trim().Equals("vllm", StringComparison.OrdinalIgnoreCase))
+            throw new ArgumentException($"a release applies only to engine vllm (got engine {engine.Trim()}); remove it, set it to auto or use engine vllm");
+        return release is null ? "auto" : version;
+    }
+
+    [System.Text.RegularExpressions.GeneratedRegex(@"^[vV]?(?<release>[0-9]+(\.[0-9]+){1,3})((a|b|rc)[0-9]+)?(\.post[0-9]+)?(\.dev[0-9]+)?(\+[A-Za-z0-9.]+)?$")]
+    private static partial System.Text.RegularExpressions.Regex ReleasePattern();
 
     /// <summary>
     /// The profile's engine terms on <paramref name="host"/>: host terms divided by its speed relative to the reference,

@@ -100,9 +100,44 @@ public sealed class EngineHostProfileTest
         Assert.That(EngineHostProfile.VllmRelease("0.6.0").AsyncScheduling, Is.False);
         Assert.That(EngineHostProfile.Trtllm.AsyncScheduling, Is.False);
         Assert.That(EngineHostProfile.Splitwise.AsyncScheduling, Is.False);
-        foreach (var bad in new[] { "latest", "0", "0.x", "1.2.3.4", "" })
+        foreach (var bad in new[] { "latest", "0", "0.x", "1.2.3.4.5", "", "0.11.0rc", "0.14.x", "v", "0.6.3.post", "0.99999999999.0" })
             Assert.That(EngineHostProfile.TryParseRelease(bad, out _), Is.False, bad);
         Assert.That(EngineHostProfile.TryParseRelease("AUTO", out var none) && none is null, Is.True);
+    }
+
+    /// <summary>
+    /// vLLM's own tags: four numeric parts (0.10.1.1) and PEP 440 suffixes (0.6.3.post1, 0.11.0rc1, dev and local
+    /// builds) are releases, compared on major.minor[.patch] only.
+    /// </summary>
+    [TestCase("0.10.1.1", "0.10.1", false)]
+    [TestCase("0.6.3.post1", "0.6.3", false)]
+    [TestCase("0.11.0rc1", "0.11.0", false)]
+    [TestCase("0.14.0rc2", "0.14.0", true)]
+    [TestCase("v0.14.1.post1", "0.14.1", true)]
+    [TestCase("0.15.0.dev3", "0.15.0", true)]
+    [TestCase("0.8.5+cu121", "0.8.5", false)]
+    [TestCase("0.13.9.9", "0.13.9", false)]
+    public void TryParseRelease_AcceptsVllmTags_ComparingMajorMinorPatch(string text, string expected, bool async)
+    {
+        Assert.That(EngineHostProfile.TryParseRelease(text, out var v), Is.True, text);
+        Assert.That(v, Is.EqualTo(Version.Parse(expected)));
+        Assert.That(EngineHostProfile.VllmRelease(text).AsyncScheduling, Is.EqualTo(async));
+    }
+
+    /// <summary>
+    /// The one engine/version rule: auto in any case goes with every engine (returned as auto), a release only with
+    /// vllm; a version that does not parse names the allowed forms.
+    /// </summary>
+    [Test]
+    public void Check_AutoInAnyCaseWithAnyEngine_AReleaseOnlyWithVllm_AndStatesTheGrammar()
+    {
+        Assert.That(EngineHostProfile.Check("trtllm", "AUTO"), Is.EqualTo("auto"));
+        Assert.That(EngineHostProfile.Check("splitwise", " Auto "), Is.EqualTo("auto"));
+        Assert.That(EngineHostProfile.Check("VLLM", "0.10.1.1"), Is.EqualTo("0.10.1.1"));
+        var other = Assert.Throws<ArgumentException>(() => EngineHostProfile.Check("trtllm", "0.14"))!;
+        Assert.That(other.Message, Does.Contain("only to engine vllm").And.Contain("trtllm"));
+        var bad = Assert.Throws<ArgumentException>(() => EngineHostProfile.Check("vllm", "latest"))!;
+        Assert.That(bad.Message, Does.Contain("'latest' is not a release").And.Contain("major.minor[.patch[.build]]").And.Contain("0.6.3.post1"));
     }
 
     /// <summary>
