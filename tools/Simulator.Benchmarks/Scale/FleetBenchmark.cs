@@ -91,7 +91,7 @@ public static class FleetBenchmark
             output.WriteLine($"{name}.requests={first.GetValueOrDefault("requests", "?")}");
             output.WriteLine($"{name}.simulated_s={first.GetValueOrDefault("simulated_s", "?")}");
             output.WriteLine($"{name}.threads={first.GetValueOrDefault("threads", "?")}");
-            output.WriteLine($"{name}.gc_collections={first.GetValueOrDefault("gc_collections", "?")} (gen0/gen1/gen2, first run)");
+            if (first.TryGetValue("gc_collections", out var gc)) output.WriteLine($"{name}.gc_collections={gc} (gen0/gen1/gen2, first run)");
             // A run of another binary (--sim) has no garbage-collector figures: only those every run has are summarised.
             foreach (var f in Figures.Where(f => runs.All(x => x.ContainsKey(f))))
             {
