@@ -1,4 +1,6 @@
+using System.Buffers;
 using System.Globalization;
+using System.Runtime.CompilerServices;
 using System.Text;
 using System.Text.Json;
 using Simulator.Hardware.Collectives;
@@ -47,7 +49,8 @@ public static class CliVerbs
         PhaseTrace.Mark("scenario loaded");
         var dir = outDir ?? ScenarioRunner.DefaultRunDirectory(scenario);
         Console.WriteLine($"sim: running {scenario.Name} ({Describe(scenario)})");
-        if (report) ReportBuilder.WarmUp(); // beside the simulation, on the core its event loop leaves idle
+        // Beside the simulation, on the core its event loop leaves idle; not in the native build (nothing to JIT-compile).
+        if (report && RuntimeFeature.IsDynamicCodeCompiled) ReportBuilder.WarmUp();
         var result = ScenarioRunner.Run(scenario, dir, report ? ReportBuilder.TableCapture : null);
         foreach (var line in ConsoleSummary.Lines(result.Summary, result.Directory, result.Perf)) Console.WriteLine(line);
         Console.WriteLine();
@@ -141,16 +144,15 @@ public static class CliVerbs
         var plan = built.Memory;
         if (json)
         {
-            var o = new
+            Console.WriteLine(JsonObject(w =>
             {
-                scenario = scenario.Name,
-                fits = plan.Fits,
-                kv_capacity_tokens = plan.KvCapacityTokens,
-                kv_blocks = plan.KvBlocks,
-                block_size = plan.BlockSize,
-                stages = StagesJson(plan),
-            };
-            Console.WriteLine(JsonSerializer.Serialize(o));
+                w.WriteString("scenario", scenario.Name);
+                w.WriteBoolean("fits", plan.Fits);
+                w.WriteNumber("kv_capacity_tokens", plan.KvCapacityTokens);
+                w.WriteNumber("kv_blocks", plan.KvBlocks);
+                w.WriteNumber("block_size", plan.BlockSize);
+                WriteStages(w, plan);
+            }));
         }
         else
         {
@@ -182,13 +184,47 @@ public static class CliVerbs
             $"({built.Model.Experts / p.Ep} of {built.Model.Experts} per layer, / EP {p.Ep}), other {other / 1e9:0.00} GB (embeddings, dense and shared MLPs, norms)");
     }
 
-    private static IEnumerable<object> StagesJson(Simulator.Inference.Memory.MemoryPlan plan) => plan.Stages.Select(s => new
+    /// <summary>
+    /// One JSON object written by <paramref name="body"/>, as text (the writer's defaults: compact, default encoder).
+    /// </summary>
+    // Implementation note: written by hand with Utf8JsonWriter rather than JsonSerializer over anonymous types, which
+    // needs reflection (off in the native AOT build of sim); JsonSerializer used this same writer with these same
+    // defaults, so the text is unchanged byte for byte (NativeBuildSamenessTest compares `sim memory --json`).
+    private static string JsonObject(Action<Utf8JsonWriter> body)
     {
-        stage = s.Stage, layers = s.Layers, capacity_gb = Round(s.CapacityGB), weights_gb = Round(s.WeightsGB),
-        activation_gb = Round(s.ActivationGB), non_torch_gb = Round(s.NonTorchGB), cuda_graph_gb = Round(s.CudaGraphGB),
-        runtime_gb = Round(s.RuntimeGB), reserve_gb = Round(s.ReserveGB), kv_gb = Round(s.KvGB),
-        kv_capacity_tokens = s.KvCapacityTokens, accounting = s.Accounting,
-    });
+        var buffer = new ArrayBufferWriter<byte>();
+        using (var w = new Utf8JsonWriter(buffer))
+        {
+            w.WriteStartObject();
+            body(w);
+            w.WriteEndObject();
+        }
+        return Encoding.UTF8.GetString(buffer.WrittenSpan);
+    }
+
+    /// <summary>The <c>stages</c> array of <c>sim memory --json</c>: every bucket of each stage in GB, rounded to 3 decimals.</summary>
+    private static void WriteStages(Utf8JsonWriter w, Simulator.Inference.Memory.MemoryPlan plan)
+    {
+        w.WriteStartArray("stages");
+        foreach (var s in plan.Stages)
+        {
+            w.WriteStartObject();
+            w.WriteNumber("stage", s.Stage);
+            w.WriteNumber("layers", s.Layers);
+            w.WriteNumber("capacity_gb", Round(s.CapacityGB));
+            w.WriteNumber("weights_gb", Round(s.WeightsGB));
+            w.WriteNumber("activation_gb", Round(s.ActivationGB));
+            w.WriteNumber("non_torch_gb", Round(s.NonTorchGB));
+            w.WriteNumber("cuda_graph_gb", Round(s.CudaGraphGB));
+            w.WriteNumber("runtime_gb", Round(s.RuntimeGB));
+            w.WriteNumber("reserve_gb", Round(s.ReserveGB));
+            w.WriteNumber("kv_gb", Round(s.KvGB));
+            w.WriteNumber("kv_capacity_tokens", s.KvCapacityTokens);
+            w.WriteString("accounting", s.Accounting);
+            w.WriteEndObject();
+        }
+        w.WriteEndArray();
+    }
 
     /// <summary><c>sim memory</c> of a scenario with pools: each pool's plan (its GPU, TP/PP, KV capacity); exit 3 when one does not fit.</summary>
     private static int PoolMemory(string scenarioPath, Scenario scenario, bool json)
@@ -196,15 +232,24 @@ public static class CliVerbs
         var pools = PoolBuilder.Build(scenario, requireFit: false).Pools;
         if (json)
         {
-            Console.WriteLine(JsonSerializer.Serialize(new
+            Console.WriteLine(JsonObject(w =>
             {
-                scenario = scenario.Name,
-                fits = pools.All(p => p.Built.Memory.Fits),
-                pools = pools.Select(p => new
+                w.WriteString("scenario", scenario.Name);
+                w.WriteBoolean("fits", pools.All(p => p.Built.Memory.Fits));
+                w.WriteStartArray("pools");
+                foreach (var p in pools)
                 {
-                    pool = p.Spec.Name, role = p.Spec.Role, gpu = p.Built.Gpu.Name, fits = p.Built.Memory.Fits,
-                    kv_capacity_tokens = p.Built.Memory.KvCapacityTokens, kv_blocks = p.Built.Memory.KvBlocks, stages = StagesJson(p.Built.Memory),
-                }),
+                    w.WriteStartObject();
+                    w.WriteString("pool", p.Spec.Name);
+                    w.WriteString("role", p.Spec.Role);
+                    w.WriteString("gpu", p.Built.Gpu.Name);
+                    w.WriteBoolean("fits", p.Built.Memory.Fits);
+                    w.WriteNumber("kv_capacity_tokens", p.Built.Memory.KvCapacityTokens);
+                    w.WriteNumber("kv_blocks", p.Built.Memory.KvBlocks);
+                    WriteStages(w, p.Built.Memory);
+                    w.WriteEndObject();
+                }
+                w.WriteEndArray();
             }));
         }
         else
@@ -254,7 +299,7 @@ public static class CliVerbs
             {
                 if (!first) sb.Append(',');
                 first = false;
-                sb.Append(JsonSerializer.Serialize(kv.Key)).Append(':').Append(Num(kv.Value));
+                sb.Append(JsonText.Quote(kv.Key)).Append(':').Append(Num(kv.Value));
             }
             sb.Append("}}");
             Console.WriteLine(sb.ToString());

@@ -344,7 +344,7 @@ public static class RunBuilder
                     for (int i = 0; i < m.Entries.Count; i++)
                     {
                         if (i > 0) sb.Append(',');
-                        sb.Append(JsonSerializer.Serialize(m.Entries[i].Key)).Append(':');
+                        sb.Append(JsonText.Quote(m.Entries[i].Key)).Append(':');
                         Write(m.Entries[i].Value, sb);
                     }
                     sb.Append('}');
@@ -357,7 +357,7 @@ public static class RunBuilder
                 case SpecScalar s:
                     if (!s.Quoted && (double.TryParse(s.Text, NumberStyles.Float, CultureInfo.InvariantCulture, out _) || s.Text is "true" or "false" or "null"))
                         sb.Append(s.Text);
-                    else sb.Append(JsonSerializer.Serialize(s.Text));
+                    else sb.Append(JsonText.Quote(s.Text));
                     break;
             }
         }

@@ -96,6 +96,21 @@ public sealed partial class BadInputCorpusTests
         Action<string>? Prepare = null)
     {
         public override string ToString() => Name;
+
+        /// <summary>Writes the case's files into <paramref name="dir"/> and runs <see cref="Prepare"/> there.</summary>
+        public void SetUp(string dir)
+        {
+            foreach (var (name, content) in Files)
+            {
+                var path = Path.Combine([dir, .. name.Split('/')]);
+                Directory.CreateDirectory(Path.GetDirectoryName(path)!);
+                File.WriteAllText(path, content.Replace("{dir}", dir));
+            }
+            Prepare?.Invoke(dir);
+        }
+
+        /// <summary>The command with {dir} and {out} (<paramref name="dir"/>/out) filled in.</summary>
+        public string[] ArgsIn(string dir) => Args.Select(a => a.Replace("{dir}", dir).Replace("{out}", Path.Combine(dir, "out"))).ToArray();
     }
 
     private static Dictionary<string, string> Scenario(string text, params (string Name, string Content)[] more)
@@ -452,16 +467,10 @@ public sealed partial class BadInputCorpusTests
     public void MustFail_OneLocatedErrorLine_NothingLeftBehind(BadInput c)
     {
         using var tmp = new TempDir();
-        foreach (var (name, content) in c.Files)
-        {
-            var path = tmp.Sub(name.Split('/'));
-            Directory.CreateDirectory(Path.GetDirectoryName(path)!);
-            File.WriteAllText(path, content.Replace("{dir}", tmp.Path));
-        }
-        c.Prepare?.Invoke(tmp.Path);
+        c.SetUp(tmp.Path);
         var before = Snapshot(tmp.Path);
         string outDir = tmp.Sub("out");
-        var args = c.Args.Select(a => a.Replace("{dir}", tmp.Path).Replace("{out}", outDir)).ToArray();
+        var args = c.ArgsIn(tmp.Path);
 
         var r = CliHarness.Run(args);
 

@@ -2,6 +2,7 @@ using System.Globalization;
 using System.Security.Cryptography;
 using System.Text;
 using System.Text.Json;
+using System.Text.Json.Serialization;
 
 namespace Simulator.Scenarios.Planning;
 
@@ -44,11 +45,9 @@ public sealed record ShardManifest(string Kind, string Scenario, string Fingerpr
     /// <summary>File name of the manifest inside a shard directory.</summary>
     public const string FileName = "shard.json";
 
-    private static readonly JsonSerializerOptions Json = new() { WriteIndented = true, PropertyNamingPolicy = JsonNamingPolicy.SnakeCaseLower };
-
     /// <summary>Writes the manifest into <paramref name="dir"/>.</summary>
     public void Write(string dir) =>
-        File.WriteAllText(Path.Combine(dir, FileName), JsonSerializer.Serialize(this, Json) + "\n", new UTF8Encoding(false));
+        File.WriteAllText(Path.Combine(dir, FileName), JsonSerializer.Serialize(this, ShardManifestJson.Default.ShardManifest) + "\n", new UTF8Encoding(false));
 
     /// <summary>Reads a shard directory's manifest; a missing or unreadable one is bad input.</summary>
     public static ShardManifest Read(string dir)
@@ -57,7 +56,7 @@ public sealed record ShardManifest(string Kind, string Scenario, string Fingerpr
         if (!File.Exists(path)) throw new ArgumentException($"{dir}: no {FileName}; only directories written with --shard I/N can be merged");
         try
         {
-            return JsonSerializer.Deserialize<ShardManifest>(File.ReadAllText(path), Json)
+            return JsonSerializer.Deserialize(File.ReadAllText(path), ShardManifestJson.Default.ShardManifest)
                 ?? throw new ArgumentException($"{path}: empty shard manifest");
         }
         catch (JsonException ex)
@@ -81,6 +80,12 @@ public sealed record ShardManifest(string Kind, string Scenario, string Fingerpr
         return Convert.ToHexStringLower(sha.GetHashAndReset())[..16];
     }
 }
+
+// Implementation note: shard.json is read and written through generated code (no reflection), so `--shard` and
+// `sim merge` work in the native (AOT) build; the options are the ones the reflection-based serializer used.
+[JsonSourceGenerationOptions(WriteIndented = true, PropertyNamingPolicy = JsonKnownNamingPolicy.SnakeCaseLower)]
+[JsonSerializable(typeof(ShardManifest))]
+internal sealed partial class ShardManifestJson : JsonSerializerContext;
 
 /// <summary>What <see cref="ShardMerge.Merge"/> produced.</summary>
 public sealed record MergeResult(string Directory, string TablePath, ShardManifest Manifest);

@@ -10,7 +10,10 @@ namespace Simulator.Benchmarks.Scale;
 /// prints the median (and range) of wall time, CPU time of the process (what a quiet machine gives as wall time when
 /// other work shares the cores), events, events/s of the event loop, peak RSS and bytes written; then
 /// the kernel's own fast-path events/s (<see cref="QuickBenchmark"/>) and the serving/kernel ratio.
-/// Usage: <c>bench [--repeat N] [--cases azure-conv,fleet-1m,fleet-10m] [--kernel-events N] [--set key=value]...</c>
+/// Usage: <c>bench [--repeat N] [--cases azure-conv,fleet-1m,fleet-10m] [--kernel-events N] [--set key=value]...
+/// [--sim PATH [--report]]</c>. By default each run is this tool's own in-process <c>scale</c> (the simulator as a
+/// library, no report); with <c>--sim PATH</c> it is that <c>sim</c> binary's <c>run</c> (<see cref="SimBinary"/>), so
+/// the native build and the JIT build can be compared, with <c>--report</c> including the report.
 /// </summary>
 // Implementation note: each repetition is a child process running `scale`, because a process's peak working set
 // never goes down: measured in one process, the second case would report the first one's peak.
@@ -39,6 +42,7 @@ public static class FleetBenchmark
         long kernelEvents = 5_000_000;
         var names = new List<string> { "azure-conv", "fleet-1m" };
         var sets = new List<string>();
+        var simArgs = new List<string>();
         for (int i = 0; i < args.Length; i++)
         {
             string Value() => i + 1 < args.Length ? args[++i] : throw new ArgumentException($"option {args[i]} needs a value");
@@ -48,8 +52,10 @@ public static class FleetBenchmark
                 case "--cases": names = Value().Split(',', StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries).ToList(); break;
                 case "--kernel-events": kernelEvents = long.Parse(Value(), CultureInfo.InvariantCulture); break;
                 case "--set": sets.Add(Value()); break;
+                case "--sim": simArgs.AddRange(["--sim", Value()]); break;
+                case "--report": simArgs.Add("--report"); break;
                 default:
-                    Console.Error.WriteLine($"error: unknown option {args[i]}; allowed: --repeat N, --cases {string.Join(',', Cases.Select(c => c.Name))}, --kernel-events N, --set key=value");
+                    Console.Error.WriteLine($"error: unknown option {args[i]}; allowed: --repeat N, --cases {string.Join(',', Cases.Select(c => c.Name))}, --kernel-events N, --set key=value, --sim PATH, --report");
                     return 2;
             }
         }
@@ -59,8 +65,16 @@ public static class FleetBenchmark
             Console.Error.WriteLine($"error: --cases: unknown case {unknown[0]}; allowed: {string.Join(", ", Cases.Select(c => c.Name))}");
             return 2;
         }
+        if (simArgs.Contains("--report") && !simArgs.Contains("--sim"))
+        {
+            Console.Error.WriteLine("error: --report: only with --sim PATH (the in-process run writes no report)");
+            return 2;
+        }
         var inv = CultureInfo.InvariantCulture;
         output.WriteLine($"# fleet benchmark: {string.Join(", ", names)}; medians of {repeat} runs, each in its own process; cores={Environment.ProcessorCount}");
+        int sim = simArgs.IndexOf("--sim");
+        output.WriteLine(sim < 0 ? "# binary: this tool's in-process run (the simulator as a library, no report)"
+            : $"# binary: {Path.GetFullPath(simArgs[sim + 1])} `run`{(simArgs.Contains("--report") ? " with the report" : " --no-report")}");
         var servingRates = new Dictionary<string, double>();
         foreach (var name in names)
         {
@@ -68,7 +82,7 @@ public static class FleetBenchmark
             var runs = new List<Dictionary<string, string>>();
             for (int r = 0; r < repeat; r++)
             {
-                var figures = RunChild(c, sets);
+                var figures = RunChild(c, sets, simArgs);
                 if (figures is null) return 1;
                 runs.Add(figures);
                 output.WriteLine($"# {name} run {r + 1}: " + string.Join(" ", Figures.Select(f => $"{f}={figures.GetValueOrDefault(f, "?")}")));
@@ -77,8 +91,9 @@ public static class FleetBenchmark
             output.WriteLine($"{name}.requests={first.GetValueOrDefault("requests", "?")}");
             output.WriteLine($"{name}.simulated_s={first.GetValueOrDefault("simulated_s", "?")}");
             output.WriteLine($"{name}.threads={first.GetValueOrDefault("threads", "?")}");
-            output.WriteLine($"{name}.gc_collections={first.GetValueOrDefault("gc_collections", "?")} (gen0/gen1/gen2, first run)");
-            foreach (var f in Figures)
+            if (first.TryGetValue("gc_collections", out var gc)) output.WriteLine($"{name}.gc_collections={gc} (gen0/gen1/gen2, first run)");
+            // A run of another binary (--sim) has no garbage-collector figures: only those every run has are summarised.
+            foreach (var f in Figures.Where(f => runs.All(x => x.ContainsKey(f))))
             {
                 var values = runs.Select(x => double.Parse(x[f], inv)).Order().ToList();
                 output.WriteLine(string.Create(inv, $"{name}.{f}={Median(values):0.###} (min {values[0]:0.###}, max {values[^1]:0.###})"));
@@ -96,7 +111,7 @@ public static class FleetBenchmark
     public static double Median(IReadOnlyList<double> sorted) =>
         sorted.Count % 2 == 1 ? sorted[sorted.Count / 2] : (sorted[sorted.Count / 2 - 1] + sorted[sorted.Count / 2]) / 2;
 
-    private static Dictionary<string, string>? RunChild(BenchCase c, IReadOnlyList<string> extraSets)
+    private static Dictionary<string, string>? RunChild(BenchCase c, IReadOnlyList<string> extraSets, IReadOnlyList<string> simArgs)
     {
         var scenario = ScaleBenchmark.Locate(Path.Combine("scenarios", c.Scenario));
         var start = new ProcessStartInfo { RedirectStandardOutput = true, RedirectStandardError = true, UseShellExecute = false };
@@ -105,6 +120,7 @@ public static class FleetBenchmark
         if (Path.GetFileNameWithoutExtension(exe) == "dotnet") start.ArgumentList.Add(typeof(FleetBenchmark).Assembly.Location);
         start.ArgumentList.Add("scale");
         start.ArgumentList.Add(scenario);
+        foreach (var a in simArgs) start.ArgumentList.Add(a);
         foreach (var s in c.Sets.Concat(extraSets))
         {
             start.ArgumentList.Add("--set");

@@ -8,7 +8,8 @@ namespace Simulator.Benchmarks.Scale;
 /// Whole-run scale benchmark: simulates a scenario end to end (trace reading, scheduling, cost model, streamed
 /// outputs) and prints wall time, events/s, peak memory and the bytes the run directory holds. Default: scenarios/azure-conv-llama70b.yaml, the full
 /// Azure 2023 conversation trace (19,366 requests) on Llama-3.1-70B, TP=4 x 2 replicas of H100.
-/// Usage: <c>dotnet run -c Release --project tools/Simulator.Benchmarks -- scale [SCENARIO] [--set key=value]... [--keep]</c>
+/// Usage: <c>dotnet run -c Release --project tools/Simulator.Benchmarks -- scale [SCENARIO] [--set key=value]... [--keep]
+/// [--sim PATH [--report]]</c>; with <c>--sim</c> the run is <c>PATH run SCENARIO</c> in a child process (<see cref="SimBinary"/>).
 /// </summary>
 public static class ScaleBenchmark
 {
@@ -16,15 +17,24 @@ public static class ScaleBenchmark
     {
         var sets = new List<string>();
         string? scenarioPath = null;
-        bool keep = false;
+        string? sim = null;
+        bool keep = false, report = false;
         for (int i = 0; i < args.Length; i++)
         {
             if (args[i] == "--set" && i + 1 < args.Length) sets.Add(args[++i]);
+            else if (args[i] == "--sim" && i + 1 < args.Length) sim = args[++i];
             else if (args[i] == "--keep") keep = true;
+            else if (args[i] == "--report") report = true;
             else scenarioPath ??= args[i];
         }
         scenarioPath ??= Locate(Path.Combine("scenarios", "azure-conv-llama70b.yaml"));
         var outDir = Path.Combine(Path.GetTempPath(), "sim-scale-" + Environment.ProcessId.ToString(CultureInfo.InvariantCulture));
+        if (sim is not null) return SimBinary.Run(sim, scenarioPath, sets, report, outDir, keep, output);
+        if (report)
+        {
+            Console.Error.WriteLine("error: --report: only with --sim PATH (the in-process run writes no report)");
+            return 2;
+        }
         var total = Stopwatch.StartNew();
         var scenario = RunBuilder.Load(scenarioPath, sets);
         var result = ScenarioRunner.Run(scenario, outDir);
