@@ -166,7 +166,7 @@ public sealed class RunMetricsAccumulator
     private static ReadOnlySpan<float> SortedSpan(List<float> values)
     {
         var span = CollectionsMarshal.AsSpan(values);
-        span.Sort();
+        FloatSort.Sort(span);
         return span;
     }
 
