@@ -20,14 +20,24 @@ public static class FloatSort
     /// <summary>Sorts <paramref name="values"/> in ascending order, exactly as the comparison sort (<c>Span.Sort</c>) does.</summary>
     public static void Sort(Span<float> values)
     {
+        uint[]? scratch = null;
+        Sort(values, ref scratch);
+    }
+
+    /// <summary>
+    /// <see cref="Sort(Span{float})"/> with a scratch buffer the caller keeps between sorts (grown when too small), so
+    /// several large lists sorted one after another need one buffer, not one each.
+    /// </summary>
+    public static void Sort(Span<float> values, ref uint[]? scratch)
+    {
         if (values.Length < RadixMinLength || !AllNonNegativeNumbers(values))
         {
             values.Sort();
             return;
         }
         var keys = System.Runtime.InteropServices.MemoryMarshal.Cast<float, uint>(values);
-        var buffer = new uint[keys.Length];
-        Span<uint> from = keys, to = buffer;
+        if (scratch is null || scratch.Length < keys.Length) scratch = new uint[keys.Length];
+        Span<uint> from = keys, to = scratch.AsSpan(0, keys.Length);
         var counts = new int[3 * Buckets];
         foreach (uint k in keys)
         {
