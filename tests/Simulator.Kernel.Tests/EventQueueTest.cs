@@ -102,4 +102,34 @@ public sealed class EventQueueTest
         var expected = pushed.OrderBy(p => p.Time).ThenBy(p => p.Priority).ThenBy(p => p.Insertion).ToList();
         return popped.SequenceEqual(expected);
     }
+
+    [FsCheckProperty(MaxTest = 300)]
+    public bool InterleavedPushesAndPops_ReturnEachEntrysOwnTargetAndToken(ushort[] times, bool[] pops)
+    {
+        // The heap keeps targets in a slot table reused as entries leave: every popped entry must still carry the
+        // target and token it was pushed with, in (time, priority, insertion) order among those pending.
+        var q = new EventQueue();
+        var pending = new List<(long Time, int Priority, long Insertion, object Target)>();
+        long now = 0;
+        for (int i = 0; i < times.Length; i++)
+        {
+            int priority = times[i] % 3 - 1;
+            long time = now + times[i] % 40;
+            var target = new object();
+            q.Push(time, priority, target, i, EntryKind.Handler);
+            pending.Add((time, priority, i, target));
+            if (pops.Length > 0 && pops[i % pops.Length] && !PopMatches(q, pending, ref now)) return false;
+        }
+        while (q.Count > 0) if (!PopMatches(q, pending, ref now)) return false;
+        return pending.Count == 0;
+    }
+
+    private static bool PopMatches(EventQueue q, List<(long Time, int Priority, long Insertion, object Target)> pending, ref long now)
+    {
+        var first = pending.OrderBy(p => p.Time).ThenBy(p => p.Priority).ThenBy(p => p.Insertion).First();
+        pending.Remove(first);
+        var e = q.Pop();
+        now = e.TimeNs;
+        return e.TimeNs == first.Time && e.Priority == first.Priority && e.Token == first.Insertion && ReferenceEquals(e.Target, first.Target);
+    }
 }

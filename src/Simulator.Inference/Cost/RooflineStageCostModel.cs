@@ -370,7 +370,9 @@ public sealed class RooflineStageCostModel : IDecodeSumCostModel, IEngineExpertC
         }
 
         // Every sequence in the batch produces logits for its last token (partial prefill chunks included).
-        double lmHead = st.IsLast ? LmHeadSeconds(sequences, h, _m.VocabSize / (double)tp) : 0;
+        double lmHead = !st.IsLast ? 0
+            : sequences == newTokens && !double.IsNaN(terms.LmHeadOfDecodes) ? terms.LmHeadOfDecodes
+            : LmHeadSeconds(sequences, h, _m.VocabSize / (double)tp);
 
         // --- Communication ---
         double tpComm = terms.TpComm, epComm = terms.EpComm, cpComm = 0, ppComm = terms.PpComm;
@@ -438,8 +440,10 @@ public sealed class RooflineStageCostModel : IDecodeSumCostModel, IEngineExpertC
     // Implementation note: a value, so a memo hit reads the terms where they lie in the memo array (one cache line
     // fewer than an object per entry) and a large batch's terms allocate nothing but their demand array; an entry whose
     // Comms is null was never computed.
+    // LmHeadOfDecodes: the LM head of a batch of newTokens sequences (each decoding one token), on the last stage; NaN
+    // where not computed (a large batch, or not the last stage).
     private readonly record struct TokenTerms(double AttnProj, double Mlp, double Moe, double Elementwise, double Embedding,
-        double TpComm, double EpComm, double PpComm, CommDemand[] Comms);
+        double TpComm, double EpComm, double PpComm, CommDemand[] Comms, double LmHeadOfDecodes = double.NaN);
 
     /// <summary>Batches up to this many new tokens keep their <see cref="TokenTerms"/> per stage (decode batches, most iterations).</summary>
     private const int MaxTermsMemo = 1 << 8;
@@ -558,7 +562,10 @@ public sealed class RooflineStageCostModel : IDecodeSumCostModel, IEngineExpertC
             ppComm = sendUs * 1e-6;
             comms[next] = new CommDemand(CommGroupKind.Pipeline, "send_recv", actBytes, 1, (long)Math.Round(sendUs * 1e3));
         }
-        return new TokenTerms(attnProj, mlp, moe, elementwise, embedding, tpComm, epComm, ppComm, comms);
+        // Implementation note: a decode batch has as many sequences as new tokens, so its LM head is a function of the
+        // count too: remembered with the other terms for the batches the memo keeps (the same call, the same bits).
+        double lmHeadOfDecodes = st.IsLast && newTokens < MaxTermsMemo ? LmHeadSeconds(newTokens, h, _m.VocabSize / (double)tp) : double.NaN;
+        return new TokenTerms(attnProj, mlp, moe, elementwise, embedding, tpComm, epComm, ppComm, comms, lmHeadOfDecodes);
     }
 
     /// <summary>

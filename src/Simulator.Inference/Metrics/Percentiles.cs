@@ -34,7 +34,7 @@ public sealed record LatencyStats(long Count, double Mean, double P50, double P9
     /// <summary>Sorts <paramref name="values"/> in place and computes mean, linear percentiles and max (sums in double).</summary>
     public static LatencyStats FromValues(Span<float> values)
     {
-        values.Sort();
+        FloatSort.Sort(values);
         return FromSorted(values);
     }
 

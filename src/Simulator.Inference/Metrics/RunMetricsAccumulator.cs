@@ -15,6 +15,7 @@ public sealed class RunMetricsAccumulator
 
     private readonly SloSpec _slo;
     private readonly List<float> _ttftMs = [];
+    private uint[]? _sortScratch;   // the radix sort's buffer, shared by the latency lists' sorts (FloatSort)
     private readonly List<float> _tpotMs = [];
     private readonly List<float> _e2eMs = [];
     private readonly List<float> _queueMs = [];
@@ -163,10 +164,10 @@ public sealed class RunMetricsAccumulator
         return new ExpertSummary(MetricFormat.Round(max / (sum / n), SummaryDecimals));
     }
 
-    private static ReadOnlySpan<float> SortedSpan(List<float> values)
+    private ReadOnlySpan<float> SortedSpan(List<float> values)
     {
         var span = CollectionsMarshal.AsSpan(values);
-        span.Sort();
+        FloatSort.Sort(span, ref _sortScratch);
         return span;
     }
 
