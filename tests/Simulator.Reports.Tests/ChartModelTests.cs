@@ -328,6 +328,22 @@ public sealed class ChartModelTests
         Assert.That((a.Width, a.Height), Is.EqualTo((600, 400)));
         Assert.That(a.GetPixelSpan().ToArray(), Is.EqualTo(b.GetPixelSpan().ToArray()), "the same pixels, only compressed differently");
         Assert.That(ours.Length, Is.LessThan(theirs.Length * 1.5), "the fast encoding costs some size, not a multiple");
+        Assert.That(ours[25], Is.EqualTo(2), "an opaque chart is written as RGB (IHDR colour type 2)");
+    }
+
+    [Test]
+    public void EncodePng_KeepsAlphaWhenAPixelIsNotOpaque()
+    {
+        var info = new SkiaSharp.SKImageInfo(40, 30, SkiaSharp.SKColorType.Rgba8888, SkiaSharp.SKAlphaType.Premul);
+        using var surface = SkiaSharp.SKSurface.Create(info);
+        surface.Canvas.Clear(SkiaSharp.SKColors.White);
+        using var pixels = surface.PeekPixels();
+        var rgb = Charts.EncodePng(pixels);
+        surface.Canvas.DrawRect(new SkiaSharp.SKRect(5, 5, 6, 6), new SkiaSharp.SKPaint { BlendMode = SkiaSharp.SKBlendMode.Clear });
+        var rgba = Charts.EncodePng(pixels);
+        Assert.That((rgb[25], rgba[25]), Is.EqualTo(((byte)2, (byte)6)), "RGB while every pixel is opaque, RGBA once one is clear");
+        using var decoded = SkiaSharp.SKBitmap.Decode(rgba);
+        Assert.That((decoded.GetPixel(5, 5).Alpha, decoded.GetPixel(7, 7)), Is.EqualTo(((byte)0, SkiaSharp.SKColors.White)));
     }
 
     [Test]
