@@ -249,6 +249,39 @@ internal static class Charts
         return (keep.Select(k => xs[k]).ToArray(), keep.Select(k => ys[k]).ToArray());
     }
 
+    /// <summary>
+    /// Indices of the points to draw of a scatter: the x and y ranges split into a <paramref name="columns"/> x
+    /// <paramref name="rows"/> grid, and of each cell that holds points the first one kept, plus the first point of the
+    /// lowest and of the highest y; in input order. At most <paramref name="columns"/> points (or values that are not
+    /// finite) come back all. Every value must be finite to be thinned.
+    /// </summary>
+    // Implementation note: a fault run of 270,000 requests drew as many markers (some 20 MB of SVG) on 860 x 460 pixels.
+    // With the chart's size as the grid a cell is smaller than one SVG pixel (the data area is smaller than the chart), so
+    // the points dropped lie within a pixel of one kept, under its marker: every place a point was drawn still has one,
+    // and the extremes (the worst TTFT after a failure) are the points themselves.
+    public static int[] OnePerCell(double[] xs, double[] ys, int columns, int rows)
+    {
+        var n = xs.Length;
+        var all = Enumerable.Range(0, n).ToArray();
+        if (columns < 1 || rows < 1 || n <= columns || n != ys.Length) return all;
+        for (var i = 0; i < n; i++)
+            if (!double.IsFinite(xs[i]) || !double.IsFinite(ys[i])) return all;
+        double xLo = xs.Min(), xWidth = xs.Max() - xLo, yLo = ys.Min(), yHeight = ys.Max() - yLo;
+        static int Cell(double v, double lo, double width, int cells) => width > 0 ? Math.Min(cells - 1, (int)((v - lo) / width * cells)) : 0;
+        int low = 0, high = 0;
+        for (var i = 1; i < n; i++)
+        {
+            if (ys[i] < ys[low]) low = i;
+            if (ys[i] > ys[high]) high = i;
+        }
+        var seen = new HashSet<long>();
+        var keep = new List<int>();
+        for (var i = 0; i < n; i++)
+            if (seen.Add((long)Cell(xs[i], xLo, xWidth, columns) * rows + Cell(ys[i], yLo, yHeight, rows)) || i == low || i == high)
+                keep.Add(i);
+        return keep.ToArray();
+    }
+
     /// <summary>A line through time-ordered samples, drawn from its <see cref="Envelope"/> over <paramref name="columns"/> columns.</summary>
     public static Scatter Line(Plot plot, double[] xs, double[] ys, int columns, Color? color = null)
     {

@@ -13,6 +13,9 @@ internal sealed class ChartSink
     /// <summary>Columns a line over time is thinned to (<see cref="Simulator.Reports.Charts.Envelope"/>): the chart's width in SVG pixels.</summary>
     public int LineColumns { get; init; } = new ReportOptions().ChartWidth;
 
+    /// <summary>Rows of the grid a scatter is thinned on (<see cref="Simulator.Reports.Charts.OnePerCell"/>): the chart's height in SVG pixels.</summary>
+    public int PointRows { get; init; } = new ReportOptions().ChartHeight;
+
     /// <summary>
     /// When set, each chart starts rendering with these options on the thread pool as soon as it is added, and
     /// <see cref="Write"/> collects the results; the charts still to come are built meanwhile.
@@ -416,14 +419,19 @@ internal static class RunCharts
         }
         var plot = new Plot();
         ShadeDown(plot, down);
-        var points = plot.Add.ScatterPoints(xs.ToArray(), ys.ToArray(), Charts.Blue);
+        double[] allXs = xs.ToArray(), allYs = ys.ToArray();
+        var kept = Charts.OnePerCell(allXs, allYs, sink.LineColumns, sink.PointRows);
+        var points = plot.Add.ScatterPoints(kept.Select(i => allXs[i]).ToArray(), kept.Select(i => allYs[i]).ToArray(), Charts.Blue);
         points.MarkerSize = 3;
         points.LegendText = $"{run.Name}: TTFT of each completed request";
         plot.XLabel("arrival time (s)");
         plot.YLabel("TTFT (ms)");
         Charts.LegendOutsideRight(plot);
+        var thinned = kept.Length < allXs.Length
+            ? string.Create(CultureInfo.InvariantCulture, $" Drawn: one point per pixel, {kept.Length} of {allXs.Length} requests, the highest and the lowest TTFT among them.")
+            : "";
         sink.Add($"{prefix}ttft_over_time", title,
-            "How much first-token latency does a failure cost, and how long until the survivors catch up? (shaded: replica down or reloading weights)", plot);
+            "How much first-token latency does a failure cost, and how long until the survivors catch up? (shaded: replica down or reloading weights)" + thinned, plot);
     }
 
     /// <summary>
