@@ -419,19 +419,28 @@ internal static class RunCharts
         }
         var plot = new Plot();
         ShadeDown(plot, down);
-        double[] allXs = xs.ToArray(), allYs = ys.ToArray();
-        var kept = Charts.OnePerCell(allXs, allYs, sink.LineColumns, sink.PointRows);
-        var points = plot.Add.ScatterPoints(kept.Select(i => allXs[i]).ToArray(), kept.Select(i => allYs[i]).ToArray(), Charts.Blue);
-        points.MarkerSize = 3;
+        var (points, thinned) = RequestPoints(plot, xs.ToArray(), ys.ToArray(), sink, "TTFT");
         points.LegendText = $"{run.Name}: TTFT of each completed request";
         plot.XLabel("arrival time (s)");
         plot.YLabel("TTFT (ms)");
         Charts.LegendOutsideRight(plot);
-        var thinned = kept.Length < allXs.Length
-            ? string.Create(CultureInfo.InvariantCulture, $" Drawn: one point per pixel, {kept.Length} of {allXs.Length} requests, the highest and the lowest TTFT among them.")
-            : "";
         sink.Add($"{prefix}ttft_over_time", title,
             "How much first-token latency does a failure cost, and how long until the survivors catch up? (shaded: replica down or reloading weights)" + thinned, plot);
+    }
+
+    /// <summary>
+    /// One marker (3 px) per request at (<paramref name="xs"/>, <paramref name="ys"/>), drawn from <see cref="Charts.OnePerCell"/>
+    /// on the sink's grid, and the sentence for the caption that says how many were drawn ("" when all were).
+    /// </summary>
+    internal static (ScottPlot.Plottables.Scatter Points, string Note) RequestPoints(Plot plot, double[] xs, double[] ys, ChartSink sink, string metric)
+    {
+        var kept = Charts.OnePerCell(xs, ys, sink.LineColumns, sink.PointRows);
+        var points = plot.Add.ScatterPoints(kept.Select(i => xs[i]).ToArray(), kept.Select(i => ys[i]).ToArray(), Charts.Blue);
+        points.MarkerSize = 3;
+        var note = kept.Length < xs.Length
+            ? string.Create(CultureInfo.InvariantCulture, $" Drawn: one point per pixel, {kept.Length} of {xs.Length} requests, the highest and the lowest {metric} among them.")
+            : "";
+        return (points, note);
     }
 
     /// <summary>
