@@ -26,14 +26,13 @@ internal static class FrontEndCharts
         }
         if (xs.Count == 0) { sink.Skip(title, "no request completed"); return; }
         var plot = new Plot();
-        var points = plot.Add.ScatterPoints(xs.ToArray(), ys.ToArray(), Charts.Blue);
-        points.MarkerSize = 3;
+        var (points, thinned) = RunCharts.RequestPoints(plot, xs.ToArray(), ys.ToArray(), sink, "front-end time");
         points.LegendText = $"{run.Name}: each completed request";
         plot.XLabel("arrival time (s)");
         plot.YLabel("front-end time (ms)");
         Charts.LegendOutsideRight(plot);
         sink.Add($"{prefix}frontend_over_time", title,
-            $"Do the API servers keep up, or does each request wait longer for them than the last? Utilization {Fmt.Num(utilization)}; mean wait for a server {Fmt.Num(run.Summary.GetValueOrDefault("front_end.input_wait_mean_ms", double.NaN))} ms.",
+            $"Do the API servers keep up, or does each request wait longer for them than the last? Utilization {Fmt.Num(utilization)}; mean wait for a server {Fmt.Num(run.Summary.GetValueOrDefault("front_end.input_wait_mean_ms", double.NaN))} ms." + thinned,
             plot);
     }
 }

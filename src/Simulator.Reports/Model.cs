@@ -110,9 +110,11 @@ internal static class Fmt
 public static class Percentiles
 {
     /// <summary>The <paramref name="p"/>-th percentile (0..100) of the finite values; NaN when there are none.</summary>
-    public static double Of(IEnumerable<double> values, double p)
+    public static double Of(IEnumerable<double> values, double p) => OfSorted(SortedFinite(values), p);
+
+    /// <summary>The <paramref name="p"/>-th percentile of values already in ascending order and finite (<see cref="SortedFinite"/>); NaN when there are none.</summary>
+    internal static double OfSorted(ReadOnlySpan<double> sorted, double p)
     {
-        var sorted = SortedFinite(values);
         if (sorted.Length == 0) return double.NaN;
         var rank = Math.Clamp(p, 0, 100) / 100 * (sorted.Length - 1);
         var lo = (int)Math.Floor(rank);

@@ -94,7 +94,7 @@ public static class ReportBuilder
         var comparing = configs.Count > 1 || sweeps.Count > 0;
         var (best, verdict) = Verdict(configs, slo, comparing);
 
-        var sink = new ChartSink { LineColumns = options.ChartWidth, RenderAsAdded = options };
+        var sink = new ChartSink { LineColumns = options.ChartWidth, PointRows = options.ChartHeight, RenderAsAdded = options };
         if (comparing)
         {
             CompareCharts.All(configs, sweeps, slo, sink);

@@ -13,6 +13,9 @@ internal sealed class ChartSink
     /// <summary>Columns a line over time is thinned to (<see cref="Simulator.Reports.Charts.Envelope"/>): the chart's width in SVG pixels.</summary>
     public int LineColumns { get; init; } = new ReportOptions().ChartWidth;
 
+    /// <summary>Rows of the grid a scatter is thinned on (<see cref="Simulator.Reports.Charts.OnePerCell"/>): the chart's height in SVG pixels.</summary>
+    public int PointRows { get; init; } = new ReportOptions().ChartHeight;
+
     /// <summary>
     /// When set, each chart starts rendering with these options on the thread pool as soon as it is added, and
     /// <see cref="Write"/> collects the results; the charts still to come are built meanwhile.
@@ -32,6 +35,7 @@ internal sealed class ChartSink
         Simulator.Reports.Charts.ApplyStyle(plot);
         var chart = new ChartInfo(name, title, question, plot);
         Charts.Add(chart);
+        ReportPhases.Mark($"chart {name} built");
         if (RenderAsAdded is { } options) _renders.Add(Task.Run(() => Render(chart, options)));
     }
 
@@ -85,8 +89,12 @@ internal sealed class ChartSink
     /// <summary>Renders a chart as PNG bytes (<see cref="ReportOptions.PngScale"/> times the size) and as SVG text.</summary>
     public static (byte[] Png, string Svg) Render(ChartInfo chart, ReportOptions options)
     {
+        var cpuMs = ReportPhases.On ? ReportPhases.ThreadCpuMs() : 0;
         var (png, svg) = Simulator.Reports.Charts.Images(chart.Plot, options.ChartWidth, options.ChartHeight, Math.Max(1, options.PngScale));
-        return (png, Simulator.Reports.Charts.NumberSvgIds(svg));
+        var result = (png, Simulator.Reports.Charts.NumberSvgIds(svg));
+        if (ReportPhases.On)
+            ReportPhases.Mark(string.Create(CultureInfo.InvariantCulture, $"chart {chart.Name} rendered in {ReportPhases.ThreadCpuMs() - cpuMs:0.0} ms of thread CPU"));
+        return result;
     }
 }
 
@@ -195,11 +203,18 @@ internal static class RunCharts
     }
 
     /// <summary>Heavy tails read better on a log axis: use one when the spread is over 50x.</summary>
-    internal static bool WantsLog(IEnumerable<double> values)
+    internal static bool WantsLog(IEnumerable<double> values) => WantsLogSorted(Percentiles.SortedFinite(values));
+
+    /// <summary><see cref="WantsLog"/> of values already sorted by <see cref="Percentiles.SortedFinite"/>: the positive ones are its tail.</summary>
+    // Implementation note: the positive values that are not finite (+inf) are dropped by the percentiles either way, and
+    // fewer than two finite positive values give a ratio of at most 1 (or NaN): the same answer as counting them first.
+    internal static bool WantsLogSorted(double[] sorted)
     {
-        var v = values.Where(x => x > 0).ToArray();
-        if (v.Length < 2) return false;
-        return Percentiles.Of(v, 99.5) / Math.Max(Percentiles.Of(v, 0.5), 1e-9) > 50;
+        var first = 0;
+        while (first < sorted.Length && !(sorted[first] > 0)) first++;
+        var positive = sorted.AsSpan(first);
+        if (positive.Length < 2) return false;
+        return Percentiles.OfSorted(positive, 99.5) / Math.Max(Percentiles.OfSorted(positive, 0.5), 1e-9) > 50;
     }
 
     private static void LatencyCdf(RunData run, Slo slo, ChartSink sink, string prefix, string column, string metric, double? sloMs)
@@ -207,14 +222,16 @@ internal static class RunCharts
         var chart = $"{metric} CDF";
         if (run.Requests is null) { sink.Skip(chart, "requests.csv is missing"); return; }
         if (!run.Requests.HasNumbers(column)) { sink.Skip(chart, $"requests.csv has no {column} values"); return; }
-        var values = CompletedValues(run, column);
+        // The completed requests' finite values, sorted once for the curve, the log-axis choice and the percentile (the
+        // same numbers as sorting for each: the axes and ticks take the minimum and maximum of the same values).
+        var values = Percentiles.SortedFinite(CompletedValues(run, column));
         var plot = new Plot();
-        var x = new Charts.Scale(WantsLog(values));
-        var cdf = Charts.Cdf(plot, values, x);
+        var x = new Charts.Scale(WantsLogSorted(values));
+        var cdf = Charts.CdfOfSorted(plot, values, x);
         cdf.LegendText = $"{run.Name} (n={values.Length.ToString(CultureInfo.InvariantCulture)})";
         AddSloLines(plot, slo, sloMs, metric, x);
         FinishCdfAxes(plot, x, values.Append(sloMs ?? double.NaN), $"{metric} (ms)", "fraction of completed requests");
-        var p = Percentiles.Of(values, slo.Percentile);
+        var p = Percentiles.OfSorted(values, slo.Percentile);
         sink.Add($"{prefix}{column.Replace("_ms", "")}_cdf", $"{metric} distribution",
             $"What share of requests get their {(metric == "TTFT" ? "first token" : "next tokens")} within a given time? {slo.PercentileName} = {Fmt.Num(p)} ms" +
             (sloMs is { } s ? $" against an SLO of {Fmt.Num(s)} ms." : "."), plot);
@@ -402,14 +419,28 @@ internal static class RunCharts
         }
         var plot = new Plot();
         ShadeDown(plot, down);
-        var points = plot.Add.ScatterPoints(xs.ToArray(), ys.ToArray(), Charts.Blue);
-        points.MarkerSize = 3;
+        var (points, thinned) = RequestPoints(plot, xs.ToArray(), ys.ToArray(), sink, "TTFT");
         points.LegendText = $"{run.Name}: TTFT of each completed request";
         plot.XLabel("arrival time (s)");
         plot.YLabel("TTFT (ms)");
         Charts.LegendOutsideRight(plot);
         sink.Add($"{prefix}ttft_over_time", title,
-            "How much first-token latency does a failure cost, and how long until the survivors catch up? (shaded: replica down or reloading weights)", plot);
+            "How much first-token latency does a failure cost, and how long until the survivors catch up? (shaded: replica down or reloading weights)" + thinned, plot);
+    }
+
+    /// <summary>
+    /// One marker (3 px) per request at (<paramref name="xs"/>, <paramref name="ys"/>), drawn from <see cref="Charts.OnePerCell"/>
+    /// on the sink's grid, and the sentence for the caption that says how many were drawn ("" when all were).
+    /// </summary>
+    internal static (ScottPlot.Plottables.Scatter Points, string Note) RequestPoints(Plot plot, double[] xs, double[] ys, ChartSink sink, string metric)
+    {
+        var kept = Charts.OnePerCell(xs, ys, sink.LineColumns, sink.PointRows);
+        var points = plot.Add.ScatterPoints(kept.Select(i => xs[i]).ToArray(), kept.Select(i => ys[i]).ToArray(), Charts.Blue);
+        points.MarkerSize = 3;
+        var note = kept.Length < xs.Length
+            ? string.Create(CultureInfo.InvariantCulture, $" Drawn: one point per pixel, {kept.Length} of {xs.Length} requests, the highest and the lowest {metric} among them.")
+            : "";
+        return (points, note);
     }
 
     /// <summary>

@@ -307,6 +307,27 @@ public sealed class ChartModelTests
         }
     }
 
+    [FsProperty(MaxTest = 50)]
+    public void OnePerCell_KeepsOnePointOfEveryOccupiedCellAndTheExtremes_InInputOrder(int seed)
+    {
+        var rng = new Random(seed);
+        var n = 1 + rng.Next(5000);
+        int columns = 1 + rng.Next(300), rows = 1 + rng.Next(200);
+        var xs = Enumerable.Range(0, n).Select(_ => Math.Round(rng.NextDouble() * 100, 1)).ToArray(); // ties happen
+        var ys = Enumerable.Range(0, n).Select(_ => Math.Round(Math.Exp(rng.NextDouble() * 8))).ToArray(); // a long tail
+        var kept = Charts.OnePerCell(xs, ys, columns, rows);
+        Assert.That(kept, Is.Ordered.And.Unique, "indices in input order");
+        if (n <= columns) { Assert.That(kept, Is.EqualTo(Enumerable.Range(0, n))); return; }
+        double xLo = xs.Min(), xW = xs.Max() - xLo, yLo = ys.Min(), yH = ys.Max() - yLo;
+        (int, int) Cell(int i) => (xW > 0 ? Math.Min(columns - 1, (int)((xs[i] - xLo) / xW * columns)) : 0,
+            yH > 0 ? Math.Min(rows - 1, (int)((ys[i] - yLo) / yH * rows)) : 0);
+        var occupied = Enumerable.Range(0, n).Select(Cell).ToHashSet();
+        var keptCells = kept.Select(Cell).ToList();
+        Assert.That(keptCells.ToHashSet().SetEquals(occupied), Is.True, "every occupied cell keeps a point");
+        Assert.That(keptCells.Count, Is.LessThanOrEqualTo(occupied.Count + 2), "one per cell, and at most the two extremes besides");
+        Assert.That((kept.Min(i => ys[i]), kept.Max(i => ys[i])), Is.EqualTo((ys.Min(), ys.Max())), "the lowest and highest values are drawn");
+    }
+
     [Test]
     public void Envelope_OfASeriesWithANonFiniteValue_IsTheSeriesItself()
     {
@@ -328,6 +349,22 @@ public sealed class ChartModelTests
         Assert.That((a.Width, a.Height), Is.EqualTo((600, 400)));
         Assert.That(a.GetPixelSpan().ToArray(), Is.EqualTo(b.GetPixelSpan().ToArray()), "the same pixels, only compressed differently");
         Assert.That(ours.Length, Is.LessThan(theirs.Length * 1.5), "the fast encoding costs some size, not a multiple");
+        Assert.That(ours[25], Is.EqualTo(2), "an opaque chart is written as RGB (IHDR colour type 2)");
+    }
+
+    [Test]
+    public void EncodePng_KeepsAlphaWhenAPixelIsNotOpaque()
+    {
+        var info = new SkiaSharp.SKImageInfo(40, 30, SkiaSharp.SKColorType.Rgba8888, SkiaSharp.SKAlphaType.Premul);
+        using var surface = SkiaSharp.SKSurface.Create(info);
+        surface.Canvas.Clear(SkiaSharp.SKColors.White);
+        using var pixels = surface.PeekPixels();
+        var rgb = Charts.EncodePng(pixels);
+        surface.Canvas.DrawRect(new SkiaSharp.SKRect(5, 5, 6, 6), new SkiaSharp.SKPaint { BlendMode = SkiaSharp.SKBlendMode.Clear });
+        var rgba = Charts.EncodePng(pixels);
+        Assert.That((rgb[25], rgba[25]), Is.EqualTo(((byte)2, (byte)6)), "RGB while every pixel is opaque, RGBA once one is clear");
+        using var decoded = SkiaSharp.SKBitmap.Decode(rgba);
+        Assert.That((decoded.GetPixel(5, 5).Alpha, decoded.GetPixel(7, 7)), Is.EqualTo(((byte)0, SkiaSharp.SKColors.White)));
     }
 
     [Test]

@@ -23,11 +23,27 @@ public sealed class FaultChartTests
         File.WriteAllLines(path, edited);
     }
 
-    private static ReportResult Build(Fixtures.TempDir tmp, bool withFault)
+    private static ReportResult Build(Fixtures.TempDir tmp, bool withFault, ReportOptions? options = null)
     {
         var run = Fixtures.WriteRun(tmp.Sub("run"), new Fixtures.RunSpec("faulty"));
         if (withFault) MarkReplicaOneDown(run);
-        return ReportBuilder.Build(new[] { run }, tmp.Sub("out"));
+        return ReportBuilder.Build(new[] { run }, tmp.Sub("out"), options);
+    }
+
+    [Test]
+    public void TtftOverTime_OfMoreRequestsThanPixelColumns_DrawsOnePointPerPixelWithTheExtremes_AndSaysHowMany()
+    {
+        using var tmp = new Fixtures.TempDir();
+        var full = Build(tmp, withFault: true).Charts.Single(c => c.Name == "ttft_over_time");
+        using var tmp2 = new Fixtures.TempDir();
+        var small = Build(tmp2, withFault: true, new ReportOptions { ChartWidth = 60, ChartHeight = 40 }).Charts.Single(c => c.Name == "ttft_over_time");
+        var all = full.Plot.GetPlottables<Scatter>().Single().Data.GetScatterPoints();
+        var drawn = small.Plot.GetPlottables<Scatter>().Single().Data.GetScatterPoints();
+        Assert.That(drawn.Count, Is.LessThan(all.Count), "196 requests on a 60-pixel-wide chart are thinned");
+        Assert.That(drawn.All(all.Contains), Is.True, "only points of the run are drawn");
+        Assert.That((drawn.Min(p => p.Y), drawn.Max(p => p.Y)), Is.EqualTo((all.Min(p => p.Y), all.Max(p => p.Y))), "the best and the worst TTFT stay");
+        Assert.That(small.Question, Does.Contain($"{drawn.Count} of {all.Count} requests"));
+        Assert.That(full.Question, Does.Not.Contain("Drawn:"), "a chart with room for every point draws them all and says nothing");
     }
 
     [Test]
