@@ -149,14 +149,7 @@ internal sealed class CsvTableWriter : TableWriter
         _csv.WriteHeader(columns.Select(c => c.Name).ToArray());
     }
 
-    // Implementation note: integers and times are formatted by hand straight to UTF-8 (MetricFormat.FormatIntegerUtf8,
-    // FormatNsTrimmedUtf8), the same text CsvHelper's generic number path and the UTF-16 field path wrote, with no format
-    // string parsed and nothing transcoded: these are most of the cells of iterations.csv and requests.csv.
-    private protected override void PutInt(int column, long value)
-    {
-        Span<byte> buffer = stackalloc byte[MetricFormat.MaxIntegerChars];
-        _csv.WriteField(buffer[..MetricFormat.FormatIntegerUtf8(buffer, value)]);
-    }
+    private protected override void PutInt(int column, long value) => _csv.WriteField(value, default);
 
     private protected override void PutNs(int column, long? ns, int decimals)
     {
@@ -165,8 +158,8 @@ internal sealed class CsvTableWriter : TableWriter
             _csv.WriteField("");
             return;
         }
-        Span<byte> buffer = stackalloc byte[MetricFormat.MaxNsChars];
-        _csv.WriteField(buffer[..MetricFormat.FormatNsTrimmedUtf8(buffer, v, decimals)]);
+        Span<char> buffer = stackalloc char[MetricFormat.MaxNsChars];
+        _csv.WriteField(buffer[..MetricFormat.FormatNsTrimmed(buffer, v, decimals)]);
     }
 
     private protected override void PutDouble(int column, double? value)
