@@ -43,6 +43,9 @@ public sealed class IterationSampler
     private readonly IterationOutput _output;
     private readonly long _head;
     private readonly long _budget;
+    // The mode, decided once (Offer runs once per iteration row).
+    private readonly bool _all;
+    private readonly bool _none;
     // Implementation note: an array and a count, not a List<HeldRow>: the list's methods over this struct are generic
     // instantiations that ReadyToRun does not precompile, so they ran as tier-0 JIT code (about 1.5% of the Azure replay).
     private HeldRow[] _held = [];
@@ -59,6 +62,8 @@ public sealed class IterationSampler
         _output = output;
         _head = output.MaxRows / 2;
         _budget = output.MaxRows - _head;
+        _all = output.Mode == "all";
+        _none = output.Mode == "none";
     }
 
     /// <summary>Rows seen so far.</summary>
@@ -68,11 +73,8 @@ public sealed class IterationSampler
     public bool Offer(in IterationRecord r)
     {
         long index = _rows++;
-        switch (_output.Mode)
-        {
-            case "all": return true;
-            case "none": return false;
-        }
+        if (_all) return true;
+        if (_none) return false;
         if (index < _head) return true;
         if (r.Iteration % _stride != 0) return false;
         if (_held.Length == 0) _held = new HeldRow[(int)Math.Min(_budget + 1, 1 << 20)]; // one buffer, grown only past 2^20 rows

@@ -52,8 +52,42 @@ public static class MetricFormat
     /// <see cref="FormatNs"/> with the trailing zeros of the fraction dropped (<see cref="TrimFraction"/>): how the run
     /// tables (requests, iterations, timeseries) write times ("12.00025", "4", "153.407"). The same value to the microsecond.
     /// </summary>
-    public static int FormatNsTrimmed(Span<char> destination, long ns, int decimals) =>
-        TrimFraction(destination[..FormatNs(destination, ns, decimals)]);
+    // Implementation note: the streamed tables write about a million such cells in the Azure replay; digits written by
+    // hand (no format string to parse, no trailing zeros written and trimmed again) take half the instructions of
+    // FormatNs + TrimFraction. The text is the same: the integer part, and only when the fraction is not zero, a
+    // point and its digits without the trailing zeros.
+    public static int FormatNsTrimmed(Span<char> destination, long ns, int decimals)
+    {
+        if (decimals is not (3 or 6)) throw new ArgumentOutOfRangeException(nameof(decimals), decimals, "3 (ms) or 6 (s)");
+        var micros = MicrosMagnitude(ns);
+        var scale = decimals == 6 ? 1_000_000UL : 1_000UL;
+        var n = 0;
+        if (ns < 0 && micros != 0) destination[n++] = '-';
+        var whole = micros / scale;
+        var length = 1;
+        for (var rest = whole / 10; rest != 0; rest /= 10) length++;
+        for (var i = n + length - 1; i >= n; i--)
+        {
+            destination[i] = (char)('0' + (int)(whole % 10));
+            whole /= 10;
+        }
+        n += length;
+        var fraction = micros % scale;
+        if (fraction == 0) return n;
+        var digits = decimals;
+        while (fraction % 10 == 0)
+        {
+            fraction /= 10;
+            digits--;
+        }
+        destination[n++] = '.';
+        for (var i = n + digits - 1; i >= n; i--)
+        {
+            destination[i] = (char)('0' + (int)(fraction % 10));
+            fraction /= 10;
+        }
+        return n + digits;
+    }
 
     /// <summary>
     /// <paramref name="value"/> rounded to <paramref name="decimals"/> decimals as <see cref="Fixed"/> writes it, with the

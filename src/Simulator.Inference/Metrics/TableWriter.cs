@@ -53,12 +53,17 @@ public abstract class TableWriter : IDisposable
 {
     private int _cell;
 
+    // Implementation note: the columns once more as an array, so the per-cell checks (Next, Ns) index it directly
+    // instead of calling through IReadOnlyList for every cell.
+    private readonly TableColumn[] _columns;
+
     /// <summary>Starts a table of <paramref name="columns"/>.</summary>
     protected TableWriter(IReadOnlyList<TableColumn> columns)
     {
         ArgumentNullException.ThrowIfNull(columns);
         if (columns.Count == 0) throw new ArgumentException("a table needs at least one column", nameof(columns));
         Columns = columns;
+        _columns = columns.ToArray();
     }
 
     /// <summary>The columns, in file order.</summary>
@@ -86,8 +91,8 @@ public abstract class TableWriter : IDisposable
     public void Ns(long? ns)
     {
         var i = Next(ColumnType.Double, ColumnType.Double);
-        var decimals = Columns[i].Decimals;
-        if (decimals is not (3 or 6)) throw new InvalidOperationException($"column {Columns[i].Name} has {decimals} decimals; ns need 3 (ms) or 6 (s)");
+        var decimals = _columns[i].Decimals;
+        if (decimals is not (3 or 6)) throw new InvalidOperationException($"column {_columns[i].Name} has {decimals} decimals; ns need 3 (ms) or 6 (s)");
         PutNs(i, ns, decimals);
     }
 
@@ -104,7 +109,7 @@ public abstract class TableWriter : IDisposable
     /// <summary>Ends the row (every column must have been written).</summary>
     public void EndRow()
     {
-        if (_cell != Columns.Count) throw new InvalidOperationException($"row {Rows} has {_cell} cells; the table has {Columns.Count} columns");
+        if (_cell != _columns.Length) throw new InvalidOperationException($"row {Rows} has {_cell} cells; the table has {_columns.Length} columns");
         _cell = 0;
         PutEndRow();
         Rows++;
@@ -121,8 +126,8 @@ public abstract class TableWriter : IDisposable
 
     private int Next(ColumnType a, ColumnType b)
     {
-        if (_cell >= Columns.Count) throw new InvalidOperationException($"row {Rows} has more cells than the table's {Columns.Count} columns");
-        var column = Columns[_cell];
+        if (_cell >= _columns.Length) throw new InvalidOperationException($"row {Rows} has more cells than the table's {_columns.Length} columns");
+        var column = _columns[_cell];
         if (column.Type != a && column.Type != b) throw new InvalidOperationException($"column {column.Name} is {column.Type}, not {a}");
         return _cell++;
     }

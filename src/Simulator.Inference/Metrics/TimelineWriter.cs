@@ -373,15 +373,24 @@ public sealed class TimelineWriter : IDisposable
         End();
     }
 
+    // Implementation note: the keys every event starts with, encoded once (the same bytes; the writer then neither
+    // validates nor escapes them per event).
+    private static readonly JsonEncodedText NameKey = JsonEncodedText.Encode("name");
+    private static readonly JsonEncodedText CatKey = JsonEncodedText.Encode("cat");
+    private static readonly JsonEncodedText PhKey = JsonEncodedText.Encode("ph");
+    private static readonly JsonEncodedText PidKey = JsonEncodedText.Encode("pid");
+    private static readonly JsonEncodedText TidKey = JsonEncodedText.Encode("tid");
+    private static readonly JsonEncodedText TsKey = JsonEncodedText.Encode("ts");
+
     private void Begin(string name, string? cat, string ph, int pid, int tid, long ts)
     {
         _w.WriteStartObject();
-        _w.WriteString("name", name);
-        if (cat != null) _w.WriteString("cat", cat);
-        _w.WriteString("ph", ph);
-        _w.WriteNumber("pid", pid);
-        _w.WriteNumber("tid", tid);
-        _w.WriteNumber("ts", ts);
+        _w.WriteString(NameKey, name);
+        if (cat != null) _w.WriteString(CatKey, cat);
+        _w.WriteString(PhKey, ph);
+        _w.WriteNumber(PidKey, pid);
+        _w.WriteNumber(TidKey, tid);
+        _w.WriteNumber(TsKey, ts);
     }
 
     private void End()

@@ -36,6 +36,19 @@ public sealed class MetricFormatTest
         Assert.That(new string(buffer[..MetricFormat.FormatNsTrimmed(buffer, ns, decimals)]), Is.EqualTo(expected));
     }
 
+    [Test]
+    public void NsTrimmed_WritesFormatNsWithoutTrailingZeros([Values(3, 6)] int decimals)
+    {
+        var values = new List<long> { 0, 1, -1, 499, 500, -500, -501, 1_500, 999_999_999_999L, long.MaxValue, long.MinValue, -400, 10_000_000_000L };
+        var random = new Random(7);
+        for (int i = 0; i < 20_000; i++) values.Add(random.NextInt64(-2_000_000_000_000L, 2_000_000_000_000L) / (i % 7 == 0 ? 1000 : 1));
+        Span<char> trimmed = stackalloc char[MetricFormat.MaxNsChars];
+        Span<char> full = stackalloc char[MetricFormat.MaxNsChars];
+        foreach (var ns in values)
+            Assert.That(new string(trimmed[..MetricFormat.FormatNsTrimmed(trimmed, ns, decimals)]),
+                Is.EqualTo(new string(full[..MetricFormat.TrimFraction(full[..MetricFormat.FormatNs(full, ns, decimals)])])), $"{ns} ns");
+    }
+
     [TestCase(2334.0, 3, "2334")]
     [TestCase(0.25, 4, "0.25")]
     [TestCase(0.00004, 4, "0")]
