@@ -154,9 +154,10 @@ public sealed partial record EngineHostProfile(
         var match = ReleasePattern().Match(t);
         if (!match.Success) return false;
         var parts = match.Groups["release"].Value.Split('.');
-        if (!parts.All(p => int.TryParse(p, System.Globalization.NumberStyles.None, System.Globalization.CultureInfo.InvariantCulture, out _))) return false;
-        version = parts.Length == 2 ? new Version(int.Parse(parts[0]), int.Parse(parts[1]))
-            : new Version(int.Parse(parts[0]), int.Parse(parts[1]), int.Parse(parts[2]));
+        var numbers = new int[parts.Length];
+        for (var i = 0; i < parts.Length; i++) // the pattern holds digits only; this catches a part too large for an int
+            if (!int.TryParse(parts[i], System.Globalization.NumberStyles.None, System.Globalization.CultureInfo.InvariantCulture, out numbers[i])) return false;
+        version = numbers.Length == 2 ? new Version(numbers[0], numbers[1]) : new Version(numbers[0], numbers[1], numbers[2]);
         return true;
     }
 
