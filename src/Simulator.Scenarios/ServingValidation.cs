@@ -278,8 +278,39 @@ public static class ServingValidation
         }
         catch (Exception ex) when (ex is ScenarioException or PlanDoesNotFitException or ArgumentException)
         {
-            throw new ValidationDataException($"error: {m.File}:{m.Row}: {ex.Message.Split('\n')[0]}");
+            throw new ValidationDataException(RowError(m, ex.Message.Split('\n')[0]));
         }
+    }
+
+    /// <summary>
+    /// The row's columns by the generated scenario's key they are written to (<see cref="ScenarioYaml"/>), so an error of
+    /// that scenario is told in the CSV's terms.
+    /// </summary>
+    private static readonly (string ScenarioKey, string Column)[] ColumnOfKey =
+    [
+        ("cluster.gpu", "gpu"), ("model", "model"), ("precision.weights", "weights"), ("precision.kv_cache", "kv_cache"),
+        ("engine", "engine"), ("parallelism", "tp"), ("scheduler.max_num_seqs", "max_num_seqs"),
+        ("scheduler.max_num_batched_tokens", "max_num_batched_tokens"), ("scheduler.gpu_memory_utilization", "gpu_memory_utilization"),
+        ("workload.input_tokens", "input_tokens"), ("workload.output_tokens", "output_tokens"), ("workload.requests", "requests"),
+    ];
+
+    /// <summary>
+    /// One line, <c>error: &lt;csv&gt;:&lt;row&gt;: &lt;column&gt;: &lt;what&gt;</c>, for <paramref name="message"/>, an error
+    /// of <paramref name="m"/>'s generated scenario: the scenario is loaded under the source name <c>&lt;csv&gt;:&lt;row&gt;</c>,
+    /// so its errors read <c>error: &lt;csv&gt;:&lt;row&gt;:&lt;yaml line&gt;: &lt;scenario key&gt;: ...</c>; the line of a YAML
+    /// the user never sees is dropped and the key becomes the row's column that set it (the key itself where none did).
+    /// </summary>
+    internal static string RowError(ServingMeasurement m, string message)
+    {
+        var at = $"{m.File}:{m.Row}";
+        var body = message.StartsWith("error: ", StringComparison.Ordinal) ? message["error: ".Length..] : message;
+        if (!body.StartsWith(at + ":", StringComparison.Ordinal)) return $"error: {at}: {body}";
+        body = body[(at.Length + 1)..].TrimStart('0', '1', '2', '3', '4', '5', '6', '7', '8', '9').TrimStart(':', ' ');
+        int colon = body.IndexOf(": ", StringComparison.Ordinal);
+        if (colon < 0) return $"error: {at}: {body}";
+        var key = body[..colon];
+        var column = ColumnOfKey.FirstOrDefault(c => key == c.ScenarioKey || key.StartsWith(c.ScenarioKey + ".", StringComparison.Ordinal)).Column;
+        return $"error: {at}: {column ?? key}: {body[(colon + 2)..]}";
     }
 
     /// <summary>A row whose requests the engine's scheduler can never run (longer than the KV cache or, without chunking, the token budget).</summary>

@@ -224,13 +224,18 @@ public sealed partial class BadInputCorpusTests
         yield return ValidateServing("validate: serving ttft not a number", ServingRow.Replace(",50,19,", ",fast,19,"), "serving/bad.csv:2: ttft_ms: 'fast'");
         yield return ValidateServing("validate: serving model unknown", ServingRow.Replace(",llama-3.1-70b,", ",llama-9-70b,"), "serving/bad.csv:2: model: 'llama-9-70b'");
         yield return ValidateServing("validate: serving row short", "s,trtllm,1", "serving/bad.csv:2: 3 fields");
-        yield return ValidateServing("validate: serving layout does not fit", ServingRow.Replace(",2,fp8,fp8,", ",1,bf16,bf16,"), "serving/bad.csv:2:");
+        yield return ValidateServing("validate: serving layout does not fit", ServingRow.Replace(",2,fp8,fp8,", ",1,bf16,bf16,"), "serving/bad.csv:2: tp: the plan does not fit in GPU memory");
         yield return ValidateServing("validate: serving prompt over trtllm's token budget", ServingRow.Replace(",500,100,", ",9000,100,"), "serving/bad.csv:2: input_tokens: 9000-token prompts never run under the trtllm scheduler");
         yield return ValidateOfflineLatency("validate: offline latency not a number", OfflineLatencyRow.Replace(",833.4,", ",slow,"), "serving/bad.csv:2: latency_ms: 'slow'");
         yield return ValidateOfflineLatency("validate: offline latency batch zero", OfflineLatencyRow.Replace(",128,8,", ",128,0,"), "serving/bad.csv:2: batch: '0' is not allowed; allowed an integer from 1 to 1,024");
         yield return ValidateOfflineLatency("validate: offline latency batch huge", OfflineLatencyRow.Replace(",128,8,", ",128,80000000,"), "serving/bad.csv:2: batch: '80000000' is not allowed; allowed an integer from 1 to 1,024 (the generated scenario's max_num_seqs");
         yield return ValidateOfflineLatency("validate: offline latency prompt huge", OfflineLatencyRow.Replace(",32,128,", ",2000000000,128,"), "serving/bad.csv:2: input_tokens: '2000000000' is not allowed; allowed an integer from 1 to 131,072");
         yield return ValidateOfflineLatency("validate: offline latency output huge", OfflineLatencyRow.Replace(",32,128,", ",32,500000,"), "serving/bad.csv:2: output_tokens: '500000' is not allowed; allowed an integer from 1 to 131,072");
+        // A GPU as the source's table spells it: the generated scenario's error, told as the row's column (no YAML line).
+        yield return ValidateOfflineLatency("validate: offline latency GPU as the source spells it", OfflineLatencyRow.Replace(",H200-SXM-141GB,", ",A100-SXM4-80GB,"),
+            "serving/bad.csv:2: gpu: unknown GPU preset 'A100-SXM4-80GB' (did you mean 'A100-SXM-80GB'?)");
+        yield return ValidateOfflineLatency("validate: offline latency layout does not fit", OfflineLatencyRow.Replace(",llama-3.1-8b,H200-SXM-141GB,1,", ",mixtral-8x7b,H100-SXM-80GB,1,"),
+            "serving/bad.csv:2: tp: the plan does not fit in GPU memory");
         yield return ValidateOfflineLatency("validate: offline latency engine unknown", OfflineLatencyRow.Replace(",vllm,", ",vllm2,"), "serving/bad.csv:2: engine: 'vllm2'");
 
         // ---- scenario keys

@@ -30,7 +30,7 @@ public sealed class ValidateVerbTests
             "serving/nim-llama3-8b-h100-isl2000-osl2000/ttft", "serving/nim-llama3-8b-h100-isl2000-osl2000/itl", "serving/nim-llama3-8b-h100-isl2000-osl2000/throughput",
             "serving/nim-llama3-8b-h100-isl7000-osl1000/ttft", "serving/nim-llama3-8b-h100-isl7000-osl1000/itl", "serving/nim-llama3-8b-h100-isl7000-osl1000/throughput",
             "serving/nim-llama3.3-70b-isl5000/ttft", "serving/nim-llama3.3-70b-isl5000/itl", "serving/nim-llama3.3-70b-isl5000/throughput",
-            "serving/vllm-ci-latency-h200/latency",
+            "serving/vllm-ci-latency-a100/latency", "serving/vllm-ci-latency-h100/latency", "serving/vllm-ci-latency-h200/latency",
         }));
         double Median(string name) => double.Parse(rows.Single(x => x[set] == name)[median], System.Globalization.CultureInfo.InvariantCulture);
         Assert.That(Median("operators/a100-vidur"), Is.EqualTo(0.053).Within(0.001));

@@ -47,6 +47,26 @@ public sealed class OfflineLatencyValidationTest
         Assert.That(OfflineLatencyValidation.PredictLatencyMs(Row(8, 128), data), Is.EqualTo(p8b));
     }
 
+    [Test]
+    public void TheCiPipelinesThreeGpuGenerations_AreThreeSets_AndEachModelIsPredictedInTheMeasuredOrder()
+    {
+        // vLLM's CI ran the same three latency tests on A100, H100 and H200 (builds 9523, 9555, 9515): one set per GPU,
+        // and for each model the slower GPU is slower in the prediction as in the measurement (A100 > H100 > H200).
+        var sets = OfflineLatencyValidation.Run(TestPaths.Data()).Where(s => s.Set.StartsWith("serving/vllm-ci-latency-", StringComparison.Ordinal)).ToList();
+        Assert.That(sets.Select(s => s.Set), Is.EqualTo(new[]
+        {
+            "serving/vllm-ci-latency-a100/latency", "serving/vllm-ci-latency-h100/latency", "serving/vllm-ci-latency-h200/latency",
+        }));
+        Assert.That(sets.Select(s => s.N), Is.All.EqualTo(3));
+        for (int model = 0; model < 3; model++)
+        {
+            var measured = sets.Select(s => s.Points[model].Measured).ToArray();
+            var predicted = sets.Select(s => s.Points[model].Predicted).ToArray();
+            Assert.That(measured, Is.Ordered.Descending, $"row {model + 1}: measured");
+            Assert.That(predicted, Is.Ordered.Descending, $"row {model + 1}: predicted");
+        }
+    }
+
     /// <summary>The shipped 8B row's setup with another batch and output length.</summary>
     private static ServingMeasurement Row(int batch, int output) =>
         new("test.csv", 2, "t", "vllm", "unstated", "llama-3.1-8b", "H200-SXM-141GB", 1, "bf16", "bf16", 32, output, "burst", batch, 0, 0.9,

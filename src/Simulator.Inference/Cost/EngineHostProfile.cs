@@ -113,6 +113,17 @@ public sealed partial record EngineHostProfile(
     /// most 3 us of fixed time per kernel in a replayed graph. ESTIMATES for a DGX-H100-class host (no whole-iteration
     /// host timings are in the data); our CUDA-graph decode steps on H100/H200 are predicted within +3.4% to +10.9%.
     /// </summary>
+    /// <remarks>
+    /// Public timings of vLLM V1's engine-core host work per decode step bound these terms and do not call for a change
+    /// (none names both its host CPU and its batch, so none is fitted): vllm-project/vllm#42131 (2026, a B200 node, pure
+    /// decode) times <c>Scheduler.schedule()</c> at about 200 us per step, the model runner's <c>_update_states</c> at
+    /// >= 180 us and <c>_prepare_inputs</c> at >= 50 us (what its fast paths save), "~0.4 ms per step" in all, against
+    /// 300 + 8 x 11 = 388 us here at batch 8; vllm-project/vllm#46112 (2026, an RTX 5090 desktop) times the scheduler's
+    /// <c>update_from_output</c> at 142 us for 128 sequences and 287 us for 256, about 1.1 us per sequence, inside the
+    /// 10 us per sequence here; vllm-project/vllm#17866 (2025) cut Llama-3.2-1B's TPOT of 2.73 ms by ~10% with a fast
+    /// decode input-preparation path, ~0.27 ms of input preparation per step at about one sequence. The ~0.8 ms per
+    /// decode step that vLLM's CI latency rows on H200 leave unexplained is not in these (README "sim validate").
+    /// </remarks>
     public static EngineHostProfile Vllm { get; } = new("vllm", CudaGraphs: true,
         EagerLaunchUsPerKernel: 0, GraphReplayUsPerKernel: 3.0, SchedulingUsPerIteration: 300, PrepareUsPerSequence: 10,
         PrepareUsPerToken: 1, SamplingUsPerSequence: 0, ReferenceHost: HostCpu.Xeon8480C,

@@ -44,6 +44,20 @@ public sealed class EngineHostProfileTest
     }
 
     [Test]
+    public void VllmHostTermsOfADecodeStep_AreWithinThePublicV1EngineCoreTimings()
+    {
+        // Host work of a pure decode step at batch b on the profile's own host (Xeon 8480C): iteration + b x (sequence + token).
+        var p = CalibrationProfile.H100.WithEngine("vllm", HostCpu.Xeon8480C);
+        double HostUs(int batch) => p.IterationOverheadUs + batch * (p.PerSequenceOverheadUs + p.PerTokenOverheadUs);
+        // vllm-project/vllm#42131: schedule() ~200 us + _update_states >= 180 us + _prepare_inputs >= 50 us per decode step.
+        const double publicStepUs = 200 + 180 + 50;
+        Assert.That(HostUs(8), Is.InRange(0.75 * publicStepUs, 1.25 * publicStepUs));
+        // vllm-project/vllm#46112: update_from_output 142 us at 128 sequences, 287 us at 256: ~1.1 us per sequence, one
+        // part of what the per-sequence term carries (input preparation and output handling of every sequence).
+        Assert.That(p.PerSequenceOverheadUs, Is.GreaterThanOrEqualTo((287.0 - 142.0) / 128));
+    }
+
+    [Test]
     public void HostCpu_ByGpu_AndByName()
     {
         Assert.That(HostCpu.For(GpuPresets.Get("A100-SXM-80GB")), Is.SameAs(HostCpu.Epyc7742));
