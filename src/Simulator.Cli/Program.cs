@@ -83,7 +83,7 @@ namespace Simulator.Cli
         {
             var runScenario = new Argument<string>("scenario") { Description = "scenario YAML file" };
             var runOut = new Option<string?>("--out") { Description = "run directory (default results/<name>/)" };
-            var runSeed = CliOptions.NullableInt("--seed", "override the scenario's seed (integer >= 0)", 0, int.MaxValue);
+            var runSeed = CliOptions.NullableInt("--seed", "override the scenario's seed", 0, int.MaxValue);
             var runSet = SetOption();
             var runNoReport = new Option<bool>("--no-report") { Description = "skip charts and report.html" };
             var runThreads = CliOptions.NullableInt("--threads", "threads that simulate the replicas (default: run.threads, auto); outputs do not depend on it", 1, 1024);
@@ -132,7 +132,7 @@ namespace Simulator.Cli
             var prompt = CliOptions.Int("--prompt", "prompt tokens per sequence", 1, StepProbe.MaxTokens, null, required: true);
             var context = CliOptions.NullableInt("--context", "decode: tokens already in each sequence's KV cache (default: prompt)", 0, StepProbe.MaxTokens);
             var weights = new Option<string>("--precision") { Description = "weights precision: bf16 | fp8 | int8 | int4", DefaultValueFactory = _ => "bf16" };
-            var engine = new Option<string>("--engine") { Description = "engine overheads: vllm (CUDA graphs, default) | splitwise (fitted, no CUDA graphs) | none (kernels only)", DefaultValueFactory = _ => "vllm" };
+            var engine = new Option<string>("--engine") { Description = "engine overheads: vllm (CUDA graphs, default) | trtllm (TensorRT-LLM: the host terms of vllm) | splitwise (fitted, no CUDA graphs) | none (kernels only)", DefaultValueFactory = _ => "vllm" };
             var calibration = new Option<string>("--calibration") { Description = "kernel calibration profile: auto (by GPU) | a100-vidur | h100 | h100-measured | h100-vidur", DefaultValueFactory = _ => "auto" };
             var stepJson = new Option<bool>("--json") { Description = "print one JSON object" };
             var step = new Command("step", "predicted time of one iteration of one pipeline stage, with its breakdown")

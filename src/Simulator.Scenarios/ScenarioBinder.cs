@@ -348,6 +348,9 @@ internal sealed partial class ScenarioBinder
             DataParallelSize = m.Int("data_parallel_size", d.DataParallelSize, 1),
             EnableExpertParallel = m.Bool("enable_expert_parallel", d.EnableExpertParallel),
         };
+        // Implementation note: the key is read even when it is not bound, so that a misspelt one is answered with
+        // layers_per_stage among the allowed keys (and as the "did you mean").
+        m.Node("layers_per_stage");
         spec = spec with { LayersPerStage = m.Has("layers_per_stage") || spec.PipelineParallelSize != d.PipelineParallelSize ? BindLayersPerStage(m, spec.PipelineParallelSize) : d.LayersPerStage };
         m.Finish();
         return spec;

@@ -45,6 +45,18 @@ public sealed class ProbeVerbTests
     }
 
     [Test]
+    public void Step_Help_NamesEveryEngineTheStepAccepts()
+    {
+        var help = CliHarness.Run("step", "--help");
+        foreach (string engine in Simulator.Inference.Cost.CalibrationProfile.EngineNames)
+        {
+            Assert.That(help.StdOut, Does.Contain(engine + " ("), $"sim step --help does not name --engine {engine}");
+            var r = CliHarness.Run("step", "--model", "llama-3.1-8b", "--gpu", "H100-SXM-80GB", "--phase", "decode", "--prompt", "128", "--engine", engine);
+            Assert.That(r.ExitCode, Is.EqualTo(0), r.ToString());
+        }
+    }
+
+    [Test]
     public void Step_DecodeOfAPrompt_IsFasterThanPrefillOfTheSamePrompt()
     {
         string[] common = { "--model", "llama-3.1-70b", "--gpu", "H100-SXM-80GB", "--tp", "1", "--batch", "8", "--prompt", "1024" };

@@ -54,6 +54,15 @@ public sealed class LayersPerStageTest
     }
 
     [Test]
+    public void MisspeltKey_WithoutTheKeyWritten_SuggestsLayersPerStage()
+    {
+        const string OneStage = "model: llama-3.1-8b\nworkload: {arrivals: {process: poisson, rate_per_s: 8}, input_tokens: 128, output_tokens: 8, requests: 20}\n";
+        var ex = Assert.Throws<ScenarioException>(() => Load(OneStage, "parallelism.layer_per_stage=[32]"))!;
+        Assert.That(ex.Errors.Single().ToString(),
+            Does.Contain("parallelism.layer_per_stage: unknown key; did you mean 'layers_per_stage'?").And.Contain("layers_per_stage, microbatches"));
+    }
+
+    [Test]
     public void WrongSum_IsLocatedAtTheKeyWhenTheRunIsBuilt()
     {
         var s = Load(TwoStages, "parallelism.layers_per_stage=[12, 12]");
