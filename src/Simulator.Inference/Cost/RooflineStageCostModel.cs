@@ -181,7 +181,6 @@ public sealed class RooflineStageCostModel : IDecodeSumCostModel, IEngineExpertC
         (_commMemo, _tokenMemo, _termsMemo) = NewMemos(_stages.Length);
         _memosShared = false;
         _tokenMemoBound = PrivateTokenMemo;
-        _termsMemoBound = MaxTermsMemo;
     }
 
     private static (Dictionary<long, double>[], double[][], TokenTerms[][]) NewMemos(int stages)
@@ -253,7 +252,6 @@ public sealed class RooflineStageCostModel : IDecodeSumCostModel, IEngineExpertC
                 // A set shared by an earlier call may span other threads' models now: start one of its own.
                 if (r._memosShared) r.UseOwnMemos();
                 r._tokenMemoBound = MaxTokenMemo;
-                r._termsMemoBound = SharedTermsMemo;
                 builds.Add(r);
                 continue;
             }
@@ -262,7 +260,6 @@ public sealed class RooflineStageCostModel : IDecodeSumCostModel, IEngineExpertC
             r._termsMemo = owner._termsMemo;
             r._memosShared = owner._memosShared = true;
             r._tokenMemoBound = MaxTokenMemo;
-            r._termsMemoBound = SharedTermsMemo;
         }
     }
 
@@ -497,7 +494,8 @@ public sealed class RooflineStageCostModel : IDecodeSumCostModel, IEngineExpertC
     // Implementation note: a value, so a memo hit reads the terms where they lie in the memo array (one cache line
     // fewer than an object per entry) and a large batch's terms allocate nothing but their demand array; an entry whose
     // Comms is null was never computed.
-    // LmHeadOfDecodes: the LM head of a batch of newTokens sequences (each decoding one token), on the last stage; NaN off it.
+    // LmHeadOfDecodes: the LM head of a batch of newTokens sequences (each decoding one token), on the last stage; NaN
+    // where not computed (a large batch, or not the last stage).
     // The rest are what Estimate derives from these alone, kept so that a decode batch does not recompute them:
     // EmbeddingPlusProjS = Embedding + AttnProj x layers, MlpS / MoeS / ElementwiseS the per-layer terms times their
     // layers, EngineOfDecodes the engine term of newTokens sequences (0 off the first stage), TpNs / EpNs / PpNs the
@@ -506,20 +504,8 @@ public sealed class RooflineStageCostModel : IDecodeSumCostModel, IEngineExpertC
         double TpComm, double EpComm, double PpComm, CommDemand[] Comms, double LmHeadOfDecodes,
         double EmbeddingPlusProjS, double MlpS, double MoeS, double ElementwiseS, double EngineOfDecodes, long TpNs, long EpNs, long PpNs);
 
-    /// <summary>Batches up to this many new tokens keep their <see cref="TokenTerms"/> per stage in a model's own memos (decode batches, most iterations).</summary>
+    /// <summary>Batches up to this many new tokens keep their <see cref="TokenTerms"/> per stage (decode batches, most iterations).</summary>
     private const int MaxTermsMemo = 1 << 8;
-
-    /// <summary>
-    /// The same bound for a layout's shared set (<see cref="ShareMemos"/>; a lone replica owns its layout's set): batches
-    /// of up to 16,384 tokens, prefill-sized ones included. The array grows to the largest count seen (144 bytes an entry:
-    /// 1.2 MB per stage at vLLM's 8,192-token budget).
-    /// </summary>
-    // Implementation note: a fleet's replicas run prefill-sized batches of the same few thousand token counts again and
-    // again; with 256 entries each of those was priced from scratch (about 1,700 instructions). Private sets keep the
-    // small bound, so thousands of them after a link fault stay small. Which memo answers changes no value.
-    private const int SharedTermsMemo = 1 << 14;
-
-    private int _termsMemoBound = MaxTermsMemo;
 
     // Implementation note: a decode-sized batch's projections, MLP, MoE, element-wise kernels, embedding and activation
     // collectives depend on its token count only, so they are remembered by it (the collective demands too: consumers only
@@ -541,11 +527,11 @@ public sealed class RooflineStageCostModel : IDecodeSumCostModel, IEngineExpertC
     {
         var memo = _termsMemo[stage];
         var terms = ComputeTokenTerms(stage, newTokens, T, launch);
-        if (newTokens < _termsMemoBound)
+        if (newTokens < MaxTermsMemo)
         {
             if (newTokens >= memo.Length)
             {
-                Array.Resize(ref memo, (int)Math.Min(_termsMemoBound, Math.Max(2 * (newTokens + 1), 32)));
+                Array.Resize(ref memo, (int)Math.Min(MaxTermsMemo, Math.Max(2 * (newTokens + 1), 32)));
                 _termsMemo[stage] = memo;
             }
             memo[newTokens] = terms;
@@ -650,7 +636,7 @@ public sealed class RooflineStageCostModel : IDecodeSumCostModel, IEngineExpertC
         }
         // Implementation note: a decode batch has as many sequences as new tokens, so its LM head is a function of the
         // count too: remembered with the other terms for the batches the memo keeps (the same call, the same bits).
-        double lmHeadOfDecodes = st.IsLast ? LmHeadSeconds(newTokens, h, _m.VocabSize / (double)tp) : double.NaN;
+        double lmHeadOfDecodes = st.IsLast && newTokens < MaxTermsMemo ? LmHeadSeconds(newTokens, h, _m.VocabSize / (double)tp) : double.NaN;
         // As Estimate computes them from these terms (sequences = newTokens for the engine term of decodes).
         double engineOfDecodes = st.IsFirst
             ? (_p.IterationOverheadUs + _p.PerSequenceOverheadUs * newTokens + _p.PerTokenOverheadUs * newTokens) * 1e-6

@@ -9,13 +9,12 @@ namespace Simulator.Inference.Tests.Cost;
 /// Issue 15: the cost memos stay bounded. A layout's shared set may remember collective times for batches of up to
 /// 16,384 tokens by token count; a model with memos of its own (never shared, or left the shared set when a link
 /// degraded) remembers at most 1,024, so 2,048 private sets after one link fault stay small (at 16,384 they could hold
-/// about 0.5-1.5 GB). The token-count terms likewise: 16,384 counts in a shared set, 256 in a private one. Counted in
-/// entries a memo can hold (its array's length), not bytes.
+/// about 0.5-1.5 GB). Counted in entries a memo can hold (its array's length), not bytes.
 /// </summary>
 [TestFixture]
 public sealed class CostMemoBoundsTest
 {
-    private const int SharedTokenBound = 16_384, PrivateTokenBound = 1_024, SizeEntriesBound = 16_384, SharedTermsBound = 16_384, PrivateTermsBound = 256;
+    private const int SharedTokenBound = 16_384, PrivateTokenBound = 1_024, SizeEntriesBound = 16_384, TermsBound = 256;
 
     /// <summary>
     /// Batches with a prefill chunk of 1,100 to 16,000 new tokens (above the private bound, below the shared one), and
@@ -46,7 +45,7 @@ public sealed class CostMemoBoundsTest
         Assert.That(bound, Is.EqualTo(tokenBound), what);
         Assert.That(tokens, Is.LessThanOrEqualTo(tokenBound), $"{what}: token-count memo");
         Assert.That(sizes, Is.LessThanOrEqualTo(SizeEntriesBound), $"{what}: memo by size");
-        Assert.That(terms, Is.LessThanOrEqualTo(tokenBound == SharedTokenBound ? SharedTermsBound : PrivateTermsBound), $"{what}: token terms");
+        Assert.That(terms, Is.LessThanOrEqualTo(TermsBound), $"{what}: token terms");
     }
 
     [Test]
@@ -71,7 +70,6 @@ public sealed class CostMemoBoundsTest
         AssertWithin(models[1], SharedTokenBound, "shared");
         Assert.That(models[1].MemoCapacity().TokenEntries, Is.GreaterThan(PrivateTokenBound),
             "the shared set must take prefill-sized batches, or the private bound below proves nothing");
-        Assert.That(models[1].MemoCapacity().TermsEntries, Is.GreaterThan(PrivateTermsBound), "the shared set keeps prefill-sized token terms");
 
         // Replica 1's node loses half of one GPU's NVLink: replica 1 leaves the set at its next estimate.
         topology.SetPortFactor("n1.gpu0.nvswitch", 0.5);
