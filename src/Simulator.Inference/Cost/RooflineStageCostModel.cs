@@ -92,6 +92,10 @@ public sealed class RooflineStageCostModel : IDecodeSumCostModel, IEngineExpertC
     private readonly MoeAllToAll _allToAll;
     private readonly int _gpusPerNode;
     private readonly bool _fp8Dispatch;
+    // Per-build constants of the attention core and the engine terms (see EstimateClockedDecodes): each the value of the
+    // same leading operations in Estimate's expressions, so using them gives the same bits.
+    private readonly double _attnHeads, _attnQkPlusV, _attnFlopsPerPair, _kvBytesPerTokenLayer, _attnComputeRate, _memoryRate, _launchS;
+    private readonly bool _asyncHost;
 
     public int Stages => _stages.Length;
     public ModelSpec Model => _m;
@@ -147,6 +151,17 @@ public sealed class RooflineStageCostModel : IDecodeSumCostModel, IEngineExpertC
             first += counts[s];
         }
         _layoutKey = LayoutKey();
+
+        int headsPerGpu = model.Heads / plan.Tp;
+        double qk = model.Mla is { } m ? m.QkHeadDim : model.HeadDim, v = model.Mla is { } m2 ? m2.VHeadDim : model.HeadDim;
+        _attnHeads = headsPerGpu;
+        _attnQkPlusV = qk + v;
+        _attnFlopsPerPair = 2.0 * headsPerGpu * (qk + v);
+        _kvBytesPerTokenLayer = model.Mla is { } m3 ? m3.CachedElementsPerTokenPerLayer * _kvb : 2.0 * plan.KvHeadsPerGpu(model) * model.HeadDim * _kvb;
+        _attnComputeRate = _bf16Flops * profile.AttentionEta;
+        _memoryRate = _hbm * profile.EtaMemory;
+        _launchS = profile.KernelLaunchUs * 1e-6;
+        _asyncHost = profile.Host is { AsyncScheduling: true };
     }
 
     /// <summary>True when this model and <paramref name="other"/> use one set of memos (<see cref="ShareMemos"/>).</summary>
@@ -266,6 +281,9 @@ public sealed class RooflineStageCostModel : IDecodeSumCostModel, IEngineExpertC
         public int DenseLayers => Layers - MoeLayers;
     }
 
+    /// <summary>The CPU floor of <paramref name="st"/> in seconds: <c>CpuFloorPerLayerUs x 1e-6 x layers</c>, as Estimate computes it.</summary>
+    private double FloorSeconds(StageConst st) => _p.CpuFloorPerLayerUs * 1e-6 * st.Layers;
+
     /// <summary>Hottest EP rank's routed load over the mean for <paramref name="tokens"/> tokens (1 for dense models or EP = 1).</summary>
     public double HotspotRatio(int tokens) => _routing?.HotspotRatio(tokens) ?? 1.0;
 
@@ -281,7 +299,12 @@ public sealed class RooflineStageCostModel : IDecodeSumCostModel, IEngineExpertC
 
     /// <inheritdoc />
     public StageCost EstimateTimes(int stage, IReadOnlyList<SequenceWork> batch, int decodes, long decodeContextTokens) =>
-        Estimate(stage, batch, decodes, decodeContextTokens, breakdown: false);
+        decodes > 0 && decodeContextTokens >= decodes && _plan.Cp == 1 && IsEmpty(batch)
+            ? EstimateClockedDecodes(stage, _stages[stage], decodes, decodeContextTokens)
+            : Estimate(stage, batch, decodes, decodeContextTokens, breakdown: false);
+
+    private static bool IsEmpty(IReadOnlyList<SequenceWork> batch) =>
+        batch is List<SequenceWork> list ? list.Count == 0 : batch is SequenceWork[] array ? array.Length == 0 : batch.Count == 0;
 
     // Implementation note: the sums below are of integers (token counts and n(n+1)/2), exact in doubles far beyond any
     // batch, so adding the decodes given as sums after the listed ones gives the same bits as listing them one by one.
@@ -432,8 +455,39 @@ public sealed class RooflineStageCostModel : IDecodeSumCostModel, IEngineExpertC
             ms[10] = ppComm * 1e3; ms[11] = engine * 1e3; ms[12] = floorWait * 1e3;
             parts = new StageBreakdown(ms);
         }
-        return new StageCost(Ns(compute), Ns(tpComm), Ns(epComm), Ns(cpComm), Ns(ppComm), Ns(engine + floorWait),
+        return new StageCost(Ns(compute), terms.TpNs, terms.EpNs, Ns(cpComm), terms.PpNs, Ns(engine + floorWait),
             parts, comms, newTokens);
+    }
+
+    /// <summary>
+    /// <see cref="Estimate(int, IReadOnlyList{SequenceWork}, int, long, bool)"/>'s times for a batch of clocked decodes
+    /// alone without CP (what nearly every iteration of a decoding replica asks): the token-count terms, engine term
+    /// and collective nanoseconds come from the memo, so only the attention core, the sum over layers and the engine's
+    /// overlap are computed.
+    /// </summary>
+    // Implementation note: every operation below is one of Estimate's, on the same operands in the same order (its
+    // sums over an empty batch start at 0 and add the decodes' totals: 0 + x is x for these non-negative values, so
+    // they are read as the totals), and each precomputed constant is the leading part of Estimate's expression it
+    // replaces (left-to-right evaluation): the results are the same bits. CostModelFastPathTest compares the two.
+    private StageCost EstimateClockedDecodes(int stage, StageConst st, int decodes, long decodeContextTokens)
+    {
+        long newTokens = decodes;
+        ref readonly var terms = ref TokenTermsOf(stage, newTokens, newTokens, _launchS);
+        double decodePairs = decodeContextTokens + decodes, decodeSeqs = decodes;
+        // (Estimate divides both by cp, here 1: exact.)
+        var flops = _attnFlopsPerPair * decodePairs;
+        var bytes = decodePairs * _kvBytesPerTokenLayer + decodeSeqs * _attnHeads * _attnQkPlusV * 2.0;
+        double attn = 0 + (Math.Max(flops / _attnComputeRate, bytes / _memoryRate) + _launchS);
+        double lmHead = !st.IsLast ? 0
+            : !double.IsNaN(terms.LmHeadOfDecodes) ? terms.LmHeadOfDecodes
+            : LmHeadSeconds(newTokens, _m.HiddenSize, _m.VocabSize / (double)_plan.Tp);
+        double compute = terms.EmbeddingPlusProjS + attn * st.Layers + terms.MlpS + terms.MoeS + terms.ElementwiseS + lmHead;
+        double engine = terms.EngineOfDecodes;
+        double gpuBusy = compute + terms.TpComm + terms.EpComm + 0.0;
+        if (_asyncHost) engine = PositivePart(engine - gpuBusy);
+        double floorWait = PositivePart(FloorSeconds(st) - gpuBusy);
+        return new StageCost(Ns(compute), terms.TpNs, terms.EpNs, 0, terms.PpNs, Ns(engine + floorWait),
+            StageBreakdown.NotKept, terms.Comms, newTokens);
     }
 
     /// <summary>What an iteration of a stage costs as a function of its new tokens alone (per layer where the name says so; comms in seconds).</summary>
@@ -442,8 +496,13 @@ public sealed class RooflineStageCostModel : IDecodeSumCostModel, IEngineExpertC
     // Comms is null was never computed.
     // LmHeadOfDecodes: the LM head of a batch of newTokens sequences (each decoding one token), on the last stage; NaN
     // where not computed (a large batch, or not the last stage).
+    // The rest are what Estimate derives from these alone, kept so that a decode batch does not recompute them:
+    // EmbeddingPlusProjS = Embedding + AttnProj x layers, MlpS / MoeS / ElementwiseS the per-layer terms times their
+    // layers, EngineOfDecodes the engine term of newTokens sequences (0 off the first stage), TpNs / EpNs / PpNs the
+    // collectives in nanoseconds (Ns of TpComm, EpComm, PpComm).
     private readonly record struct TokenTerms(double AttnProj, double Mlp, double Moe, double Elementwise, double Embedding,
-        double TpComm, double EpComm, double PpComm, CommDemand[] Comms, double LmHeadOfDecodes = double.NaN);
+        double TpComm, double EpComm, double PpComm, CommDemand[] Comms, double LmHeadOfDecodes,
+        double EmbeddingPlusProjS, double MlpS, double MoeS, double ElementwiseS, double EngineOfDecodes, long TpNs, long EpNs, long PpNs);
 
     /// <summary>Batches up to this many new tokens keep their <see cref="TokenTerms"/> per stage (decode batches, most iterations).</summary>
     private const int MaxTermsMemo = 1 << 8;
@@ -453,11 +512,20 @@ public sealed class RooflineStageCostModel : IDecodeSumCostModel, IEngineExpertC
     // read them); each term is the value the expressions below give, and the caller sums them in the original order, so
     // results are bit-identical. Under CP the tokens per GPU still depend on the count alone; a change of link conditions
     // drops these memos with the others.
-    private TokenTerms TokenTermsOf(int stage, long newTokens, double T, double launch)
+    // The terms are returned by reference (to the memo entry, or to _unkeptTerms for a count the memo does not keep:
+    // valid until the next call; a model is used by one thread), so a hit copies nothing.
+    [System.Runtime.CompilerServices.MethodImpl(System.Runtime.CompilerServices.MethodImplOptions.AggressiveInlining)]
+    private ref readonly TokenTerms TokenTermsOf(int stage, long newTokens, double T, double launch)
     {
-        DropMemosIfConditionsChanged();
+        if (_conditions is { } c && c.ConditionsVersion != _conditionsVersion) DropMemosIfConditionsChanged();
         var memo = _termsMemo[stage];
-        if (newTokens < memo.Length && memo[newTokens].Comms is not null) return memo[newTokens];
+        if ((ulong)newTokens < (ulong)memo.Length && memo[newTokens].Comms is not null) return ref memo[newTokens];
+        return ref KeepTokenTerms(stage, newTokens, T, launch);
+    }
+
+    private ref readonly TokenTerms KeepTokenTerms(int stage, long newTokens, double T, double launch)
+    {
+        var memo = _termsMemo[stage];
         var terms = ComputeTokenTerms(stage, newTokens, T, launch);
         if (newTokens < MaxTermsMemo)
         {
@@ -467,9 +535,13 @@ public sealed class RooflineStageCostModel : IDecodeSumCostModel, IEngineExpertC
                 _termsMemo[stage] = memo;
             }
             memo[newTokens] = terms;
+            return ref memo[newTokens];
         }
-        return terms;
+        _unkeptTerms = terms;
+        return ref _unkeptTerms;
     }
+
+    private TokenTerms _unkeptTerms;
 
     private TokenTerms ComputeTokenTerms(int stage, long newTokens, double T, double launch)
     {
@@ -565,7 +637,13 @@ public sealed class RooflineStageCostModel : IDecodeSumCostModel, IEngineExpertC
         // Implementation note: a decode batch has as many sequences as new tokens, so its LM head is a function of the
         // count too: remembered with the other terms for the batches the memo keeps (the same call, the same bits).
         double lmHeadOfDecodes = st.IsLast && newTokens < MaxTermsMemo ? LmHeadSeconds(newTokens, h, _m.VocabSize / (double)tp) : double.NaN;
-        return new TokenTerms(attnProj, mlp, moe, elementwise, embedding, tpComm, epComm, ppComm, comms, lmHeadOfDecodes);
+        // As Estimate computes them from these terms (sequences = newTokens for the engine term of decodes).
+        double engineOfDecodes = st.IsFirst
+            ? (_p.IterationOverheadUs + _p.PerSequenceOverheadUs * newTokens + _p.PerTokenOverheadUs * newTokens) * 1e-6
+            : 0;
+        return new TokenTerms(attnProj, mlp, moe, elementwise, embedding, tpComm, epComm, ppComm, comms, lmHeadOfDecodes,
+            EmbeddingPlusProjS: embedding + attnProj * st.Layers, MlpS: mlp * st.DenseLayers, MoeS: moe * st.MoeLayers,
+            ElementwiseS: elementwise * st.Layers, EngineOfDecodes: engineOfDecodes, TpNs: Ns(tpComm), EpNs: Ns(epComm), PpNs: Ns(ppComm));
     }
 
     /// <summary>
@@ -737,5 +815,24 @@ public sealed class RooflineStageCostModel : IDecodeSumCostModel, IEngineExpertC
     private double LmHeadSeconds(double sequences, double inDim, double outDim) =>
         Roofline.LinearSeconds(sequences, inDim, outDim, Precision.EmbeddingBytes, _bf16Flops, _hbm, _p);
 
-    private static long Ns(double seconds) => (long)Math.Round(seconds * 1e9);
+    private static long Ns(double seconds) => RoundHalfEven(seconds * 1e9);
+
+    /// <summary><c>Math.Max(0, x)</c> in one compare: x when x &gt; 0 or NaN, +0 otherwise (-0 included, as Math.Max gives).</summary>
+    [System.Runtime.CompilerServices.MethodImpl(System.Runtime.CompilerServices.MethodImplOptions.AggressiveInlining)]
+    internal static double PositivePart(double x) => !(x <= 0) ? x : 0.0;
+
+    /// <summary><c>(long)Math.Round(x)</c> (ties to even) for every double, in a few instructions where it can.</summary>
+    // Implementation note: Math.Round is a call in the native build (its baseline instruction set has no roundsd), and
+    // Estimate rounds six times per batch. For 0 <= x < 2^52, x + 2^52 lies in [2^52, 2^53), where the doubles are
+    // exactly the integers, so the addition rounds x to the nearest integer, ties to even (2^52 is even), and taking
+    // 2^52 away again is exact; ties to even is symmetric, so a negative x is its negation's. Every other x (|x| >=
+    // 2^52, already an integer; NaN) goes to Math.Round. CostModelFastPathTest compares the two on ties and random values.
+    [System.Runtime.CompilerServices.MethodImpl(System.Runtime.CompilerServices.MethodImplOptions.AggressiveInlining)]
+    internal static long RoundHalfEven(double x)
+    {
+        const double TwoTo52 = 4503599627370496.0;
+        if (x >= 0 && x < TwoTo52) return (long)(x + TwoTo52 - TwoTo52);
+        if (x < 0 && x > -TwoTo52) return -(long)(-x + TwoTo52 - TwoTo52);
+        return (long)Math.Round(x);
+    }
 }

@@ -542,17 +542,18 @@ public sealed partial class Replica : IReplicaLoad, IEventHandler
         var st = _stages[stage];
         var g = _groups[group];
         st.Busy = true;
-        var cost = !g.ClockInBatch ? (_roofline != null ? _roofline.EstimateTimes(stage, g.Work) : _cost.EstimateTimes(stage, g.Work))
+        // Implementation note: the price goes straight into the group and is read there (a 72-byte value: every copy
+        // of it was a block move per iteration).
+        g.Cost = !g.ClockInBatch ? (_roofline != null ? _roofline.EstimateTimes(stage, g.Work) : _cost.EstimateTimes(stage, g.Work))
             : _roofline != null ? _roofline.EstimateTimes(stage, g.Work, g.ClockSeqs, g.ClockContextTokens)
             : _decodeSumCost!.EstimateTimes(stage, g.Work, g.ClockSeqs, g.ClockContextTokens);
         // A straggler slows the stage's compute (the slowest GPU of its TP group sets the pace); communication is unchanged.
-        if (_anySlowdown && _computeSlowdown[stage] != 1.0) cost = cost with { ComputeNs = SimDuration.RoundToNs(cost.ComputeNs * _computeSlowdown[stage]) };
-        if (g.SwapNs > 0) cost = cost with { OverheadNs = cost.OverheadNs + g.SwapNs };
-        g.Cost = cost;
+        if (_anySlowdown && _computeSlowdown[stage] != 1.0) g.Cost = g.Cost with { ComputeNs = SimDuration.RoundToNs(g.Cost.ComputeNs * _computeSlowdown[stage]) };
+        if (g.SwapNs > 0) g.Cost = g.Cost with { OverheadNs = g.Cost.OverheadNs + g.SwapNs };
         g.StageStartNs = _sim.NowNs;
         if (st.FirstStartNs < 0) st.FirstStartNs = _sim.NowNs;
-        if (_analytic != null) _analytic.Execute(Index, stage, cost, this, Token(EventKind.StageDone, stage, group));
-        else _executor.Execute(Index, stage, cost, this, Token(EventKind.StageDone, stage, group));
+        if (_analytic != null) _analytic.Execute(g.Cost.StageBusyNs, this, Token(EventKind.StageDone, stage, group));
+        else _executor.Execute(Index, stage, g.Cost, this, Token(EventKind.StageDone, stage, group));
     }
 
     // A token: the epoch (bits 48-62), the stage (bits 32-47), the event kind (bits 30-31) and the group (bits 0-29).

@@ -38,6 +38,9 @@ public sealed class AnalyticStageExecutor : IStageExecutor
     public void Execute(int replica, int stage, StageCost cost, IEventHandler done, long token) =>
         _sim.Schedule(new SimDuration(cost.StageBusyNs), done, token);
 
+    /// <summary>What <see cref="Execute(int, int, StageCost, IEventHandler, long)"/> does, given the stage's busy time alone (the replica's call: no cost to copy).</summary>
+    public void Execute(long stageBusyNs, IEventHandler done, long token) => _sim.Schedule(new SimDuration(stageBusyNs), done, token);
+
     public void Send(int replica, int fromStage, StageCost cost, IEventHandler arrived, long token) =>
         _sim.Schedule(new SimDuration(cost.PpCommNs), arrived, token);
 }
