@@ -1,4 +1,5 @@
 using System.Globalization;
+using System.Numerics;
 
 namespace Simulator.Inference.Metrics;
 
@@ -56,19 +57,20 @@ public static class MetricFormat
     // hand (no format string to parse, no trailing zeros written and trimmed again) take half the instructions of
     // FormatNs + TrimFraction. The text is the same: the integer part, and only when the fraction is not zero, a
     // point and its digits without the trailing zeros.
-    public static int FormatNsTrimmed(Span<char> destination, long ns, int decimals)
+    // Generic over the character type: UTF-16 (char) for strings, UTF-8 (byte) for the CSV writer's buffer.
+    public static int FormatNsTrimmed<T>(Span<T> destination, long ns, int decimals) where T : unmanaged, IBinaryInteger<T>
     {
         if (decimals is not (3 or 6)) throw new ArgumentOutOfRangeException(nameof(decimals), decimals, "3 (ms) or 6 (s)");
         var micros = MicrosMagnitude(ns);
         var scale = decimals == 6 ? 1_000_000UL : 1_000UL;
         var n = 0;
-        if (ns < 0 && micros != 0) destination[n++] = '-';
+        if (ns < 0 && micros != 0) destination[n++] = T.CreateTruncating('-');
         var whole = micros / scale;
         var length = 1;
         for (var rest = whole / 10; rest != 0; rest /= 10) length++;
         for (var i = n + length - 1; i >= n; i--)
         {
-            destination[i] = (char)('0' + (int)(whole % 10));
+            destination[i] = T.CreateTruncating('0' + (int)(whole % 10));
             whole /= 10;
         }
         n += length;
@@ -80,10 +82,10 @@ public static class MetricFormat
             fraction /= 10;
             digits--;
         }
-        destination[n++] = '.';
+        destination[n++] = T.CreateTruncating('.');
         for (var i = n + digits - 1; i >= n; i--)
         {
-            destination[i] = (char)('0' + (int)(fraction % 10));
+            destination[i] = T.CreateTruncating('0' + (int)(fraction % 10));
             fraction /= 10;
         }
         return n + digits;
@@ -101,10 +103,18 @@ public static class MetricFormat
         return TrimFraction(destination[..n]);
     }
 
-    /// <summary>Characters <see cref="FormatFixedTrimmed"/> may need (a double's largest integer part, a point and 15 decimals).</summary>
+    /// <summary><see cref="FormatFixedTrimmed(Span{char}, double, int)"/> as UTF-8 (the same text).</summary>
+    public static int FormatFixedTrimmed(Span<byte> destination, double value, int decimals)
+    {
+        if (!value.TryFormat(destination, out var n, FixedFormats[decimals], Inv))
+            throw new ArgumentException($"{MaxFixedChars} bytes do not hold {value} with {decimals} decimals", nameof(destination));
+        return TrimFractionOf<byte>(destination[..n]);
+    }
+
+    /// <summary>Characters <see cref="FormatFixedTrimmed(Span{char}, double, int)"/> may need (a double's largest integer part, a point and 15 decimals).</summary>
     public const int MaxFixedChars = 350;
 
-    /// <summary><see cref="FormatFixedTrimmed"/> as a string (how a reader prints a typed cell of a run table as its CSV text).</summary>
+    /// <summary><see cref="FormatFixedTrimmed(Span{char}, double, int)"/> as a string (how a reader prints a typed cell of a run table as its CSV text).</summary>
     public static string FixedTrimmed(double value, int decimals)
     {
         Span<char> buffer = stackalloc char[MaxFixedChars];
@@ -116,12 +126,14 @@ public static class MetricFormat
     /// without its point when no decimal is left ("12.500" -> "12.5", "4.000000" -> "4", "0.000" -> "0"); text without a
     /// point (integers, "NaN") is kept whole. The shorter text denotes exactly the same decimal value.
     /// </summary>
-    public static int TrimFraction(ReadOnlySpan<char> text)
+    public static int TrimFraction(ReadOnlySpan<char> text) => TrimFractionOf(text);
+
+    private static int TrimFractionOf<T>(ReadOnlySpan<T> text) where T : unmanaged, IBinaryInteger<T>
     {
-        var point = text.IndexOf('.');
+        var point = text.IndexOf(T.CreateTruncating('.'));
         if (point < 0) return text.Length;
         var n = text.Length;
-        while (n > point + 1 && text[n - 1] == '0') n--;
+        while (n > point + 1 && text[n - 1] == T.CreateTruncating('0')) n--;
         return n == point + 1 ? point : n;
     }
 

@@ -1,4 +1,3 @@
-using CsvHelper;
 using Parquet;
 using Parquet.Schema;
 
@@ -136,44 +135,36 @@ public abstract class TableWriter : IDisposable
 /// <summary>
 /// CSV: header row, LF line ends, invariant numbers (see <see cref="MetricFormat"/>), empty cells for nulls. Doubles are
 /// rounded to the column's decimals and written without trailing zeros (<see cref="MetricFormat.TrimFraction"/>),
-/// formatted into a stack buffer: no string per cell.
+/// formatted straight into the output buffer as UTF-8 (<see cref="CsvCellWriter"/>): no string per cell.
 /// </summary>
 internal sealed class CsvTableWriter : TableWriter
 {
-    private static readonly CsvWriterOptions Options = CsvWriterOptions.Default with { NewLine = "\n" };
-    private readonly CsvWriter _csv;
+    private readonly CsvCellWriter _csv;
+    private readonly int[] _decimals;
 
     public CsvTableWriter(Stream stream, IReadOnlyList<TableColumn> columns) : base(columns)
     {
-        _csv = CsvWriter.Create(stream, Options, leaveOpen: false);
-        _csv.WriteHeader(columns.Select(c => c.Name).ToArray());
+        _csv = new CsvCellWriter(stream);
+        _decimals = columns.Select(c => c.Decimals).ToArray();
+        foreach (var c in columns) _csv.Text(c.Name);
+        _csv.EndRecord();
     }
 
-    private protected override void PutInt(int column, long value) => _csv.WriteField(value, default);
+    private protected override void PutInt(int column, long value) => _csv.Integer(value);
 
     private protected override void PutNs(int column, long? ns, int decimals)
     {
-        if (ns is not { } v)
-        {
-            _csv.WriteField("");
-            return;
-        }
-        Span<char> buffer = stackalloc char[MetricFormat.MaxNsChars];
-        _csv.WriteField(buffer[..MetricFormat.FormatNsTrimmed(buffer, v, decimals)]);
+        if (ns is { } v) _csv.Ns(v, decimals);
+        else _csv.Empty();
     }
 
     private protected override void PutDouble(int column, double? value)
     {
-        if (value is not { } v)
-        {
-            _csv.WriteField("");
-            return;
-        }
-        Span<char> buffer = stackalloc char[MetricFormat.MaxFixedChars];
-        _csv.WriteField(buffer[..MetricFormat.FormatFixedTrimmed(buffer, v, Columns[column].Decimals)]);
+        if (value is { } v) _csv.Fixed(v, _decimals[column]);
+        else _csv.Empty();
     }
 
-    private protected override void PutText(int column, string value) => _csv.WriteField(value);
+    private protected override void PutText(int column, string value) => _csv.Text(value);
 
     private protected override void PutEndRow() => _csv.EndRecord();
 
