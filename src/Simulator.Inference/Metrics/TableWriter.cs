@@ -52,9 +52,13 @@ public abstract class TableWriter : IDisposable
 {
     private int _cell;
 
-    // Implementation note: the columns once more as an array, so the per-cell checks (Next, Ns) index it directly
-    // instead of calling through IReadOnlyList for every cell.
+    // Implementation note: the columns once more as arrays of their types and decimals, so the per-cell checks (Next,
+    // Ns) index them directly instead of calling through IReadOnlyList and the column records for every cell; the
+    // messages of the checks that fail are built out of line.
     private readonly TableColumn[] _columns;
+    private readonly ColumnType[] _types;
+    /// <summary>Each column's decimals (<see cref="TableColumn.Decimals"/>), by column index.</summary>
+    private protected readonly int[] ColumnDecimals;
 
     /// <summary>Starts a table of <paramref name="columns"/>.</summary>
     protected TableWriter(IReadOnlyList<TableColumn> columns)
@@ -63,6 +67,8 @@ public abstract class TableWriter : IDisposable
         if (columns.Count == 0) throw new ArgumentException("a table needs at least one column", nameof(columns));
         Columns = columns;
         _columns = columns.ToArray();
+        _types = _columns.Select(c => c.Type).ToArray();
+        ColumnDecimals = _columns.Select(c => c.Decimals).ToArray();
     }
 
     /// <summary>The columns, in file order.</summary>
@@ -90,8 +96,8 @@ public abstract class TableWriter : IDisposable
     public void Ns(long? ns)
     {
         var i = Next(ColumnType.Double, ColumnType.Double);
-        var decimals = _columns[i].Decimals;
-        if (decimals is not (3 or 6)) throw new InvalidOperationException($"column {_columns[i].Name} has {decimals} decimals; ns need 3 (ms) or 6 (s)");
+        var decimals = ColumnDecimals[i];
+        if (decimals is not (3 or 6)) ThrowNotNs(i);
         PutNs(i, ns, decimals);
     }
 
@@ -125,11 +131,24 @@ public abstract class TableWriter : IDisposable
 
     private int Next(ColumnType a, ColumnType b)
     {
-        if (_cell >= _columns.Length) throw new InvalidOperationException($"row {Rows} has more cells than the table's {_columns.Length} columns");
-        var column = _columns[_cell];
-        if (column.Type != a && column.Type != b) throw new InvalidOperationException($"column {column.Name} is {column.Type}, not {a}");
-        return _cell++;
+        var cell = _cell;
+        if ((uint)cell >= (uint)_types.Length) ThrowTooManyCells();
+        var type = _types[cell];
+        if (type != a && type != b) ThrowWrongType(cell, a);
+        _cell = cell + 1;
+        return cell;
     }
+
+    [System.Diagnostics.CodeAnalysis.DoesNotReturn]
+    private void ThrowTooManyCells() => throw new InvalidOperationException($"row {Rows} has more cells than the table's {_columns.Length} columns");
+
+    [System.Diagnostics.CodeAnalysis.DoesNotReturn]
+    private void ThrowWrongType(int cell, ColumnType expected) =>
+        throw new InvalidOperationException($"column {_columns[cell].Name} is {_columns[cell].Type}, not {expected}");
+
+    [System.Diagnostics.CodeAnalysis.DoesNotReturn]
+    private void ThrowNotNs(int cell) =>
+        throw new InvalidOperationException($"column {_columns[cell].Name} has {ColumnDecimals[cell]} decimals; ns need 3 (ms) or 6 (s)");
 }
 
 /// <summary>
@@ -140,12 +159,10 @@ public abstract class TableWriter : IDisposable
 internal sealed class CsvTableWriter : TableWriter
 {
     private readonly CsvCellWriter _csv;
-    private readonly int[] _decimals;
 
     public CsvTableWriter(Stream stream, IReadOnlyList<TableColumn> columns) : base(columns)
     {
         _csv = new CsvCellWriter(stream);
-        _decimals = columns.Select(c => c.Decimals).ToArray();
         foreach (var c in columns) _csv.Text(c.Name);
         _csv.EndRecord();
     }
@@ -160,7 +177,7 @@ internal sealed class CsvTableWriter : TableWriter
 
     private protected override void PutDouble(int column, double? value)
     {
-        if (value is { } v) _csv.Fixed(v, _decimals[column]);
+        if (value is { } v) _csv.Fixed(v, ColumnDecimals[column]);
         else _csv.Empty();
     }
 
