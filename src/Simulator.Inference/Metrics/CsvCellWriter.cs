@@ -1,5 +1,4 @@
 using System.Buffers;
-using System.Globalization;
 using System.Text;
 
 namespace Simulator.Inference.Metrics;
@@ -18,7 +17,6 @@ internal sealed class CsvCellWriter : IDisposable
 {
     private const int BufferBytes = 1 << 16;
     private static readonly SearchValues<char> NeedsQuotes = SearchValues.Create(",\"\r\n");
-    private static readonly CultureInfo Inv = CultureInfo.InvariantCulture;
 
     private readonly Stream _stream;
     private byte[] _buffer = new byte[BufferBytes];
@@ -62,8 +60,14 @@ internal sealed class CsvCellWriter : IDisposable
     /// <summary>An integer field, invariant ("-12").</summary>
     public void Integer(long value)
     {
-        value.TryFormat(Field(20), out var n, default, Inv);
-        Commit(n);
+        var field = Field(20);
+        if (value >= 0)
+        {
+            Commit(MetricFormat.FormatUnsigned(field, (ulong)value));
+            return;
+        }
+        field[0] = (byte)'-';
+        Commit(1 + MetricFormat.FormatUnsigned(field[1..], (ulong)(-(value + 1)) + 1));
     }
 
     /// <summary>Nanoseconds as seconds (<paramref name="decimals"/> 6) or ms (3) to the microsecond, trailing zeros dropped (<see cref="MetricFormat.FormatNsTrimmed{T}"/>).</summary>

@@ -51,6 +51,11 @@ public sealed class CsvCellWriterTest
     }
 
     [Test]
+    public void ExtremeIntegers_AreTheirInvariantText() =>
+        Assert.That(Encoding.UTF8.GetString(Ours(w => { w.Integer(long.MinValue); w.Integer(long.MaxValue); w.Integer(-1); w.Integer(0); w.EndRecord(); })),
+            Is.EqualTo("-9223372036854775808,9223372036854775807,-1,0\n"));
+
+    [Test]
     public void RecordWithOneEmptyField_IsWrittenAsTwoQuotes()
     {
         var ours = Ours(w => { w.Text("x"); w.EndRecord(); w.Empty(); w.EndRecord(); w.Text(""); w.EndRecord(); });
