@@ -1,4 +1,3 @@
-using CsvHelper;
 using Parquet;
 using Parquet.Schema;
 
@@ -53,9 +52,13 @@ public abstract class TableWriter : IDisposable
 {
     private int _cell;
 
-    // Implementation note: the columns once more as an array, so the per-cell checks (Next, Ns) index it directly
-    // instead of calling through IReadOnlyList for every cell.
+    // Implementation note: the columns once more as arrays of their types and decimals, so the per-cell checks (Next,
+    // Ns) index them directly instead of calling through IReadOnlyList and the column records for every cell; the
+    // messages of the checks that fail are built out of line.
     private readonly TableColumn[] _columns;
+    private readonly ColumnType[] _types;
+    /// <summary>Each column's decimals (<see cref="TableColumn.Decimals"/>), by column index.</summary>
+    private protected readonly int[] ColumnDecimals;
 
     /// <summary>Starts a table of <paramref name="columns"/>.</summary>
     protected TableWriter(IReadOnlyList<TableColumn> columns)
@@ -64,6 +67,8 @@ public abstract class TableWriter : IDisposable
         if (columns.Count == 0) throw new ArgumentException("a table needs at least one column", nameof(columns));
         Columns = columns;
         _columns = columns.ToArray();
+        _types = _columns.Select(c => c.Type).ToArray();
+        ColumnDecimals = _columns.Select(c => c.Decimals).ToArray();
     }
 
     /// <summary>The columns, in file order.</summary>
@@ -91,8 +96,8 @@ public abstract class TableWriter : IDisposable
     public void Ns(long? ns)
     {
         var i = Next(ColumnType.Double, ColumnType.Double);
-        var decimals = _columns[i].Decimals;
-        if (decimals is not (3 or 6)) throw new InvalidOperationException($"column {_columns[i].Name} has {decimals} decimals; ns need 3 (ms) or 6 (s)");
+        var decimals = ColumnDecimals[i];
+        if (decimals is not (3 or 6)) ThrowNotNs(i);
         PutNs(i, ns, decimals);
     }
 
@@ -126,54 +131,57 @@ public abstract class TableWriter : IDisposable
 
     private int Next(ColumnType a, ColumnType b)
     {
-        if (_cell >= _columns.Length) throw new InvalidOperationException($"row {Rows} has more cells than the table's {_columns.Length} columns");
-        var column = _columns[_cell];
-        if (column.Type != a && column.Type != b) throw new InvalidOperationException($"column {column.Name} is {column.Type}, not {a}");
-        return _cell++;
+        var cell = _cell;
+        if ((uint)cell >= (uint)_types.Length) ThrowTooManyCells();
+        var type = _types[cell];
+        if (type != a && type != b) ThrowWrongType(cell, a);
+        _cell = cell + 1;
+        return cell;
     }
+
+    [System.Diagnostics.CodeAnalysis.DoesNotReturn]
+    private void ThrowTooManyCells() => throw new InvalidOperationException($"row {Rows} has more cells than the table's {_columns.Length} columns");
+
+    [System.Diagnostics.CodeAnalysis.DoesNotReturn]
+    private void ThrowWrongType(int cell, ColumnType expected) =>
+        throw new InvalidOperationException($"column {_columns[cell].Name} is {_columns[cell].Type}, not {expected}");
+
+    [System.Diagnostics.CodeAnalysis.DoesNotReturn]
+    private void ThrowNotNs(int cell) =>
+        throw new InvalidOperationException($"column {_columns[cell].Name} has {ColumnDecimals[cell]} decimals; ns need 3 (ms) or 6 (s)");
 }
 
 /// <summary>
 /// CSV: header row, LF line ends, invariant numbers (see <see cref="MetricFormat"/>), empty cells for nulls. Doubles are
 /// rounded to the column's decimals and written without trailing zeros (<see cref="MetricFormat.TrimFraction"/>),
-/// formatted into a stack buffer: no string per cell.
+/// formatted straight into the output buffer as UTF-8 (<see cref="CsvCellWriter"/>): no string per cell.
 /// </summary>
 internal sealed class CsvTableWriter : TableWriter
 {
-    private static readonly CsvWriterOptions Options = CsvWriterOptions.Default with { NewLine = "\n" };
-    private readonly CsvWriter _csv;
+    private readonly CsvCellWriter _csv;
 
     public CsvTableWriter(Stream stream, IReadOnlyList<TableColumn> columns) : base(columns)
     {
-        _csv = CsvWriter.Create(stream, Options, leaveOpen: false);
-        _csv.WriteHeader(columns.Select(c => c.Name).ToArray());
+        _csv = new CsvCellWriter(stream);
+        foreach (var c in columns) _csv.Text(c.Name);
+        _csv.EndRecord();
     }
 
-    private protected override void PutInt(int column, long value) => _csv.WriteField(value, default);
+    private protected override void PutInt(int column, long value) => _csv.Integer(value);
 
     private protected override void PutNs(int column, long? ns, int decimals)
     {
-        if (ns is not { } v)
-        {
-            _csv.WriteField("");
-            return;
-        }
-        Span<char> buffer = stackalloc char[MetricFormat.MaxNsChars];
-        _csv.WriteField(buffer[..MetricFormat.FormatNsTrimmed(buffer, v, decimals)]);
+        if (ns is { } v) _csv.Ns(v, decimals);
+        else _csv.Empty();
     }
 
     private protected override void PutDouble(int column, double? value)
     {
-        if (value is not { } v)
-        {
-            _csv.WriteField("");
-            return;
-        }
-        Span<char> buffer = stackalloc char[MetricFormat.MaxFixedChars];
-        _csv.WriteField(buffer[..MetricFormat.FormatFixedTrimmed(buffer, v, Columns[column].Decimals)]);
+        if (value is { } v) _csv.Fixed(v, ColumnDecimals[column]);
+        else _csv.Empty();
     }
 
-    private protected override void PutText(int column, string value) => _csv.WriteField(value);
+    private protected override void PutText(int column, string value) => _csv.Text(value);
 
     private protected override void PutEndRow() => _csv.EndRecord();
 

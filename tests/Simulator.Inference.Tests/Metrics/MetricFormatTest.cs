@@ -49,6 +49,44 @@ public sealed class MetricFormatTest
                 Is.EqualTo(new string(full[..MetricFormat.TrimFraction(full[..MetricFormat.FormatNs(full, ns, decimals)])])), $"{ns} ns");
     }
 
+    [Test]
+    public void Unsigned_IsTheInvariantIntegerText()
+    {
+        var values = new List<ulong> { 0, 1, 9, 10, 99, 100, 999, 1_000, 9_999, 10_000, 99_999, 100_000, 1_000_000, ulong.MaxValue, long.MaxValue, ulong.MaxValue - 1 };
+        for (ulong p = 1; p < ulong.MaxValue / 10; p *= 10) values.AddRange([p - 1, p, p + 1]);
+        var random = new Random(3);
+        for (int i = 0; i < 20_000; i++) values.Add((ulong)random.NextInt64() >> random.Next(0, 63));
+        Span<byte> utf8 = stackalloc byte[20];
+        Span<char> utf16 = stackalloc char[20];
+        foreach (var v in values)
+        {
+            var expected = v.ToString(System.Globalization.CultureInfo.InvariantCulture);
+            Assert.That(System.Text.Encoding.UTF8.GetString(utf8[..MetricFormat.FormatUnsigned(utf8, v)]), Is.EqualTo(expected));
+            Assert.That(new string(utf16[..MetricFormat.FormatUnsigned(utf16, v)]), Is.EqualTo(expected));
+        }
+    }
+
+    [Test]
+    public void FixedTrimmedUtf8_IsTheTextOfDotNetsFixedFormat([Range(0, 7)] int decimals)
+    {
+        // Exact ties at the last decimal (k / 2^j), values around the powers of ten and 2^63, subnormals, negative values,
+        // and random doubles of every magnitude the tables hold.
+        var values = new List<double> { 0, -0.0, double.Epsilon, 1e-300, 0.5, 1.5, 2.5, 0.125, 0.0625, 0.3125, 0.03125, 1.0005, 0.00005,
+            9.9999995, 999999.9999995, 9.223372036854775e18, 9.223372036854776e18, 1.8e19, -1.5, -0.0001, double.NaN, double.PositiveInfinity };
+        var random = new Random(decimals + 17);
+        for (int i = 0; i < 5_000; i++)
+        {
+            values.Add(random.Next(0, 1 << 20) / (double)(1L << random.Next(0, 24)));  // dyadic: ties where they occur
+            values.Add(random.NextDouble() * Math.Pow(10, random.Next(-8, 16)));
+            values.Add(Math.Round(random.NextDouble() * 1000, random.Next(0, 7)));      // decimal-looking values, as rates and ratios are
+            values.Add(BitConverter.Int64BitsToDouble(random.NextInt64(0, 0x43E0_0000_0000_0000)));  // any non-negative bits below 2^63
+        }
+        Span<byte> utf8 = stackalloc byte[MetricFormat.MaxFixedChars];
+        foreach (var v in values)
+            Assert.That(System.Text.Encoding.UTF8.GetString(utf8[..MetricFormat.FormatFixedTrimmed(utf8, v, decimals)]),
+                Is.EqualTo(MetricFormat.FixedTrimmed(v, decimals)), $"{v:R} with {decimals} decimals");
+    }
+
     [TestCase(2334.0, 3, "2334")]
     [TestCase(0.25, 4, "0.25")]
     [TestCase(0.00004, 4, "0")]

@@ -7,6 +7,25 @@ namespace Simulator.Inference.Tests.Metrics;
 
 public sealed class TimelineWriterTest
 {
+    [Test]
+    public void MsArguments_AreTheTextOfTheRoundedDecimal()
+    {
+        // The timeline wrote decimal.Round(ns / 1_000_000m, 3) until the integer formatter replaced it: the same JSON.
+        var values = new List<long> { 0, 1, 499, 500, 501, 1_500, 2_500, 999_999, 1_000_000, 1_230_000, 1_230_400, 1_234_500, 1_235_500,
+            1_999_500, 1_999_501, -1, -400, -500, -1_500, -1_234_567, long.MaxValue, long.MinValue };
+        var random = new Random(11);
+        for (int i = 0; i < 20_000; i++)
+            values.Add(random.NextInt64(0, 50_000_000_000L) / (i % 3 == 0 ? 1 : i % 3 == 1 ? 500 : 1) * (i % 3 == 1 ? 500 : 1));
+        Span<byte> text = stackalloc byte[MetricFormat.MaxNsChars];
+        foreach (var ns in values)
+        {
+            var expected = new MemoryStream();
+            using (var w = new Utf8JsonWriter(expected)) w.WriteNumberValue(decimal.Round(ns / 1_000_000m, 3));
+            Assert.That(System.Text.Encoding.UTF8.GetString(text[..TimelineWriter.FormatMs(text, ns)]),
+                Is.EqualTo(System.Text.Encoding.UTF8.GetString(expected.ToArray())), $"{ns} ns");
+        }
+    }
+
     private static List<JsonElement> Write(Action<TimelineWriter> feed, long cap = 1000)
     {
         var ms = new MemoryStream();
