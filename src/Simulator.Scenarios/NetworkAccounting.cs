@@ -22,36 +22,64 @@ internal sealed class CommAccounting : IRunRecorder
     private (double Bytes, long Ns, bool Seen)[] _totals = [];
     private int _owners;
     private static readonly int GroupKinds = Enum.GetValues<CommGroupKind>().Length;
+    // What the plan decides once: totals per owner, each group kind's size, whether expert traffic is kept per engine.
+    private readonly int _perOwner;
+    private readonly int[] _groupSizes;
+    private readonly bool _expertPerEngine;
+    // The wire factor of the op a group kind last carried, keyed by the op name's reference (see OnIteration).
+    private readonly (string? Op, double Factor)[] _lastFactor;
 
     public CommAccounting(IRunRecorder inner, BuiltScenario built)
     {
         _inner = inner;
         _built = built;
+        _perOwner = built.Plan.Pp * GroupKinds;
+        _groupSizes = new int[GroupKinds];
+        for (int g = 0; g < GroupKinds; g++) _groupSizes[g] = GroupSize((CommGroupKind)g);
+        _expertPerEngine = built.Plan.IsDataParallelAttention;
+        _lastFactor = new (string?, double)[GroupKinds];
     }
 
     public void OnIteration(in IterationRecord record)
     {
         // Implementation note: this runs for every batch on every stage, so it indexes arrays (no enumerator, no hash);
-        // each key's sums add up in the same order as before, so links.csv is unchanged.
+        // each key's sums add up in the same order as before, so links.csv is unchanged. The cost model's demands
+        // are arrays (its memo's) nearly always, read as a span without the list interface; an op's wire factor is
+        // decided once per op name instance: the names are the cost model's literals, so comparing references
+        // finds the previous answer and only another instance of a name is compared as text.
         var comms = record.Cost.Comms;
-        for (int i = 0; i < comms.Count; i++)
+        if (comms is CommDemand[] array)
         {
-            var c = comms[i];
-            // A DP-attention engine's all-to-all is one group over all its ranks: its bytes are kept on the engine's rank 0.
-            int owner = c.Group == CommGroupKind.Expert && _built.Plan.IsDataParallelAttention
-                ? _built.Plan.EngineOf(record.Replica) * _built.Plan.Dp
-                : record.Replica;
-            int n = GroupSize(c.Group);
-            double wire = c.Bytes * (double)c.Count * n * WireFactor(c.Op, n);
-            ref var total = ref TotalOf(owner, record.Stage, c.Group);
-            total = (total.Bytes + wire, total.Ns + c.AnalyticNsEach * c.Count, true);
+            foreach (ref readonly var c in array.AsSpan()) Add(in record, in c);
+        }
+        else
+        {
+            for (int i = 0; i < comms.Count; i++)
+            {
+                var c = comms[i];
+                Add(in record, in c);
+            }
         }
         _inner.OnIteration(record);
     }
 
+    private void Add(in IterationRecord record, in CommDemand c)
+    {
+        // A DP-attention engine's all-to-all is one group over all its ranks: its bytes are kept on the engine's rank 0.
+        int owner = c.Group == CommGroupKind.Expert && _expertPerEngine
+            ? _built.Plan.EngineOf(record.Replica) * _built.Plan.Dp
+            : record.Replica;
+        int n = _groupSizes[(int)c.Group];
+        ref var last = ref _lastFactor[(int)c.Group];
+        if (!ReferenceEquals(last.Op, c.Op)) last = (c.Op, WireFactor(c.Op, n));
+        double wire = c.Bytes * (double)c.Count * n * last.Factor;
+        ref var total = ref TotalOf(owner, record.Stage, c.Group);
+        total = (total.Bytes + wire, total.Ns + c.AnalyticNsEach * c.Count, true);
+    }
+
     private ref (double Bytes, long Ns, bool Seen) TotalOf(int owner, int stage, CommGroupKind group)
     {
-        int perOwner = _built.Plan.Pp * GroupKinds;
+        int perOwner = _perOwner;
         if (owner >= _owners)
         {
             _owners = Math.Max(owner + 1, 2 * _owners);

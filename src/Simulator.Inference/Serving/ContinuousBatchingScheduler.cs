@@ -135,7 +135,7 @@ public sealed class ContinuousBatchingScheduler : IReplicaScheduler
     /// clock and the loose ones) in this batch without preempting: all within both budgets, their growth within the free
     /// blocks, and none with prompt blocks still to register (registration between allocations could change evictions).
     /// </summary>
-    private bool AllDecodesFit(Replica replica, int group, IReadOnlyList<Sequence> loose, int clocked)
+    private bool AllDecodesFit(Replica replica, int group, List<Sequence> loose, int clocked)
     {
         long decodes = clocked;
         long growth = replica.ClockedGrowthBlocks(group);

@@ -15,8 +15,9 @@ public sealed partial class Replica
     /// <summary>Passes of a group after it was taken off its clock during which no sequence joins it again.</summary>
     private const int AttachCooldownPasses = 8;
 
-    /// <summary>The running sequences of <paramref name="group"/> not counted by its decode clock, oldest admission first.</summary>
-    internal IReadOnlyList<Sequence> LooseOf(int group) => _groups[group].Loose;
+    /// <summary>The running sequences of <paramref name="group"/> not counted by its decode clock, oldest admission first (read only).</summary>
+    // Implementation note: the concrete list, so the scheduler's reads of every pass are direct calls, not interface dispatch.
+    internal List<Sequence> LooseOf(int group) => _groups[group].Loose;
 
     /// <summary>Decoding sequences of <paramref name="group"/> counted by its clock (each is one decode step of its next batch).</summary>
     internal int ClockedDecodes(int group) => _groups[group].Clock.Count;
