@@ -115,22 +115,22 @@ public static class PlanCommands
     /// <summary>`sim merge DIRS... --out DIR`.</summary>
     public static int Merge(IReadOnlyList<string> dirs, string outDir, bool report)
     {
-        // The report is written into the merged directory before it is published, so the directory is whole or absent.
+        // Implementation note: a merged plan's report is written into the directory before it is published, so the
+        // plan is whole or absent; a merged sweep's report names its input folder, so (as for `sim sweep`) it is
+        // written into the published directory, where that name is the one the user gave.
         PlanReportResult? plan = null;
-        ReportResult? sweep = null;
         var r = ShardMerge.Merge(dirs, outDir, report ? temp =>
         {
-            var kind = ShardManifest.Read(dirs[0]).Kind;
-            if (kind == Planner.Kind) plan = PlanReport.Build(temp, temp, PlanReport.DefaultTop);
-            else if (kind == ShardedSweep.Kind) sweep = ReportBuilder.Build(new[] { temp }, temp);
+            if (ShardManifest.Read(dirs[0]).Kind == Planner.Kind) plan = PlanReport.Build(temp, temp, PlanReport.DefaultTop);
         } : null);
         Console.WriteLine($"sim: merged {dirs.Count} shards of {r.Manifest.Kind} {r.Manifest.Scenario} ({r.Manifest.TotalPoints} points)");
         Console.WriteLine($"{Path.GetFileName(r.TablePath)}: {r.TablePath}");
         if (plan is not null) PrintReport(r.Directory, plan);
-        else if (sweep is not null)
+        else if (report && r.Manifest.Kind == ShardedSweep.Kind)
         {
-            Console.WriteLine($"report: {Path.Combine(r.Directory, Path.GetFileName(sweep.HtmlPath))}");
-            if (sweep.Verdict is { } v) Console.WriteLine(v);
+            var built = ReportBuilder.Build(new[] { r.Directory }, r.Directory);
+            Console.WriteLine($"report: {built.HtmlPath}");
+            if (built.Verdict is { } v) Console.WriteLine(v);
         }
         return CliVerbs.ExitOk;
     }

@@ -69,6 +69,8 @@ public sealed class OutputGuardTests
         Assert.That(File.Exists(Path.Combine(dir, "stale.txt")), Is.False, "the earlier output is replaced whole");
         Assert.That(Directory.Exists(Path.Combine(dir, "points", "9999-stale")), Is.False, "an older output's extra points are gone");
         Assert.That(File.Exists(Path.Combine(dir, marker)), Is.True, "the output carries its marker");
+        foreach (var report in new[] { "report.html", "report.md" }.Select(f => Path.Combine(dir, f)).Where(File.Exists))
+            Assert.That(File.ReadAllText(report), Does.Not.Contain(".partial-"), "a report never names the temporary folder");
     }
 
     [Test]

@@ -7,10 +7,11 @@ namespace Simulator.Inference.Metrics;
 public sealed class OutputTargetException(string message) : IOException(message);
 
 /// <summary>
-/// The rules for where a run or sweep may write: checked before anything is simulated, and again just before a
-/// finished directory is moved into place. A folder is replaced only when it is empty or carries the marker file
-/// this tool writes into every run (<see cref="RunMarker"/>) or sweep (<see cref="SweepMarker"/>) directory, so
-/// <c>--out</c> never deletes a user's files.
+/// The rules for where a run, sweep, plan or validate may write: checked before anything is simulated, and again just
+/// before a finished directory is moved into place. A folder is replaced only when it is empty or carries the marker
+/// file this tool writes into every run (<see cref="RunMarker"/>), sweep (<see cref="SweepMarker"/>), plan
+/// (<see cref="PlanMarker"/>) or validate (<see cref="ValidateMarker"/>) directory, so <c>--out</c> never deletes a
+/// user's files.
 /// </summary>
 public static class OutputTarget
 {
@@ -230,7 +231,7 @@ public sealed class StagedOutput : IDisposable
 }
 
 /// <summary>
-/// The temporary folders being written right now (runs and sweeps in progress). An interrupted process (SIGINT,
+/// The temporary folders being written right now (runs, sweeps, plans, merges and validations in progress). An interrupted process (SIGINT,
 /// SIGTERM) calls <see cref="DeleteAll"/> so nothing half-written is left behind; after it, no new folder can be
 /// registered and nothing more is moved into place.
 /// </summary>
