@@ -94,13 +94,15 @@ public static class CliVerbs
         if (parallel < 1) throw new ArgumentException($"--jobs {parallel}: must be at least 1");
         Console.WriteLine($"sim: sweeping {points.Count} points of {points[0].Scenario.Name} with {parallel} jobs");
         SweepResult result;
+        // A shard's shard.json goes into the folder before it is published, so a shard directory is whole or absent.
+        Action<string>? manifest = shard is { } owned ? temp => ShardedSweep.Manifest(all, scenarioPath, owned).Write(temp) : null;
         if (!Console.IsOutputRedirected && AnsiConsole.Profile.Capabilities.Interactive)
         {
             SweepResult? r = null;
             AnsiConsole.Progress().Start(ctx =>
             {
                 var task = ctx.AddTask("points", maxValue: points.Count);
-                r = ScenarioRunner.Sweep(points, dir, parallel, _ => task.Increment(1));
+                r = ScenarioRunner.Sweep(points, dir, parallel, _ => task.Increment(1), manifest);
             });
             result = r!;
         }
@@ -116,14 +118,13 @@ public static class CliVerbs
                     var state = o.Error is null ? "ok" : "failed: " + o.Error;
                     Console.WriteLine($"[{done}/{points.Count}] {o.Point.Slug}: {state}");
                 }
-            });
+            }, manifest);
         }
         Console.WriteLine($"sweep.csv: {Relative(result.SweepCsv)}");
         foreach (var p in result.Points.Where(p => p.Error != null))
             Console.WriteLine($"  point {p.Point.Slug} failed: {p.Error}");
         if (shard is { } finished)
         {
-            ShardedSweep.Manifest(all, scenarioPath, finished).Write(result.Directory);
             Console.WriteLine($"shard {finished}: {points.Count} of {all.Count} points; combine the shards with `sim merge DIRS... --out DIR`");
             return ExitOk;
         }
@@ -383,15 +384,20 @@ public static class CliVerbs
     {
         var data = dataDir ?? Path.GetDirectoryName(Path.GetDirectoryName(LocateQuickstart(Path.Combine("data", "README.md"))) ?? ".") ?? ".";
         data = dataDir ?? Path.Combine(data, "data");
-        var sets = Validation.Run(data);
         var dir = outDir ?? Path.Combine("results", "validate");
-        var (csv, md) = Validation.Write(sets, dir);
-        var report = Simulator.Reports.ValidationCharts.Write(dir);
-        foreach (var line in File.ReadAllLines(md)) Console.WriteLine(line);
-        Console.WriteLine($"validation.csv: {Relative(csv)}");
-        Console.WriteLine($"validation.md: {Relative(md)}");
-        Console.WriteLine($"validation_points.csv: {Relative(Path.Combine(dir, "validation_points.csv"))}");
-        Console.WriteLine($"report.html: {Relative(report.HtmlPath)} ({report.Charts.Count} charts)");
+        // Implementation note: like a run, the tables and the charts are written into a hidden sibling that is moved
+        // into place last, replacing only an earlier validate directory (its .sim-validate marker).
+        using var output = StagedOutput.Begin(dir, OutputKind.Validate);
+        var sets = Validation.Run(data);
+        var (csv, md) = Validation.Write(sets, output.TempDirectory);
+        var report = Simulator.Reports.ValidationCharts.Write(output.TempDirectory);
+        output.Publish();
+        var final = output.Target;
+        foreach (var line in File.ReadAllLines(output.Final(md))) Console.WriteLine(line);
+        Console.WriteLine($"validation.csv: {Relative(output.Final(csv))}");
+        Console.WriteLine($"validation.md: {Relative(output.Final(md))}");
+        Console.WriteLine($"validation_points.csv: {Relative(Path.Combine(final, "validation_points.csv"))}");
+        Console.WriteLine($"report.html: {Relative(output.Final(report.HtmlPath))} ({report.Charts.Count} charts)");
         return ExitOk;
     }
 

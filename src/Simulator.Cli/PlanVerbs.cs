@@ -57,17 +57,21 @@ public static class PlanCommands
         var shard = shardText is null ? (ShardSpec?)null : ShardSpec.Parse(shardText);
         var scenario = Simulator.Scenarios.RunBuilder.Load(scenarioPath, sets);
         var dir = outDir ?? Path.Combine("results", scenario.Name + "-plan" + (shard is { } s0 ? $"-shard{s0.Index}of{s0.Count}" : ""));
+        // Refused before the banner; Planner.Run checks again when it starts the directory.
+        Simulator.Inference.Metrics.OutputTarget.Check(Simulator.Inference.Metrics.OutputTarget.Full(dir), Simulator.Inference.Metrics.OutputKind.Plan);
         var options = new PlanOptions(gpus, gpuTypes, maxRequests, Knobs: knobs, Disaggregation: pd);
         Console.WriteLine($"sim: planning {scenario.Name} on {gpus} GPUs{(shard is { } s1 ? $" (shard {s1})" : "")}: SLO met at p{scenario.Slo.Percentile.ToString(CultureInfo.InvariantCulture)}, " +
             $"load found to within {options.RateTolerance:P0}, at most {options.MaxSimulationsPerLayout} simulations of {maxRequests} requests per layout");
         var gate = new object();
         PlanResult result;
+        PlanReportResult? report = null;
         try
         {
+            // The report is written into the plan directory before it is published, so a plan is whole or absent.
             result = Planner.Run(scenarioPath, sets, options, dir, parallel, shard, o =>
             {
                 lock (gate) Console.WriteLine($"  {o.Layout.Slug}: {o.Reason}");
-            });
+            }, shard is null ? temp => report = PlanReport.Build(temp, temp, Math.Max(top, PlanReport.DefaultTop)) : null);
         }
         catch (Simulator.Scenarios.PlanDoesNotFitException nf)
         {
@@ -77,7 +81,7 @@ public static class PlanCommands
         }
         Console.WriteLine($"plan.csv: {result.PlanCsv} ({result.Outcomes.Count} of {result.TotalLayouts} layouts)");
         if (shard is not null) return CliVerbs.ExitOk;
-        PrintReport(result.Directory, Math.Max(top, PlanReport.DefaultTop));
+        PrintReport(result.Directory, report!);
         var ranked = Planner.Rank(result.Outcomes);
         if (ranked.Count == 0) Console.WriteLine("no layout meets the SLO at any load searched; see the reasons above");
         else Console.WriteLine(Planner.RanksByCost(ranked) ? "ranked by goodput per dollar (cost.gpu_hour_usd):" : "ranked by goodput per GPU:");
@@ -98,24 +102,30 @@ public static class PlanCommands
         return CliVerbs.ExitOk;
     }
 
-    /// <summary>Writes the plan report (Pareto and goodput charts, report.html, report.md) and says where.</summary>
-    private static void PrintReport(string dir, int top)
+    /// <summary>Says where the plan report <paramref name="r"/> (Pareto and goodput charts, report.html, report.md), written in <paramref name="dir"/>, is.</summary>
+    private static void PrintReport(string dir, PlanReportResult r)
     {
-        var r = PlanReport.Build(dir, dir, top);
         var pareto = r.Report.Charts.FirstOrDefault(c => c.Name == "pareto");
         var front = PlanCharts.Points(RunTable.TryReadFile(Path.Combine(dir, "plan.csv"))!);
         Console.WriteLine(pareto is null ? "pareto: no feasible layout to draw"
             : $"pareto: {Path.Combine(dir, "charts", pareto.PngFile)} ({front.Count(p => p.OnFront)} of {front.Count} feasible layouts on the front)");
-        Console.WriteLine($"report: {r.Report.HtmlPath}");
+        Console.WriteLine($"report: {Path.Combine(dir, Path.GetFileName(r.Report.HtmlPath))}");
     }
 
     /// <summary>`sim merge DIRS... --out DIR`.</summary>
     public static int Merge(IReadOnlyList<string> dirs, string outDir, bool report)
     {
-        var r = ShardMerge.Merge(dirs, outDir);
+        // Implementation note: a merged plan's report is written into the directory before it is published, so the
+        // plan is whole or absent; a merged sweep's report names its input folder, so (as for `sim sweep`) it is
+        // written into the published directory, where that name is the one the user gave.
+        PlanReportResult? plan = null;
+        var r = ShardMerge.Merge(dirs, outDir, report ? temp =>
+        {
+            if (ShardManifest.Read(dirs[0]).Kind == Planner.Kind) plan = PlanReport.Build(temp, temp, PlanReport.DefaultTop);
+        } : null);
         Console.WriteLine($"sim: merged {dirs.Count} shards of {r.Manifest.Kind} {r.Manifest.Scenario} ({r.Manifest.TotalPoints} points)");
         Console.WriteLine($"{Path.GetFileName(r.TablePath)}: {r.TablePath}");
-        if (r.Manifest.Kind == Planner.Kind && report) PrintReport(r.Directory, PlanReport.DefaultTop);
+        if (plan is not null) PrintReport(r.Directory, plan);
         else if (report && r.Manifest.Kind == ShardedSweep.Kind)
         {
             var built = ReportBuilder.Build(new[] { r.Directory }, r.Directory);

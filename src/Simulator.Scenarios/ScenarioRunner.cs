@@ -100,50 +100,42 @@ public static class ScenarioRunner
     /// <summary>
     /// Runs every point of a sweep (in parallel, up to <paramref name="jobs"/> at once; results do not depend on
     /// it) and writes sweep.csv and points/&lt;index&gt;-&lt;label&gt;/. A point that fails is a row with its reason.
+    /// <paramref name="beforePublish"/> may add files (a shard's shard.json) to the unpublished folder it is given.
     /// </summary>
-    public static SweepResult Sweep(IReadOnlyList<SweepPoint> points, string outDir, int jobs, Action<SweepPointOutcome>? onPoint = null)
+    public static SweepResult Sweep(IReadOnlyList<SweepPoint> points, string outDir, int jobs, Action<SweepPointOutcome>? onPoint = null,
+        Action<string>? beforePublish = null)
     {
         if (points.Count == 0) throw new ArgumentException("the scenario has no sweep points", nameof(points));
-        var root = OutputTarget.Full(outDir);
-        OutputTarget.CheckSweepTarget(root);
         // Implementation note: like a run, a sweep is written into a hidden sibling and moved into place at the end,
         // replacing only an earlier sweep directory (its marker); an interrupted or failed sweep leaves nothing.
-        var parent = Path.GetDirectoryName(root)!;
-        Directory.CreateDirectory(parent);
-        var temp = PartialOutputs.TempSibling(root);
-        using var partial = PartialOutputs.Create(temp);
-        try
+        using var output = StagedOutput.Begin(outDir, OutputKind.Sweep);
+        var root = output.Target;
+        var temp = output.TempDirectory;
+        Directory.CreateDirectory(Path.Combine(temp, "points"));
+        var outcomes = new SweepPointOutcome[points.Count];
+        Parallel.For(0, points.Count, new ParallelOptions { MaxDegreeOfParallelism = Math.Max(1, jobs) }, i =>
         {
-            File.WriteAllBytes(Path.Combine(temp, OutputTarget.SweepMarker), []);
-            Directory.CreateDirectory(Path.Combine(temp, "points"));
-            var outcomes = new SweepPointOutcome[points.Count];
-            Parallel.For(0, points.Count, new ParallelOptions { MaxDegreeOfParallelism = Math.Max(1, jobs) }, i =>
+            var point = points[i];
+            var dir = Path.Combine(root, "points", point.Slug);
+            SweepPointOutcome outcome;
+            try
             {
-                var point = points[i];
-                var dir = Path.Combine(root, "points", point.Slug);
-                SweepPointOutcome outcome;
-                try
-                {
-                    var run = Run(OneThreadUnlessNamed(point.Scenario), Path.Combine(temp, "points", point.Slug));
-                    outcome = new SweepPointOutcome(point, dir, run.Summary, null);
-                }
-                catch (Exception ex) when (IsInputError(ex) && !PartialOutputs.Interrupted)
-                {
-                    outcome = new SweepPointOutcome(point, dir, null, OneLine(ex));
-                }
-                outcomes[i] = outcome;
-                onPoint?.Invoke(outcome);
-            });
-            var keys = points[0].Labels.Select(l => l.Key).ToList();
-            var rows = outcomes.Select(o => new SweepPointResult(o.Point.Labels.Select(l => l.Value).ToList(), o.Summary, o.Error)).ToList();
-            SweepTable.Write(Path.Combine(temp, "sweep.csv"), keys, rows);
-            PartialOutputs.Publish(temp, root, () => OutputTarget.CheckSweepTarget(root));
-            return new SweepResult(root, Path.Combine(root, "sweep.csv"), keys, outcomes);
-        }
-        finally
-        {
-            if (Directory.Exists(temp)) PartialOutputs.DeleteWithRetries(temp);
-        }
+                var run = Run(OneThreadUnlessNamed(point.Scenario), Path.Combine(temp, "points", point.Slug));
+                outcome = new SweepPointOutcome(point, dir, run.Summary, null);
+            }
+            catch (Exception ex) when (IsInputError(ex) && !PartialOutputs.Interrupted)
+            {
+                outcome = new SweepPointOutcome(point, dir, null, OneLine(ex));
+            }
+            outcomes[i] = outcome;
+            onPoint?.Invoke(outcome);
+        });
+        var keys = points[0].Labels.Select(l => l.Key).ToList();
+        var rows = outcomes.Select(o => new SweepPointResult(o.Point.Labels.Select(l => l.Value).ToList(), o.Summary, o.Error)).ToList();
+        SweepTable.Write(Path.Combine(temp, "sweep.csv"), keys, rows);
+        beforePublish?.Invoke(temp);
+        output.Publish();
+        return new SweepResult(root, Path.Combine(root, "sweep.csv"), keys, outcomes);
     }
 
     /// <summary>

@@ -452,6 +452,19 @@ public sealed partial class BadInputCorpusTests
         yield return new BadInput("sweep --out a folder of user files",
             Scenario(Base + "\nsweep: {seed: [1, 2]}\n", ("mine/thesis.txt", "precious"), ("mine/data/x.csv", "1,2")),
             ["sweep", "{dir}/bad.yaml", "--out", "{dir}/mine", "--no-report"], 2, "error: --out: {dir}/mine holds 2");
+        yield return new BadInput("sweep --shard of no point --out a folder of user files",
+            Scenario(Base + "\nsweep: {seed: [1, 2]}\n", ("mine/thesis.txt", "precious")),
+            ["sweep", "{dir}/bad.yaml", "--shard", "5/9", "--out", "{dir}/mine"], 2, "error: --out: {dir}/mine holds 1 file(s) or folder(s) that are not a sweep directory");
+        yield return new BadInput("plan --out a folder of user files", Scenario(Base, ("mine/thesis.txt", "precious")),
+            ["plan", "{dir}/bad.yaml", "--gpus", "1", "--out", "{dir}/mine"], 2, "error: --out: {dir}/mine holds 1 file(s) or folder(s) that are not a plan directory");
+        yield return new BadInput("plan --shard --out a run directory", Scenario(Base),
+            ["plan", "{dir}/bad.yaml", "--gpus", "1", "--shard", "0/2", "--out", "{dir}/run"], 2, "error: --out: {dir}/run holds",
+            Prepare: dir => CorruptRequests(dir, _ => { }));
+        yield return new BadInput("validate --out a folder of user files", Scenario(Base, ("mine/thesis.txt", "precious")),
+            ["validate", "--out", "{dir}/mine"], 2, "error: --out: {dir}/mine holds 1 file(s) or folder(s) that are not a validate directory");
+        yield return new BadInput("merge --out a folder of user files", Scenario(Base + "\nsweep: {seed: [1]}\n", ("mine/thesis.txt", "precious")),
+            ["merge", "{dir}/shard", "--out", "{dir}/mine"], 2, "error: --out: {dir}/mine holds 1 file(s) or folder(s) that are not a sweep directory",
+            Prepare: dir => Assert.That(CliHarness.Run("sweep", Path.Combine(dir, "bad.yaml"), "--shard", "0/1", "--out", Path.Combine(dir, "shard"), "--jobs", "1").ExitCode, Is.EqualTo(0)));
     }
 
     /// <summary>Runs the base scenario into {dir}/run (no report) and edits its requests.csv lines.</summary>

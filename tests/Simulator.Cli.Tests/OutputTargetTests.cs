@@ -9,7 +9,8 @@ namespace Simulator.Cli.Tests;
 [TestFixture, NonParallelizable]
 public sealed class OutputTargetTests
 {
-    private const string Small = """
+    /// <summary>A run of 20 short requests: well under a second.</summary>
+    internal const string Small = """
         name: out-test
         model: llama-3.1-8b
         workload:
@@ -102,33 +103,49 @@ public sealed class OutputTargetTests
         using var tmp = new TempDir();
         var scenario = tmp.Write("long.yaml", Long);
         var outDir = tmp.Sub("results", "long");
-        var sim = Path.Combine(AppContext.BaseDirectory, "sim.dll");
-        // A process started from a background job inherits SIGINT ignored, and .NET keeps an ignored SIGINT ignored:
-        // GNU env resets it to the default first (and execs dotnet, so the pid is the simulator's).
-        var start = new ProcessStartInfo("env") { RedirectStandardError = true, RedirectStandardOutput = true, UseShellExecute = false };
-        foreach (var a in new[] { "--default-signal=INT", "dotnet", sim, "run", scenario, "--out", outDir, "--no-report" }) start.ArgumentList.Add(a);
-        using var child = Process.Start(start)!;
-        var stderr = child.StandardError.ReadToEndAsync();
-        var stdout = child.StandardOutput.ReadToEndAsync();
+        var (exit, stderr) = Interrupt(signal, tmp.Sub("results"), "timeline.json", "run", scenario, "--out", outDir, "--no-report");
 
-        var deadline = DateTime.UtcNow.AddSeconds(60);
-        while (!PartialExists(tmp.Sub("results")) && !child.HasExited && DateTime.UtcNow < deadline) Thread.Sleep(20);
-        Assert.That(child.HasExited, Is.False, "the run is still going when signalled");
-        Thread.Sleep(300); // well into the simulation: rows are being streamed
-        using (var kill = Process.Start("kill", $"-{signal} {child.Id}")) kill.WaitForExit();
-        if (!child.WaitForExit(30_000)) { child.Kill(true); Assert.Fail("the run did not stop on SIG" + signal); }
-
-        var lines = stderr.Result.Split('\n', StringSplitOptions.RemoveEmptyEntries);
-        Assert.That(child.ExitCode, Is.EqualTo(exitCode), stderr.Result);
-        Assert.That(lines, Has.Length.EqualTo(1), stderr.Result);
+        var lines = stderr.Split('\n', StringSplitOptions.RemoveEmptyEntries);
+        Assert.That(exit, Is.EqualTo(exitCode), stderr);
+        Assert.That(lines, Has.Length.EqualTo(1), stderr);
         Assert.That(lines[0], Does.StartWith("error: interrupted by SIG" + signal));
         Assert.That(Directory.Exists(outDir), Is.False, "no run directory appears");
         Assert.That(Directory.GetFileSystemEntries(tmp.Sub("results")), Is.Empty, "the .partial- folder is removed");
     }
 
-    private static bool PartialExists(string dir) =>
+    /// <summary>
+    /// Starts `dotnet sim.dll ARGS`, waits until a .partial- folder in <paramref name="watchDir"/> holds <paramref name="readyFile"/>
+    /// (anywhere below it), signals the process with SIG<paramref name="signal"/> and returns its exit code and stderr.
+    /// </summary>
+    internal static (int ExitCode, string StdErr) Interrupt(string signal, string watchDir, string readyFile, params string[] args)
+    {
+        var sim = Path.Combine(AppContext.BaseDirectory, "sim.dll");
+        // A process started from a background job inherits SIGINT ignored, and .NET keeps an ignored SIGINT ignored:
+        // GNU env resets it to the default first (and execs dotnet, so the pid is the simulator's).
+        var start = new ProcessStartInfo("env") { RedirectStandardError = true, RedirectStandardOutput = true, UseShellExecute = false };
+        foreach (var a in new[] { "--default-signal=INT", "dotnet", sim }.Concat(args)) start.ArgumentList.Add(a);
+        using var child = Process.Start(start)!;
+        var stderr = child.StandardError.ReadToEndAsync();
+        var stdout = child.StandardOutput.ReadToEndAsync();
+
+        var deadline = DateTime.UtcNow.AddSeconds(60);
+        while (!PartialExists(watchDir, readyFile) && !child.HasExited && DateTime.UtcNow < deadline) Thread.Sleep(20);
+        Assert.That(child.HasExited, Is.False, "the process is still going when signalled");
+        Thread.Sleep(300); // well into the simulation: rows are being streamed
+        using (var kill = Process.Start("kill", $"-{signal} {child.Id}")) kill.WaitForExit();
+        if (!child.WaitForExit(30_000)) { child.Kill(true); Assert.Fail("the process did not stop on SIG" + signal); }
+        return (child.ExitCode, stderr.Result);
+    }
+
+    private static bool PartialExists(string dir, string readyFile) =>
         Directory.Exists(dir) && Directory.EnumerateDirectories(dir).Any(d => Path.GetFileName(d).Contains(".partial-", StringComparison.Ordinal)
-            && File.Exists(Path.Combine(d, "timeline.json")));
+            && SafeAny(d, readyFile));
+
+    private static bool SafeAny(string dir, string file)
+    {
+        try { return Directory.EnumerateFiles(dir, file, SearchOption.AllDirectories).Any(); }
+        catch (Exception ex) when (ex is IOException or UnauthorizedAccessException) { return false; }
+    }
 }
 
 /// <summary>Idle simulated time costs neither events nor timeseries rows, and the time series still adds up.</summary>

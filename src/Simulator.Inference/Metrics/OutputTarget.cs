@@ -7,10 +7,11 @@ namespace Simulator.Inference.Metrics;
 public sealed class OutputTargetException(string message) : IOException(message);
 
 /// <summary>
-/// The rules for where a run or sweep may write: checked before anything is simulated, and again just before a
-/// finished directory is moved into place. A folder is replaced only when it is empty or carries the marker file
-/// this tool writes into every run (<see cref="RunMarker"/>) or sweep (<see cref="SweepMarker"/>) directory, so
-/// <c>--out</c> never deletes a user's files.
+/// The rules for where a run, sweep, plan or validate may write: checked before anything is simulated, and again just
+/// before a finished directory is moved into place. A folder is replaced only when it is empty or carries the marker
+/// file this tool writes into every run (<see cref="RunMarker"/>), sweep (<see cref="SweepMarker"/>), plan
+/// (<see cref="PlanMarker"/>) or validate (<see cref="ValidateMarker"/>) directory, so <c>--out</c> never deletes a
+/// user's files.
 /// </summary>
 public static class OutputTarget
 {
@@ -20,7 +21,23 @@ public static class OutputTarget
     /// <summary>Marks a sweep directory written by this tool (an empty file).</summary>
     public const string SweepMarker = ".sim-sweep";
 
+    /// <summary>Marks a plan directory written by this tool: `sim plan`, a `--shard` of it, or `sim merge` of plan shards (an empty file).</summary>
+    public const string PlanMarker = ".sim-plan";
+
+    /// <summary>Marks a `sim validate` directory written by this tool (an empty file).</summary>
+    public const string ValidateMarker = ".sim-validate";
+
     private static readonly string[] KernelFileSystems = ["/proc", "/sys", "/dev"];
+
+    /// <summary>Whether <paramref name="path"/> is a plan directory this tool wrote (its marker, or an older plan's plan.csv and points/).</summary>
+    public static bool IsPlanDirectory(string path) =>
+        File.Exists(Path.Combine(path, PlanMarker))
+        || (File.Exists(Path.Combine(path, "plan.csv")) && Directory.Exists(Path.Combine(path, "points")));
+
+    /// <summary>Whether <paramref name="path"/> is a validate directory this tool wrote (its marker, or an older one's validation.csv and validation_points.csv).</summary>
+    public static bool IsValidateDirectory(string path) =>
+        File.Exists(Path.Combine(path, ValidateMarker))
+        || (File.Exists(Path.Combine(path, "validation.csv")) && File.Exists(Path.Combine(path, "validation_points.csv")));
 
     /// <summary>Whether <paramref name="path"/> is a run directory this tool wrote (its marker, or an older run's summary.json and scenario.yaml).</summary>
     public static bool IsRunDirectory(string path) =>
@@ -37,6 +54,13 @@ public static class OutputTarget
 
     /// <summary>Checks that a sweep directory may be written at <paramref name="path"/>; throws <see cref="OutputTargetException"/> if not.</summary>
     public static void CheckSweepTarget(string path) => Check(path, IsSweepDirectory, "sweep", SweepMarker);
+
+    /// <summary>Checks that an output of <paramref name="kind"/> may be written at <paramref name="path"/>; throws <see cref="OutputTargetException"/> if not.</summary>
+    public static void Check(string path, OutputKind kind)
+    {
+        ArgumentNullException.ThrowIfNull(kind);
+        Check(path, kind.IsOurs, kind.Name, kind.Marker);
+    }
 
     /// <summary>
     /// Throws unless <paramref name="path"/> is new, an empty folder or one of ours (<paramref name="isOurs"/>), lies
@@ -100,7 +124,114 @@ public static class OutputTarget
 }
 
 /// <summary>
-/// The temporary folders being written right now (runs and sweeps in progress). An interrupted process (SIGINT,
+/// A kind of output folder: its name in messages, the marker file that says this tool wrote it, and how an earlier
+/// one is recognised. A folder of one kind is replaced only by an output of the same kind.
+/// </summary>
+public sealed record OutputKind(string Name, string Marker, Func<string, bool> IsOurs)
+{
+    /// <summary>A `sim run` directory.</summary>
+    public static OutputKind Run { get; } = new("run", OutputTarget.RunMarker, OutputTarget.IsRunDirectory);
+
+    /// <summary>A `sim sweep` directory, a `--shard` of one, or `sim merge` of sweep shards.</summary>
+    public static OutputKind Sweep { get; } = new("sweep", OutputTarget.SweepMarker, OutputTarget.IsSweepDirectory);
+
+    /// <summary>A `sim plan` directory, a `--shard` of one, or `sim merge` of plan shards.</summary>
+    public static OutputKind Plan { get; } = new("plan", OutputTarget.PlanMarker, OutputTarget.IsPlanDirectory);
+
+    /// <summary>A `sim validate` directory.</summary>
+    public static OutputKind Validate { get; } = new("validate", OutputTarget.ValidateMarker, OutputTarget.IsValidateDirectory);
+}
+
+/// <summary>
+/// An output folder being written: everything goes into <see cref="TempDirectory"/>, a hidden sibling of
+/// <see cref="Target"/> that carries the kind's marker, and <see cref="Publish"/> moves it into place (replacing only
+/// an empty folder or an earlier output of the same kind). Disposing it unpublished deletes the sibling and the parent
+/// folders it created, so a failed or interrupted write leaves nothing behind.
+/// </summary>
+public sealed class StagedOutput : IDisposable
+{
+    private readonly OutputKind _kind;
+    private readonly IDisposable _partial;
+    private readonly string? _createdParent;
+
+    private StagedOutput(string target, OutputKind kind)
+    {
+        Target = target;
+        _kind = kind;
+        var parent = Path.GetDirectoryName(target)!;
+        for (var p = parent; p != null && !Directory.Exists(p); p = Path.GetDirectoryName(p)) _createdParent = p;
+        Directory.CreateDirectory(parent);
+        TempDirectory = PartialOutputs.TempSibling(target);
+        _partial = PartialOutputs.Create(TempDirectory);
+    }
+
+    /// <summary>The folder the output is published at (absolute).</summary>
+    public string Target { get; }
+
+    /// <summary>The hidden sibling the output is written in until <see cref="Publish"/>.</summary>
+    public string TempDirectory { get; }
+
+    /// <summary>Whether <see cref="Publish"/> has moved the output into place.</summary>
+    public bool Published { get; private set; }
+
+    /// <summary>
+    /// Checks <paramref name="outDir"/> for an output of <paramref name="kind"/> (throws <see cref="OutputTargetException"/>
+    /// before anything is written) and starts its temporary sibling with the kind's marker.
+    /// </summary>
+    public static StagedOutput Begin(string outDir, OutputKind kind)
+    {
+        ArgumentNullException.ThrowIfNull(kind);
+        var target = OutputTarget.Full(outDir);
+        OutputTarget.Check(target, kind);
+        var staged = new StagedOutput(target, kind);
+        try
+        {
+            File.WriteAllBytes(Path.Combine(staged.TempDirectory, kind.Marker), []);
+        }
+        catch
+        {
+            staged.Dispose();
+            throw;
+        }
+        return staged;
+    }
+
+    /// <summary>The path <paramref name="tempPath"/> (inside <see cref="TempDirectory"/>) will have once published.</summary>
+    public string Final(string tempPath) =>
+        tempPath.StartsWith(TempDirectory, StringComparison.Ordinal) ? Target + tempPath[TempDirectory.Length..] : tempPath;
+
+    /// <summary>Moves the finished output into place, checking the target's rules again first.</summary>
+    public void Publish()
+    {
+        PartialOutputs.Publish(TempDirectory, Target, () => OutputTarget.Check(Target, _kind));
+        Published = true;
+    }
+
+    /// <summary>Deletes the unpublished temporary folder and the parent folders it created (if still empty).</summary>
+    public void Dispose()
+    {
+        if (!Published)
+        {
+            if (Directory.Exists(TempDirectory)) PartialOutputs.DeleteWithRetries(TempDirectory);
+            for (var p = Path.GetDirectoryName(Target); _createdParent != null && p != null && p.Length >= _createdParent.Length; p = Path.GetDirectoryName(p))
+            {
+                try
+                {
+                    if (!Directory.Exists(p) || Directory.EnumerateFileSystemEntries(p).Any()) break;
+                    Directory.Delete(p);
+                }
+                catch (Exception ex) when (ex is IOException or UnauthorizedAccessException)
+                {
+                    break;
+                }
+            }
+        }
+        _partial.Dispose();
+    }
+}
+
+/// <summary>
+/// The temporary folders being written right now (runs, sweeps, plans, merges and validations in progress). An interrupted process (SIGINT,
 /// SIGTERM) calls <see cref="DeleteAll"/> so nothing half-written is left behind; after it, no new folder can be
 /// registered and nothing more is moved into place.
 /// </summary>

@@ -265,18 +265,18 @@ public static class Planner
     /// Runs the plan (or shard <paramref name="shard"/> of it, by layout index): evaluates every layout, <paramref name="jobs"/>
     /// at a time (results do not depend on it), writes plan.csv, points/&lt;layout&gt;/ (the best passing run of each
     /// layout) and, for a shard, shard.json. Throws <see cref="PlanDoesNotFitException"/> when no layout fits at all.
+    /// The directory is written beside <paramref name="outDir"/> and moved into place at the end (<see cref="StagedOutput"/>);
+    /// <paramref name="beforePublish"/> may add files (the report) to the unpublished folder it is given.
     /// </summary>
     public static PlanResult Run(string scenarioPath, IReadOnlyList<string> sets, PlanOptions options, string outDir, int jobs,
-        ShardSpec? shard = null, Action<LayoutOutcome>? onLayout = null)
+        ShardSpec? shard = null, Action<LayoutOutcome>? onLayout = null, Action<string>? beforePublish = null)
     {
         var layouts = Enumerate(scenarioPath, sets, options);
         if (layouts.Count == 0) throw new ArgumentException($"--gpus {options.Gpus}: no layout of the model uses at most {options.Gpus} GPUs");
         var owned = layouts.Where(l => shard is not { } sh || sh.Owns(l.Index)).ToList();
-        var root = Path.GetFullPath(outDir);
-        var points = Path.Combine(root, "points");
-        if (Directory.Exists(points)) Directory.Delete(points, recursive: true);
-        foreach (var stale in new[] { "plan.csv", ShardManifest.FileName })
-            if (File.Exists(Path.Combine(root, stale))) File.Delete(Path.Combine(root, stale));
+        using var output = StagedOutput.Begin(outDir, OutputKind.Plan);
+        var temp = output.TempDirectory;
+        var points = Path.Combine(temp, "points");
         Directory.CreateDirectory(points);
         var outcomes = new LayoutOutcome[owned.Count];
         Parallel.For(0, owned.Count, new ParallelOptions { MaxDegreeOfParallelism = Math.Max(1, jobs) }, i =>
@@ -286,7 +286,6 @@ public static class Planner
         });
         if (shard is null && outcomes.All(o => !o.Fits))
         {
-            Directory.Delete(points, recursive: true);
             // The closest layout is the one with the most GPUs per model copy: the least weight per GPU.
             var closest = owned.OrderByDescending(l => l.Tp * l.Pp * l.Dp).ThenBy(l => l.Index).First();
             var baseScenario = RunBuilder.Load(scenarioPath, sets);
@@ -295,18 +294,18 @@ public static class Planner
             var at = scenario.Locations.ErrorAt("parallelism", "");
             throw new PlanDoesNotFitException(at.File, at.Line, built.Memory);
         }
-        var csv = Path.Combine(root, "plan.csv");
-        WriteTable(csv + ".partial", outcomes);
-        File.Move(csv + ".partial", csv, overwrite: true);
+        WriteTable(Path.Combine(temp, "plan.csv"), outcomes);
         if (shard is { } s)
         {
             var baseDir = Path.GetDirectoryName(Path.GetFullPath(scenarioPath));
             var texts = new[] { ScenarioWriter.ToYaml(RunBuilder.Load(scenarioPath, sets), baseDir), options with { GpuTypes = [] } + string.Join(",", options.GpuTypes) }
                 .Concat(layouts.Select(l => l.Slug));
             new ShardManifest(Kind, RunBuilder.Load(scenarioPath, sets).Name, ShardManifest.FingerprintOf(texts), layouts.Count, s.Index, s.Count,
-                owned.Select(l => l.Index).ToList(), "plan.csv").Write(root);
+                owned.Select(l => l.Index).ToList(), "plan.csv").Write(temp);
         }
-        return new PlanResult(root, csv, layouts.Count, outcomes);
+        beforePublish?.Invoke(temp);
+        output.Publish();
+        return new PlanResult(output.Target, Path.Combine(output.Target, "plan.csv"), layouts.Count, outcomes);
     }
 
     /// <summary>

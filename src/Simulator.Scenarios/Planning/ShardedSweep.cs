@@ -21,11 +21,12 @@ public static class ShardedSweep
     }
 
     /// <summary>Writes a shard that holds no point (N larger than the sweep): the header-only sweep.csv and shard.json.</summary>
+    /// <remarks>Like every sweep directory it is written beside <paramref name="outDir"/> and moved into place (see <see cref="StagedOutput"/>).</remarks>
     public static void WriteEmpty(IReadOnlyList<SweepPoint> all, string scenarioPath, ShardSpec shard, string outDir)
     {
-        var root = Path.GetFullPath(outDir);
-        Directory.CreateDirectory(root);
-        SweepTable.Write(Path.Combine(root, "sweep.csv"), all[0].Labels.Select(l => l.Key).ToList(), []);
-        Manifest(all, scenarioPath, shard).Write(root);
+        using var output = StagedOutput.Begin(outDir, OutputKind.Sweep);
+        SweepTable.Write(Path.Combine(output.TempDirectory, "sweep.csv"), all[0].Labels.Select(l => l.Key).ToList(), []);
+        Manifest(all, scenarioPath, shard).Write(output.TempDirectory);
+        output.Publish();
     }
 }

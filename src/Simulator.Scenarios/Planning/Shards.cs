@@ -3,6 +3,7 @@ using System.Security.Cryptography;
 using System.Text;
 using System.Text.Json;
 using System.Text.Json.Serialization;
+using Simulator.Inference.Metrics;
 
 namespace Simulator.Scenarios.Planning;
 
@@ -96,8 +97,12 @@ public sealed record MergeResult(string Directory, string TablePath, ShardManife
 /// </summary>
 public static class ShardMerge
 {
-    /// <summary>Merges <paramref name="shardDirs"/> into <paramref name="outDir"/>; inconsistent shards are bad input.</summary>
-    public static MergeResult Merge(IReadOnlyList<string> shardDirs, string outDir)
+    /// <summary>
+    /// Merges <paramref name="shardDirs"/> into <paramref name="outDir"/>; inconsistent shards are bad input. The directory
+    /// is written beside <paramref name="outDir"/> and moved into place at the end (<see cref="StagedOutput"/>);
+    /// <paramref name="beforePublish"/> may add files (the report) to the unpublished folder it is given.
+    /// </summary>
+    public static MergeResult Merge(IReadOnlyList<string> shardDirs, string outDir, Action<string>? beforePublish = null)
     {
         if (shardDirs.Count == 0) throw new ArgumentException("sim merge: give at least one shard directory");
         var shards = shardDirs.Select(d => (Dir: Path.GetFullPath(d), Manifest: ShardManifest.Read(d))).ToList();
@@ -128,13 +133,13 @@ public static class ShardMerge
             throw new ArgumentException($"sim merge: points {string.Join(", ", missing.Take(10))}{(missing.Count > 10 ? ", ..." : "")} of {first.TotalPoints} " +
                 "are in no shard; give every shard directory (0/N .. N-1/N)");
 
-        var root = Path.GetFullPath(outDir);
-        if (shards.Any(s => s.Dir == root)) throw new ArgumentException($"--out {outDir}: must not be one of the shard directories");
-        Directory.CreateDirectory(root);
-        var points = Path.Combine(root, "points");
-        if (Directory.Exists(points)) Directory.Delete(points, recursive: true);
-        foreach (var stale in new[] { first.Table, ShardManifest.FileName, "report.html", "report.md" })
-            if (File.Exists(Path.Combine(root, stale))) File.Delete(Path.Combine(root, stale));
+        var root = OutputTarget.Full(outDir);
+        if (shards.Select(s => OutputTarget.Full(s.Dir)).Any(d => d == root || d.StartsWith(root + Path.DirectorySeparatorChar, StringComparison.Ordinal)))
+            throw new ArgumentException($"--out {outDir}: must not be one of the shard directories or hold one (it is replaced)");
+        // Implementation note: a merged plan is a plan directory and a merged sweep a sweep directory (the same markers
+        // as unsharded ones, so a merge may replace an earlier merge or an unsharded run of its kind, never the other kind).
+        using var output = StagedOutput.Begin(outDir, first.Kind == Planner.Kind ? OutputKind.Plan : OutputKind.Sweep);
+        var points = Path.Combine(output.TempDirectory, "points");
         Directory.CreateDirectory(points);
         foreach (var (dir, _) in shards)
         {
@@ -143,12 +148,12 @@ public static class ShardMerge
             foreach (var p in Directory.GetDirectories(src).OrderBy(p => p, StringComparer.Ordinal))
                 CopyTree(p, Path.Combine(points, Path.GetFileName(p)));
         }
-        var table = Path.Combine(root, first.Table);
         var text = new StringBuilder(header).Append('\n');
         foreach (var row in rows.Values) text.Append(row).Append('\n');
-        File.WriteAllText(table + ".partial", text.ToString(), new UTF8Encoding(false));
-        File.Move(table + ".partial", table, overwrite: true);
-        return new MergeResult(root, table, first with { Shard = 0, ShardCount = 1, Points = Enumerable.Range(0, first.TotalPoints).ToList() });
+        File.WriteAllText(Path.Combine(output.TempDirectory, first.Table), text.ToString(), new UTF8Encoding(false));
+        beforePublish?.Invoke(output.TempDirectory);
+        output.Publish();
+        return new MergeResult(root, Path.Combine(root, first.Table), first with { Shard = 0, ShardCount = 1, Points = Enumerable.Range(0, first.TotalPoints).ToList() });
     }
 
     // Implementation note: tables are split on '\n' because every writer keeps one record per line (errors and
