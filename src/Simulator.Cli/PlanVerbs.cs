@@ -121,8 +121,9 @@ public static class PlanCommands
         StagedReport? sweep = null;
         var r = ShardMerge.Merge(dirs, outDir, report ? temp =>
         {
-            if (ShardManifest.Read(dirs[0]).Kind == Planner.Kind) plan = PlanReport.Build(temp, temp, PlanReport.DefaultTop);
-            else if (ShardManifest.Read(dirs[0]).Kind == ShardedSweep.Kind) (sweep = new StagedReport()).Build(temp, Simulator.Inference.Metrics.OutputTarget.Full(outDir));
+            var kind = ShardManifest.Read(dirs[0]).Kind;
+            if (kind == Planner.Kind) plan = PlanReport.Build(temp, temp, PlanReport.DefaultTop);
+            else if (kind == ShardedSweep.Kind) (sweep = new StagedReport()).Build(temp, Simulator.Inference.Metrics.OutputTarget.Full(outDir));
         } : null);
         Console.WriteLine($"sim: merged {dirs.Count} shards of {r.Manifest.Kind} {r.Manifest.Scenario} ({r.Manifest.TotalPoints} points)");
         Console.WriteLine($"{Path.GetFileName(r.TablePath)}: {r.TablePath}");
