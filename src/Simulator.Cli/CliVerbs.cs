@@ -51,7 +51,10 @@ public static class CliVerbs
         Console.WriteLine($"sim: running {scenario.Name} ({Describe(scenario)})");
         // Beside the simulation, on the core its event loop leaves idle; not in the native build (nothing to JIT-compile).
         if (report && RuntimeFeature.IsDynamicCodeCompiled) ReportBuilder.WarmUp();
-        var result = ScenarioRunner.Run(scenario, dir, report ? ReportBuilder.TableCapture : null);
+        // The report is written into the finished run's unpublished folder, so an interrupt leaves the run whole or absent.
+        var staged = report ? new StagedReport() : null;
+        var result = ScenarioRunner.Run(scenario, dir, report ? ReportBuilder.TableCapture : null,
+            staged is null ? null : run => staged.Build(run.Directory, run.FinalDirectory, run.Tables));
         foreach (var line in ConsoleSummary.Lines(result.Summary, result.Directory, result.Perf)) Console.WriteLine(line);
         Console.WriteLine();
         if (result.Pools is { } pools)
@@ -68,9 +71,10 @@ public static class CliVerbs
             foreach (var line in result.Built.Memory.Describe().Split('\n')) Console.WriteLine("  " + line);
         }
         PhaseTrace.Mark("console summary");
-        if (report)
+        if (staged is not null)
         {
-            var r = ReportBuilder.Build(new[] { result.Directory }, result.Directory, runTables: result.Tables);
+            staged.ThrowIfFailed();
+            var r = staged.Result!;
             Console.WriteLine($"report: {Relative(r.HtmlPath)} ({r.Charts.Count} charts as PNG and SVG in {Relative(Path.Combine(result.Directory, "charts"))})");
         }
         return ExitOk;
@@ -95,7 +99,10 @@ public static class CliVerbs
         Console.WriteLine($"sim: sweeping {points.Count} points of {points[0].Scenario.Name} with {parallel} jobs");
         SweepResult result;
         // A shard's shard.json goes into the folder before it is published, so a shard directory is whole or absent.
-        Action<string>? manifest = shard is { } owned ? temp => ShardedSweep.Manifest(all, scenarioPath, owned).Write(temp) : null;
+        // Its report likewise (not a shard's: `sim merge` reports the shards together), naming the folder it is published at.
+        var staged = report && shard is null ? new StagedReport() : null;
+        Action<string>? manifest = shard is { } owned ? temp => ShardedSweep.Manifest(all, scenarioPath, owned).Write(temp)
+            : staged is null ? null : temp => staged.Build(temp, OutputTarget.Full(dir));
         if (!Console.IsOutputRedirected && AnsiConsole.Profile.Capabilities.Interactive)
         {
             SweepResult? r = null;
@@ -128,9 +135,10 @@ public static class CliVerbs
             Console.WriteLine($"shard {finished}: {points.Count} of {all.Count} points; combine the shards with `sim merge DIRS... --out DIR`");
             return ExitOk;
         }
-        if (report)
+        if (staged is not null)
         {
-            var r = ReportBuilder.Build(new[] { result.Directory }, result.Directory);
+            staged.ThrowIfFailed();
+            var r = staged.Result!;
             Console.WriteLine($"report: {Relative(r.HtmlPath)}");
             if (r.Verdict is { } v) Console.WriteLine(v);
         }

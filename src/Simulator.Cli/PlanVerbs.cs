@@ -115,20 +115,23 @@ public static class PlanCommands
     /// <summary>`sim merge DIRS... --out DIR`.</summary>
     public static int Merge(IReadOnlyList<string> dirs, string outDir, bool report)
     {
-        // Implementation note: a merged plan's report is written into the directory before it is published, so the
-        // plan is whole or absent; a merged sweep's report names its input folder, so (as for `sim sweep`) it is
-        // written into the published directory, where that name is the one the user gave.
+        // Implementation note: a merged plan's or sweep's report is written into the directory before it is published, so
+        // the output is whole or absent; a sweep's report names the folder it is published at (StagedReport).
         PlanReportResult? plan = null;
+        StagedReport? sweep = null;
         var r = ShardMerge.Merge(dirs, outDir, report ? temp =>
         {
-            if (ShardManifest.Read(dirs[0]).Kind == Planner.Kind) plan = PlanReport.Build(temp, temp, PlanReport.DefaultTop);
+            var kind = ShardManifest.Read(dirs[0]).Kind;
+            if (kind == Planner.Kind) plan = PlanReport.Build(temp, temp, PlanReport.DefaultTop);
+            else if (kind == ShardedSweep.Kind) (sweep = new StagedReport()).Build(temp, Simulator.Inference.Metrics.OutputTarget.Full(outDir));
         } : null);
         Console.WriteLine($"sim: merged {dirs.Count} shards of {r.Manifest.Kind} {r.Manifest.Scenario} ({r.Manifest.TotalPoints} points)");
         Console.WriteLine($"{Path.GetFileName(r.TablePath)}: {r.TablePath}");
         if (plan is not null) PrintReport(r.Directory, plan);
-        else if (report && r.Manifest.Kind == ShardedSweep.Kind)
+        else if (sweep is not null)
         {
-            var built = ReportBuilder.Build(new[] { r.Directory }, r.Directory);
+            sweep.ThrowIfFailed();
+            var built = sweep.Result!;
             Console.WriteLine($"report: {built.HtmlPath}");
             if (built.Verdict is { } v) Console.WriteLine(v);
         }

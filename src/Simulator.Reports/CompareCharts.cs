@@ -158,7 +158,7 @@ internal static class CompareCharts
     private static void SweepMetrics(SweepData sweep, ChartSink sink, string prefix)
     {
         var t = sweep.Table;
-        if (sweep.Keys.Count == 0) { sink.Skip("Sweep metric charts", $"{sweep.Dir}/sweep.csv names no swept key column"); return; }
+        if (sweep.Keys.Count == 0) { sink.Skip("Sweep metric charts", $"{sweep.ShownDir}/sweep.csv names no swept key column"); return; }
         var xKey = sweep.Keys[0];
         var numeric = IsNumeric(t, xKey);
         var xs = Enumerable.Range(0, t.RowCount).Select(r => numeric ? t.Number(r, xKey) : double.NaN).ToArray();

@@ -32,7 +32,12 @@ public sealed class RunData
     /// <summary>The directory.</summary>
     public required string Dir { get; init; }
 
-    /// <summary>The scenario name from summary.json, else the directory name.</summary>
+    /// <summary>The directory as a report names it: <see cref="Dir"/>, or the folder it is published at when it is read unpublished.</summary>
+    public string ShownDir { get => _shownDir ?? Dir; init => _shownDir = value; }
+
+    private readonly string? _shownDir;
+
+    /// <summary>The scenario name from summary.json, else the directory's (<see cref="ShownDir"/>) name.</summary>
     public required string Name { get; init; }
 
     /// <summary>summary.json flattened to dotted paths ("ttft_ms.p95" -> 812.5); numbers only.</summary>
@@ -71,9 +76,10 @@ public sealed class RunData
     /// <summary>
     /// Reads a run directory, taking the tables named in <paramref name="tables"/> (requests, iterations, timeseries, as the
     /// run's writer kept them while writing this directory) from memory instead of their files: the same
-    /// <see cref="RunTable"/> either way, without reading the files back.
+    /// <see cref="RunTable"/> either way, without reading the files back. <paramref name="shownAs"/>: the name to print for
+    /// the directory (<see cref="ShownDir"/>) when it is read before it is published; <paramref name="dir"/> without it.
     /// </summary>
-    public static RunData Load(string dir, IReadOnlyDictionary<string, Simulator.Inference.Metrics.CapturedTable>? tables)
+    public static RunData Load(string dir, IReadOnlyDictionary<string, Simulator.Inference.Metrics.CapturedTable>? tables, string? shownAs = null)
     {
         var summaryPath = Path.Combine(dir, "summary.json");
         if (!File.Exists(summaryPath)) throw new ReportInputException($"{dir}: no summary.json (not a run directory)");
@@ -111,7 +117,8 @@ public sealed class RunData
         return new RunData
         {
             Dir = dir,
-            Name = scenarioName ?? Path.GetFileName(Path.TrimEndingDirectorySeparator(Path.GetFullPath(dir))),
+            ShownDir = shownAs ?? dir,
+            Name = scenarioName ?? Path.GetFileName(Path.TrimEndingDirectorySeparator(Path.GetFullPath(shownAs ?? dir))),
             Summary = summary,
             Scenario = scenario,
             Requests = requests,
@@ -159,7 +166,7 @@ public sealed class RunData
 
     /// <summary>
     /// The table columns a run's writer keeps in memory for its report (<see cref="Simulator.Inference.Metrics.RunWriterOptions.Capture"/>):
-    /// every column <see cref="Load(string, IReadOnlyDictionary{string, Simulator.Inference.Metrics.CapturedTable})"/> reads.
+    /// every column <see cref="Load(string, IReadOnlyDictionary{string, Simulator.Inference.Metrics.CapturedTable}, string)"/> reads.
     /// </summary>
     internal static readonly Simulator.Inference.Metrics.TableCapture Capture = new(new Dictionary<string, IReadOnlyCollection<string>?>
     {
@@ -232,6 +239,12 @@ public sealed class SweepData
     };
 
     public required string Dir { get; init; }
+
+    /// <summary>The directory as a report names it: <see cref="Dir"/>, or the folder it is published at when it is read unpublished.</summary>
+    public string ShownDir { get => _shownDir ?? Dir; init => _shownDir = value; }
+
+    private readonly string? _shownDir;
+
     public required RunTable Table { get; init; }
 
     /// <summary>The swept keys (columns named by scenario path, e.g. parallelism.microbatches).</summary>
@@ -240,8 +253,8 @@ public sealed class SweepData
     /// <summary>Point run directories by sweep row (null where the point has no readable run directory).</summary>
     public required IReadOnlyList<RunData?> Points { get; init; }
 
-    /// <summary>Reads a sweep directory.</summary>
-    public static SweepData Load(string dir)
+    /// <summary>Reads a sweep directory; <paramref name="shownAs"/> names it (<see cref="ShownDir"/>) when it is read before it is published.</summary>
+    public static SweepData Load(string dir, string? shownAs = null)
     {
         var table = RunTable.TryReadFile(Path.Combine(dir, "sweep.csv")) ?? throw new ReportInputException($"{dir}: no sweep.csv");
         var firstMetric = table.Headers.Select((h, i) => (h, i)).Where(x => MetricColumns.Contains(x.h) || x.h is "status" or "error").Select(x => x.i).DefaultIfEmpty(table.Headers.Count).First();
@@ -276,7 +289,7 @@ public sealed class SweepData
             else if (byIndex.Count == 0 && dirs.Count == table.RowCount) pd = dirs[r];
             points.Add(pd is not null && File.Exists(Path.Combine(pd, "summary.json")) ? RunData.Load(pd) : null);
         }
-        return new SweepData { Dir = dir, Table = table, Keys = keys, Points = points };
+        return new SweepData { Dir = dir, ShownDir = shownAs ?? dir, Table = table, Keys = keys, Points = points };
     }
 
     private static long LeadingIndex(string name)

@@ -65,10 +65,13 @@ public static class ReportBuilder
     /// missing optional files or columns skip their chart and the report says so.
     /// <paramref name="runTables"/>: with a single run directory, the tables its writer kept in memory (<see cref="TableCapture"/>),
     /// read instead of their files; the report is the same.
+    /// <paramref name="inputNames"/>: what the report prints for each input (its "Inputs:" line, and where a label needs a
+    /// folder's name), one per input; the input paths themselves without it. A caller that builds the report in an
+    /// unpublished folder (<c>sim run</c>, <c>sim sweep</c>) passes the folder it will be published at.
     /// Throws <see cref="ReportInputException"/> for an input that is neither.
     /// </summary>
     public static ReportResult Build(IReadOnlyList<string> inputDirs, string outDir, ReportOptions? options = null,
-        IReadOnlyDictionary<string, Simulator.Inference.Metrics.CapturedTable>? runTables = null)
+        IReadOnlyDictionary<string, Simulator.Inference.Metrics.CapturedTable>? runTables = null, IReadOnlyList<string>? inputNames = null)
     {
         options ??= new ReportOptions();
         ReportPhases.Mark("build start");
@@ -77,14 +80,18 @@ public static class ReportBuilder
         warmUp?.GetAwaiter().GetResult();
         ReportPhases.Mark("warm-up awaited");
         if (inputDirs.Count == 0) throw new ReportInputException("no input directory given");
+        if (inputNames is not null && inputNames.Count != inputDirs.Count)
+            throw new ArgumentException($"{inputNames.Count} input name(s) for {inputDirs.Count} input(s); expected one per input", nameof(inputNames));
+        var shown = inputNames ?? inputDirs;
         if (inputDirs.Count == 1 && PlanReport.IsPlanDirectory(inputDirs[0])) return PlanReport.Build(inputDirs[0], outDir, options: options).Report;
         var runs = new List<RunData>();
         var sweeps = new List<SweepData>();
-        foreach (var dir in inputDirs)
+        for (var i = 0; i < inputDirs.Count; i++)
         {
+            var dir = inputDirs[i];
             if (!Directory.Exists(dir)) throw new ReportInputException($"{dir}: directory does not exist");
-            if (File.Exists(Path.Combine(dir, "sweep.csv"))) sweeps.Add(SweepData.Load(dir));
-            else if (File.Exists(Path.Combine(dir, "summary.json"))) runs.Add(RunData.Load(dir, inputDirs.Count == 1 ? runTables : null));
+            if (File.Exists(Path.Combine(dir, "sweep.csv"))) sweeps.Add(SweepData.Load(dir, shown[i]));
+            else if (File.Exists(Path.Combine(dir, "summary.json"))) runs.Add(RunData.Load(dir, inputDirs.Count == 1 ? runTables : null, shown[i]));
             else throw new ReportInputException($"{dir}: neither a run directory (summary.json), a sweep directory (sweep.csv) nor, given alone, a plan directory (plan.csv)");
         }
 
@@ -110,7 +117,7 @@ public static class ReportBuilder
         ReportPhases.Mark("charts written");
         var title = options.Title ?? (runs.Count == 1 && sweeps.Count == 0 ? $"Simulation report: {runs[0].Name}" : "Simulation comparison report");
         var detailName = comparing ? (best ?? configs.FirstOrDefault(c => c.Run is not null))?.Label : null;
-        var doc = new ReportDocument(title, inputDirs, configs, slo, verdict, sink.Charts, svgs, sink.Notes, comparing, detailName,
+        var doc = new ReportDocument(title, shown, configs, slo, verdict, sink.Charts, svgs, sink.Notes, comparing, detailName,
             ScenarioDifferences(configs));
         var htmlPath = Path.Combine(outDir, "report.html");
         var mdPath = Path.Combine(outDir, "report.md");
@@ -175,7 +182,7 @@ public static class ReportBuilder
         {
             var s = sweeps[si];
             var t = s.Table;
-            var sweepPrefix = sweeps.Count > 1 || runs.Count > 0 ? Path.GetFileName(Path.TrimEndingDirectorySeparator(Path.GetFullPath(s.Dir))) + ": " : "";
+            var sweepPrefix = sweeps.Count > 1 || runs.Count > 0 ? Path.GetFileName(Path.TrimEndingDirectorySeparator(Path.GetFullPath(s.ShownDir))) + ": " : "";
             for (var r = 0; r < t.RowCount; r++)
             {
                 var swept = new SortedDictionary<string, string>(StringComparer.Ordinal);
@@ -221,7 +228,7 @@ public static class ReportBuilder
         // Keep labels unique: append the directory name where two coincide.
         for (var i = 0; i < labels.Count; i++)
             if (labels.Count(l => l == labels[i]) > 1)
-                labels = labels.Select((l, j) => labels.Count(x => x == l) > 1 ? $"{l} ({Path.GetFileName(Path.TrimEndingDirectorySeparator(Path.GetFullPath(runs[j].Dir)))})" : l).ToList();
+                labels = labels.Select((l, j) => labels.Count(x => x == l) > 1 ? $"{l} ({Path.GetFileName(Path.TrimEndingDirectorySeparator(Path.GetFullPath(runs[j].ShownDir)))})" : l).ToList();
         return labels;
     }
 

@@ -16,7 +16,7 @@ namespace Simulator.Scenarios;
 /// </summary>
 internal static class PoolRunner
 {
-    public static RunResult Run(Scenario scenario, string outDir, TableCapture? capture = null)
+    public static RunResult Run(Scenario scenario, string outDir, TableCapture? capture = null, Action<StagedRun>? beforePublish = null)
     {
         var pools = PoolBuilder.Build(scenario);
         if (pools.Disaggregated) PoolBuilder.CheckDecodeCapacity(pools, LongestRequestTokens(scenario));
@@ -57,7 +57,7 @@ internal static class PoolRunner
         var links = network is null ? recorder.LinkRows().Concat(transport.LinkRows()).ToList() : FlowStageExecutor.LinkRows(network);
         var dpPlan = pools.Pools.Select(p => p.Built.Plan).FirstOrDefault(p => p.IsDataParallelAttention);
         var summary = writer.Commit(new RunEndInputs(perf, ScenarioRunner.Pipelines(result), gpus, links, ScenarioRunner.PrefixCacheTotals(result),
-            faults is null ? null : ScenarioRunner.Availability(result), DataParallel: dpPlan is null ? null : DataParallelOutputs.Summary(serving.DataParallelEngines, dpPlan), FrontEnd: serving.FrontEndTotals));
+            faults is null ? null : ScenarioRunner.Availability(result), DataParallel: dpPlan is null ? null : DataParallelOutputs.Summary(serving.DataParallelEngines, dpPlan), FrontEnd: serving.FrontEndTotals), beforePublish);
         return new RunResult(writer.OutputDirectory, summary, perf, pools.Pools[0].Built, pools) { Tables = writer.TakeCapturedTables() };
     }
 

@@ -33,16 +33,18 @@ public static class ScenarioRunner
     /// Simulates one scenario and writes its run directory (files appear only when the run succeeded; a failed
     /// run leaves nothing behind). Throws <see cref="ScenarioException"/>, <see cref="PlanDoesNotFitException"/> or
     /// a workload format error for bad input. <paramref name="capture"/> names table columns to keep in memory as they are
-    /// written (<see cref="RunResult.Tables"/>), for a report built in the same process.
+    /// written (<see cref="RunResult.Tables"/>), for a report built in the same process. <paramref name="beforePublish"/> may
+    /// add files (the report) to the finished, unpublished folder (<see cref="RunDirectoryWriter.Commit"/>); it then gets
+    /// the captured tables, and <see cref="RunResult.Tables"/> is empty.
     /// </summary>
-    public static RunResult Run(Scenario scenario, string outDir, TableCapture? capture = null)
+    public static RunResult Run(Scenario scenario, string outDir, TableCapture? capture = null, Action<StagedRun>? beforePublish = null)
     {
         OutputTarget.CheckRunTarget(outDir);
         RunCost.Check(scenario);
-        return scenario.Pools.Count > 0 ? PoolRunner.Run(scenario, outDir, capture) : RunReplicas(scenario, outDir, capture);
+        return scenario.Pools.Count > 0 ? PoolRunner.Run(scenario, outDir, capture, beforePublish) : RunReplicas(scenario, outDir, capture, beforePublish);
     }
 
-    private static RunResult RunReplicas(Scenario scenario, string outDir, TableCapture? capture)
+    private static RunResult RunReplicas(Scenario scenario, string outDir, TableCapture? capture, Action<StagedRun>? beforePublish)
     {
         var built = RunBuilder.Build(scenario);
         PhaseTrace.Mark("built");
@@ -70,7 +72,7 @@ public static class ScenarioRunner
         var gpus = GpuRows(built, result.Replicas);
         var links = network?.LinkRows() ?? accounting.LinkRows();
         var summary = writer.Commit(new RunEndInputs(perf, Pipelines(result), gpus, links, PrefixCacheTotals(result),
-            faults is null ? null : Availability(result), DataParallelOutputs.Summary(serving.DataParallelEngines, plan), serving.FrontEndTotals));
+            faults is null ? null : Availability(result), DataParallelOutputs.Summary(serving.DataParallelEngines, plan), serving.FrontEndTotals), beforePublish);
         PhaseTrace.Mark("outputs committed");
         return new RunResult(writer.OutputDirectory, summary, perf, built) { Tables = writer.TakeCapturedTables() };
     }

@@ -122,6 +122,35 @@ public sealed class OutputGuardTests
         Assert.That(r.StdOut, Does.Not.Contain("planning"), "refused before anything is planned");
     }
 
+    [Test]
+    public void RunSweepAndSweepMerge_PublishTheirReportWithTheData_NamingThePublishedFolder()
+    {
+        using var tmp = new TempDir();
+        var run = tmp.Write("r.yaml", OutputTargetTests.Small);
+        var sweep = tmp.Write("s.yaml", Sweep);
+        string runDir = tmp.Sub("run"), sweepDir = tmp.Sub("sweep"), mergedDir = tmp.Sub("merged");
+
+        var results = new[]
+        {
+            (CliHarness.Run("run", run, "--out", runDir), runDir),
+            (CliHarness.Run("sweep", sweep, "--out", sweepDir, "--jobs", "1"), sweepDir),
+        };
+        Assert.That(CliHarness.Run("sweep", sweep, "--shard", "0/2", "--out", tmp.Sub("s0"), "--jobs", "1", "--no-report").ExitCode, Is.EqualTo(0));
+        Assert.That(CliHarness.Run("sweep", sweep, "--shard", "1/2", "--out", tmp.Sub("s1"), "--jobs", "1", "--no-report").ExitCode, Is.EqualTo(0));
+        results = [.. results, (CliHarness.Run("merge", tmp.Sub("s0"), tmp.Sub("s1"), "--out", mergedDir), mergedDir)];
+
+        foreach (var (r, dir) in results)
+        {
+            Assert.That(r.ExitCode, Is.EqualTo(0), r.ToString());
+            var md = File.ReadAllText(Path.Combine(dir, "report.md"));
+            Assert.That(md, Does.Contain("Inputs: " + dir + ".").And.Not.Contain(".partial-"), dir);
+            Assert.That(File.ReadAllText(Path.Combine(dir, "report.html")), Does.Contain("Inputs: " + dir + ".").And.Not.Contain(".partial-"), dir);
+            Assert.That(Directory.GetFiles(Path.Combine(dir, "charts")), Is.Not.Empty, dir);
+            Assert.That(r.StdOut, Does.Contain("report: ").And.Not.Contain(".partial-"), dir);
+        }
+        AssertNoPartial(tmp);
+    }
+
     [TestCase("INT", 130)]
     public void Plan_Interrupted_RemovesItsPartialFolder(string signal, int exitCode)
     {

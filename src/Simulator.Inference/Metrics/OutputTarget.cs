@@ -159,7 +159,7 @@ public sealed class StagedOutput : IDisposable
         Target = target;
         _kind = kind;
         var parent = Path.GetDirectoryName(target)!;
-        for (var p = parent; p != null && !Directory.Exists(p); p = Path.GetDirectoryName(p)) _createdParent = p;
+        _createdParent = PartialOutputs.FirstMissing(parent);
         Directory.CreateDirectory(parent);
         TempDirectory = PartialOutputs.TempSibling(target);
         _partial = PartialOutputs.Create(TempDirectory);
@@ -213,18 +213,7 @@ public sealed class StagedOutput : IDisposable
         if (!Published)
         {
             if (Directory.Exists(TempDirectory)) PartialOutputs.DeleteWithRetries(TempDirectory);
-            for (var p = Path.GetDirectoryName(Target); _createdParent != null && p != null && p.Length >= _createdParent.Length; p = Path.GetDirectoryName(p))
-            {
-                try
-                {
-                    if (!Directory.Exists(p) || Directory.EnumerateFileSystemEntries(p).Any()) break;
-                    Directory.Delete(p);
-                }
-                catch (Exception ex) when (ex is IOException or UnauthorizedAccessException)
-                {
-                    break;
-                }
-            }
+            PartialOutputs.RemoveCreatedParents(Path.GetDirectoryName(Target)!, _createdParent);
         }
         _partial.Dispose();
     }
@@ -308,6 +297,36 @@ public static class PartialOutputs
             }
             Live.Clear();
             return removed;
+        }
+    }
+
+    /// <summary>The outermost folder of <paramref name="path"/> that does not exist yet (null when it exists): what an output creates above itself.</summary>
+    public static string? FirstMissing(string path)
+    {
+        string? missing = null;
+        for (var p = path; p != null && !Directory.Exists(p); p = Path.GetDirectoryName(p)) missing = p;
+        return missing;
+    }
+
+    /// <summary>
+    /// Removes <paramref name="parent"/> and the folders above it up to <paramref name="createdParent"/> (what
+    /// <see cref="FirstMissing"/> returned before they were created) while they are empty, so an output that failed leaves
+    /// no folder it made; stops at the first one holding anything, or that cannot be removed. Nothing when it is null.
+    /// </summary>
+    public static void RemoveCreatedParents(string parent, string? createdParent)
+    {
+        if (createdParent is null) return;
+        for (var p = parent; p != null && p.Length >= createdParent.Length; p = Path.GetDirectoryName(p))
+        {
+            try
+            {
+                if (!Directory.Exists(p) || Directory.EnumerateFileSystemEntries(p).Any()) return;
+                Directory.Delete(p);
+            }
+            catch (Exception ex) when (ex is IOException or UnauthorizedAccessException)
+            {
+                return;
+            }
         }
     }
 

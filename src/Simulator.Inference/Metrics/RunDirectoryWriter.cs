@@ -129,7 +129,7 @@ public sealed class RunDirectoryWriter : IRunRecorder, IDisposable
         OutputDirectory = OutputTarget.Full(outputDirectory);
         OutputTarget.CheckRunTarget(OutputDirectory);
         var parent = Path.GetDirectoryName(OutputDirectory) ?? throw new OutputTargetException($"{OutputDirectory} has no parent folder; expected a folder path such as results/my-run");
-        _createdParent = FirstMissing(parent);
+        _createdParent = PartialOutputs.FirstMissing(parent);
         Directory.CreateDirectory(parent);
         TempDirectory = PartialOutputs.TempSibling(OutputDirectory);
         _partial = PartialOutputs.Create(TempDirectory);
@@ -338,8 +338,10 @@ public sealed class RunDirectoryWriter : IRunRecorder, IDisposable
     /// Completes the run: writes gpus.csv, links.csv, summary.json and perf.json, closes every file and
     /// moves the folder to <see cref="OutputDirectory"/> (replacing what was there). Returns the summary.
     /// On any failure the temporary folder is deleted and the exception rethrown.
+    /// <paramref name="beforePublish"/>, when given, runs once every file is closed and before the move: it may add files
+    /// (the report) to the unpublished folder, and it receives the captured tables (<see cref="TakeCapturedTables"/> is then empty).
     /// </summary>
-    public RunSummary Commit(RunEndInputs end)
+    public RunSummary Commit(RunEndInputs end, Action<StagedRun>? beforePublish = null)
     {
         ArgumentNullException.ThrowIfNull(end);
         EnsureOpen();
@@ -355,6 +357,12 @@ public sealed class RunDirectoryWriter : IRunRecorder, IDisposable
             using (var f = OpenFile("perf.json")) SummaryJson.WritePerf(end.Simulation, f);
             if (end.Faults is { } faults) _timeline.AddFaults(faults.Faults, end.Simulation.SimulatedNs);
             CloseStreams(complete: true);
+            if (beforePublish is not null)
+            {
+                var tables = TakeTables(TempDirectory);
+                beforePublish(new StagedRun(TempDirectory, OutputDirectory, summary, tables));
+                _capturedTaken = false; // handed over: TakeCapturedTables finds none left
+            }
             MoveIntoPlace();
             Committed = true;
             return summary;
@@ -374,7 +382,7 @@ public sealed class RunDirectoryWriter : IRunRecorder, IDisposable
         CloseStreams(complete: false);
         PartialOutputs.DeleteWithRetries(TempDirectory);
         _partial.Dispose();
-        RemoveCreatedParents();
+        PartialOutputs.RemoveCreatedParents(Path.GetDirectoryName(TempDirectory)!, _createdParent);
     }
 
     /// <summary>Aborts unless committed.</summary>
@@ -387,32 +395,6 @@ public sealed class RunDirectoryWriter : IRunRecorder, IDisposable
     {
         PartialOutputs.Publish(TempDirectory, OutputDirectory, () => OutputTarget.CheckRunTarget(OutputDirectory));
         _partial.Dispose();
-    }
-
-    /// <summary>The outermost folder of <paramref name="path"/> that does not exist yet (null when it exists).</summary>
-    private static string? FirstMissing(string path)
-    {
-        string? missing = null;
-        for (var p = path; p != null && !Directory.Exists(p); p = Path.GetDirectoryName(p)) missing = p;
-        return missing;
-    }
-
-    /// <summary>Removes the parent folders this writer created, if they are still empty (an aborted run leaves nothing).</summary>
-    private void RemoveCreatedParents()
-    {
-        if (_createdParent is null) return;
-        for (var p = Path.GetDirectoryName(TempDirectory); p != null && p.Length >= _createdParent.Length; p = Path.GetDirectoryName(p))
-        {
-            try
-            {
-                if (!Directory.Exists(p) || Directory.EnumerateFileSystemEntries(p).Any()) return;
-                Directory.Delete(p);
-            }
-            catch (Exception ex) when (ex is IOException or UnauthorizedAccessException)
-            {
-                return;
-            }
-        }
     }
 
     // Implementation note: the per-GPU, per-link and histogram rows format straight into the CSV writer's buffer
@@ -500,15 +482,20 @@ public sealed class RunDirectoryWriter : IRunRecorder, IDisposable
     /// <summary>
     /// After <see cref="Commit"/>: the columns <see cref="RunWriterOptions.Capture"/> named, by table name, with the values
     /// the files of <see cref="OutputDirectory"/> hold (empty without a capture). Computed once: the writer drops its
-    /// references to them, and a second call throws.
+    /// references to them, and a second call throws. Empty when <see cref="Commit"/> handed them to its <c>beforePublish</c>.
     /// </summary>
     public IReadOnlyDictionary<string, CapturedTable> TakeCapturedTables()
     {
         if (!Committed) throw new InvalidOperationException("the run directory is not committed yet");
         if (_capturedTaken) throw new InvalidOperationException("the captured tables were already taken");
+        return TakeTables(OutputDirectory);
+    }
+
+    private Dictionary<string, CapturedTable> TakeTables(string directory)
+    {
         _capturedTaken = true;
         var tables = new Dictionary<string, CapturedTable>(_captured.Count);
-        foreach (var (name, table) in _captured) tables[name] = table.Take(OutputDirectory);
+        foreach (var (name, table) in _captured) tables[name] = table.Take(directory);
         _captured.Clear();
         return tables;
     }

@@ -316,6 +316,41 @@ public sealed class RunDirectoryWriterTest
     }
 
     [Test]
+    public void Commit_BeforePublish_SeesTheClosedFilesInTheHiddenSibling_AndWhatItAddsIsPublished()
+    {
+        var capture = new TableCapture(new Dictionary<string, IReadOnlyCollection<string>?> { ["requests"] = ["ttft_ms"] });
+        var w = new RunDirectoryWriter(Out, Meta(), new RunWriterOptions(Capture: capture));
+        Feed(w);
+        StagedRun? seen = null;
+        bool publishedWhenCalled = true;
+
+        w.Commit(End(), run =>
+        {
+            seen = run;
+            publishedWhenCalled = Directory.Exists(Out);
+            File.WriteAllText(Path.Combine(run.Directory, "report.md"), File.ReadAllText(Path.Combine(run.Directory, "summary.json")).Length.ToString());
+        });
+
+        Assert.That(publishedWhenCalled, Is.False, "it runs before the move");
+        Assert.That(seen!.Directory, Is.EqualTo(w.TempDirectory));
+        Assert.That(seen.FinalDirectory, Is.EqualTo(w.OutputDirectory));
+        Assert.That(seen.Tables.Keys, Is.EquivalentTo(new[] { "requests" }), "it gets the captured tables");
+        Assert.That(seen.Tables["requests"].Directory, Is.EqualTo(w.TempDirectory), "taken where their files lay then");
+        Assert.That(File.ReadAllText(Path.Combine(Out, "report.md")), Is.EqualTo(File.ReadAllText(Path.Combine(Out, "summary.json")).Length.ToString()));
+        Assert.That(w.TakeCapturedTables(), Is.Empty, "handed over once");
+    }
+
+    [Test]
+    public void Commit_BeforePublishThatThrows_RemovesTheWholeRun()
+    {
+        var w = new RunDirectoryWriter(Path.Combine(_root, "a", "run"), Meta());
+        Feed(w);
+
+        Assert.That(() => w.Commit(End(), _ => throw new IOException("disk full")), Throws.TypeOf<IOException>());
+        Assert.That(Directory.GetFileSystemEntries(_root), Is.Empty, "no run, no hidden sibling, no parent it created");
+    }
+
+    [Test]
     public void Commit_Twice_Throws()
     {
         var w = new RunDirectoryWriter(Out, Meta());
