@@ -50,10 +50,10 @@ public static class OutputTarget
         || (File.Exists(Path.Combine(path, "sweep.csv")) && Directory.Exists(Path.Combine(path, "points")));
 
     /// <summary>Checks that a run directory may be written at <paramref name="path"/>; throws <see cref="OutputTargetException"/> if not.</summary>
-    public static void CheckRunTarget(string path) => Check(path, IsRunDirectory, "run", RunMarker);
+    public static void CheckRunTarget(string path) => Check(path, OutputKind.Run);
 
     /// <summary>Checks that a sweep directory may be written at <paramref name="path"/>; throws <see cref="OutputTargetException"/> if not.</summary>
-    public static void CheckSweepTarget(string path) => Check(path, IsSweepDirectory, "sweep", SweepMarker);
+    public static void CheckSweepTarget(string path) => Check(path, OutputKind.Sweep);
 
     /// <summary>Checks that an output of <paramref name="kind"/> may be written at <paramref name="path"/>; throws <see cref="OutputTargetException"/> if not.</summary>
     public static void Check(string path, OutputKind kind)
