@@ -437,7 +437,7 @@ public static class CliVerbs
             case AggregateException ae when ae.InnerExceptions.Count > 0:
                 return ReportFailure(ae.InnerExceptions[0]);
             default:
-                if (ScenarioRunner.IsInputError(ex) || ex is KeyNotFoundException or FormatException)
+                if (ScenarioRunner.IsInputError(ex) || ex is KeyNotFoundException or FormatException or UnauthorizedAccessException)
                 {
                     Console.Error.WriteLine(Prefixed(ex.Message));
                     return ExitBadInput;

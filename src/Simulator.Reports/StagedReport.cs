@@ -44,8 +44,28 @@ public sealed class StagedReport
         catch (Exception e) when (!PartialOutputs.Interrupted)
         {
             RemovePieces(stagedDir);
-            _failure = ExceptionDispatchInfo.Capture(e);
+            _failure = ExceptionDispatchInfo.Capture(AsPublished(e, stagedDir, finalDir));
         }
+    }
+
+    /// <summary>
+    /// The failure as the user will see it after publication: a message that names the hidden folder (a run table the
+    /// report could not read, a file it could not write) names the published one instead, with the same exception kind
+    /// (so the same one-line error and exit code); any other failure is kept as it is.
+    /// </summary>
+    internal static Exception AsPublished(Exception e, string stagedDir, string finalDir)
+    {
+        if (!e.Message.Contains(stagedDir, StringComparison.Ordinal)) return e;
+        var message = e.Message.Replace(stagedDir, finalDir, StringComparison.Ordinal);
+        return e switch
+        {
+            ReportInputException => new ReportInputException(message),
+            UnauthorizedAccessException => new UnauthorizedAccessException(message, e),
+            DirectoryNotFoundException => new DirectoryNotFoundException(message, e),
+            FileNotFoundException => new FileNotFoundException(message, e),
+            IOException => new IOException(message, e),
+            _ => e,
+        };
     }
 
     /// <summary>After the output is published: rethrows the report's failure, if it failed.</summary>

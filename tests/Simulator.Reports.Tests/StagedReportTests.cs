@@ -70,7 +70,35 @@ public sealed class StagedReportTests
         Assert.That(File.Exists(Path.Combine(staged, "report.html")), Is.False, "no report.html without its report.md");
         Directory.Delete(Path.Combine(staged, "report.md"));
         Assert.That(Directory.GetFileSystemEntries(staged).Order(StringComparer.Ordinal), Is.EqualTo(before), "the run's own files are kept");
-        Assert.Throws<UnauthorizedAccessException>(report.ThrowIfFailed);
+        var e = Assert.Throws<UnauthorizedAccessException>(report.ThrowIfFailed)!;
+        Assert.That(e.Message, Does.Contain(Path.Combine(tmp.Sub("run"), "report.md")).And.Not.Contain(".partial-"),
+            "the error names the file as published, not the hidden folder it was written in");
+    }
+
+    [Test]
+    public void StagedReport_ThatCannotReadARunTable_NamesThePublishedFile_NotTheHiddenFolder()
+    {
+        using var tmp = new Fixtures.TempDir();
+        var staged = Fixtures.WriteRun(tmp.Sub(".run.partial-0123456789ab"), new Fixtures.RunSpec("llama-tp2", Requests: 20));
+        File.AppendAllText(Path.Combine(staged, "requests.csv"), "7,ok\n"); // a cut-short row
+        var final = tmp.Sub("run");
+        var report = new StagedReport();
+
+        report.Build(staged, final);
+
+        Assert.That(report.Failed, Is.True);
+        var e = Assert.Throws<ReportInputException>(report.ThrowIfFailed)!;
+        Assert.That(e.Message, Does.StartWith(Path.Combine(final, "requests.csv") + ":"), e.Message);
+        Assert.That(e.Message, Does.Not.Contain(".partial-"));
+    }
+
+    [Test]
+    public void AsPublished_KeepsAFailureThatNamesNoHiddenFolder_AsItIs()
+    {
+        var e = new InvalidOperationException("chart 3 has no points");
+        Assert.That(StagedReport.AsPublished(e, "/t/.run.partial-1", "/t/run"), Is.SameAs(e));
+        var io = StagedReport.AsPublished(new IOException("disk full writing /t/.run.partial-1/charts/a.png"), "/t/.run.partial-1", "/t/run");
+        Assert.That((io.GetType(), io.Message), Is.EqualTo((typeof(IOException), "disk full writing /t/run/charts/a.png")));
     }
 
     [Test]
