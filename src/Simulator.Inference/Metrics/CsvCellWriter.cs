@@ -110,6 +110,7 @@ internal sealed class CsvCellWriter : IDisposable
         public readonly int Length => _n;
 
         /// <summary>An integer field, as <see cref="CsvCellWriter.Integer"/>.</summary>
+        [System.Runtime.CompilerServices.MethodImpl(System.Runtime.CompilerServices.MethodImplOptions.AggressiveInlining)]
         public void Integer(long value)
         {
             var field = _bytes[_n..];
@@ -124,6 +125,7 @@ internal sealed class CsvCellWriter : IDisposable
         }
 
         /// <summary>Nanoseconds, as <see cref="CsvCellWriter.Ns"/>; null: an empty field.</summary>
+        [System.Runtime.CompilerServices.MethodImpl(System.Runtime.CompilerServices.MethodImplOptions.AggressiveInlining)]
         public void Ns(long? ns, int decimals) => End(ns is { } v ? MetricFormat.FormatNsTrimmed(_bytes[_n..], v, decimals) : 0);
 
         /// <summary>A double, as <see cref="CsvCellWriter.Fixed"/>; null: an empty field.</summary>
@@ -132,6 +134,7 @@ internal sealed class CsvCellWriter : IDisposable
         /// <summary>A text field, as <see cref="CsvCellWriter.Text"/>.</summary>
         public void Text(ReadOnlySpan<char> value) => End(WriteText(value, _bytes[_n..]));
 
+        [System.Runtime.CompilerServices.MethodImpl(System.Runtime.CompilerServices.MethodImplOptions.AggressiveInlining)]
         private void End(int written)
         {
             _n += written;
