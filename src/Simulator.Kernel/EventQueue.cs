@@ -266,8 +266,7 @@ internal sealed class EventQueue
         {
             int first = (hole << 2) + 1;
             if (first >= count) break;
-            int end = first + 4 < count ? first + 4 : count;
-            int best = SmallestChild(ref root, first, end);
+            int best = first + 4 <= count ? SmallestOfFour(ref root, first) : SmallestChild(ref root, first, count);
             Unsafe.Add(ref root, hole) = Unsafe.Add(ref root, best);
             hole = best;
         }
@@ -280,6 +279,29 @@ internal sealed class EventQueue
             hole = parent;
         }
         Unsafe.Add(ref root, hole) = last;
+    }
+
+    /// <summary>The index among the four entries from <paramref name="first"/> on of the one ordered first.</summary>
+    // Implementation note: a node with all four children (nearly every node a pop passes) is decided as a tournament:
+    // the two pairs, then their winners, three compares without a branch on their result and without the loop's
+    // running minimum (26 instructions per child before, about 13 now). The keys (time, order) of two entries are never
+    // equal (the order holds the insertion index), so the minimum is one entry whatever the order of the compares.
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    private static int SmallestOfFour(ref HeapEntry root, int first)
+    {
+        ref HeapEntry c = ref Unsafe.Add(ref root, first);
+        int a = first + BeforeBit(Unsafe.Add(ref c, 1), c);
+        int b = first + 2 + BeforeBit(Unsafe.Add(ref c, 3), Unsafe.Add(ref c, 2));
+        int mask = -BeforeBit(Unsafe.Add(ref root, b), Unsafe.Add(ref root, a));
+        return a ^ ((a ^ b) & mask);
+    }
+
+    /// <summary>1 when <paramref name="x"/> is ordered before <paramref name="y"/>, else 0, computed without a branch.</summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    private static int BeforeBit(in HeapEntry x, in HeapEntry y)
+    {
+        bool before = (x.TimeNs < y.TimeNs) | ((x.TimeNs == y.TimeNs) & (x.Order < y.Order));
+        return Unsafe.As<bool, byte>(ref before);
     }
 
     /// <summary>The index in [<paramref name="first"/>, <paramref name="end"/>) of the entry ordered first (the earliest of equals).</summary>

@@ -35,13 +35,19 @@ internal sealed class CsvCellWriter : IDisposable
     /// <summary>A text field, quoted when it needs quotes.</summary>
     public void Text(ReadOnlySpan<char> value)
     {
-        var bytes = Field(Encoding.UTF8.GetMaxByteCount(value.Length) * 2 + 2);
+        var bytes = Field(TextBound(value.Length));
         _lastEmpty = value.IsEmpty;
-        if (value.IndexOfAny(NeedsQuotes) < 0)
-        {
-            _used += Encoding.UTF8.GetBytes(value, bytes);
-            return;
-        }
+        _used += WriteText(value, bytes);
+    }
+
+    /// <summary>The most bytes a text field of <paramref name="length"/> UTF-16 characters takes (every character a quote, doubled, plus the enclosing quotes).</summary>
+    public static int TextBound(int length) => Encoding.UTF8.GetMaxByteCount(length) * 2 + 2;
+
+    // Writes a text field into bytes (at least TextBound long): as UTF-8, enclosed in quotes with its quotes doubled when
+    // it holds a comma, a quote, CR or LF. Returns the bytes written.
+    private static int WriteText(ReadOnlySpan<char> value, Span<byte> bytes)
+    {
+        if (value.IndexOfAny(NeedsQuotes) < 0) return Encoding.UTF8.GetBytes(value, bytes);
         var n = 0;
         bytes[n++] = (byte)'"';
         while (true)
@@ -54,13 +60,95 @@ internal sealed class CsvCellWriter : IDisposable
             value = value[(quote + 1)..];
         }
         bytes[n++] = (byte)'"';
+        return n;
+    }
+
+    /// <summary>
+    /// Starts a record written whole through the returned <see cref="Row"/> (no capacity check per cell):
+    /// <paramref name="maxBytes"/> bounds its fields (<see cref="Row"/>'s bounds per cell) plus one byte per field.
+    /// End it with <see cref="EndRow"/>; cells of <see cref="Text(ReadOnlySpan{char})"/> and the like may not be mixed into it.
+    /// </summary>
+    // Implementation note: the streamed tables write tens of millions of cells at fleet scale; per cell the cell API
+    // checks the capacity, the separator state and (TableWriter) the column's type, and calls through a virtual method.
+    // A whole row checks the capacity once: each cell is formatted at the row's position and followed by a comma, and
+    // EndRow turns the last comma into the line end.
+    public Row BeginRow(int maxBytes)
+    {
+        ObjectDisposedException.ThrowIf(_disposed, this);
+        if (_fields != 0) throw new InvalidOperationException("a record was started cell by cell and not ended");
+        if (_buffer.Length - _used <= maxBytes + 2) MakeRoom(maxBytes + 3);
+        return new Row(_buffer.AsSpan(_used, maxBytes + 3));
+    }
+
+    /// <summary>Ends a record of <see cref="BeginRow"/>: the bytes of its cells and the line end (a record whose only field is empty as <c>""</c>).</summary>
+    public void EndRow(scoped ref Row row)
+    {
+        if (row.Length == 0) throw new InvalidOperationException("a record needs at least one field");
+        var n = row.Length - 1;           // the last field's comma
+        var bytes = _buffer.AsSpan(_used);
+        if (n == 0)
+        {
+            bytes[n++] = (byte)'"';
+            bytes[n++] = (byte)'"';
+        }
+        bytes[n++] = (byte)'\n';
         _used += n;
     }
+
+    /// <summary>
+    /// One record's cells, written in place into the writer's buffer (<see cref="BeginRow"/>), each followed by a comma.
+    /// Bounds per cell: <see cref="MaxIntegerBytes"/>, <see cref="MetricFormat.MaxNsChars"/>, <see cref="MetricFormat.MaxFixedChars"/>, <see cref="TextBound"/>; plus one byte each.
+    /// </summary>
+    public ref struct Row
+    {
+        private readonly Span<byte> _bytes;
+        private int _n;
+
+        internal Row(Span<byte> bytes) => _bytes = bytes;
+
+        /// <summary>Bytes written so far, the commas included.</summary>
+        public readonly int Length => _n;
+
+        /// <summary>An integer field, as <see cref="CsvCellWriter.Integer"/>.</summary>
+        [System.Runtime.CompilerServices.MethodImpl(System.Runtime.CompilerServices.MethodImplOptions.AggressiveInlining)]
+        public void Integer(long value)
+        {
+            var field = _bytes[_n..];
+            int n;
+            if (value >= 0) n = MetricFormat.FormatUnsigned(field, (ulong)value);
+            else
+            {
+                field[0] = (byte)'-';
+                n = 1 + MetricFormat.FormatUnsigned(field[1..], (ulong)(-(value + 1)) + 1);
+            }
+            End(n);
+        }
+
+        /// <summary>Nanoseconds, as <see cref="CsvCellWriter.Ns"/>; null: an empty field.</summary>
+        [System.Runtime.CompilerServices.MethodImpl(System.Runtime.CompilerServices.MethodImplOptions.AggressiveInlining)]
+        public void Ns(long? ns, int decimals) => End(ns is { } v ? MetricFormat.FormatNsTrimmed(_bytes[_n..], v, decimals) : 0);
+
+        /// <summary>A double, as <see cref="CsvCellWriter.Fixed"/>; null: an empty field.</summary>
+        public void Fixed(double? value, int decimals) => End(value is { } v ? MetricFormat.FormatFixedTrimmed(_bytes[_n..], v, decimals) : 0);
+
+        /// <summary>A text field, as <see cref="CsvCellWriter.Text"/>.</summary>
+        public void Text(ReadOnlySpan<char> value) => End(WriteText(value, _bytes[_n..]));
+
+        [System.Runtime.CompilerServices.MethodImpl(System.Runtime.CompilerServices.MethodImplOptions.AggressiveInlining)]
+        private void End(int written)
+        {
+            _n += written;
+            _bytes[_n++] = (byte)',';
+        }
+    }
+
+    /// <summary>The most bytes an integer field takes ("-9223372036854775808").</summary>
+    public const int MaxIntegerBytes = 20;
 
     /// <summary>An integer field, invariant ("-12").</summary>
     public void Integer(long value)
     {
-        var field = Field(20);
+        var field = Field(MaxIntegerBytes);
         if (value >= 0)
         {
             Commit(MetricFormat.FormatUnsigned(field, (ulong)value));

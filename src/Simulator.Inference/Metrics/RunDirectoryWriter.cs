@@ -223,9 +223,43 @@ public sealed class RunDirectoryWriter : IRunRecorder, IDisposable
         _timeline.Add(r);
     }
 
+    // The bytes a row written whole may take: its cells' bounds (CsvCellWriter.Row) plus a comma each.
+    private const int IterationRowBytes = 8 * (CsvCellWriter.MaxIntegerBytes + 1) + 8 * (MetricFormat.MaxNsChars + 1);
+    private const int RequestRowBytes = 9 * (CsvCellWriter.MaxIntegerBytes + 1) + 8 * (MetricFormat.MaxNsChars + 1) + (MetricFormat.MaxFixedChars + 1); // and its three texts
+    private const int TimeseriesRowBytes = 5 * (CsvCellWriter.MaxIntegerBytes + 1) + (MetricFormat.MaxNsChars + 1) + 4 * (MetricFormat.MaxFixedChars + 1);
+
+    // Implementation note: a table of the plain layout (no pool or engine columns) in CSV, not captured, is written a
+    // whole row at a time (CsvCellWriter.Row: one capacity check per row, no per-cell type check or virtual call); any
+    // other goes cell by cell through TableWriter. The cells and their order are those of the cell path below, which
+    // RunDirectoryWriterTest compares byte for byte (a captured table takes the cell path).
+    private CsvCellWriter? DirectCsv(TableWriter w) => _pools is null && _engines is null ? w.DirectCsv : null;
+
     private void WriteIteration(in IterationRecord r)
     {
         var w = _iterations;
+        if (DirectCsv(w) is { } csv)
+        {
+            var row = csv.BeginRow(IterationRowBytes);
+            row.Integer(r.Replica);
+            row.Integer(r.Stage);
+            row.Integer(r.Iteration);
+            row.Integer(r.Microbatch);
+            row.Ns(r.StartNs, 6);
+            row.Ns(r.EndNs, 6);
+            row.Integer(r.BatchSize);
+            row.Integer(r.PrefillTokens);
+            row.Integer(r.DecodeTokens);
+            row.Ns(r.Cost.ComputeNs, 3);
+            row.Ns(r.Cost.TpCommNs, 3);
+            row.Ns(r.Cost.EpCommNs, 3);
+            row.Ns(r.Cost.PpCommNs, 3);
+            row.Ns(r.Cost.CpCommNs, 3);
+            row.Ns(r.Cost.OverheadNs, 3);
+            row.Integer(r.KvBlocksUsed);
+            csv.EndRow(ref row);
+            w.CountRow();
+            return;
+        }
         w.Int(r.Replica);
         w.Int(r.Stage);
         w.Int(r.Iteration);
@@ -252,6 +286,39 @@ public sealed class RunDirectoryWriter : IRunRecorder, IDisposable
         var l = RequestLatencies.From(r);
         _metrics.Add(r, l);
         var w = _requests;
+        if (DirectCsv(w) is { } csv)
+        {
+            var status = MetricFormat.Status(r.Status);
+            var session = r.SessionId ?? "";
+            var reason = r.Reason ?? "";
+            var row = csv.BeginRow(RequestRowBytes + CsvCellWriter.TextBound(status.Length) + CsvCellWriter.TextBound(session.Length)
+                + CsvCellWriter.TextBound(reason.Length) + 3);
+            row.Integer(r.RequestId);
+            row.Ns(r.ArrivalNs, 6);
+            row.Integer(r.Replica);
+            row.Integer(r.InputTokens);
+            row.Integer(r.OutputTokens);
+            row.Integer(r.CachedTokens);
+            row.Text(status);
+            row.Ns(r.FirstTokenNs, 6);
+            row.Ns(r.CompletionNs, 6);
+            row.Ns(r.FirstTokenNs - r.ArrivalNs, 3);                                              // ttft_ms
+            row.Fixed(l.TpotMs, 3);
+            row.Ns(l.E2eMs is null ? null : r.CompletionNs - r.ArrivalNs, 3);                     // e2e_ms
+            row.Ns(r.ScheduledNs - r.ArrivalNs, 3);                                               // queue_ms
+            row.Integer(r.Preemptions);
+            row.Integer(r.GeneratedTokens);
+            row.Ns(r.ScheduledNs, 6);
+            row.Integer(r.CpuCachedTokens);
+            row.Text(session);
+            row.Text(reason);
+            row.Integer(r.Retries);
+            row.Ns(r.FrontEndNs, 3);                                                              // frontend_ms
+            csv.EndRow(ref row);
+            w.CountRow();
+            _timeline.AddRequest(r);
+            return;
+        }
         w.Int(r.RequestId);
         w.Ns(r.ArrivalNs);
         w.Int(r.Replica);
@@ -303,6 +370,25 @@ public sealed class RunDirectoryWriter : IRunRecorder, IDisposable
         var intervalS = (s.TimeNs - previousNs) / 1e9;
         double Rate(long count) => intervalS > 0 ? count / intervalS : 0;
         var w = _timeseries;
+        double? hitRatio = s.PromptTokensLookedUpSinceLast > 0 ? (double)s.PrefixHitTokensSinceLast / s.PromptTokensLookedUpSinceLast : null;
+        if (w.DirectCsv is { } csv)
+        {
+            var row = csv.BeginRow(TimeseriesRowBytes);
+            row.Ns(s.TimeNs, 6);
+            row.Integer(s.Replica);
+            row.Integer(s.Queued);
+            row.Integer(s.Running);
+            row.Fixed(s.KvUtilization, 4);
+            row.Fixed(Rate(s.PrefillTokensSinceLast), 3);
+            row.Fixed(Rate(s.OutputTokensSinceLast), 3);
+            row.Integer(s.CompletedSinceLast);
+            row.Fixed(hitRatio, 4);
+            row.Integer(s.Live ? 1 : 0);
+            csv.EndRow(ref row);
+            w.CountRow();
+            _timeline.AddSample(s);
+            return;
+        }
         w.Ns(s.TimeNs);
         w.Int(s.Replica);
         w.Int(s.Queued);
@@ -311,7 +397,7 @@ public sealed class RunDirectoryWriter : IRunRecorder, IDisposable
         w.Double(Rate(s.PrefillTokensSinceLast));
         w.Double(Rate(s.OutputTokensSinceLast));
         w.Int(s.CompletedSinceLast);
-        w.Double(s.PromptTokensLookedUpSinceLast > 0 ? (double)s.PrefixHitTokensSinceLast / s.PromptTokensLookedUpSinceLast : null);
+        w.Double(hitRatio);
         w.Int(s.Live ? 1 : 0);
         w.EndRow();
         _timeline.AddSample(s);

@@ -120,6 +120,20 @@ public abstract class TableWriter : IDisposable
         Rows++;
     }
 
+    /// <summary>
+    /// The CSV cell writer under a plain CSV table, for rows written whole (<see cref="CsvCellWriter.BeginRow"/>, then
+    /// <see cref="CountRow"/>): null for Parquet and for a table whose cells are also captured. The caller writes the
+    /// table's columns in order, as the cell methods would.
+    /// </summary>
+    internal virtual CsvCellWriter? DirectCsv => null;
+
+    /// <summary>Counts a row written whole through <see cref="DirectCsv"/>.</summary>
+    internal void CountRow()
+    {
+        if (_cell != 0) throw new InvalidOperationException($"row {Rows} was started cell by cell and not ended");
+        Rows++;
+    }
+
     /// <summary>Completes the file (Parquet: the last row group and the footer) and closes the stream.</summary>
     public abstract void Dispose();
 
@@ -184,6 +198,8 @@ internal sealed class CsvTableWriter : TableWriter
     private protected override void PutText(int column, string value) => _csv.Text(value);
 
     private protected override void PutEndRow() => _csv.EndRecord();
+
+    internal override CsvCellWriter? DirectCsv => _csv;
 
     public override void Dispose() => _csv.Dispose();
 }

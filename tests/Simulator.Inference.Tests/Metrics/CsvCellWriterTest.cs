@@ -77,6 +77,71 @@ public sealed class CsvCellWriterTest
         Assert.That(Encoding.UTF8.GetString(Ours(w => { w.Fixed(-double.MaxValue, 6); w.EndRecord(); })),
             Is.EqualTo(MetricFormat.Fixed(-double.MaxValue, 0) + "\n"));
 
+    // One cell of a record for the whole-row comparison: (kind, integer, double, text).
+    private static (int Kind, long Integer, double Value, string Text) RandomCell(Random rng) =>
+        (rng.Next(7), rng.Next(3) == 0 ? rng.NextInt64(long.MinValue, long.MaxValue) : rng.NextInt64(-5_000_000_000, 5_000_000_000_000),
+         rng.Next(4) switch { 0 => rng.NextDouble() * 1e-3, 1 => -rng.NextDouble() * 1e6, 2 => rng.NextDouble() * 1e12, _ => Math.Round(rng.NextDouble() * 100, 3) },
+         rng.Next(50) == 0 ? string.Concat(Enumerable.Repeat("ab,\"c\"日", rng.Next(1, 12_000))) : AwkwardText(rng));
+
+    private static int Decimals(long integer) => (integer & 1) == 0 ? 6 : 3;
+
+    [FsCheckProperty(MaxTest = 200)]
+    public bool WholeRows_AreTheBytesOfTheCellByCellRecords(int seed)
+    {
+        var rng = new Random(seed);
+        var records = Enumerable.Range(0, rng.Next(1, 400)).Select(_ => Enumerable.Range(0, rng.Next(1, 6)).Select(_ => RandomCell(rng)).ToArray()).ToList();
+        var cells = Ours(w => records.ForEach(r =>
+        {
+            foreach (var c in r)
+            {
+                switch (c.Kind)
+                {
+                    case 0: w.Integer(c.Integer); break;
+                    case 1: w.Ns(c.Integer, Decimals(c.Integer)); break;
+                    case 2: w.Fixed(c.Value, Decimals(c.Integer)); break;
+                    case 3: w.Text(c.Text); break;
+                    default: w.Empty(); break;
+                }
+            }
+            w.EndRecord();
+        }));
+        var rows = Ours(w => records.ForEach(r =>
+        {
+            var bound = r.Sum(c => 1 + c.Kind switch { 0 => CsvCellWriter.MaxIntegerBytes, 1 or 4 => MetricFormat.MaxNsChars, 2 or 5 => MetricFormat.MaxFixedChars, 3 => CsvCellWriter.TextBound(c.Text.Length), _ => 0 });
+            var row = w.BeginRow(bound);
+            foreach (var c in r)
+            {
+                switch (c.Kind)
+                {
+                    case 0: row.Integer(c.Integer); break;
+                    case 1: row.Ns(c.Integer, Decimals(c.Integer)); break;
+                    case 2: row.Fixed(c.Value, Decimals(c.Integer)); break;
+                    case 3: row.Text(c.Text); break;
+                    case 4: row.Ns(null, 6); break;
+                    case 5: row.Fixed(null, 3); break;
+                    default: row.Text(""); break;
+                }
+            }
+            w.EndRow(ref row);
+        }));
+        return cells.SequenceEqual(rows);
+    }
+
+    [Test]
+    public void WholeRow_OfOneEmptyField_IsWrittenAsTwoQuotes_AndCellsMayNotBeMixedIn()
+    {
+        var ours = Ours(w =>
+        {
+            var row = w.BeginRow(MetricFormat.MaxNsChars + 1);
+            row.Ns(null, 6);
+            w.EndRow(ref row);
+            w.Text("x");
+            Assert.Throws<InvalidOperationException>(() => w.BeginRow(10), "a record started cell by cell");
+            w.EndRecord();
+        });
+        Assert.That(Encoding.UTF8.GetString(ours), Is.EqualTo("\"\"\nx\n"));
+    }
+
     private static byte[] Ours(Action<CsvCellWriter> write)
     {
         var stream = new MemoryStream();

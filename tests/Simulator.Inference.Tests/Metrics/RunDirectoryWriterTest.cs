@@ -196,6 +196,38 @@ public sealed class RunDirectoryWriterTest
     }
 
     [Test]
+    public void WholeRows_WriteTheBytesOfTheCellPath()
+    {
+        // An uncaptured CSV table is written a whole row at a time; a captured one cell by cell (TableWriter's checks per
+        // cell). Awkward records: texts that need quotes, missing and negative times, extreme values, odd samples.
+        static void FeedAwkward(IRunRecorder rec)
+        {
+            FeedMany(rec);
+            string[] texts = ["", "a,b", "say \"hi\"", "line\nbreak", "日本😀", "\r", "plain"];
+            for (int i = 0; i < 300; i++)
+            {
+                long t = (7_000 + i) * Ms + i * 137;
+                rec.OnIteration(new IterationRecord(i % 3, 0, long.MaxValue - i, i % 2, t, t - 1, int.MaxValue - i, 0, i,
+                    StageCostOf(-i * 999, tpNs: long.MaxValue / (i + 2), overheadNs: 500 + i), int.MinValue + i));
+                rec.OnRequestFinished(new RequestRecord(i, t, i % 3 - 1, i, 2 * i, i % 4, i % 2, (RequestStatus)(i % 4),
+                    i % 5 == 0 ? null : t + 12_345 * i, i % 7 == 0 ? null : t + 99_999_999L * (1 + i % 4), i % 6 == 0 ? null : t - i, i % 3,
+                    CpuCachedTokens: i, SessionId: i % 2 == 0 ? texts[i % texts.Length] : null, Retries: i % 4,
+                    Reason: i % 3 == 0 ? texts[(i + 3) % texts.Length] : null, FrontEndNs: i * 1_001));
+                rec.OnSample(new ReplicaSample(t, i % 3, i, -i, i / 7.0, i * 3, i * 1_000_003L, i, i % 4, i % 3, i % 5 != 0));
+            }
+        }
+
+        var options = new RunWriterOptions(TimelineEventCap: 5_000, Iterations: new IterationOutput("auto", 2_000));
+        var capture = new TableCapture(new Dictionary<string, IReadOnlyCollection<string>?> { ["requests"] = null, ["iterations"] = null, ["timeseries"] = null });
+        string whole = Path.Combine(_root, "whole"), cells = Path.Combine(_root, "cells");
+        using (var w = new RunDirectoryWriter(whole, Meta(), options)) { FeedAwkward(w); w.Commit(End()); }
+        using (var w = new RunDirectoryWriter(cells, Meta(), options with { Capture = capture })) { FeedAwkward(w); w.Commit(End()); }
+        var cellFiles = Files(cells);
+        foreach (var (name, bytes) in Files(whole)) Assert.That(bytes, Is.EqualTo(cellFiles[name]), name);
+        Assert.That(File.ReadAllText(Path.Combine(whole, "requests.csv")), Does.Contain("\"say \"\"hi\"\"\"").And.Contain("\"line\nbreak\""));
+    }
+
+    [Test]
     public void TakeCapturedTables_OnceWithTheRunDirectory_AndNotBeforeCommit()
     {
         var capture = new TableCapture(new Dictionary<string, IReadOnlyCollection<string>?> { ["requests"] = null, ["iterations"] = null });
