@@ -1,5 +1,6 @@
 using Simulator.Inference.Metrics;
 using Simulator.Kernel;
+using Request = Simulator.Inference.Workload.Request;
 
 namespace Simulator.Inference.Serving;
 
@@ -71,6 +72,7 @@ internal sealed class ReplicaGroups : IDisposable
     private long _claims;   // (window << 32) | next group of the window to claim
     private int _done;      // groups of the current window run to its end
     private volatile bool _stop;
+    private readonly List<(long TimeNs, RequestRecord Record)> _driverRecords = [];
 
     public ReplicaGroups(int replicas, int groups, int seed)
     {
@@ -92,6 +94,29 @@ internal sealed class ReplicaGroups : IDisposable
 
     /// <summary>Groups (= threads).</summary>
     public int Count => _groups.Length;
+
+    /// <summary>Barriers so far: calls of <see cref="AdvanceBefore"/> (each one a window of the serving loop).</summary>
+    public long Barriers { get; private set; }
+
+    /// <summary>
+    /// Hands a routed request to its replica (the serving loop's own code, run on the thread of the replica's group at
+    /// the request's instant); set before the first <see cref="Inject"/>.
+    /// </summary>
+    public Action<int, Request>? Deliver { get; set; }
+
+    /// <summary>
+    /// Queues <paramref name="request"/>, routed at <paramref name="timeNs"/> (no earlier than the groups' clocks), for
+    /// replica <paramref name="replica"/>: the next <see cref="AdvanceBefore"/> steps its group to just before that
+    /// instant (as for a serving-loop event there) and calls <see cref="Deliver"/>, all in the order injected.
+    /// </summary>
+    public void Inject(long timeNs, int replica, Request request) =>
+        _groups[_groupOf[replica]].Inbox.Add((timeNs, replica, request));
+
+    /// <summary>
+    /// A record the serving loop wrote at <paramref name="timeNs"/> while the groups were behind it: the next
+    /// <see cref="Flush"/> hands it on after every replica record up to that instant, in the order added.
+    /// </summary>
+    public void AddDriverRecord(long timeNs, RequestRecord record) => _driverRecords.Add((timeNs, record));
 
     /// <summary>The group of replica <paramref name="replica"/>.</summary>
     public int GroupOf(int replica) => _groupOf[replica];
@@ -146,13 +171,14 @@ internal sealed class ReplicaGroups : IDisposable
     public void AdvanceBefore(long untilNs, int priority)
     {
         var until = new SimTime(untilNs);
+        Barriers++;
         int busy = 0;
         foreach (var g in _groups)
-            if (g.Sim.Peek() <= until) busy++;
+            if (g.Sim.Peek() <= until || g.Inbox.Count > 0) busy++;
         if (busy <= 1 || _groups.Length == 1)
         {
             // Implementation note: a window with work in one group at most is not worth waking the workers for.
-            foreach (var g in _groups) g.Sim.RunBefore(until, priority);
+            foreach (var g in _groups) RunGroup(g, until, priority);
             return;
         }
         _workers ??= StartWorkers();
@@ -194,7 +220,8 @@ internal sealed class ReplicaGroups : IDisposable
             g.Completed = 0;
             n += g.Count;
         }
-        if (n > 0 && _groups.Length == 1)
+        if (n == 0 && _driverRecords.Count > 0) HandOn(recorder, _merged, 0);
+        else if (n > 0 && _groups.Length == 1)
         {
             // Implementation note: one group's outbox is sorted where it lies (it is nearly in (time, replica, order)
             // order already) and handed on without the copy into the merge buffer; the stream is the same. The group
@@ -268,11 +295,17 @@ internal sealed class ReplicaGroups : IDisposable
     }
 
     /// <summary>Hands the first <paramref name="n"/> entries to <paramref name="recorder"/> in order and clears them (no record stays reachable).</summary>
-    private static void HandOn(IRunRecorder recorder, Entry[] entries, int n)
+    // Implementation note: the serving loop's records (rejections at arrival) go after every replica record of their
+    // instant: a replica reports only at the end of a pass (a priority-0 entry, and passes last at least a nanosecond
+    // under lookahead), so those records were all handed on before the serving loop's event at that instant ran.
+    private void HandOn(IRunRecorder recorder, Entry[] entries, int n)
     {
+        var driver = _driverRecords;
+        int d = 0;
         for (int i = 0; i < n; i++)
         {
             ref var e = ref entries[i];
+            while (d < driver.Count && driver[d].TimeNs < e.TimeNs) recorder.OnRequestFinished(driver[d++].Record);
             switch (e.Kind)
             {
                 case EntryKind.Iteration: recorder.OnIteration(in e.Iteration); break;
@@ -280,7 +313,28 @@ internal sealed class ReplicaGroups : IDisposable
                 default: recorder.OnTokenGaps(e.GapNs, e.GapCount); break;
             }
         }
+        while (d < driver.Count) recorder.OnRequestFinished(driver[d++].Record);
+        driver.Clear();
         Array.Clear(entries, 0, n);
+    }
+
+    /// <summary>Steps one group to (until, priority), delivering its injected requests each at its instant on the way.</summary>
+    private void RunGroup(Group group, SimTime until, int priority)
+    {
+        var inbox = group.Inbox;
+        if (inbox.Count > 0)
+        {
+            var deliver = Deliver ?? throw new InvalidOperationException("requests were injected with no delivery set");
+            for (int i = 0; i < inbox.Count; i++)
+            {
+                var (timeNs, replica, request) = inbox[i];
+                // Just before a serving-loop event at that instant: the replicas' priority-1 kicks stay pending.
+                group.Sim.RunBefore(new SimTime(timeNs), 1);
+                deliver(replica, request);
+            }
+            inbox.Clear();
+        }
+        group.Sim.RunBefore(until, priority);
     }
 
     private Thread[] StartWorkers()
@@ -309,7 +363,7 @@ internal sealed class ReplicaGroups : IDisposable
             var group = _groups[next];
             try
             {
-                group.Sim.RunBefore(new SimTime(_untilNs), _untilPriority);
+                RunGroup(group, new SimTime(_untilNs), _untilPriority);
             }
             catch (Exception ex)
             {
@@ -389,6 +443,7 @@ internal sealed class ReplicaGroups : IDisposable
         public readonly Action<Sequence> OnFinished;
         public readonly Action<int> OnLoadChanged;
         public readonly List<int> Changed = [];
+        public readonly List<(long TimeNs, int Replica, Request Request)> Inbox = [];
         public Entry[] Entries = new Entry[64];
         public int Count;
         public long Completed;
@@ -431,5 +486,43 @@ internal sealed class ReplicaGroups : IDisposable
 
         public void OnSample(in ReplicaSample sample) =>
             throw new InvalidOperationException("samples are taken by the serving loop, not by a replica");
+    }
+}
+
+/// <summary>
+/// What replica-group lookahead knows of every replica's pass in flight: when it ends and how many requests finish at
+/// that end (announced by the replica when the pass starts, <see cref="Replica.Forecasts"/>), and a lower bound of any
+/// pass's duration. Each replica writes only its own slots, on its group's thread; the serving loop reads them between
+/// windows, when every group is stopped.
+/// </summary>
+internal sealed class PassForecasts
+{
+    /// <summary>Per replica: end of the last pass announced (ns; <see cref="long.MinValue"/> before the first).</summary>
+    public readonly long[] EndNs;
+
+    /// <summary>Per replica: requests that finish at <see cref="EndNs"/>.</summary>
+    public readonly int[] Finishing;
+
+    /// <summary>Per replica: no pass is shorter than this (ns, >= 1).</summary>
+    public readonly long[] MinPassNs;
+
+    public PassForecasts(long[] minPassNs)
+    {
+        ArgumentNullException.ThrowIfNull(minPassNs);
+        if (minPassNs.Any(ns => ns < 1)) throw new ArgumentException("every replica needs a pass lower bound of at least 1 ns", nameof(minPassNs));
+        MinPassNs = minPassNs;
+        EndNs = new long[minPassNs.Length];
+        Array.Fill(EndNs, long.MinValue);
+        Finishing = new int[minPassNs.Length];
+    }
+
+    /// <summary>Replica <paramref name="replica"/> started a pass at <paramref name="startNs"/> that ends at <paramref name="endNs"/> with <paramref name="finishing"/> requests finished.</summary>
+    public void Announce(int replica, long startNs, long endNs, int finishing)
+    {
+        // Implementation note: the lookahead's exactness rests on this bound; a pass below it is a bug in sim, stopped here.
+        if (endNs - startNs < MinPassNs[replica])
+            throw new InvalidOperationException($"replica {replica}: a pass of {endNs - startNs} ns at {startNs} ns is shorter than the lookahead's lower bound of {MinPassNs[replica]} ns");
+        EndNs[replica] = endNs;
+        Finishing[replica] = finishing;
     }
 }
