@@ -73,10 +73,17 @@ internal sealed class ReplicaGroups : IDisposable
     private int _done;      // groups of the current window run to its end
     private volatile bool _stop;
     private readonly List<(long TimeNs, RequestRecord Record)> _driverRecords = [];
+    private readonly int[] _parked;             // per worker: 1 while it waits on its semaphore
+    private readonly SemaphoreSlim[] _wake;
 
-    public ReplicaGroups(int replicas, int groups, int seed)
+    public ReplicaGroups(int replicas, int groups, int threads, int seed)
     {
         if (groups < 1 || groups > replicas) throw new ArgumentOutOfRangeException(nameof(groups), groups, $"expected 1..{replicas} groups");
+        if (threads < 1 || threads > groups) throw new ArgumentOutOfRangeException(nameof(threads), threads, $"expected 1..{groups} threads");
+        Threads = threads;
+        _parked = new int[threads - 1];
+        _wake = new SemaphoreSlim[threads - 1];
+        for (int w = 0; w < _wake.Length; w++) _wake[w] = new SemaphoreSlim(0);
         _groups = new Group[groups];
         _groupOf = new int[replicas];
         _outboxes = new ReplicaOutbox[replicas];
@@ -92,8 +99,21 @@ internal sealed class ReplicaGroups : IDisposable
         }
     }
 
-    /// <summary>Groups (= threads).</summary>
+    /// <summary>Groups (<see cref="GroupsFor"/>).</summary>
     public int Count => _groups.Length;
+
+    /// <summary>Threads that step the groups: the serving loop's own and <see cref="Threads"/> - 1 workers.</summary>
+    public int Threads { get; }
+
+    /// <summary>
+    /// Groups for <paramref name="threads"/> threads: one on one thread, else four per thread (at most one per replica).
+    /// </summary>
+    // Implementation note: a group, once claimed, is run to the barrier by the thread that took it; on cores shared with
+    // other work a worker descheduled in the middle of its group stalls the barrier for a time slice. With four groups
+    // per thread the claimed part is small and the serving loop's thread takes the rest. The outputs do not depend on it.
+    public static int GroupsFor(int threads, int replicas) => threads <= 1 ? 1 : Math.Min(replicas, threads * GroupsPerThread);
+
+    private const int GroupsPerThread = 4;
 
     /// <summary>Barriers so far: calls of <see cref="AdvanceBefore"/> (each one a window of the serving loop).</summary>
     public long Barriers { get; private set; }
@@ -175,7 +195,7 @@ internal sealed class ReplicaGroups : IDisposable
         int busy = 0;
         foreach (var g in _groups)
             if (g.Sim.Peek() <= until || g.Inbox.Count > 0) busy++;
-        if (busy <= 1 || _groups.Length == 1)
+        if (busy <= 1 || Threads == 1)
         {
             // Implementation note: a window with work in one group at most is not worth waking the workers for.
             foreach (var g in _groups) RunGroup(g, until, priority);
@@ -187,6 +207,7 @@ internal sealed class ReplicaGroups : IDisposable
         Volatile.Write(ref _done, 0);
         int window = ++_generation;
         Interlocked.Exchange(ref _claims, (long)window << 32);
+        WakeParked();
         RunClaimed(window);
         var spin = new SpinWait();
         while (Volatile.Read(ref _done) != _groups.Length) spin.SpinOnce(sleep1Threshold: -1);
@@ -237,15 +258,7 @@ internal sealed class ReplicaGroups : IDisposable
         else if (n > 0)
         {
             if (_merged.Length < n) _merged = new Entry[Math.Max(n, _merged.Length * 2)];
-            int at = 0;
-            foreach (var g in _groups)
-            {
-                Array.Copy(g.Entries, 0, _merged, at, g.Count);
-                Array.Clear(g.Entries, 0, g.Count);
-                at += g.Count;
-                g.Count = 0;
-            }
-            SortNearlySorted(_merged, n);
+            MergeOutboxes(n);
             HandOn(recorder, _merged, n);
         }
         if (loadChanged != null)
@@ -264,6 +277,38 @@ internal sealed class ReplicaGroups : IDisposable
         }
         return completed;
     }
+
+    /// <summary>
+    /// Merges the groups' outboxes (<paramref name="n"/> entries in all) into the merge buffer in (time, replica,
+    /// order) order and empties them.
+    /// </summary>
+    // Implementation note: each outbox is first sorted where it lies (nearly sorted: in time order, out of replica order
+    // only at shared instants), then the sorted runs are merged by taking the smallest head each time: a handful of
+    // compares per entry. Sorting the concatenated outboxes instead moved half of them past the other half per window.
+    private void MergeOutboxes(int n)
+    {
+        var heads = _heads ??= new int[_groups.Length];
+        foreach (var g in _groups) SortNearlySorted(g.Entries, g.Count);
+        Array.Clear(heads);
+        for (int at = 0; at < n; at++)
+        {
+            int best = -1;
+            for (int k = 0; k < _groups.Length; k++)
+            {
+                var g = _groups[k];
+                if (heads[k] == g.Count) continue;
+                if (best < 0 || EntryOrder.After(in _groups[best].Entries[heads[best]], in g.Entries[heads[k]])) best = k;
+            }
+            _merged[at] = _groups[best].Entries[heads[best]++];
+        }
+        foreach (var g in _groups)
+        {
+            Array.Clear(g.Entries, 0, g.Count);
+            g.Count = 0;
+        }
+    }
+
+    private int[]? _heads;
 
     /// <summary>Sorts the first <paramref name="n"/> entries by (time, replica, order).</summary>
     // Implementation note: one group's outbox is in time order and out of (replica, order) order only where replicas'
@@ -339,11 +384,11 @@ internal sealed class ReplicaGroups : IDisposable
 
     private Thread[] StartWorkers()
     {
-        var workers = new Thread[_groups.Length - 1];
+        var workers = new Thread[Threads - 1];
         for (int w = 0; w < workers.Length; w++)
         {
             workers[w] = new Thread(Work) { IsBackground = true, Name = $"replica-groups-{w + 1}" };
-            workers[w].Start();
+            workers[w].Start(w);
         }
         return workers;
     }
@@ -373,11 +418,14 @@ internal sealed class ReplicaGroups : IDisposable
         }
     }
 
-    // Implementation note: a worker waits for the next window by spinning, then yielding its core (SpinWait never
-    // sleeps with sleep1Threshold -1); a window is tens of microseconds, too short for a kernel wait, and the .NET
-    // Barrier class costs about as much as the window's work. Nothing is allocated or locked per window.
-    private void Work()
+    // Implementation note: a worker waits for the next window by spinning a little (SpinWait: busy spins, then yields),
+    // then parks on its semaphore, so an idle worker does not take a core from the serving loop or from other work on
+    // shared cores; the serving loop wakes a parked worker when it opens a window (WakeParked). Parking is announced
+    // before the last look at the claims and the loop publishes the window before it looks at the flag, both with full
+    // fences, so a window is never missed; a stale wake-up only costs one more look. Nothing is allocated per window.
+    private void Work(object? state)
     {
+        int w = (int)state!;
         int seen = 0;
         var spin = new SpinWait();
         while (!_stop)
@@ -391,8 +439,26 @@ internal sealed class ReplicaGroups : IDisposable
                 spin.Reset();
                 continue;
             }
-            spin.SpinOnce(sleep1Threshold: -1);
+            if (spin.Count < SpinsBeforeParking)
+            {
+                spin.SpinOnce(sleep1Threshold: -1);
+                continue;
+            }
+            Interlocked.Exchange(ref _parked[w], 1);
+            claims = Volatile.Read(ref _claims);
+            if (!_stop && ((int)(claims >> 32) == seen || (int)(claims & 0xFFFF_FFFF) >= _groups.Length)) _wake[w].Wait();
+            Interlocked.Exchange(ref _parked[w], 0);
+            spin.Reset();
         }
+    }
+
+    /// <summary>Spins of a worker between windows before it parks (about 10-30 us of SpinWait).</summary>
+    private const int SpinsBeforeParking = 24;
+
+    private void WakeParked()
+    {
+        for (int w = 0; w < _parked.Length; w++)
+            if (Interlocked.Exchange(ref _parked[w], 0) == 1) _wake[w].Release();
     }
 
     /// <summary>Stops the worker threads.</summary>
@@ -400,6 +466,7 @@ internal sealed class ReplicaGroups : IDisposable
     {
         _stop = true;
         if (_workers is null) return;
+        foreach (var wake in _wake) wake.Release();
         foreach (var w in _workers) w.Join();
         _workers = null;
     }

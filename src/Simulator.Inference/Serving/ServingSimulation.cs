@@ -17,6 +17,9 @@ namespace Simulator.Inference.Serving;
 /// <param name="Threads">Null: one kernel simulation for everything. 0 (auto) or N: when the run is eligible
 /// (<see cref="ParallelEligibility.WhyNot"/>), the replicas run in groups stepped to a barrier at every arrival and sample,
 /// on that many threads; the outputs are the same for every thread count (not the same as with null at same-instant ties).</param>
+/// <param name="Lookahead">With replica groups: whether the serving loop may route every arrival up to the groups'
+/// announced horizon between two barriers (README "Parallel replicas"); false stops the groups at every serving-loop
+/// instant. The outputs are the same either way (tests compare them).</param>
 public sealed record ServingOptions(
     string Router = "round_robin",
     ulong RouterSeed = 1,
@@ -25,7 +28,8 @@ public sealed record ServingOptions(
     PrefixRouterOptions? PrefixRouter = null,
     FaultSettings? Faults = null,
     FrontEndDelays? FrontEnd = null,
-    int? Threads = null);
+    int? Threads = null,
+    bool Lookahead = true);
 
 /// <summary>
 /// What a serving run produced besides the streamed records. <c>Failed</c>: requests that ended failed (their replica
@@ -109,7 +113,11 @@ public sealed class ServingSimulation
         if (options.Threads is int threads)
         {
             _serialReason = ParallelEligibility.WhyNot(replicas, options, executor != null);
-            if (_serialReason is null) _groups = new ReplicaGroups(replicas.Count, ParallelEligibility.Resolve(threads, replicas.Count), sim.RandomSeed);
+            if (_serialReason is null)
+            {
+                int resolved = ParallelEligibility.Resolve(threads, replicas.Count);
+                _groups = new ReplicaGroups(replicas.Count, ReplicaGroups.GroupsFor(resolved, replicas.Count), resolved, sim.RandomSeed);
+            }
         }
         _inFrontEnd = new Dictionary<long, (int, Request)>[_groups?.Count ?? 1];
         for (int g = 0; g < _inFrontEnd.Length; g++) _inFrontEnd[g] = new();
@@ -174,6 +182,7 @@ public sealed class ServingSimulation
     /// </summary>
     private string? LookaheadWhyNot(IRouter router, IReadOnlyList<ReplicaSetup> replicas)
     {
+        if (!_options.Lookahead) return "lookahead turned off";
         if (router is not (RoundRobinRouter or RandomRouter or LeastOutstandingRouter or PowerOfTwoRouter or SpeedWeightedRouter))
             return $"router {router.Name} reads more of a replica than its outstanding count";
         if (_frontEndQueue != null) return "frontend.model queue";
@@ -230,9 +239,9 @@ public sealed class ServingSimulation
         for (int i = 0; i < _replicas.Length; i++) stats[i] = _replicas[i].Snapshot();
         return new ServingResult(stats, _requests, _completed, _rejected, _requests - _completed - _rejected - _failed,
             _sim.NowNs, _sim.ProcessedEvents + (_groups?.ProcessedEvents ?? 0), _failed, _replicas.Select(r => r.LiveNs).ToList(),
-            _faults?.Applied.ToList() ?? [], _groups?.Count ?? 1,
+            _faults?.Applied.ToList() ?? [], _groups?.Threads ?? 1,
             _options.Threads is int t && ParallelEligibility.Resolve(t, _replicas.Length) > 1 ? _serialReason : null,
-            _groups?.Barriers ?? 0, _groups is { Count: > 1 } ? _noLookaheadReason : null);
+            _groups?.Barriers ?? 0, _groups is { Threads: > 1 } ? _noLookaheadReason : null);
     }
 
     /// <summary>
