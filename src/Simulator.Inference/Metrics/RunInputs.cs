@@ -68,9 +68,10 @@ public sealed record ReplicaPipelineStats(int Replica, long ActiveNs, IReadOnlyL
 /// </summary>
 /// <see cref="Windows"/>: the barriers at which the serving loop stopped the replica groups (0 without groups);
 /// <see cref="NoLookaheadReason"/>: on several threads, why each barrier covered one serving-loop instant (null when
-/// the run looked ahead, see README "Parallel replicas").
+/// the run looked ahead, see README "Parallel replicas"); <see cref="WorkerShare"/>: on several threads, the fraction of
+/// the groups' runs that the worker threads took.
 public sealed record SimulationStats(long Events, long SimulatedNs, double WallSeconds, int Threads = 1, string? SerialReason = null,
-    long Windows = 0, string? NoLookaheadReason = null);
+    long Windows = 0, string? NoLookaheadReason = null, double WorkerShare = 0);
 
 /// <summary>
 /// Everything the run reports once, at its end, to complete the run directory (<see cref="PrefixCache"/>: null = not

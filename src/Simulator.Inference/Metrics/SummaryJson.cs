@@ -278,6 +278,7 @@ public static class SummaryJson
             w.WriteNumber("threads", sim.Threads);
             if (sim.SerialReason is { } why) w.WriteString("serial_reason", why);
             if (sim.Windows > 0) w.WriteNumber("windows", sim.Windows);
+            if (sim.Threads > 1) w.WriteNumber("worker_share", MetricFormat.Round(sim.WorkerShare, 4));
             if (sim.NoLookaheadReason is { } noLookahead) w.WriteString("no_lookahead_reason", noLookahead);
             w.WriteEndObject();
         }

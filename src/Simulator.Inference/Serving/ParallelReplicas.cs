@@ -106,17 +106,35 @@ internal sealed class ReplicaGroups : IDisposable
     public int Threads { get; }
 
     /// <summary>
-    /// Groups for <paramref name="threads"/> threads: one on one thread, else four per thread (at most one per replica).
+    /// Groups for <paramref name="threads"/> threads: one on one thread, else two per thread (at most one per replica).
     /// </summary>
     // Implementation note: a group, once claimed, is run to the barrier by the thread that took it; on cores shared with
-    // other work a worker descheduled in the middle of its group stalls the barrier for a time slice. With four groups
-    // per thread the claimed part is small and the serving loop's thread takes the rest. The outputs do not depend on it.
+    // other work a worker descheduled in the middle of its group stalls the barrier for a time slice. With two groups
+    // per thread the claimed part is smaller and the serving loop's thread takes the rest (four measured no better on
+    // fleet-1m: more groups, more per-window overhead). The outputs do not depend on it.
     public static int GroupsFor(int threads, int replicas) => threads <= 1 ? 1 : Math.Min(replicas, threads * GroupsPerThread);
 
-    private const int GroupsPerThread = 4;
+    private const int GroupsPerThread = 2;
 
     /// <summary>Barriers so far: calls of <see cref="AdvanceBefore"/> (each one a window of the serving loop).</summary>
     public long Barriers { get; private set; }
+
+    /// <summary>
+    /// Of the group runs of windows that woke the workers, the fraction the workers took (0 when none did): near
+    /// 1 - 1/threads when the workers kept up, near 0 when the serving loop's thread ran nearly every group itself
+    /// (workers descheduled on busy cores, or waking too late). Read after the run.
+    /// </summary>
+    public double WorkerShare
+    {
+        get
+        {
+            long workers = Interlocked.Read(ref _workerRuns);
+            return workers + _driverRuns == 0 ? 0 : (double)workers / (workers + _driverRuns);
+        }
+    }
+
+    private long _driverRuns;
+    private long _workerRuns;
 
     /// <summary>
     /// Hands a routed request to its replica (the serving loop's own code, run on the thread of the replica's group at
@@ -208,7 +226,7 @@ internal sealed class ReplicaGroups : IDisposable
         int window = ++_generation;
         Interlocked.Exchange(ref _claims, (long)window << 32);
         WakeParked();
-        RunClaimed(window);
+        _driverRuns += RunClaimed(window);
         var spin = new SpinWait();
         while (Volatile.Read(ref _done) != _groups.Length) spin.SpinOnce(sleep1Threshold: -1);
         for (int g = 0; g < _groups.Length; g++)
@@ -397,13 +415,15 @@ internal sealed class ReplicaGroups : IDisposable
     // unclaimed group of the current window (one compare-and-swap on the packed window and index) until none is left.
     // A worker the operating system has not scheduled yet (cores shared with other work) then costs nothing: the driver
     // runs its groups too, and waits only for groups already taken. Which thread runs a group changes no result.
-    private void RunClaimed(int window)
+    private int RunClaimed(int window)
     {
+        int ran = 0;
         while (true)
         {
             long claims = Volatile.Read(ref _claims);
             int next = (int)(claims & 0xFFFF_FFFF);
-            if ((int)(claims >> 32) != window || next >= _groups.Length) return;
+            if ((int)(claims >> 32) != window || next >= _groups.Length) return ran;
+            ran++;
             if (Interlocked.CompareExchange(ref _claims, claims + 1, claims) != claims) continue;
             var group = _groups[next];
             try
@@ -435,7 +455,8 @@ internal sealed class ReplicaGroups : IDisposable
             if (window != seen && (int)(claims & 0xFFFF_FFFF) < _groups.Length)
             {
                 seen = window;
-                RunClaimed(window);
+                int ran = RunClaimed(window);
+                if (ran > 0) Interlocked.Add(ref _workerRuns, ran);
                 spin.Reset();
                 continue;
             }

@@ -38,11 +38,12 @@ public sealed record ServingOptions(
 /// the threads that simulated the replicas; <c>SerialReason</c>: why threads were asked for but the run used one (null otherwise).
 /// </summary>
 /// <c>Windows</c>: with replica groups, the barriers at which the serving loop stopped every group (0 without groups);
+/// <c>WorkerShare</c>: on several threads, the fraction of group runs the worker threads took (<see cref="ReplicaGroups.WorkerShare"/>);
 /// <c>NoLookaheadReason</c>: with groups, why each barrier covers a single serving-loop instant instead of a lookahead window (null when it does not).
 public sealed record ServingResult(
     IReadOnlyList<ReplicaStats> Replicas, long Requests, long Completed, long Rejected, long Unfinished,
     long EndNs, long Events, long Failed = 0, IReadOnlyList<long>? LiveNs = null, IReadOnlyList<FaultRecord>? Faults = null,
-    int Threads = 1, string? SerialReason = null, long Windows = 0, string? NoLookaheadReason = null);
+    int Threads = 1, string? SerialReason = null, long Windows = 0, string? NoLookaheadReason = null, double WorkerShare = 0);
 
 /// <summary>
 /// A cluster of replicas behind a router, fed by a streamed workload: requests arrive one at a time (the
@@ -241,7 +242,7 @@ public sealed class ServingSimulation
             _sim.NowNs, _sim.ProcessedEvents + (_groups?.ProcessedEvents ?? 0), _failed, _replicas.Select(r => r.LiveNs).ToList(),
             _faults?.Applied.ToList() ?? [], _groups?.Threads ?? 1,
             _options.Threads is int t && ParallelEligibility.Resolve(t, _replicas.Length) > 1 ? _serialReason : null,
-            _groups?.Barriers ?? 0, _groups is { Threads: > 1 } ? _noLookaheadReason : null);
+            _groups?.Barriers ?? 0, _groups is { Threads: > 1 } ? _noLookaheadReason : null, _groups?.WorkerShare ?? 0);
     }
 
     /// <summary>

@@ -1,6 +1,7 @@
 using NUnit.Framework;
 using Simulator.Inference.Metrics;
 using Simulator.Inference.Serving;
+using Request = Simulator.Inference.Workload.Request;
 using static Simulator.Inference.Tests.Serving.ServingTestKit;
 
 namespace Simulator.Inference.Tests.Serving;
