@@ -30,8 +30,9 @@ public static class ParallelEligibility
     /// The threads a run uses: <paramref name="requested"/>, or for 0 (auto) one; never more than replicas.
     /// </summary>
     // Implementation note: auto is one thread because no measurement has shown more to be faster: on fleet-1m, 2 threads
-    // took 23.5 s against 15.4 s on one, on an idle 2-core machine where each thread had a core of its own (README
-    // "Parallel replicas"); a barrier per arrival costs more than the second core gives. N threads stay an explicit choice.
+    // with a barrier per arrival took 23.5 s against 15.4 s on one on an idle 2-core machine; with lookahead windows
+    // (7.6x fewer barriers) 12.1-12.9 s against 9.8-10.9 s on the shared, loaded 2-core machine (README "Parallel
+    // replicas"). The idle machine was not measured again. N threads stay an explicit choice.
     public static int Resolve(int requested, int replicas)
     {
         if (requested < 0) throw new ArgumentOutOfRangeException(nameof(requested), requested, "threads must be 0 (auto) or more");
@@ -56,8 +57,8 @@ public static class ParallelEligibility
 // depends only on that replica's own history and the driver's injections, not on which other replicas share its queue;
 // so each replica processes the same events in the same order for any grouping. The outboxes are merged per window by
 // (time, replica, order within the replica), a total order that no grouping changes, so the streams the recorders see
-// are the same for 1 thread or many. Windows lie between consecutive driver events (about 1.4 ms apart at 700 req/s,
-// some 17 replica events on fleet-1m), enough work per thread to pay for a spin barrier of well under a microsecond.
+// are the same for 1 thread or many. With lookahead (ServingSimulation.Horizon) a window covers every arrival before the
+// groups' announced horizon (7.6 arrivals, about 130 replica events on fleet-1m); without it, one driver instant.
 internal sealed class ReplicaGroups : IDisposable
 {
     private readonly Group[] _groups;

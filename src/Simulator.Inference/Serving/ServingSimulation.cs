@@ -15,7 +15,8 @@ namespace Simulator.Inference.Serving;
 /// <param name="FrontEnd">The engine front end's per-request costs (null = none): requests reach the scheduler that
 /// much after they arrive, and every token reaches the client that much after the engine emits it.</param>
 /// <param name="Threads">Null: one kernel simulation for everything. 0 (auto) or N: when the run is eligible
-/// (<see cref="ParallelEligibility.WhyNot"/>), the replicas run in groups stepped to a barrier at every arrival and sample,
+/// (<see cref="ParallelEligibility.WhyNot"/>), the replicas run in groups stepped to a barrier at every sample and at the
+/// end of every lookahead window (every arrival where the router cannot look ahead),
 /// on that many threads; the outputs are the same for every thread count (not the same as with null at same-instant ties).</param>
 /// <param name="Lookahead">With replica groups: whether the serving loop may route every arrival up to the groups'
 /// announced horizon between two barriers (README "Parallel replicas"); false stops the groups at every serving-loop
