@@ -133,8 +133,9 @@ public sealed class LookaheadServingTest
     {
         // Every pass lasts 0.25 ms + 1 us per token: decode-only passes of one sequence end on the arrival grid.
         var setup = Setup(new SchedulerConfig("vllm", MaxNumSeqs: 16, MaxNumBatchedTokens: 512, ChunkSize: 128), fixedNs: Ms / 4 - 1000, nsPerToken: 1000);
-        var options = new ServingOptions(router, RouterSeed: 3, SampleIntervalNs: Ms / 2);
-        AssertSameAsBarrierPerArrival(Bursts(11, 600, maxInput: 700, maxOutput: 6), Enumerable.Repeat(setup, 8).ToList(), options);
+        var options = new ServingOptions(router, RouterSeed: 3, SampleIntervalNs: 5 * Ms);
+        // Four replicas under load: counts differ between replicas, so a count the views got wrong changes a pick.
+        AssertSameAsBarrierPerArrival(Bursts(11, 600, maxInput: 700, maxOutput: 6), Enumerable.Repeat(setup, 4).ToList(), options);
     }
 
     [TestCase(PreemptionMode.Recompute)]
