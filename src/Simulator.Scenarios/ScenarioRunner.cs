@@ -93,7 +93,7 @@ public static class ScenarioRunner
         var wall = Stopwatch.StartNew();
         var result = serving.Run();
         wall.Stop();
-        return (result, new SimulationStats(result.Events, result.EndNs, wall.Elapsed.TotalSeconds, result.Threads, result.SerialReason));
+        return (result, new SimulationStats(result.Events, result.EndNs, wall.Elapsed.TotalSeconds, result.Threads, result.SerialReason, result.Windows, result.NoLookaheadReason, result.WorkerShare));
     }
 
     internal static List<ReplicaPipelineStats> Pipelines(ServingResult result) =>

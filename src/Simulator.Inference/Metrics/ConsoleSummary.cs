@@ -50,7 +50,8 @@ public static class ConsoleSummary
         var simLine = $"Simulation: {I(s.Simulation.Events)} events, {F(s.Simulation.SimulatedS, 3)} s simulated";
         if (perf is { WallSeconds: > 0 } p)
             simLine += $" in {F(p.WallSeconds, 2)} s wall ({F(p.Events / p.WallSeconds, 0)} events/s)";
-        if (perf is { Threads: > 1 }) simLine += $" on {I(perf.Threads)} threads";
+        if (perf is { Threads: > 1 })
+            simLine += $" on {I(perf.Threads)} threads, {I(perf.Windows)} windows, workers ran {F(perf.WorkerShare * 100, 0)}% of the groups" + (perf.NoLookaheadReason is { } nl ? $" (one instant each: {nl})" : "");
         if (perf?.SerialReason is { } why) simLine += $"; one thread: {why}";
         lines.Add(simLine);
         if (outputDirectory != null) lines.Add($"Outputs: {outputDirectory}");

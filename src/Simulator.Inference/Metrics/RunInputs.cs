@@ -66,7 +66,12 @@ public sealed record ReplicaPipelineStats(int Replica, long ActiveNs, IReadOnlyL
 /// replicas) and <see cref="SerialReason"/> (why more threads were asked for and one was used; null otherwise) go only to
 /// perf.json and the console, never to summary.json, which stays the same for every thread count.
 /// </summary>
-public sealed record SimulationStats(long Events, long SimulatedNs, double WallSeconds, int Threads = 1, string? SerialReason = null);
+/// <see cref="Windows"/>: the barriers at which the serving loop stopped the replica groups (0 without groups);
+/// <see cref="NoLookaheadReason"/>: on several threads, why each barrier covered one serving-loop instant (null when
+/// the run looked ahead, see README "Parallel replicas"); <see cref="WorkerShare"/>: on several threads, the fraction of
+/// the groups' runs that the worker threads took.
+public sealed record SimulationStats(long Events, long SimulatedNs, double WallSeconds, int Threads = 1, string? SerialReason = null,
+    long Windows = 0, string? NoLookaheadReason = null, double WorkerShare = 0);
 
 /// <summary>
 /// Everything the run reports once, at its end, to complete the run directory (<see cref="PrefixCache"/>: null = not

@@ -277,6 +277,9 @@ public static class SummaryJson
             w.WriteNumber("simulated_s_per_wall_s", sim.WallSeconds > 0 ? MetricFormat.Round(sim.SimulatedNs / 1e9 / sim.WallSeconds, 4) : 0);
             w.WriteNumber("threads", sim.Threads);
             if (sim.SerialReason is { } why) w.WriteString("serial_reason", why);
+            if (sim.Windows > 0) w.WriteNumber("windows", sim.Windows);
+            if (sim.Threads > 1) w.WriteNumber("worker_share", MetricFormat.Round(sim.WorkerShare, 4));
+            if (sim.NoLookaheadReason is { } noLookahead) w.WriteString("no_lookahead_reason", noLookahead);
             w.WriteEndObject();
         }
         stream.WriteByte((byte)'\n');

@@ -81,6 +81,16 @@ internal sealed class DecodeClock
         InFlight = true;
     }
 
+    /// <summary>How many attached sequences the pass in flight (or the next one) brings to their output target.</summary>
+    // Implementation note: only replica-group lookahead asks (once per pass); a pass in which nobody finishes does not touch the queue.
+    public int FinishingAtNextPass()
+    {
+        if (_nextFinishTick != Ticks + 1) return 0;
+        int n = 0;
+        foreach (var (_, tick) in _finishes.UnorderedItems) if (tick == Ticks + 1) n++;
+        return n;
+    }
+
     /// <summary>
     /// The group's pass ended at <paramref name="nowNs"/>: every attached sequence advanced by one token; those that reached
     /// their output target are detached, marked finished and added to <paramref name="finished"/>.

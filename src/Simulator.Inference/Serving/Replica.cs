@@ -528,6 +528,50 @@ public sealed partial class Replica : IReplicaLoad, IEventHandler
         g.Iteration = _nextIteration++;
         if (_groupsInFlight++ == 0) _activeSinceNs = _sim.NowNs;
         ArriveAt(0, group);
+        if (Forecasts != null) AnnouncePass(g);
+    }
+
+    /// <summary>
+    /// Replica-group lookahead (<see cref="PassForecasts"/>): when a pass starts, its end and how many of its sequences
+    /// finish at that end are known; both are announced, and the count is checked when the pass ends.
+    /// </summary>
+    // Implementation note: only a single-stage replica with one microbatch group is forecast (ParallelEligibility):
+    // its pass's end is its start + the stage's busy time, and nothing can touch the batch while it is in flight (the
+    // one group is in flight, so no scheduling round runs). The count mirrors CompletePass's test, sequence by sequence.
+    private void AnnouncePass(Group g)
+    {
+        long start = _sim.NowNs;
+        int finishing = 0;
+        var seqs = g.Seqs;
+        var newTokens = g.NewTokens;
+        for (int i = 0; i < seqs.Count; i++)
+        {
+            var seq = seqs[i];
+            if (seq.IsPrefilling && seq.ComputedTokens + newTokens[i] < seq.PrefillTargetTokens) continue;
+            int generated = seq.GeneratedTokens < seq.OutputTarget ? seq.GeneratedTokens + 1 : seq.GeneratedTokens;
+            if (generated >= seq.OutputTarget) finishing++;
+        }
+        if (g.ClockInBatch) finishing += g.Clock.FinishingAtNextPass();
+        _forecastFinishing = finishing;
+        Forecasts!.Announce(Index, start, start + g.Cost.StageBusyNs, finishing);
+    }
+
+    /// <summary>Where this replica announces its passes (replica-group lookahead); null otherwise.</summary>
+    internal PassForecasts? Forecasts { get; set; }
+
+    private int _forecastFinishing = -1;
+
+    /// <summary>
+    /// A lower bound of any pass's duration on this replica (ns), for replica-group lookahead: half the cheaper of a
+    /// one-token decode and a one-token prefill (every pass holds at least one token and reads every weight); 0 when
+    /// the replica has more than one stage or microbatch group. <see cref="PassForecasts.Announce"/> checks every pass against it.
+    /// </summary>
+    internal long MinPassLowerBoundNs()
+    {
+        if (Stages != 1 || Microbatches != 1) return 0;
+        long decode = _cost.EstimateTimes(0, [new SequenceWork(1, 1)]).StageBusyNs;
+        long prefill = _cost.EstimateTimes(0, [new SequenceWork(1, 0)]).StageBusyNs;
+        return Math.Max(0, Math.Min(decode, prefill) / 2);
     }
 
     private void ArriveAt(int stage, int group)
@@ -699,6 +743,7 @@ public sealed partial class Replica : IReplicaLoad, IEventHandler
         OutputTokens += emitted;
         _sampleOutputTokens += emitted;
         List<Sequence>? handedOff = null;
+        int finished = 0;
         if (anyFinished)
         {
             var running = g.Running;
@@ -719,6 +764,7 @@ public sealed partial class Replica : IReplicaLoad, IEventHandler
                     seq.HeldBlocks = 0;
                     seq.Group = -1;
                     _runningCount--;
+                    finished++;
                     OutstandingChanged?.Invoke(Index);
                     Completed++;
                     _sampleCompleted++;
@@ -731,6 +777,12 @@ public sealed partial class Replica : IReplicaLoad, IEventHandler
                 }
             }
             running.RemoveRange(kept, running.Count - kept);
+        }
+        if (_forecastFinishing >= 0)
+        {
+            if (finished != _forecastFinishing)
+                throw new InvalidOperationException($"replica {Index}: the pass ending at {now} ns finished {finished} request(s), {_forecastFinishing} were forecast when it started");
+            _forecastFinishing = -1;
         }
         AttachSteadyDecodes(g, now);
         g.ClearBatch();

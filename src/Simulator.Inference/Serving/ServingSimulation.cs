@@ -15,8 +15,12 @@ namespace Simulator.Inference.Serving;
 /// <param name="FrontEnd">The engine front end's per-request costs (null = none): requests reach the scheduler that
 /// much after they arrive, and every token reaches the client that much after the engine emits it.</param>
 /// <param name="Threads">Null: one kernel simulation for everything. 0 (auto) or N: when the run is eligible
-/// (<see cref="ParallelEligibility.WhyNot"/>), the replicas run in groups stepped to a barrier at every arrival and sample,
+/// (<see cref="ParallelEligibility.WhyNot"/>), the replicas run in groups stepped to a barrier at every sample and at the
+/// end of every lookahead window (every arrival where the router cannot look ahead),
 /// on that many threads; the outputs are the same for every thread count (not the same as with null at same-instant ties).</param>
+/// <param name="Lookahead">With replica groups: whether the serving loop may route every arrival up to the groups'
+/// announced horizon between two barriers (README "Parallel replicas"); false stops the groups at every serving-loop
+/// instant. The outputs are the same either way (tests compare them).</param>
 public sealed record ServingOptions(
     string Router = "round_robin",
     ulong RouterSeed = 1,
@@ -25,7 +29,8 @@ public sealed record ServingOptions(
     PrefixRouterOptions? PrefixRouter = null,
     FaultSettings? Faults = null,
     FrontEndDelays? FrontEnd = null,
-    int? Threads = null);
+    int? Threads = null,
+    bool Lookahead = true);
 
 /// <summary>
 /// What a serving run produced besides the streamed records. <c>Failed</c>: requests that ended failed (their replica
@@ -33,10 +38,13 @@ public sealed record ServingOptions(
 /// weights); <c>Faults</c>: the faults applied, in the order they began (empty without fault injection); <c>Threads</c>:
 /// the threads that simulated the replicas; <c>SerialReason</c>: why threads were asked for but the run used one (null otherwise).
 /// </summary>
+/// <c>Windows</c>: with replica groups, the barriers at which the serving loop stopped every group (0 without groups);
+/// <c>WorkerShare</c>: on several threads, the fraction of group runs the worker threads took (<see cref="ReplicaGroups.WorkerShare"/>);
+/// <c>NoLookaheadReason</c>: with groups, why each barrier covers a single serving-loop instant instead of a lookahead window (null when it does not).
 public sealed record ServingResult(
     IReadOnlyList<ReplicaStats> Replicas, long Requests, long Completed, long Rejected, long Unfinished,
     long EndNs, long Events, long Failed = 0, IReadOnlyList<long>? LiveNs = null, IReadOnlyList<FaultRecord>? Faults = null,
-    int Threads = 1, string? SerialReason = null);
+    int Threads = 1, string? SerialReason = null, long Windows = 0, string? NoLookaheadReason = null, double WorkerShare = 0);
 
 /// <summary>
 /// A cluster of replicas behind a router, fed by a streamed workload: requests arrive one at a time (the
@@ -78,6 +86,16 @@ public sealed class ServingSimulation
     private bool _ran;
     private readonly ReplicaGroups? _groups;       // the replicas' own simulations when they run in parallel
     private readonly string? _serialReason;
+    private readonly PassForecasts? _forecasts;    // lookahead windows: every replica's pass in flight
+    private readonly string? _noLookaheadReason;
+    private readonly bool _countRouter;            // the router reads the replicas' outstanding counts (and nothing else that changes)
+    private readonly LoadView[]? _views;           // what the router reads under lookahead, per replica
+    private readonly List<IReplicaLoad> _liveViews = [];
+    private readonly List<int> _viewsTouched = [];
+    private readonly List<(long EndNs, int Replica)> _crossing = [];
+    private int _crossingAt;
+    private bool _deferring;                       // inside a lookahead window: the groups are behind the serving loop
+    private long _nextSampleNs = long.MaxValue;
 
     public ServingSimulation(Simulation sim, IWorkloadSource workload, IReadOnlyList<ReplicaSetup> replicas,
         ServingOptions options, IRunRecorder recorder, IStageExecutor? executor = null, DisaggregationOptions? disaggregation = null)
@@ -97,7 +115,11 @@ public sealed class ServingSimulation
         if (options.Threads is int threads)
         {
             _serialReason = ParallelEligibility.WhyNot(replicas, options, executor != null);
-            if (_serialReason is null) _groups = new ReplicaGroups(replicas.Count, ParallelEligibility.Resolve(threads, replicas.Count), sim.RandomSeed);
+            if (_serialReason is null)
+            {
+                int resolved = ParallelEligibility.Resolve(threads, replicas.Count);
+                _groups = new ReplicaGroups(replicas.Count, ReplicaGroups.GroupsFor(resolved, replicas.Count), resolved, sim.RandomSeed);
+            }
         }
         _inFrontEnd = new Dictionary<long, (int, Request)>[_groups?.Count ?? 1];
         for (int g = 0; g < _inFrontEnd.Length; g++) _inFrontEnd[g] = new();
@@ -115,6 +137,18 @@ public sealed class ServingSimulation
         ShareCostMemos(replicas);
         _router = _lockstep is null ? router : new DataParallelRouter(router, _replicas, replicas);
         _indexedRouter = _router as ILoadIndexedRouter;
+        if (_groups != null)
+        {
+            _noLookaheadReason = LookaheadWhyNot(router, replicas);
+            if (_noLookaheadReason is null)
+            {
+                _forecasts = new PassForecasts(_replicas.Select(r => r.MinPassLowerBoundNs()).ToArray());
+                foreach (var r in _replicas) r.Forecasts = _forecasts;
+                _countRouter = router is not (RoundRobinRouter or RandomRouter);
+                if (_countRouter) _views = _replicas.Select(r => new LoadView(r)).ToArray();
+                _groups.Deliver = Deliver;
+            }
+        }
         if (_indexedRouter != null)
             foreach (var r in _replicas) r.OutstandingChanged = _groups is null ? OnOutstandingChanged : _groups.LoadChangedOf(r.Index);
         _entry = Enumerable.Range(0, _replicas.Length).Where(i => _replicas[i].Role != ReplicaRole.Decode).ToArray();
@@ -144,6 +178,21 @@ public sealed class ServingSimulation
         }
     }
 
+    /// <summary>
+    /// Why the replica groups of this run take one serving-loop instant per barrier instead of a lookahead window, or
+    /// null when they may look ahead (<see cref="RunGroups"/>).
+    /// </summary>
+    private string? LookaheadWhyNot(IRouter router, IReadOnlyList<ReplicaSetup> replicas)
+    {
+        if (!_options.Lookahead) return "lookahead turned off";
+        if (router is not (RoundRobinRouter or RandomRouter or LeastOutstandingRouter or PowerOfTwoRouter or SpeedWeightedRouter))
+            return $"router {router.Name} reads more of a replica than its outstanding count";
+        if (_frontEndQueue != null) return "frontend.model queue";
+        if (_replicas.Any(r => r.Stages != 1 || r.Microbatches != 1)) return "pipeline stages or microbatches: a pass's end is not known when it starts";
+        if (_replicas.Any(r => r.MinPassLowerBoundNs() < 1)) return "no lower bound of a pass's duration";
+        return null;
+    }
+
     /// <summary>The replicas, in index order (live state; read-only use).</summary>
     public IReadOnlyList<Replica> Replicas => _replicas;
 
@@ -162,7 +211,7 @@ public sealed class ServingSimulation
         try
         {
             ScheduleNextArrival();
-            if (_options.SampleIntervalNs > 0) _sim.Schedule(new SimDuration(_options.SampleIntervalNs), _sampler, 0);
+            if (_options.SampleIntervalNs > 0) ScheduleSample(_options.SampleIntervalNs);
             if (_groups != null)
             {
                 RunGroups();
@@ -192,8 +241,9 @@ public sealed class ServingSimulation
         for (int i = 0; i < _replicas.Length; i++) stats[i] = _replicas[i].Snapshot();
         return new ServingResult(stats, _requests, _completed, _rejected, _requests - _completed - _rejected - _failed,
             _sim.NowNs, _sim.ProcessedEvents + (_groups?.ProcessedEvents ?? 0), _failed, _replicas.Select(r => r.LiveNs).ToList(),
-            _faults?.Applied.ToList() ?? [], _groups?.Count ?? 1,
-            _options.Threads is int t && ParallelEligibility.Resolve(t, _replicas.Length) > 1 ? _serialReason : null);
+            _faults?.Applied.ToList() ?? [], _groups?.Threads ?? 1,
+            _options.Threads is int t && ParallelEligibility.Resolve(t, _replicas.Length) > 1 ? _serialReason : null,
+            _groups?.Barriers ?? 0, _groups is { Threads: > 1 } ? _noLookaheadReason : null, _groups?.WorkerShare ?? 0);
     }
 
     /// <summary>
@@ -228,7 +278,18 @@ public sealed class ServingSimulation
             // The replicas' schedulers run at priority 1 (Replica.Kick): they stay after the arrivals of this instant.
             groups.AdvanceBefore(next.Nanoseconds, 1);
             FlushGroups();
-            _sim.Step();
+            if (_forecasts is null || next.Nanoseconds >= _nextSampleNs)
+            {
+                // One instant: a sample (or an arrival at its instant) reads the replicas as they are.
+                _sim.Step();
+                continue;
+            }
+            // A lookahead window: every arrival before the horizon is routed now and handed to its group, which
+            // delivers it at its instant during the next AdvanceBefore.
+            long horizon = Math.Min(Math.Min(Horizon(next.Nanoseconds), _nextSampleNs), until);
+            _deferring = true;
+            for (int n = 0; n < MaxArrivalsPerWindow && _sim.Peek().Nanoseconds < horizon; n++) _sim.Step();
+            _deferring = false;
         }
         groups.AdvanceBefore(until, Simulation.LowestPriority);
         FlushGroups();
@@ -237,7 +298,72 @@ public sealed class ServingSimulation
         groups.AlignClocks(end);
     }
 
-    private void FlushGroups() => _completed += _groups!.Flush(_recorder, _indexedRouter is null ? null : OnOutstandingChanged);
+    private void FlushGroups()
+    {
+        _completed += _groups!.Flush(_recorder, _indexedRouter is null ? null : OnOutstandingChanged);
+        // The groups are at the barrier: what the window's views added is in the replicas themselves now.
+        foreach (int r in _viewsTouched) _views![r].Pending = _views[r].Crossed = 0;
+        _viewsTouched.Clear();
+    }
+
+    /// <summary>Arrivals one lookahead window may route at most (bounds the outboxes between barriers).</summary>
+    private const int MaxArrivalsPerWindow = 4096;
+
+    /// <summary>
+    /// The end of a lookahead window that starts at <paramref name="startNs"/> (every group stopped just before it):
+    /// before it, each replica's outstanding count is its count now, plus what the window routes to it, minus the
+    /// requests of its pass in flight once that pass has ended (announced when it started). Lists those passes.
+    /// </summary>
+    // Implementation note (exactness): without faults, pools or a front-end queue a replica's count changes only when the
+    // router sends it a request (+1; the front end's hand-over moves it from InFrontEnd to the queue, no change) and at
+    // the end of a pass (-1 per finished request; preemption moves requests between running, waiting and swapped). A
+    // pass not in flight now starts no earlier than now (a kick, a hand-over, a routed request) or, for a busy replica,
+    // than its pass's end, and lasts at least the replica's lower bound; so it ends at or after the horizon, and every
+    // count change before the horizon is known here. Arrivals before the horizon are routed on those counts (views),
+    // exactly as if each group were stepped to each of them; the stateless routers read no count (no horizon).
+    private long Horizon(long startNs)
+    {
+        if (!_countRouter) return long.MaxValue;
+        var f = _forecasts!;
+        long horizon = long.MaxValue;
+        for (int r = 0; r < _replicas.Length; r++)
+        {
+            long end = f.EndNs[r];
+            long h = (end > startNs ? end : startNs) + f.MinPassNs[r];
+            if (h < horizon) horizon = h;
+        }
+        _crossing.Clear();
+        _crossingAt = 0;
+        for (int r = 0; r < _replicas.Length; r++)
+        {
+            long end = f.EndNs[r];
+            if (end > startNs && end < horizon && f.Finishing[r] > 0) _crossing.Add((end, r));
+        }
+        if (_crossing.Count > 1) _crossing.Sort();
+        return horizon;
+    }
+
+    /// <summary>
+    /// Inside a lookahead window, before routing at <paramref name="nowNs"/>: the announced passes that ended by then
+    /// take their finished requests off their replicas' views (a pass ending at this instant ends before the arrival, as
+    /// a priority-0 entry of its group would).
+    /// </summary>
+    private void CrossPassEnds(long nowNs)
+    {
+        while (_crossingAt < _crossing.Count && _crossing[_crossingAt].EndNs <= nowNs)
+        {
+            int r = _crossing[_crossingAt++].Replica;
+            TouchView(r).Crossed += _forecasts!.Finishing[r];
+            OnOutstandingChanged(r);
+        }
+    }
+
+    private LoadView TouchView(int replica)
+    {
+        var view = _views![replica];
+        if (view.Pending == 0 && view.Crossed == 0) _viewsTouched.Add(replica);
+        return view;
+    }
 
     /// <summary>The replica a request goes to: the router's pick among the live replicas; -1 when none is live.</summary>
     private int Route(Request request)
@@ -248,18 +374,20 @@ public sealed class ServingSimulation
             _live.Clear();
             foreach (var i in _entry) if (_replicas[i].IsLive) _live.Add(_replicas[i]);
             _liveStale = false;
+            _liveViews.Clear();
+            if (_views != null) foreach (var r in _live) _liveViews.Add(_views[r.Index]);
             if (_indexedRouter != null)
             {
                 if (_livePosition.Length == 0) _livePosition = new int[_replicas.Length];
                 Array.Fill(_livePosition, -1);
                 for (int p = 0; p < _live.Count; p++) _livePosition[_live[p].Index] = p;
-                _indexedRouter.Track(_live);
+                _indexedRouter.Track(_views != null ? _liveViews : _live);
             }
         }
         if (_live.Count == 0) return -1;
         // Implementation note: routers see only the live replicas (so none of them can pick a down one); with all live
         // the list is the replicas in index order, so a fault-free stretch routes exactly as a run without faults.
-        int pick = _router.Route(request, _live);
+        int pick = _views != null ? _router.Route(request, _liveViews) : _router.Route(request, _live);
         if ((uint)pick >= (uint)_live.Count)
             throw new InvalidOperationException($"router {_router.Name} chose replica {pick} of {_live.Count} live");
         return _live[pick].Index;
@@ -337,6 +465,7 @@ public sealed class ServingSimulation
         var request = _pending!;
         _pending = null;
         _requests++;
+        if (_deferring && _views != null) CrossPassEnds(_sim.NowNs);
         int target = Route(request);
         if (target < 0)
         {
@@ -348,10 +477,32 @@ public sealed class ServingSimulation
         if (replica.ReasonNeverServable(request) is { } reason)
         {
             _rejected++;
-            _recorder.OnRequestFinished(new RequestRecord(request.Id, request.ArrivalNs, target, request.InputTokens,
-                request.OutputTokens, 0, 0, RequestStatus.Rejected, null, null, null, 0, SessionId: request.Session, Reason: reason));
+            var record = new RequestRecord(request.Id, request.ArrivalNs, target, request.InputTokens,
+                request.OutputTokens, 0, 0, RequestStatus.Rejected, null, null, null, 0, SessionId: request.Session, Reason: reason);
+            if (_deferring) _groups!.AddDriverRecord(_sim.NowNs, record);
+            else _recorder.OnRequestFinished(record);
         }
-        else if (_frontEnd.IsNone && _frontEndQueue is null)
+        else if (_deferring)
+        {
+            _groups!.Inject(_sim.NowNs, target, request);
+            if (_views != null)
+            {
+                TouchView(target).Pending++;
+                OnOutstandingChanged(target);
+            }
+        }
+        else
+        {
+            Deliver(target, request);
+        }
+        ScheduleNextArrival();
+    }
+
+    /// <summary>Hands a routed request to its replica: its queue, or first the front end (on the replica's own clock).</summary>
+    private void Deliver(int target, Request request)
+    {
+        var replica = _replicas[target];
+        if (_frontEnd.IsNone && _frontEndQueue is null)
         {
             replica.Enqueue(request);
         }
@@ -372,7 +523,6 @@ public sealed class ServingSimulation
             if (_frontEndQueue != null) _frontEndQueue.Admit(target, request, HandOff);
             else (_groups?.SimOf(target) ?? _sim).Schedule(new SimDuration(_frontEnd.InputNs(request.InputTokens)), HandOff);
         }
-        ScheduleNextArrival();
     }
 
     /// <summary>The front end is done with <paramref name="request"/>: its replica queues it, or, if that replica went down meanwhile, the router picks again.</summary>
@@ -417,7 +567,13 @@ public sealed class ServingSimulation
         // are the true zero) and drop the ones in between. With no gap of two intervals the samples are as before.
         long interval = _options.SampleIntervalNs;
         long ticks = Math.Max(1, (next.Nanoseconds - 1 - now) / interval);
-        _sim.Schedule(new SimDuration(ticks * interval), _sampler, 0);
+        ScheduleSample(ticks * interval);
+    }
+
+    private void ScheduleSample(long delayNs)
+    {
+        _nextSampleNs = _sim.NowNs + delayNs;
+        _sim.Schedule(new SimDuration(delayNs), _sampler, 0);
     }
 
     /// <summary>Records every request still in a replica, and every one not yet arrived, as unfinished.</summary>
@@ -456,4 +612,21 @@ public sealed class ServingSimulation
     {
         public void Handle(long token) => owner.OnSample();
     }
+}
+
+/// <summary>
+/// What a count-reading router sees of one replica under lookahead: its outstanding count at the last barrier (read
+/// from the stopped replica), plus what the window routed to it, minus the requests of its announced pass once that
+/// pass has ended. Between windows both adjustments are 0 and the view is the replica itself.
+/// </summary>
+internal sealed class LoadView(Replica replica) : IReplicaLoad
+{
+    public int Pending;
+    public int Crossed;
+
+    public int Outstanding => replica.Outstanding + Pending - Crossed;
+
+    public double KvUtilization => replica.KvUtilization;
+
+    public double ReferenceWorkNs => replica.ReferenceWorkNs;
 }
