@@ -113,7 +113,8 @@ public sealed class LookaheadServingTest
         Assert.That(expected.Requests.Select(r => r.RequestId).Order(), Is.EqualTo(requests.Select(r => r.Id)), "one record per request");
         foreach (int threads in new[] { 1, 2, 3 })
         {
-            var (actual, result, _) = Run(requests, replicas, options with { Threads = threads });
+            // Lookahead = true: also on one thread, where the default (null) leaves it off (it would only cost).
+            var (actual, result, _) = Run(requests, replicas, options with { Threads = threads, Lookahead = true });
             Assert.That(result.Threads, Is.EqualTo(threads));
             Assert.That(result.NoLookaheadReason, Is.Null, $"{threads} threads: looked ahead");
             Assert.That(result.Windows, Is.LessThan(baseline.Windows), $"{threads} threads: fewer barriers than one per instant");
